@@ -1,0 +1,6 @@
+/**
+ * analysis: see the files of this folder.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,54 @@
+/**
+ * `deno task lab <command> [...args]`: the headless entry point.
+ *
+ * Each command lives beside the code it drives (`lib/<area>/cli.ts`) and is listed in
+ * {@link COMMANDS}. A command returns its exit code; errors it throws are printed as one
+ * line naming what was wrong, and the process exits non-zero.
+ *
+ * @example
+ * ```sh
+ * deno task lab objectives list
+ * ```
+ *
+ * @module
+ */
+
+/** A command: takes the arguments after its name, returns the process exit code. */
+export type Command = (args: string[]) => Promise<number>;
+
+/** The commands, by name, with a one-line description and a lazy loader. */
+export const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> = {
+  backend: {
+    about: "print the tfjs backend report (--backend NAME to force one)",
+    load: async () => (await import("./backend_cli.ts")).backendCommand,
+  },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(14)} ${v.about}`);
+  return `usage: lab <command> [args]\n\ncommands:\n${rows.join("\n")}`;
+}
+
+/** Run the CLI with the given arguments; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "-h" || name === "--help" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`lab: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load())(rest);
+  } catch (e) {
+    console.error(`lab ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

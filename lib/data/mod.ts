@@ -1,0 +1,6 @@
+/**
+ * data: see the files of this folder.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * models: see the files of this folder.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * objectives: see the files of this folder.
+ *
+ * @module
+ */
+export {};

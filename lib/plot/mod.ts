@@ -1,0 +1,6 @@
+/**
+ * plot: see the files of this folder.
+ *
+ * @module
+ */
+export {};

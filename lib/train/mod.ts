@@ -1,0 +1,6 @@
+/**
+ * train: see the files of this folder.
+ *
+ * @module
+ */
+export {};

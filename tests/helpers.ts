@@ -1,0 +1,53 @@
+/**
+ * Shared test helpers: numeric closeness with explicit tolerances, and a
+ * deterministic tfjs backend for unit tests.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+
+/** Put tfjs on the pure-JS `cpu` backend, the reference every other backend is compared to. */
+export async function useCpu(): Promise<void> {
+  await tf.setBackend("cpu");
+  await tf.ready();
+}
+
+/** Tolerances for {@link assertClose}: |a - e| <= atol + rtol * |e|. */
+export interface Tolerance {
+  rtol?: number;
+  atol?: number;
+}
+
+/**
+ * Assert that two numbers (or equally long arrays of numbers) agree within a tolerance.
+ * NaN never matches; +/-Infinity matches only itself.
+ */
+export function assertClose(
+  actual: number | ArrayLike<number>,
+  expected: number | ArrayLike<number>,
+  tol: Tolerance & { msg?: string } = {},
+): void {
+  const rtol = tol.rtol ?? 1e-5;
+  const atol = tol.atol ?? 1e-6;
+  const a = typeof actual === "number" ? [actual] : Array.from(actual);
+  const e = typeof expected === "number" ? [expected] : Array.from(expected);
+  const where = tol.msg ? `${tol.msg}: ` : "";
+  if (a.length !== e.length) {
+    throw new Error(`${where}length ${a.length} != expected length ${e.length}`);
+  }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = e[i];
+    if (!Number.isFinite(y)) {
+      if (x !== y) throw new Error(`${where}[${i}] got ${x}, expected ${y}`);
+      continue;
+    }
+    if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y))) {
+      throw new Error(
+        `${where}[${i}] got ${x}, expected ${y} (|diff| ${Math.abs(x - y)} > ${
+          atol + rtol * Math.abs(y)
+        }, rtol ${rtol}, atol ${atol})`,
+      );
+    }
+  }
+}
