@@ -14,6 +14,8 @@
  * @module
  */
 export * from "./backend.ts";
+export * from "./notebook.ts";
+export * from "./bench/matmul.ts";
 export * from "./objectives/mod.ts";
 export * from "./models/mod.ts";
 export * from "./data/mod.ts";

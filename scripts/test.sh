@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite: format, lint and type checks, the unit tests, and the execution of every
+# notebook in smoke mode (tests/notebooks_test.ts). Prints "N passed, N failed" last.
+# Assumes scripts/setup.sh ran (./lab.sh test does that).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+check() {
+  local name="$1"; shift
+  local log
+  log="$(mktemp)"
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; tail -n 40 "$log"
+  fi
+  rm -f "$log"
+}
+check "deno fmt --check" deno fmt --check
+check "deno lint" deno lint
+check "deno check" deno check lib/ tests/ scripts/
+
+export DPO_LAB_SMOKE="${DPO_LAB_SMOKE:-1}"
+log="$(mktemp)"
+deno test -A --no-prompt tests/ 2>&1 | tee "$log"
+summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)"
+rm -f "$log"
+if [ -n "$summary" ]; then
+  p="$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")"
+  f="$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")"
+  passed=$((passed + p)); failed=$((failed + f))
+else
+  # deno test died before its summary (e.g. a module failed to load): count that as a failure.
+  failed=$((failed + 1)); echo "FAIL deno test: no summary line"
+fi
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
