@@ -1,6 +1,21 @@
 /**
- * models: see the files of this folder.
+ * models: the interface the trainer sees ({@link CausalLM}), GPT-2 and Llama-family causal
+ * LMs in tfjs, toy softmax models for theory, and Hugging Face checkpoint load/save.
+ *
+ * @example Build a tiny GPT-2, save it as a Hugging Face checkpoint, load it back
+ * ```ts ignore
+ * import { createGPT2, loadCausalLM, saveCausalLM } from "./mod.ts";
+ * const model = createGPT2({ vocab_size: 64, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 4 }, { seed: 0 });
+ * await saveCausalLM(model, "/tmp/tiny-gpt2");
+ * const again = await loadCausalLM("/tmp/tiny-gpt2");
+ * console.log(again.kind, again.vocabSize);
+ * ```
  *
  * @module
  */
-export {};
+export * from "./types.ts";
+export * from "./common.ts";
+export * from "./safetensors.ts";
+export * from "./gpt2.ts";
+export * from "./llama.ts";
+export * from "./checkpoint.ts";

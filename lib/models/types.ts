@@ -12,6 +12,14 @@ export interface ForwardOutput {
   hidden?: tf.Tensor3D;
 }
 
+/** Options of {@link CausalLM.forward}. */
+export interface ForwardOptions {
+  /** [N, T], 1 = real token, 0 = padding (masked as an attention key). */
+  attentionMask?: tf.Tensor2D;
+  /** Also return the final hidden states. */
+  hidden?: boolean;
+}
+
 /** A causal language model over token ids, with trainable tfjs variables. */
 export interface CausalLM {
   /** Architecture name, e.g. "gpt2" or "llama". */
@@ -19,17 +27,21 @@ export interface CausalLM {
   /** The plain config the model was built from (Hugging Face `config.json` field names). */
   readonly config: Readonly<Record<string, unknown>>;
   readonly vocabSize: number;
+  /** Width d of the final hidden states (the unembedding's input). */
+  readonly hiddenSize: number;
   /**
    * Forward pass. `ids` is [N, T] int32; `attentionMask` [N, T] (1 = real token) lets
    * right-padded rows be ignored by later real tokens' attention (causal masking already
    * keeps padding at the end harmless).
    */
-  forward(
-    ids: tf.Tensor2D,
-    opts?: { attentionMask?: tf.Tensor2D; hidden?: boolean },
-  ): ForwardOutput;
+  forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
   /** Trainable variables in a fixed order, named by their Hugging Face tensor names. */
   variables(): tf.Variable[];
+  /**
+   * The same variables keyed by their Hugging Face tensor names. (tfjs needs globally unique
+   * variable names, so `variable.name` itself carries a per-model prefix: `m<id>/<hf name>`.)
+   */
+  namedVariables(): ReadonlyMap<string, tf.Variable>;
   /** Free all tensors the model owns. */
   dispose(): void;
 }
