@@ -1,6 +1,8 @@
 /**
- * train: see the files of this folder.
+ * train: the preference-training loop, its optimizers, run records, callbacks and trackers.
  *
  * @module
  */
-export {};
+export * from "./types.ts";
+export * from "./callbacks.ts";
+export * from "./train_data.ts";

@@ -1,0 +1,156 @@
+/**
+ * {@link TrainData} sources: single-token toy pairs, tokenized preference pairs, and a seeded
+ * train/eval split of either.
+ *
+ * @module
+ */
+import { Rng } from "../models/common.ts";
+import type { ToyBatch, TrainData } from "./types.ts";
+
+/** Columns of single-token pairs: prompt index, chosen token, rejected token. */
+export interface ToyPairs {
+  prompt: ArrayLike<number>;
+  chosen: ArrayLike<number>;
+  rejected: ArrayLike<number>;
+}
+
+/**
+ * Single-token preference pairs as {@link TrainData} of {@link ToyBatch}.
+ *
+ * @example
+ * ```ts
+ * import { toyData } from "./train_data.ts";
+ * const data = toyData({ prompt: [0, 0, 1], chosen: [1, 2, 0], rejected: [3, 3, 2] });
+ * console.log(data.batch([2, 0]).prompt); // Int32Array [1, 0]
+ * ```
+ */
+export function toyData(pairs: ToyPairs): TrainData<ToyBatch> {
+  const n = pairs.prompt.length;
+  for (const k of ["chosen", "rejected"] as const) {
+    if (pairs[k].length !== n) {
+      throw new RangeError(`toyData: ${k} has ${pairs[k].length} entries, prompt has ${n}`);
+    }
+  }
+  const cols = {
+    prompt: Int32Array.from(pairs.prompt),
+    chosen: Int32Array.from(pairs.chosen),
+    rejected: Int32Array.from(pairs.rejected),
+  };
+  for (const [k, col] of Object.entries(cols)) {
+    const bad = col.findIndex((v, i) => v < 0 || v !== Number(pairs[k as keyof ToyPairs][i]));
+    if (bad >= 0) {
+      throw new TypeError(`toyData: ${k}[${bad}] is not a non-negative integer`);
+    }
+  }
+  return {
+    size: n,
+    batch(positions) {
+      const pick = (col: Int32Array) => Int32Array.from(positions, (p) => col[checkPos(p, n)]);
+      return {
+        prompt: pick(cols.prompt),
+        chosen: pick(cols.chosen),
+        rejected: pick(cols.rejected),
+        pairIndex: [...positions],
+      };
+    },
+    fingerprint() {
+      const out = new Int32Array(1 + 3 * n);
+      out[0] = n;
+      out.set(cols.prompt, 1);
+      out.set(cols.chosen, 1 + n);
+      out.set(cols.rejected, 1 + 2 * n);
+      return new Uint8Array(out.buffer);
+    },
+  };
+}
+
+function checkPos(p: number, n: number): number {
+  if (!Number.isInteger(p) || p < 0 || p >= n) {
+    throw new RangeError(`position ${p} is outside the dataset (size ${n})`);
+  }
+  return p;
+}
+
+/**
+ * The subset of a dataset at the given positions, keeping source pair indices.
+ *
+ * @example
+ * ```ts
+ * import { subsetData, toyData } from "./train_data.ts";
+ * const data = toyData({ prompt: [0, 1, 2], chosen: [1, 1, 1], rejected: [0, 0, 0] });
+ * const sub = subsetData(data, [2, 0]);
+ * console.log(sub.size, sub.pairIndex?.(0)); // 2 2
+ * ```
+ */
+export function subsetData<B>(data: TrainData<B>, positions: readonly number[]): TrainData<B> {
+  const pos = positions.map((p) => checkPos(p, data.size));
+  const parent = data.fingerprint();
+  return {
+    size: pos.length,
+    batch: (ps) => data.batch(ps.map((p) => pos[checkPos(p, pos.length)])),
+    pairIndex: (p) => data.pairIndex?.(pos[p]) ?? pos[p],
+    fingerprint() {
+      const idx = new Uint8Array(Int32Array.from(pos).buffer);
+      const out = new Uint8Array(parent.length + idx.length);
+      out.set(parent);
+      out.set(idx, parent.length);
+      return out;
+    },
+  };
+}
+
+/** Options of {@link splitData}. */
+export interface SplitOptions {
+  /** Fraction of pairs held out for evaluation, in (0, 1). */
+  evalFraction: number;
+  /** Seed of the shuffle that picks the eval pairs (default 0). */
+  seed?: number;
+}
+
+/**
+ * Split a dataset into train and eval parts by a seeded shuffle; at least one pair goes to
+ * each side. Positions keep their original order within each part.
+ *
+ * @example
+ * ```ts
+ * import { splitData, toyData } from "./train_data.ts";
+ * const data = toyData({ prompt: [0, 1, 2, 3], chosen: [1, 1, 1, 1], rejected: [0, 0, 0, 0] });
+ * const { train, evaluation } = splitData(data, { evalFraction: 0.25, seed: 1 });
+ * console.log(train.size, evaluation.size); // 3 1
+ * ```
+ */
+export function splitData<B>(
+  data: TrainData<B>,
+  opts: SplitOptions,
+): { train: TrainData<B>; evaluation: TrainData<B> } {
+  const f = opts.evalFraction;
+  if (!(f > 0 && f < 1)) throw new RangeError(`evalFraction must be in (0, 1), got ${f}`);
+  if (data.size < 2) throw new RangeError(`cannot split a dataset of ${data.size} pairs`);
+  const nEval = Math.min(data.size - 1, Math.max(1, Math.round(f * data.size)));
+  const order = permutation(data.size, opts.seed ?? 0);
+  const evalSet = new Set(order.slice(0, nEval));
+  const all = Array.from({ length: data.size }, (_, i) => i);
+  return {
+    train: subsetData(data, all.filter((i) => !evalSet.has(i))),
+    evaluation: subsetData(data, all.filter((i) => evalSet.has(i))),
+  };
+}
+
+/**
+ * A seeded Fisher-Yates permutation of `0..n-1` (the same on every platform).
+ *
+ * @example
+ * ```ts
+ * import { permutation } from "./train_data.ts";
+ * console.log(permutation(4, 0).sort()); // [0, 1, 2, 3]
+ * ```
+ */
+export function permutation(n: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
