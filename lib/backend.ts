@@ -16,6 +16,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// tfjs-core alone has no gradient functions under Deno; this registers them (see the module).
+import "./kernels/gradients.ts";
 import { registerWasmGradients } from "./kernels/wasm_grads.ts";
 
 /** Backends this module can start. */
@@ -250,7 +252,19 @@ export function wasmBinaryDir(): string {
   return entry.slice(0, entry.lastIndexOf("/") + 1);
 }
 
-async function startBackend(
+/**
+ * Registers (on first use) and switches tfjs to one backend, without touching the report that
+ * {@link initBackend} keeps; for measuring and comparing backends in one process. Throws when
+ * the backend cannot start here.
+ *
+ * @example
+ * ```ts
+ * import { startBackend } from "./backend.ts";
+ * const { adapter } = await startBackend("cpu");
+ * console.log(adapter);
+ * ```
+ */
+export async function startBackend(
   name: BackendName,
 ): Promise<{ adapter: string; hardware: boolean; soft: boolean }> {
   switch (name) {
