@@ -19,3 +19,5 @@ export * from "./safetensors.ts";
 export * from "./gpt2.ts";
 export * from "./llama.ts";
 export * from "./checkpoint.ts";
+export * from "./toy.ts";
+export * from "./params.ts";
