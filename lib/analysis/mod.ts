@@ -1,6 +1,19 @@
 /**
- * analysis: see the files of this folder.
+ * analysis: likelihood displacement, where probability mass went, CHES, and the
+ * unconstrained-features theory next to experiment.
+ *
+ * @example Which tokens gained, and was y+ displaced?
+ * ```ts
+ * import { displacement, topKGains } from "./mod.ts";
+ * const p0 = [0.5, 0.4, 0.1], p1 = [0.3, 0.1, 0.6];
+ * console.log(topKGains(p0, p1, 1)[0].token); // 2
+ * console.log(displacement([Math.log(0.5)], [Math.log(0.3)]).displaced); // true
+ * ```
  *
  * @module
  */
-export {};
+export * from "./util.ts";
+export * from "./distribution.ts";
+export * from "./displacement.ts";
+export * from "./rank.ts";
+export * from "./ufm_theory.ts";
