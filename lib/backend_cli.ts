@@ -1,15 +1,114 @@
 /**
- * `lab backend`: print the backend report as JSON (`--backend NAME` forces one).
+ * `lab backend`: print the backend report as JSON (`--backend NAME` forces one), or with
+ * `--measure` check and time every backend that starts here and record the fastest conformant
+ * order for `initBackend`'s auto mode.
+ *
+ * @example
+ * ```sh
+ * deno task lab backend --measure --steps 5 --out /tmp/backend.json
+ * ```
  *
  * @module
  */
-import { type BackendName, formatBackendReport, initBackend } from "./backend.ts";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  defaultMeasurementPath,
+  formatBackendReport,
+  initBackend,
+} from "./backend.ts";
 
-/** Entry point of `lab backend`. */
+const USAGE = "usage: lab backend [--backend NAME] | " +
+  "lab backend --measure [--out PATH] [--steps N] [--warmup N] [--cpu-steps N] " +
+  "[--backends a,b,...]";
+
+function value(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
+  return v;
+}
+
+function count(args: string[], flag: string): number | undefined {
+  const v = value(args, flag);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`${flag} must be a non-negative integer, got '${v}'`);
+  }
+  return n;
+}
+
+function fmtErr(x: number | undefined): string {
+  return x === undefined ? "-" : x.toExponential(1);
+}
+
+async function measure(args: string[]): Promise<number> {
+  const { measureBackends } = await import("./backend_measure.ts");
+  const list = value(args, "--backends");
+  const backends = list?.split(",").map((s) => s.trim()) as BackendName[] | undefined;
+  for (const b of backends ?? []) {
+    if (!(BACKEND_NAMES as readonly string[]).includes(b)) {
+      throw new RangeError(`--backends: unknown backend '${b}'; expected ${BACKEND_NAMES}`);
+    }
+  }
+  const path = value(args, "--out") ?? defaultMeasurementPath();
+  const rec = await measureBackends({
+    backends,
+    path,
+    steps: count(args, "--steps"),
+    warmup: count(args, "--warmup"),
+    cpuSteps: count(args, "--cpu-steps"),
+    onResult: (r) =>
+      console.error(
+        `  ${r.name}: ${
+          r.started
+            ? `step ${r.stepMs?.toFixed(0) ?? "-"} ms, conformance max error ${
+              fmtErr(r.conformance?.maxError)
+            }${r.error ? `, error: ${r.error}` : ""}`
+            : `not available (${r.error})`
+        }`,
+      ),
+  });
+  const c = rec.config;
+  console.log(
+    `training step: ${
+      (rec.params / 1e6).toFixed(2)
+    }M-param GPT (vocab ${c.vocab}, d ${c.dModel}, ` +
+      `${c.layers} layers, ${c.heads} heads), batch ${c.batch} x ${c.seqLen} tokens, Adam; ` +
+      `forward + backward + update, median`,
+  );
+  console.log("backend     step ms   conformance (max rel. error vs cpu)   adapter");
+  for (const r of rec.results) {
+    const conf = r.conformance
+      ? `${r.conformance.ok ? "pass" : "FAIL"} ${fmtErr(r.conformance.maxError)} ` +
+        `(tol ${fmtErr(r.conformance.tolerance)})`
+      : "-";
+    const ms = r.stepMs === undefined ? "-" : r.stepMs.toFixed(0);
+    const where = r.started ? r.adapter ?? "" : `not available: ${r.error}`;
+    console.log(`${r.name.padEnd(11)} ${ms.padStart(7)}   ${conf.padEnd(36)}  ${where}`);
+  }
+  console.log(`order: ${rec.order.join(" > ") || "(none passed)"}; written to ${path}`);
+  return rec.order.length > 0 ? 0 : 1;
+}
+
+/**
+ * Entry point of `lab backend`.
+ *
+ * @example
+ * ```ts
+ * import { backendCommand } from "./backend_cli.ts";
+ * await backendCommand(["--backend", "cpu"]);
+ * ```
+ */
 export async function backendCommand(args: string[]): Promise<number> {
-  const i = args.indexOf("--backend");
-  const backend = i >= 0 ? args[i + 1] as BackendName | "auto" | undefined : undefined;
-  if (i >= 0 && !backend) throw new TypeError("--backend needs a value");
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.includes("--measure")) return await measure(args);
+  const backend = value(args, "--backend") as BackendName | "auto" | undefined;
   const report = await initBackend(backend ? { backend } : {});
   console.error(formatBackendReport(report));
   console.log(JSON.stringify(report, null, 2));

@@ -67,8 +67,6 @@ function unsortedSegmentSum(
   return out;
 }
 
-let registered = false;
-
 /**
  * Register the kernels `wasm` needs for a transformer training step; idempotent. Call it after
  * importing `@tensorflow/tfjs-backend-wasm` (lib/backend.ts does, when it starts `wasm`).
@@ -83,14 +81,11 @@ let registered = false;
  * ```
  */
 export function registerWasmGradients(): void {
-  if (registered || tf.getKernel("UnsortedSegmentSum", "wasm")) {
-    registered = true;
-    return;
-  }
+  // Checking the registry (not a module flag) lets a test swap the kernel and restore it.
+  if (tf.getKernel("UnsortedSegmentSum", "wasm")) return;
   tf.registerKernel({
     kernelName: "UnsortedSegmentSum",
     backendName: "wasm",
     kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
   });
-  registered = true;
 }
