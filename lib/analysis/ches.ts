@@ -1,0 +1,245 @@
+/**
+ * CHES, the centered hidden embedding similarity of Razin et al. (arXiv 2410.08847,
+ * Definitions 2 and 3): how alike the preferred and dispreferred responses look to the model,
+ * and so how likely DPO is to push the preferred response's probability down.
+ *
+ * With `S+` the sum of the final hidden states (the unembedding's input) that predict each
+ * token of y+, and `S-` the same for y-:
+ *
+ *   CHES  = <S+, S-> - ||S+||^2
+ *   CHES~ = <S+, S->/(|y+| |y-|) - ||S+||^2/|y+|^2        (length-normalised)
+ *
+ * Positions: in a row `prompt ++ completion` with P prompt tokens and n completion tokens
+ * (EOS included, as our tokenizer appends it), completion token k (k = 1..n) sits at position
+ * P + k - 1 and is predicted by the state at P + k - 2, so `S = sum of hidden[P-1 .. P+n-2]`:
+ * from the last prompt token through the state before the last completion token. The state
+ * at the EOS position itself predicts nothing and is left out, as in the paper's code.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { CausalLM } from "../models/types.ts";
+import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
+import { collate } from "../data/collate.ts";
+
+/** CHES of one pair, with the lengths it was computed from. */
+export interface ChesScore {
+  /** `TokenizedPair.index`: the pair's row in its source file. */
+  index: number;
+  /** `<S+, S-> - ||S+||^2`. */
+  ches: number;
+  /** `<S+, S->/(|y+||y-|) - ||S+||^2/|y+|^2`. */
+  chesNormalized: number;
+  /** The score asked for: `chesNormalized` with `lengthNormalized`, else `ches`. */
+  score: number;
+  promptLength: number;
+  /** |y+|, EOS included. */
+  chosenLength: number;
+  /** |y-|, EOS included. */
+  rejectedLength: number;
+}
+
+/**
+ * CHES and length-normalised CHES from the two hidden-state sums, in float64.
+ *
+ * @example
+ * ```ts
+ * import { chesFromSums } from "./ches.ts";
+ * const c = chesFromSums([1, 0], [1, 1], { chosenLength: 1, rejectedLength: 2 });
+ * console.log(c.ches, c.chesNormalized); // 0 -0.5
+ * ```
+ */
+export function chesFromSums(
+  sPlus: ArrayLike<number>,
+  sMinus: ArrayLike<number>,
+  lengths: { chosenLength: number; rejectedLength: number },
+): { ches: number; chesNormalized: number } {
+  if (sPlus.length !== sMinus.length) {
+    throw new RangeError(`S+ has ${sPlus.length} entries but S- has ${sMinus.length}`);
+  }
+  const np = lengths.chosenLength, nm = lengths.rejectedLength;
+  for (const [k, v] of [["chosenLength", np], ["rejectedLength", nm]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${k}: ${v} is not a positive count`);
+  }
+  let cross = 0, self = 0;
+  for (let j = 0; j < sPlus.length; j++) {
+    cross += sPlus[j] * sMinus[j];
+    self += sPlus[j] * sPlus[j];
+  }
+  return { ches: cross - self, chesNormalized: cross / (np * nm) - self / (np * np) };
+}
+
+/**
+ * Per-row sums of the hidden states that predict the completion tokens: row r sums
+ * `hidden[r, P_r - 1 .. P_r + n_r - 2]`. Returns float64 vectors, one per row.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { completionStateSums } from "./ches.ts";
+ * const hidden = tf.tensor3d([[[1, 0], [0, 1], [2, 2], [9, 9]]]); // one row, T = 4, d = 2
+ * // prompt of 2 tokens, completion of 2: states at positions 1 and 2
+ * console.log(completionStateSums(hidden, { promptLength: [2], completionLength: [2] })[0]);
+ * // Float64Array [2, 3]
+ * ```
+ */
+export function completionStateSums(
+  hidden: tf.Tensor3D,
+  layout: { promptLength: readonly number[]; completionLength: readonly number[] },
+): Float64Array[] {
+  const [rows, T, d] = hidden.shape;
+  if (layout.promptLength.length !== rows || layout.completionLength.length !== rows) {
+    throw new RangeError(
+      `hidden has ${rows} rows but the layout has ${layout.promptLength.length} prompt and ` +
+        `${layout.completionLength.length} completion lengths`,
+    );
+  }
+  const mask = new Float32Array(rows * T);
+  for (let r = 0; r < rows; r++) {
+    const p = layout.promptLength[r], n = layout.completionLength[r];
+    if (!Number.isInteger(p) || p < 1) {
+      throw new RangeError(`row ${r}: promptLength ${p}; CHES needs at least one prompt token`);
+    }
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`row ${r}: completionLength ${n}; CHES needs a completion token`);
+    }
+    if (p + n > T) throw new RangeError(`row ${r}: ${p} + ${n} tokens exceed the length ${T}`);
+    mask.fill(1, r * T + p - 1, r * T + p + n - 1);
+  }
+  const sums = tf.tidy(() =>
+    tf.reshape(tf.matMul(tf.tensor3d(mask, [rows, 1, T]), hidden), [rows, d])
+  );
+  const flat = sums.dataSync();
+  sums.dispose();
+  return Array.from({ length: rows }, (_, r) => Float64Array.from(flat.subarray(r * d, r * d + d)));
+}
+
+/** Options of {@link chesScores} and {@link chesFromBatch}. */
+export interface ChesOptions {
+  /** Put the length-normalised CHES (Definition 3) in `score` (default false: plain CHES). */
+  lengthNormalized?: boolean;
+}
+
+/**
+ * CHES of every pair of a collated {@link PreferenceBatch} (rows: chosen then rejected), from
+ * one forward pass.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { collate } from "../data/collate.ts";
+ * import { chesFromBatch } from "./ches.ts";
+ * const model = createGPT2({ vocab_size: 32, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
+ * const batch = collate([{ index: 0, promptIds: [1, 2], chosenIds: [3, 0], rejectedIds: [4, 5, 0] }], 0);
+ * console.log(chesFromBatch(model, batch)[0].chosenLength); // 2
+ * model.dispose();
+ * ```
+ */
+export function chesFromBatch(
+  model: CausalLM,
+  batch: PreferenceBatch,
+  opts: ChesOptions = {},
+): ChesScore[] {
+  const B = batch.size, T = batch.length;
+  if (batch.inputIds.length !== 2 * B * T) {
+    throw new RangeError(`batch: inputIds has ${batch.inputIds.length} ids, expected 2*${B}*${T}`);
+  }
+  const hidden = tf.tidy(() => {
+    const ids = tf.tensor2d(batch.inputIds, [2 * B, T], "int32");
+    const attentionMask = tf.tensor2d(batch.attentionMask, [2 * B, T]);
+    const out = model.forward(ids, { attentionMask, hidden: true });
+    if (!out.hidden) throw new TypeError(`model ${model.kind}: forward returned no hidden states`);
+    out.logits.dispose();
+    return out.hidden;
+  });
+  let sums: Float64Array[];
+  try {
+    sums = completionStateSums(hidden, batch);
+  } finally {
+    hidden.dispose();
+  }
+  const out: ChesScore[] = [];
+  for (let i = 0; i < B; i++) {
+    const chosenLength = batch.completionLength[i], rejectedLength = batch.completionLength[B + i];
+    if (batch.promptLength[i] !== batch.promptLength[B + i]) {
+      throw new RangeError(
+        `pair ${batch.pairIndex[i]}: chosen and rejected rows have different prompt lengths`,
+      );
+    }
+    const c = chesFromSums(sums[i], sums[B + i], { chosenLength, rejectedLength });
+    out.push({
+      index: batch.pairIndex[i],
+      ...c,
+      score: opts.lengthNormalized ? c.chesNormalized : c.ches,
+      promptLength: batch.promptLength[i],
+      chosenLength,
+      rejectedLength,
+    });
+  }
+  return out;
+}
+
+/** Options of {@link chesScores}. */
+export interface ChesScoresOptions extends ChesOptions {
+  /** Pairs per forward pass (default 8). */
+  batchSize?: number;
+  /** Padding id (default 0; padding never reaches a summed state, so any id works). */
+  padId?: number;
+  /**
+   * Batch pairs of similar length together to waste less compute on padding (default true).
+   * Scores do not depend on it: results come back in input order either way.
+   */
+  sortByLength?: boolean;
+  /** Called after each batch with the number of pairs done (progress reports). */
+  onBatch?: (done: number, total: number) => void;
+}
+
+/**
+ * CHES (and length-normalised CHES) of every pair, batched with right padding; the result is
+ * in input order, one entry per pair, and equals what each pair alone would give.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { chesScores } from "./ches.ts";
+ * const model = createGPT2({ vocab_size: 32, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
+ * const pairs = [
+ *   { index: 0, promptIds: [1, 2], chosenIds: [3, 0], rejectedIds: [4, 5, 0] },
+ *   { index: 1, promptIds: [7], chosenIds: [8, 9, 0], rejectedIds: [8, 0] },
+ * ];
+ * const scores = chesScores(model, pairs, { lengthNormalized: true });
+ * console.log(scores.map((s) => s.index)); // [0, 1]
+ * model.dispose();
+ * ```
+ */
+export function chesScores(
+  model: CausalLM,
+  pairs: readonly TokenizedPair[],
+  opts: ChesScoresOptions = {},
+): ChesScore[] {
+  const size = opts.batchSize ?? 8;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(`batchSize: ${opts.batchSize} is not a positive integer`);
+  }
+  pairs.forEach((p, i) => {
+    const where = `pair ${p.index ?? i}`;
+    if (!p.promptIds?.length) throw new RangeError(`${where}: empty prompt (CHES needs one token)`);
+    if (!p.chosenIds?.length) throw new RangeError(`${where}: empty chosen completion`);
+    if (!p.rejectedIds?.length) throw new RangeError(`${where}: empty rejected completion`);
+  });
+  const rowLength = (p: TokenizedPair) =>
+    p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+  const order = Array.from(pairs.keys());
+  if (opts.sortByLength ?? true) order.sort((a, b) => rowLength(pairs[a]) - rowLength(pairs[b]));
+  const out = new Array<ChesScore>(pairs.length);
+  for (let s = 0; s < order.length; s += size) {
+    const chunk = order.slice(s, s + size);
+    const batch = collate(chunk.map((i) => pairs[i]), opts.padId ?? 0);
+    chesFromBatch(model, batch, opts).forEach((score, j) => out[chunk[j]] = score);
+    opts.onBatch?.(Math.min(s + size, order.length), order.length);
+  }
+  return out;
+}
