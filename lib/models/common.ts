@@ -5,6 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+// The models must be differentiable wherever they are imported, not only via backend.ts.
+import "../kernels/gradients.ts";
 
 /** How a parameter is initialised when it is not loaded from a checkpoint. */
 export type TensorInit = { normal: number } | "zeros" | "ones";
