@@ -27,4 +27,3 @@ export * from "./tokenizer.ts";
 export * from "./tokenize.ts";
 export * from "./collate.ts";
 export * from "./batches.ts";
-export * from "./rng.ts";
