@@ -1,0 +1,137 @@
+/**
+ * Export a finished pretraining run: measure it (held-out loss next to the unigram baseline,
+ * sampled continuations), then write the Hugging Face folder with its model card and log.
+ *
+ * @module
+ */
+import { saveCausalLM } from "../models/checkpoint.ts";
+import type { BackendReport } from "../backend.ts";
+import { evalWindows } from "./data.ts";
+import { evaluate, type PretrainResult, unigramBaseline } from "./train.ts";
+import type { LossReport } from "./unigram.ts";
+import { generate } from "./sample.ts";
+import { renderCard } from "./card.ts";
+import { STUDY_WORDS } from "./tokenizer.ts";
+
+/** Prompts whose continuations the model card shows. */
+export const CARD_PROMPTS: readonly string[] = [
+  "The jury said",
+  "She looked at him and",
+  '"Do you really think so?" he asked.',
+  "In the morning, the",
+  "The results of the experiment",
+];
+
+/** Everything the model card reports, also written as `pretrain_report.json`. */
+export interface PretrainReport {
+  config: PretrainResult["config"];
+  parameters: number;
+  sizeBytes: number;
+  steps: number;
+  trainSeconds: number;
+  tokensSeen: number;
+  trainTokens: number;
+  heldOutTokens: number;
+  heldOutDocs: string[];
+  /** Model on every held-out window (fresh context per window of seqLen tokens). */
+  heldOut: LossReport;
+  /** Add-one-smoothed training unigram on exactly the same target tokens. */
+  unigram: LossReport;
+  /** First and last logged training losses. */
+  firstLoss: number;
+  finalLoss: number;
+  studyWordIds: Record<string, number>;
+  backend: Pick<BackendReport, "name" | "adapter" | "hardware" | "softwareFallback" | "host"> & {
+    versions: BackendReport["versions"];
+  };
+  samples: { prompt: string; continuation: string }[];
+  sampling: { maxNewTokens: number; temperature: number; topK: number; seed: number };
+  exportedAt: string;
+}
+
+/**
+ * Measure a finished run and write `modelDir`: `config.json`, `model.safetensors`,
+ * `tokenizer.json`, `tokenizer_config.json`, `README.md` (the card), `pretrain_report.json`
+ * and `pretrain_log.jsonl` (every 10th step, every evaluation).
+ *
+ * @example
+ * ```ts ignore
+ * const result = await pretrain({ steps: 800 }, "out/pretrain/run");
+ * const report = await exportPretrained(result, "out/pretrain/run", "data/models/tiny", { backend });
+ * console.log(report.heldOut.perplexity, report.unigram.perplexity);
+ * ```
+ */
+export async function exportPretrained(
+  result: PretrainResult,
+  runDir: string,
+  modelDir: string,
+  opts: { backend: BackendReport },
+): Promise<PretrainReport> {
+  const { model, data, config } = result;
+  const windows = evalWindows(data.heldOut, config.seqLen);
+  const heldOut = await evaluate(model, windows);
+  const unigram = unigramBaseline(data, windows);
+  const sampling = { maxNewTokens: 40, temperature: 0.8, topK: 40, seed: config.seed };
+  const samples = [];
+  for (const prompt of CARD_PROMPTS) {
+    const { text } = await generate(model, data.tokenizer, prompt, sampling);
+    samples.push({ prompt, continuation: text });
+  }
+  await saveCausalLM(model, modelDir, {
+    tokenizerFrom: `${runDir}/tokenizer`,
+    extraConfig: { bos_token_id: data.tokenizer.eosId, eos_token_id: data.tokenizer.eosId },
+  });
+  const logLines = (await Deno.readTextFile(`${runDir}/log.jsonl`)).split("\n")
+    .filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+  const trainLines = logLines.filter((r) => "loss" in r);
+  const kept = logLines.filter((r) =>
+    "eval_loss" in r || r.step % 10 === 0 || r.step === 1 || r.step === result.step
+  );
+  await Deno.writeTextFile(
+    `${modelDir}/pretrain_log.jsonl`,
+    kept.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
+  const parameters = [...model.namedVariables().values()].reduce((n, v) => n + v.size, 0);
+  const studyWordIds: Record<string, number> = {};
+  for (const w of STUDY_WORDS) {
+    for (const form of [w, " " + w]) {
+      const ids = data.tokenizer.encode(form);
+      if (ids.length !== 1) throw new RangeError(`study word ${JSON.stringify(form)} is ${ids}`);
+      studyWordIds[form] = ids[0];
+    }
+  }
+  const b = opts.backend;
+  const report: PretrainReport = {
+    config,
+    parameters,
+    sizeBytes: (await Deno.stat(`${modelDir}/model.safetensors`)).size,
+    steps: result.step,
+    trainSeconds: Math.round(result.trainSeconds),
+    tokensSeen: result.step * config.batchSize * config.seqLen,
+    trainTokens: data.train.length,
+    heldOutTokens: data.heldOut.length,
+    heldOutDocs: data.heldOutDocs,
+    heldOut,
+    unigram,
+    firstLoss: trainLines[0]?.loss ?? NaN,
+    finalLoss: trainLines[trainLines.length - 1]?.loss ?? NaN,
+    studyWordIds,
+    backend: {
+      name: b.name,
+      adapter: b.adapter,
+      hardware: b.hardware,
+      softwareFallback: b.softwareFallback,
+      host: b.host,
+      versions: b.versions,
+    },
+    samples,
+    sampling,
+    exportedAt: new Date().toISOString(),
+  };
+  await Deno.writeTextFile(
+    `${modelDir}/pretrain_report.json`,
+    JSON.stringify(report, null, 2) + "\n",
+  );
+  await Deno.writeTextFile(`${modelDir}/README.md`, renderCard(report));
+  return report;
+}
