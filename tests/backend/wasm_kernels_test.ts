@@ -1,10 +1,11 @@
 /**
- * The kernels lib/kernels/wasm_grads.ts adds to `wasm`, checked against plain-JS sums, and a
- * sweep of the ops a transformer training step differentiates, on `wasm` against `cpu`.
+ * The kernels lib/kernels/wasm_grads.ts adds to or wraps on `wasm`, checked against plain-JS
+ * sums and products, and a sweep of the ops a transformer training step differentiates, on `wasm` against `cpu`.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { startBackend } from "../../lib/backend.ts";
+import { registerWasmGradients } from "../../lib/kernels/wasm_grads.ts";
 import { assertClose } from "../helpers.ts";
 
 /** Deterministic values in (-2, 2) without any library generator. */
@@ -90,6 +91,100 @@ Deno.test("wasm: gradient of an embedding gather is the row-wise sum of upstream
     )(table);
     assertClose(await g.data(), segmentSumJs(w, idx, d, V), { rtol: 1e-6, atol: 1e-6 });
     tf.dispose([table, g]);
+  });
+});
+
+/** Plain-JS batched matmul of row-major [batch, m, k] x [batch or 1, k, n]. */
+function matmulJs(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  [batch, m, k, n]: number[],
+  bBatch: number,
+): number[] {
+  const out = new Array<number>(batch * m * n).fill(0);
+  for (let p = 0; p < batch; p++) {
+    const bo = (bBatch === 1 ? 0 : p) * k * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let q = 0; q < k; q++) acc += a[p * m * k + i * k + q]! * b[bo + q * n + j]!;
+        out[p * m * n + i * n + j] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/** Row-major transpose of the last two axes of [batch, r, c]. */
+function transposeJs(x: ArrayLike<number>, [batch, r, c]: number[]): number[] {
+  const out = new Array<number>(batch * r * c);
+  for (let p = 0; p < batch; p++) {
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < c; j++) out[p * r * c + j * r + i] = x[p * r * c + i * c + j]!;
+    }
+  }
+  return out;
+}
+
+Deno.test("wasm matMul with every transpose combination, batched and broadcast", async () => {
+  await onWasm(async () => {
+    const [B, m, k, n] = [2, 3, 5, 4];
+    const a = values(B * m * k), b = values(B * k * n, 1), b1 = values(k * n, 2);
+    const expected = matmulJs(a, b, [B, m, k, n], B);
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        // Store each operand in the layout the flag says, so the product is always a.b.
+        const at = ta
+          ? tf.tensor3d(transposeJs(a, [B, m, k]), [B, k, m])
+          : tf.tensor3d(a, [B, m, k]);
+        const bt = tb
+          ? tf.tensor3d(transposeJs(b, [B, k, n]), [B, n, k])
+          : tf.tensor3d(b, [B, k, n]);
+        const y = tf.matMul(at, bt, ta, tb);
+        assert.deepEqual(y.shape, [B, m, n]);
+        assertClose(await y.data(), expected, { rtol: 1e-5, atol: 1e-5, msg: `tA=${ta} tB=${tb}` });
+        tf.dispose([at, bt, y]);
+      }
+    }
+    // A rank-2 right operand, transposed, broadcast over the batch.
+    const y = tf.matMul(
+      tf.tensor3d(a, [B, m, k]),
+      tf.tensor2d(transposeJs(b1, [1, k, n]), [n, k]),
+      false,
+      true,
+    );
+    assertClose(await y.data(), matmulJs(a, b1, [B, m, k, n], 1), { rtol: 1e-5, atol: 1e-5 });
+    y.dispose();
+  });
+});
+
+Deno.test("wasm fused matMul (bias, relu) with transposed operands", async () => {
+  await onWasm(async () => {
+    const [m, k, n] = [3, 4, 5];
+    const a = values(m * k), b = values(k * n, 1), bias = values(n, 2);
+    const y = tf.fused.matMul({
+      a: tf.tensor2d(transposeJs(a, [1, m, k]), [k, m]),
+      b: tf.tensor2d(transposeJs(b, [1, k, n]), [n, k]),
+      transposeA: true,
+      transposeB: true,
+      bias: tf.tensor1d(bias),
+      activation: "relu",
+    });
+    const expected = matmulJs(a, b, [1, m, k, n], 1).map((v, i) => Math.max(0, v + bias[i % n]!));
+    assertClose(await y.data(), expected, { rtol: 1e-5, atol: 1e-5 });
+    y.dispose();
+  });
+});
+
+Deno.test("wasm: registering twice wraps the matmul kernels once", async () => {
+  await onWasm(async () => {
+    const before = tf.getKernel("BatchMatMul", "wasm");
+    registerWasmGradients();
+    assert.equal(tf.getKernel("BatchMatMul", "wasm"), before);
+    const y = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2]), true);
+    // By hand: [[1,3],[2,4]] . [[5,6],[7,8]] = [[26,30],[38,44]].
+    assert.deepEqual(Array.from(await y.data()), [26, 30, 38, 44]);
+    y.dispose();
   });
 });
 
