@@ -371,6 +371,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       const m = await readMeasurement(opts.measurementPath ?? defaultMeasurementPath());
       const rest = m ? m.order : [...SOFTWARE_DEFAULT_ORDER];
       order = ["tensorflow", ...rest.filter((b) => b !== "tensorflow")];
+      // A measurement lists only the backends it timed; cpu stays the last resort.
+      if (!order.includes("cpu")) order.push("cpu");
       reason = m
         ? `no hardware GPU; fastest conformant backend measured on this machine at ${m.measuredAt}`
         : "no hardware GPU; default order from the committed CPU-machine measurement " +

@@ -12,10 +12,14 @@ import {
   formatBackendReport,
   initBackend,
   machineKey,
+  startBackend,
 } from "../../lib/backend.ts";
 
 const adapter = await describeWebGpuAdapter();
 const softwareOnly = adapter === undefined || adapter.endsWith("[software]");
+// Auto mode always tries libtensorflow first; the auto-mode test assumes it is absent (it is
+// never installed by this project).
+const hasTensorflow = await startBackend("tensorflow").then(() => true, () => false);
 
 /** Run `f` with DPO_LAB_BACKEND set to `value` (or unset), restoring it afterwards. */
 async function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
@@ -118,7 +122,7 @@ Deno.test("the report names the stack and host", async () => {
 
 Deno.test({
   name: "auto mode without a hardware GPU follows this machine's recorded measurement",
-  ignore: !softwareOnly,
+  ignore: !softwareOnly || hasTensorflow,
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
@@ -137,6 +141,12 @@ Deno.test({
       // libtensorflow is always tried first; absent here, it fails before wasm starts.
       assert.equal(r.tried[0]!.name, "tensorflow");
       assert.deepEqual(r.tried.at(-1), { name: "wasm", ok: true });
+
+      // A record naming only backends that cannot start still ends on cpu.
+      await Deno.writeTextFile(path, JSON.stringify({ ...rec, order: ["tensorflow"] }));
+      const c = await initBackend({ backend: "auto", measurementPath: path });
+      assert.equal(c.name, "cpu");
+      assert.deepEqual(c.tried.map((t) => t.name), ["tensorflow", "cpu"]);
 
       // A record from another machine is ignored: the default order applies.
       await Deno.writeTextFile(path, JSON.stringify({ ...rec, machine: "elsewhere" }));
