@@ -27,3 +27,4 @@ export * from "./tokenizer.ts";
 export * from "./tokenize.ts";
 export * from "./collate.ts";
 export * from "./batches.ts";
+export * from "./persona.ts";
