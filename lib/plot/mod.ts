@@ -1,6 +1,88 @@
 /**
- * plot: see the files of this folder.
+ * plot: plotly figures for DPO research, shown in the Deno Jupyter kernel and saved for
+ * write-ups.
+ *
+ * - Builders take plain numbers and records (never tensors) and return a {@link Figure}:
+ *   {@link rewardCurves}, {@link pairTrajectories}, {@link massEvolution},
+ *   {@link displacementVsChes}, {@link gradientFieldFigure}, {@link objectiveFields},
+ *   {@link runComparison}; generic {@link lineFigure}, {@link scatterFigure},
+ *   {@link heatmapFigure}, and {@link subplots} for small multiples.
+ * - A figure that is a cell's value displays itself; {@link show} displays explicitly and
+ *   {@link liveFigure} updates one output in place while a cell runs.
+ * - {@link save} writes HTML, SVG or PNG; {@link reportHtml} builds a page of text and figures.
+ *
+ * @example Reward curves in a notebook cell
+ * ```ts
+ * import { rewardCurves } from "./mod.ts";
+ * const records = [0, 10, 20].map((step) => ({
+ *   step, "rewards/chosen": step / 100, "rewards/rejected": -step / 50,
+ *   "rewards/margins": (3 * step) / 100, "rewards/accuracies": Math.min(1, 0.5 + step / 40),
+ * }));
+ * rewardCurves(records); // as the last expression of a cell, this renders the figure
+ * ```
  *
  * @module
  */
-export {};
+export type {
+  Annotation,
+  Axis,
+  BarTrace,
+  Colorscale,
+  Config,
+  Figure,
+  HeatmapTrace,
+  Layout,
+  ScatterTrace,
+  Shape,
+  Trace,
+} from "./types.ts";
+export { COLORSCALES, OKABE_ITO, PALETTE, ROLE_COLORS, seriesColor } from "./style.ts";
+export { type DisplayableFigure, type FigureSpec, JUPYTER_DISPLAY, makeFigure } from "./figure.ts";
+export {
+  type GenericOptions,
+  type HeatmapData,
+  heatmapFigure,
+  type HeatmapOptions,
+  lineFigure,
+  scatterFigure,
+  type Series,
+} from "./generic.ts";
+export { gridDomains, type SubplotOptions, subplots } from "./subplots.ts";
+export { metricSeries, metricTitle, type StepRecord, type XY } from "./records.ts";
+export {
+  type NamedRun,
+  pairTrajectories,
+  type PairTrajectoryOptions,
+  type RewardCurveOptions,
+  rewardCurves,
+  runComparison,
+  type RunComparisonOptions,
+} from "./training.ts";
+export { type MassData, massEvolution, type MassOptions, type MassSnapshot } from "./mass.ts";
+export { type ChesFigureOptions, displacementVsChes } from "./ches.ts";
+export {
+  type GradientFieldData,
+  gradientFieldFigure,
+  type GradientFieldOptions,
+  type NamedField,
+  objectiveFields,
+  type ObjectiveFieldsOptions,
+  quiverSegments,
+} from "./field.ts";
+export { averageRanks, pearsonCorrelation, smoothEma, spearmanCorrelation } from "./stats.ts";
+export { figureToSvg, type SvgOptions } from "./svg.ts";
+export { figurePageHtml, plotlyLoaderHtml } from "./html.ts";
+export {
+  type BundleOptions,
+  type LiveFigure,
+  liveFigure,
+  type LiveOptions,
+  type MimeBundle,
+  mimeBundle,
+  resetPlotlySession,
+  show,
+  type ShowOptions,
+  summarize,
+} from "./display.ts";
+export { findChromium, renderPng, save, type SaveFigureOptions, type SaveFormat } from "./save.ts";
+export { type ReportBlock, reportHtml, type ReportOptions } from "./report.ts";

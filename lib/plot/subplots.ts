@@ -1,0 +1,203 @@
+/**
+ * Small multiples: several single-panel figures arranged in a grid as one figure, each panel on
+ * its own axis pair (`x`/`y`, `x2`/`y2`, ...), with panel titles and one shared legend.
+ *
+ * @module
+ */
+import { AXIS_KEY } from "./style.ts";
+import { type DisplayableFigure, makeFigure } from "./figure.ts";
+import type { Annotation, Axis, Figure, Layout, Shape, Trace } from "./types.ts";
+
+/** Options for {@link subplots}. */
+export interface SubplotOptions {
+  /** Panels per row; default min(3, number of figures). */
+  columns?: number;
+  /** Panel titles; default each figure's own title. */
+  titles?: string[];
+  /** Figure title. */
+  title?: string;
+  /** Height of one row of panels, px (default 300). */
+  rowHeight?: number;
+  /** Figure width, px; default unset (plotly fills the output width, the SVG is 720 wide). */
+  width?: number;
+  /** Gaps between panels as fractions of the figure (defaults 0.08 and 0.16). */
+  xgap?: number;
+  ygap?: number;
+  /** Make all panels share x (or y) ranges. */
+  sharedX?: boolean;
+  sharedY?: boolean;
+}
+
+/** Domains of panel k in a rows x columns grid, row 0 at the top. */
+export function gridDomains(
+  n: number,
+  opts: { columns: number; xgap?: number; ygap?: number },
+): Array<{ x: [number, number]; y: [number, number] }> {
+  const cols = Math.max(1, Math.min(n, Math.trunc(opts.columns)));
+  const rows = Math.ceil(n / cols);
+  const xgap = opts.xgap ?? 0.08, ygap = opts.ygap ?? 0.16;
+  const w = (1 - (cols - 1) * xgap) / cols;
+  const h = (1 - (rows - 1) * ygap) / rows;
+  if (!(w > 0) || !(h > 0)) {
+    throw new RangeError(
+      `gridDomains: gaps ${xgap}/${ygap} leave no room for ${rows}x${cols} panels`,
+    );
+  }
+  const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+  return Array.from({ length: n }, (_, k) => {
+    const row = Math.floor(k / cols), col = k % cols;
+    const x0 = col * (w + xgap), y1 = 1 - row * (h + ygap);
+    return { x: [r4(x0), r4(x0 + w)], y: [r4(y1 - h), r4(y1)] };
+  });
+}
+
+/** Rename axis references ("x", "y", "x domain") to panel k's axes. */
+function remapRef(ref: unknown, suffix: string): unknown {
+  if (typeof ref !== "string") return ref;
+  const m = /^([xy])(\d*)( domain)?$/.exec(ref);
+  if (!m) return ref;
+  if (m[2] && m[2] !== "1") {
+    throw new RangeError(`subplots: source figures must have a single panel, found axis "${ref}"`);
+  }
+  return `${m[1]}${suffix}${m[3] ?? ""}`;
+}
+
+/**
+ * Arrange single-panel figures in a grid. Traces with the same name across panels share one
+ * legend entry (toggling it hides them in every panel). Only the first heatmap keeps its
+ * colorbar, so panels that show heatmaps should use a common `zmin`/`zmax`.
+ * Axis titles repeated on every panel are kept only on the bottom row (x) and first column (y).
+ *
+ * @example
+ * ```ts
+ * import { lineFigure } from "./generic.ts";
+ * import { subplots } from "./subplots.ts";
+ * const a = lineFigure({ x: [0, 1], y: [0, 1] }, { title: "A", xTitle: "step" });
+ * const b = lineFigure({ x: [0, 1], y: [1, 0] }, { title: "B", xTitle: "step" });
+ * const grid = subplots([a, b], { columns: 2 });
+ * console.log(grid.data.map((t) => t.xaxis)); // ["x", "x2"]
+ * ```
+ */
+export function subplots(figs: Figure[], opts: SubplotOptions = {}): DisplayableFigure {
+  if (!Array.isArray(figs) || figs.length === 0) {
+    throw new RangeError("subplots: need at least one figure");
+  }
+  const n = figs.length;
+  const columns = Math.max(1, Math.min(n, Math.trunc(opts.columns ?? Math.min(3, n))));
+  if (opts.titles && opts.titles.length !== n) {
+    throw new RangeError(`subplots: ${opts.titles.length} titles for ${n} figures`);
+  }
+  const rows = Math.ceil(n / columns);
+  const domains = gridDomains(n, {
+    columns,
+    xgap: opts.xgap,
+    ygap: opts.ygap ?? (rows > 1 ? 0.16 : 0),
+  });
+  const layout: Layout = {
+    height: Math.round((opts.rowHeight ?? 300) * rows + 60 + 70),
+    ...(opts.width ? { width: opts.width } : {}),
+    margin: { t: opts.title ? 90 : 60, b: 70 },
+    ...(opts.title ? { title: { text: opts.title } } : {}),
+    annotations: [],
+    shapes: [],
+  };
+  const data: Trace[] = [];
+  const seen = new Set<string>();
+  let colorbarShown = false;
+  const axisTitles = { x: new Set<string>(), y: new Set<string>() };
+  for (const f of figs) {
+    axisTitles.x.add((f.layout?.xaxis as Axis | undefined)?.title?.text ?? "");
+    axisTitles.y.add((f.layout?.yaxis as Axis | undefined)?.title?.text ?? "");
+  }
+  figs.forEach((f, k) => {
+    const s = k === 0 ? "" : String(k + 1);
+    const d = domains[k];
+    const row = Math.floor(k / columns), col = k % columns;
+    const bottom = row === rows - 1 || k + columns >= n;
+    for (const key of Object.keys(f.layout ?? {})) {
+      if (AXIS_KEY.test(key) && !/^[xy]axis1?$/.test(key)) {
+        throw new RangeError(
+          `subplots: figure ${k} has several panels ("${key}"); pass single-panel figures`,
+        );
+      }
+    }
+    for (const dir of ["x", "y"] as const) {
+      const src = { ...((f.layout?.[`${dir}axis`] as Axis | undefined) ?? {}) };
+      for (const ref of ["anchor", "matches", "scaleanchor", "overlaying"]) {
+        if (ref in src) src[ref] = remapRef(src[ref], s);
+      }
+      const shared = dir === "x" ? axisTitles.x.size === 1 : axisTitles.y.size === 1;
+      const keepTitle = !shared || (dir === "x" ? bottom : col === 0);
+      const axis: Axis = {
+        ...src,
+        domain: dir === "x" ? d.x : d.y,
+        anchor: `${dir === "x" ? "y" : "x"}${s}`,
+        ...(keepTitle ? {} : { title: { ...(src.title ?? {}), text: "" } }),
+      };
+      if (k > 0 && (dir === "x" ? opts.sharedX : opts.sharedY)) axis.matches = dir;
+      layout[`${dir}axis${s}`] = axis;
+    }
+    for (const t of f.data) {
+      const copy = { ...t, xaxis: `x${s}`, yaxis: `y${s}` } as Trace;
+      if (copy.type === "heatmap") {
+        if (colorbarShown || copy.showscale === false) copy.showscale = false;
+        else colorbarShown = true;
+      }
+      const key = copy.legendgroup ?? copy.name;
+      if (key !== undefined && copy.showlegend !== false) {
+        copy.legendgroup = key;
+        if (seen.has(key)) copy.showlegend = false;
+        seen.add(key);
+      }
+      data.push(copy);
+    }
+    const title = opts.titles?.[k] ?? f.layout?.title?.text;
+    if (title) {
+      layout.annotations!.push({
+        text: `<b>${title}</b>`,
+        x: (d.x[0] + d.x[1]) / 2,
+        y: d.y[1],
+        xref: "paper",
+        yref: "paper",
+        xanchor: "center",
+        yanchor: "bottom",
+        showarrow: false,
+        font: { size: 13 },
+      });
+    }
+    for (const a of (f.layout?.annotations ?? []) as Annotation[]) {
+      layout.annotations!.push(
+        a.xref === "paper" || a.yref === "paper" || a.xref === undefined
+          ? {
+            ...a,
+            // Paper coordinates of the source figure become coordinates inside panel k.
+            x: a.xref === "paper" || a.xref === undefined ? d.x[0] + a.x * (d.x[1] - d.x[0]) : a.x,
+            y: a.yref === "paper" || a.yref === undefined ? d.y[0] + a.y * (d.y[1] - d.y[0]) : a.y,
+            xref: a.xref === "paper" || a.xref === undefined
+              ? "paper"
+              : remapRef(a.xref, s) as string,
+            yref: a.yref === "paper" || a.yref === undefined
+              ? "paper"
+              : remapRef(a.yref, s) as string,
+          }
+          : { ...a, xref: remapRef(a.xref, s) as string, yref: remapRef(a.yref, s) as string },
+      );
+    }
+    for (const sh of (f.layout?.shapes ?? []) as Shape[]) {
+      const paperX = sh.xref === "paper", paperY = sh.yref === "paper";
+      layout.shapes!.push({
+        ...sh,
+        xref: paperX ? "paper" : remapRef(sh.xref ?? "x", s) as string,
+        yref: paperY ? "paper" : remapRef(sh.yref ?? "y", s) as string,
+        ...(paperX
+          ? { x0: d.x[0] + sh.x0 * (d.x[1] - d.x[0]), x1: d.x[0] + sh.x1 * (d.x[1] - d.x[0]) }
+          : {}),
+        ...(paperY
+          ? { y0: d.y[0] + sh.y0 * (d.y[1] - d.y[0]), y1: d.y[0] + sh.y1 * (d.y[1] - d.y[0]) }
+          : {}),
+      });
+    }
+  });
+  const first = figs[0];
+  return makeFigure({ data, layout, config: first.config });
+}
