@@ -22,6 +22,10 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
     about: "print the tfjs backend report (--backend NAME to force one)",
     load: async () => (await import("./backend_cli.ts")).backendCommand,
   },
+  objectives: {
+    about: "list objectives, or evaluate one on JSON rows (loss, g_w, g_l)",
+    load: async () => (await import("./objectives/cli.ts")).objectivesCommand,
+  },
   pretrain: {
     about: "pretrain the tiny GPT-2 on the Brown corpus (reproducible from --seed)",
     load: async () => (await import("./pretrain/cli.ts")).pretrainCommand,

@@ -1,6 +1,128 @@
 /**
- * objectives: see the files of this folder.
+ * Preference-optimization objectives as pure tfjs functions of per-pair sequence scores, their
+ * TRL-named metrics, and gradient analysis by autodiff.
+ *
+ * An objective is `{ name, needsReference, needsTokens, batchCoupled, params, loss(scores) }`;
+ * factories validate their parameters (`dpo({ beta: 0.1 })`). `gradientWeights` gives
+ * `g_w = ∂L/∂ℓθ(y_w)` and `g_l = ∂L/∂ℓθ(y_l)` for any objective, including your own, and
+ * `gradientField` evaluates them over the (u_w, u_l) plane. See docs/objectives.md for every
+ * formula, default and source; SGDPO and SPO are documented reconstructions.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { combine, dpo, gradientWeights, sft } from "./mod.ts";
+ * const rpoTrl = combine([[dpo({ beta: 0.1 }), 1], [sft(), 1]]);
+ * const g = gradientWeights(rpoTrl, {
+ *   policyChosen: tf.tensor1d([-20]), policyRejected: tf.tensor1d([-25]),
+ *   refChosen: tf.tensor1d([-21]), refRejected: tf.tensor1d([-24]),
+ *   chosenLength: tf.tensor1d([10]), rejectedLength: tf.tensor1d([12]),
+ * });
+ * console.log(g.gW, g.gL); // g_w = −0.1·σ(−0.2) − 1/10, g_l = 0.1·σ(−0.2)
+ * ```
  *
  * @module
  */
-export {};
+export type { LossOutput, Objective, ParamValue, SequenceScores, TokenScores } from "./types.ts";
+export { type ParamSpec, type ParamSpecs, resolveParams } from "./params.ts";
+export { defineObjective, type ObjectiveDefinition } from "./define.ts";
+/** Stable softplus / log-sigmoid / sigmoid, stop-gradient, log1mexp, permute: for writing objectives. */
+export * as objectiveMath from "./numerics.ts";
+export {
+  F_DIVERGENCES,
+  type FDivergence,
+  fScore,
+  ldSum,
+  nll as chosenNll,
+  type NllMode,
+  smoothedLogistic,
+  wpoWeight,
+} from "./scores.ts";
+export {
+  aot,
+  type AotParams,
+  aotUnpaired,
+  apoDown,
+  apoZero,
+  bcoPair,
+  type BcoParams,
+  discopop,
+  type DiscopopParams,
+  dpo,
+  type DpoParams,
+  exoPair,
+  type ExoParams,
+  hinge,
+  ipo,
+  type IpoParams,
+  ncaPair,
+  robust,
+  type RobustParams,
+  sft,
+  type SftParams,
+  sigmoidNorm,
+  sppoHard,
+  TRL_MODIFIER_SPECS,
+  type TrlModifiers,
+} from "./trl.ts";
+export {
+  alphapo,
+  type AlphapoParams,
+  asft,
+  type AsftParams,
+  cpo,
+  type CpoParams,
+  orpo,
+  type OrpoParams,
+  simpo,
+  type SimpoParams,
+  slicHf,
+  type SlicParams,
+} from "./reference_free.ts";
+export {
+  alphaDpo,
+  type AlphaDpoParams,
+  calDpo,
+  dpop,
+  rdpo,
+  rpo,
+  type RpoParams,
+  rpoReg,
+  tdpo,
+  type TdpoParams,
+} from "./dpo_variants.ts";
+export { kto, type KtoParams } from "./kto.ts";
+export {
+  defaultPilotRule,
+  type Pilot,
+  type PilotRule,
+  type PilotSampling,
+  samplePilotMasks,
+  sgdpo,
+  type SgdpoParams,
+} from "./sgdpo.ts";
+export { spo, type SpoParams, type SpoPenalty, spoPenalty } from "./spo.ts";
+export { combine } from "./combine.ts";
+export {
+  METRIC_NAMES,
+  type MetricName,
+  type MetricOptions,
+  type PreferenceMetrics,
+  preferenceMetrics,
+} from "./metrics.ts";
+export {
+  type FieldSpec,
+  type GradientField,
+  gradientField,
+  type GradientWeights,
+  gradientWeights,
+  type GridAxis,
+} from "./gradients.ts";
+export {
+  createObjective,
+  findObjective,
+  type FormulaSource,
+  type ObjectiveEntry,
+  OBJECTIVES,
+} from "./registry.ts";

@@ -1,0 +1,188 @@
+/**
+ * Gradient analysis of any objective by automatic differentiation: the gradient weights
+ * `g_w = ∂L/∂ℓθ(y_w)`, `g_l = ∂L/∂ℓθ(y_l)` and their field over the (u_w, u_l) plane.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "../kernels/gradients.ts";
+import type { Objective, SequenceScores } from "./types.ts";
+
+/** Result of {@link gradientWeights}; plain numbers. */
+export interface GradientWeights {
+  /** Per-pair losses. */
+  losses: number[];
+  /** `g_w[i] = ∂(Σ_j L_j)/∂ policyChosen[i]`. */
+  gW: number[];
+  /** `g_l[i] = ∂(Σ_j L_j)/∂ policyRejected[i]`. */
+  gL: number[];
+  /**
+   * When `scores.tokens` is given: the gradient with respect to each per-token policy log-prob,
+   * `[B][T]` (LD-DPO, WPO, TDPO read token scores instead of, or besides, the sums).
+   */
+  tokens?: { chosen: number[][]; rejected: number[][] };
+}
+
+function rows(t: tf.Tensor): number[][] {
+  return t.arraySync() as number[][];
+}
+
+/**
+ * Gradient weights by autodiff. The derivative is of the batch total `Σ_j L_j`; for per-pair
+ * objectives that is each pair's own `∂L_i/∂ℓθ`, the quantity of the analytic tables (DPO:
+ * `g_w = −βσ(−βh)`, `g_l = +βσ(−βh)`); for batch-coupled objectives it includes the effect of a
+ * pair's score on the other pairs' losses. `g_w < 0` pushes the chosen log-prob up. Calls
+ * `objective.loss` once (stateful objectives advance once).
+ *
+ * Prototyping a new objective takes a few lines:
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gradientWeights } from "./gradients.ts";
+ * import type { Objective } from "./types.ts";
+ * // A DPO with a chosen-side floor: softplus(-β h) + λ·relu(-u_w).
+ * const beta = 0.1, lambda = 0.05;
+ * const mine: Objective = {
+ *   name: "dpo_floor", needsReference: true, needsTokens: false, batchCoupled: false,
+ *   params: { beta, lambda },
+ *   loss: (s) => tf.tidy(() => {
+ *     const uW = tf.sub(s.policyChosen, s.refChosen!), uL = tf.sub(s.policyRejected, s.refRejected!);
+ *     const dpoTerm = tf.softplus(tf.mul(tf.sub(uL, uW), beta));
+ *     return { losses: tf.add(dpoTerm, tf.mul(tf.relu(tf.neg(uW)), lambda)) as tf.Tensor1D };
+ *   }),
+ * };
+ * const g = gradientWeights(mine, {
+ *   policyChosen: tf.tensor1d([-12]), policyRejected: tf.tensor1d([-12]),
+ *   refChosen: tf.tensor1d([-10]), refRejected: tf.tensor1d([-12]),
+ *   chosenLength: tf.tensor1d([4]), rejectedLength: tf.tensor1d([4]),
+ * });
+ * console.log(g.gW, g.gL); // [-0.1·σ(0.2) - 0.05] [0.1·σ(0.2)]
+ * ```
+ */
+export function gradientWeights(objective: Objective, scores: SequenceScores): GradientWeights {
+  const t = scores.tokens;
+  const xs: tf.Tensor[] = [scores.policyChosen, scores.policyRejected];
+  if (t) xs.push(t.policyChosen, t.policyRejected);
+  let kept: tf.Tensor1D | undefined;
+  const f = (...v: tf.Tensor[]) => {
+    const s: SequenceScores = {
+      ...scores,
+      policyChosen: v[0] as tf.Tensor1D,
+      policyRejected: v[1] as tf.Tensor1D,
+      ...(t
+        ? {
+          tokens: { ...t, policyChosen: v[2] as tf.Tensor2D, policyRejected: v[3] as tf.Tensor2D },
+        }
+        : {}),
+    };
+    const out = objective.loss(s);
+    kept = tf.keep(tf.clone(out.losses));
+    // Adding 0·Σv ties every input to the output, so inputs an objective ignores get 0, not an error.
+    const tie = v.reduce((acc: tf.Tensor, x) => tf.add(acc, tf.mul(tf.sum(x), 0)), tf.scalar(0));
+    return tf.add(tf.sum(out.losses), tie) as tf.Scalar;
+  };
+  const { value, grads } = tf.valueAndGrads(f)(xs);
+  const result: GradientWeights = {
+    losses: Array.from(kept!.dataSync()),
+    gW: Array.from(grads[0].dataSync()),
+    gL: Array.from(grads[1].dataSync()),
+  };
+  if (t) result.tokens = { chosen: rows(grads[2]), rejected: rows(grads[3]) };
+  tf.dispose([value, ...grads, kept!]);
+  return result;
+}
+
+/** Axis of a grid: `[min, max, n]` (n ≥ 2 points, inclusive), or explicit values. */
+export type GridAxis = readonly [number, number, number] | readonly number[];
+
+/** Grid and fixed values for {@link gradientField}. */
+export interface FieldSpec {
+  /** Values of u_w = ℓθ(y_w) − ℓref(y_w) (x axis). */
+  uW: GridAxis;
+  /** Values of u_l (y axis). */
+  uL: GridAxis;
+  /** Reference log-probs (default 0), so ℓθ = u + ℓref. */
+  refChosen?: number;
+  refRejected?: number;
+  /** Completion lengths (default 1). */
+  chosenLength?: number;
+  rejectedLength?: number;
+}
+
+/** Result of {@link gradientField}: matrices indexed `[iL][iW]` (rows = u_l), plotly-ready. */
+export interface GradientField {
+  uW: number[];
+  uL: number[];
+  loss: number[][];
+  gW: number[][];
+  gL: number[][];
+}
+
+function axis(a: GridAxis, name: string): number[] {
+  if (a.length === 3 && Number.isInteger(a[2]) && a[2] >= 2 && a[0] < a[1]) {
+    const [lo, hi, n] = a as [number, number, number];
+    return Array.from({ length: n }, (_, i) => lo + (hi - lo) * i / (n - 1));
+  }
+  if (a.length >= 1 && a.every(Number.isFinite)) return [...a];
+  throw new RangeError(
+    `gradientField: '${name}' must be [min, max, n] (n >= 2) or a list of numbers`,
+  );
+}
+
+/**
+ * Evaluate loss, `g_w` and `g_l` over a (u_w, u_l) grid, for plotting an objective's gradient
+ * field (e.g. arrows `(−g_w, −g_l)`, the direction gradient descent moves the log-probs).
+ * Per-pair objectives are evaluated as one batch; batch-coupled ones point by point (B = 1).
+ * Token-level objectives cannot be placed on this plane and are refused.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gradientField } from "./gradients.ts";
+ * import { dpo } from "./trl.ts";
+ * const f = gradientField(dpo({ beta: 0.1 }), { uW: [-10, 10, 3], uL: [-10, 10, 3] });
+ * console.log(f.gW[1][1]); // -0.05 (h = 0)
+ * ```
+ */
+export function gradientField(objective: Objective, spec: FieldSpec): GradientField {
+  if (objective.needsTokens) {
+    throw new TypeError(
+      `gradientField: ${objective.name} needs per-token scores; it has no (u_w, u_l) field`,
+    );
+  }
+  const uW = axis(spec.uW, "uW");
+  const uL = axis(spec.uL, "uL");
+  const rc = spec.refChosen ?? 0, rr = spec.refRejected ?? 0;
+  const lc = spec.chosenLength ?? 1, lr = spec.rejectedLength ?? 1;
+  const pcs: number[] = [], prs: number[] = [];
+  for (const l of uL) for (const w of uW) pcs.push(w + rc), prs.push(l + rr);
+  const run = (pc: number[], pr: number[]): GradientWeights => {
+    const n = pc.length;
+    const s: SequenceScores = {
+      policyChosen: tf.tensor1d(pc),
+      policyRejected: tf.tensor1d(pr),
+      refChosen: tf.fill([n], rc) as tf.Tensor1D,
+      refRejected: tf.fill([n], rr) as tf.Tensor1D,
+      chosenLength: tf.fill([n], lc) as tf.Tensor1D,
+      rejectedLength: tf.fill([n], lr) as tf.Tensor1D,
+    };
+    try {
+      return gradientWeights(objective, s);
+    } finally {
+      tf.dispose(Object.values(s) as tf.Tensor[]);
+    }
+  };
+  let flat: GradientWeights;
+  if (objective.batchCoupled) {
+    flat = { losses: [], gW: [], gL: [] };
+    for (let i = 0; i < pcs.length; i++) {
+      const g = run([pcs[i]], [prs[i]]);
+      flat.losses.push(g.losses[0]), flat.gW.push(g.gW[0]), flat.gL.push(g.gL[0]);
+    }
+  } else {
+    flat = run(pcs, prs);
+  }
+  const grid = (v: number[]) => uL.map((_, i) => v.slice(i * uW.length, (i + 1) * uW.length));
+  return { uW, uL, loss: grid(flat.losses), gW: grid(flat.gW), gL: grid(flat.gL) };
+}

@@ -1,0 +1,309 @@
+/**
+ * SGDPO, Self-Guided DPO (Zhu et al., arXiv 2505.12435) — **reconstructed**.
+ *
+ * What is public: a "pilot term" steers the gradient flow to control the updates of the chosen
+ * and rejected rewards; it is built from sub-sequences sampled at random from the chosen and
+ * the rejected response (fractions r1, r2; same or different random indices, "different"
+ * adopted); goals: G1 enlarge the chosen reward's update, G2 keep the rejected reward from
+ * falling too fast. The paper's formula was not available.
+ *
+ * Reconstruction (ours):
+ * 1. Pilot: per pair, sample k = max(1, round(r·n)) of the n completion tokens of each side
+ *    (seeded; "same" = the same completion positions on both sides where both exist,
+ *    "different" = independent draws) and form the pilot log-ratio estimates
+ *    `p̂ = (n/k)·Σ_{t∈sample} (log πθ(y_t) − log πref(y_t))`, detached — an unbiased estimate of
+ *    u = ℓθ − ℓref from a fraction of the tokens.
+ * 2. Rule ({@link defaultPilotRule}): gradient multipliers `k_w = 1 + λ_w·σ(−β p̂_w) ∈ [1, 1+λ_w]`
+ *    and `k_l = 1 − λ_l·σ(−β p̂_l) ∈ [1−λ_l, 1]`: the chosen push grows most when the pilot sees
+ *    the chosen response losing likelihood (G1), the rejected push shrinks most when the pilot
+ *    sees the rejected response already pushed down (G2).
+ * 3. Loss: `L = softplus(−βh) + c·[−(k_w−1)(u_w − sg u_w) + (k_l−1)(u_l − sg u_l)]`, `c = sg[βσ(−βh)]`.
+ *    Its value equals DPO's; its gradient weights are `g_w = −βσ(−βh)·k_w`, `g_l = βσ(−βh)·k_l`,
+ *    so `g_w ≤ g_w(DPO) < 0 < g_l ≤ g_l(DPO)`.
+ *
+ * Swapping in the paper's form: replace {@link defaultPilotRule} (or pass `rule`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineObjective } from "./define.ts";
+import { sigmoid, softplus, stopGradient } from "./numerics.ts";
+import { BETA } from "./params.ts";
+import { requireRef, requireTokens } from "./scores.ts";
+import type { Objective, SequenceScores } from "./types.ts";
+
+/** Pilot estimates handed to a {@link PilotRule}; all detached, `[B]`. */
+export interface Pilot {
+  /** p̂_w: pilot estimate of u_w = ℓθ(y_w) − ℓref(y_w). */
+  chosen: tf.Tensor1D;
+  /** p̂_l: pilot estimate of u_l. */
+  rejected: tf.Tensor1D;
+  /** The full margin h = u_w − u_l (detached), for rules that want it. */
+  margin: tf.Tensor1D;
+  beta: number;
+}
+
+/**
+ * A combination rule: pilot → multipliers `{ chosen: k_w, rejected: k_l }` of DPO's gradient
+ * weights (`g_w = k_w·g_w(DPO)`, `g_l = k_l·g_l(DPO)`). The result is detached by the caller.
+ */
+export type PilotRule = (
+  pilot: Pilot,
+  params: { lambdaChosen: number; lambdaRejected: number },
+) => { chosen: tf.Tensor1D; rejected: tf.Tensor1D };
+
+/**
+ * The reconstructed SGDPO rule: `k_w = 1 + λ_w·σ(−β p̂_w)`, `k_l = 1 − λ_l·σ(−β p̂_l)`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { defaultPilotRule } from "./sgdpo.ts";
+ * const z = tf.tensor1d([0]);
+ * const k = defaultPilotRule({ chosen: z, rejected: z, margin: z, beta: 0.1 },
+ *   { lambdaChosen: 0.5, lambdaRejected: 0.5 });
+ * console.log(k.chosen.dataSync(), k.rejected.dataSync()); // [1.25] [0.75]
+ * ```
+ */
+export const defaultPilotRule: PilotRule = (pilot, p) => ({
+  chosen: tf.add(
+    1,
+    tf.mul(sigmoid(tf.mul(pilot.chosen, -pilot.beta)), p.lambdaChosen),
+  ) as tf.Tensor1D,
+  rejected: tf.sub(
+    1,
+    tf.mul(sigmoid(tf.mul(pilot.rejected, -pilot.beta)), p.lambdaRejected),
+  ) as tf.Tensor1D,
+});
+
+/** A small seeded PRNG (mulberry32): uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Options of {@link samplePilotMasks}. */
+export interface PilotSampling {
+  r1: number;
+  r2: number;
+  mode: "same" | "different";
+  rng: () => number;
+}
+
+function positions(mask: Float32Array | Int32Array | Uint8Array, row: number, t: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < t; j++) if (mask[row * t + j] > 0) out.push(j);
+  return out;
+}
+
+function pick(keys: number[], n: number, k: number): number[] {
+  const ranks = Array.from({ length: n }, (_, i) => i);
+  ranks.sort((a, b) => keys[a] - keys[b] || a - b);
+  return ranks.slice(0, k);
+}
+
+/**
+ * Random sub-sequence selection masks (`[B, T]`, 1 = sampled) over completion tokens, plus the
+ * scale n/k per pair that turns a sampled sum into an estimate of the full sum.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { mulberry32, samplePilotMasks } from "./sgdpo.ts";
+ * const m = tf.tensor2d([[0, 1, 1, 1, 1]]);
+ * const s = samplePilotMasks(m, m, { r1: 0.5, r2: 0.5, mode: "same", rng: mulberry32(1) });
+ * console.log(tf.sum(s.chosen).dataSync()); // [2]
+ * ```
+ */
+export function samplePilotMasks(
+  chosenMask: tf.Tensor2D,
+  rejectedMask: tf.Tensor2D,
+  opts: PilotSampling,
+): {
+  chosen: tf.Tensor2D;
+  rejected: tf.Tensor2D;
+  scaleChosen: tf.Tensor1D;
+  scaleRejected: tf.Tensor1D;
+} {
+  const [b, tw] = chosenMask.shape;
+  const tl = rejectedMask.shape[1];
+  const mw = chosenMask.dataSync();
+  const ml = rejectedMask.dataSync();
+  const selW = new Float32Array(b * tw);
+  const selL = new Float32Array(b * tl);
+  const scW = new Float32Array(b);
+  const scL = new Float32Array(b);
+  const count = (n: number, r: number) => n === 0 ? 0 : Math.min(n, Math.max(1, Math.round(r * n)));
+  for (let i = 0; i < b; i++) {
+    const pw = positions(mw as Float32Array, i, tw);
+    const pl = positions(ml as Float32Array, i, tl);
+    const kw = count(pw.length, opts.r1);
+    const kl = count(pl.length, opts.r2);
+    const keysW = Array.from({ length: Math.max(pw.length, pl.length) }, opts.rng);
+    const keysL = opts.mode === "same" ? keysW : Array.from({ length: pl.length }, opts.rng);
+    for (const r of pick(keysW, pw.length, kw)) selW[i * tw + pw[r]] = 1;
+    for (const r of pick(keysL, pl.length, kl)) selL[i * tl + pl[r]] = 1;
+    scW[i] = kw > 0 ? pw.length / kw : 0;
+    scL[i] = kl > 0 ? pl.length / kl : 0;
+  }
+  return {
+    chosen: tf.tensor2d(selW, [b, tw]),
+    rejected: tf.tensor2d(selL, [b, tl]),
+    scaleChosen: tf.tensor1d(scW),
+    scaleRejected: tf.tensor1d(scL),
+  };
+}
+
+/** Parameters of {@link sgdpo}. */
+export interface SgdpoParams {
+  /** β, default 0.1. */
+  beta?: number;
+  /** Fraction of chosen tokens in the pilot, (0, 1], default 0.5. */
+  r1?: number;
+  /** Fraction of rejected tokens in the pilot, (0, 1], default 0.5. */
+  r2?: number;
+  /** "same" or "different" (default) random indices. */
+  mode?: "same" | "different";
+  /** Seed of the sampling stream, default 0. */
+  seed?: number;
+  /** λ_w ∈ [0, 1]: maximum relative boost of the chosen update, default 0.5. */
+  lambdaChosen?: number;
+  /** λ_l ∈ [0, 1]: maximum relative damping of the rejected update, default 0.5. */
+  lambdaRejected?: number;
+}
+
+/**
+ * SGDPO, **reconstructed** (see the module doc for what is public and what is ours). Needs
+ * `scores.tokens` with policy and reference per-token log-probs and masks. Each call draws new
+ * pilot positions from the seeded stream; `reset()` restarts it. Pass `{ rule }` to supply your
+ * own combination rule (the raw interface).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { sgdpo } from "./sgdpo.ts";
+ * // The raw interface: your own rule from the pilot estimates.
+ * const mine = sgdpo({ r1: 0.3, mode: "same" }, {
+ *   rule: (pilot) => ({
+ *     chosen: tf.add(1, tf.sigmoid(tf.neg(pilot.chosen))) as tf.Tensor1D,
+ *     rejected: tf.onesLike(pilot.rejected) as tf.Tensor1D,
+ *   }),
+ * });
+ * console.log(mine.needsTokens, mine.params.rule); // true custom
+ * ```
+ */
+export function sgdpo(params: SgdpoParams = {}, options: { rule?: PilotRule } = {}): Objective {
+  const rule = options.rule ?? defaultPilotRule;
+  let rng = mulberry32(0);
+  let seed = 0;
+  const obj = defineObjective({
+    name: "sgdpo",
+    specs: {
+      beta: BETA(0.1),
+      r1: {
+        default: 0.5,
+        type: "number",
+        range: "(0, 1]",
+        about: "fraction of y_w tokens in the pilot",
+      },
+      r2: {
+        default: 0.5,
+        type: "number",
+        range: "(0, 1]",
+        about: "fraction of y_l tokens in the pilot",
+      },
+      mode: {
+        default: "different",
+        type: "string",
+        values: ["same", "different"],
+        about: "same or different random indices for y_w and y_l",
+      },
+      seed: {
+        default: 0,
+        type: "integer",
+        range: "[0, inf)",
+        about: "seed of the sampling stream",
+      },
+      lambdaChosen: {
+        default: 0.5,
+        type: "number",
+        range: "[0, 1]",
+        about: "λ_w: chosen update boosted by up to (1+λ_w)",
+      },
+      lambdaRejected: {
+        default: 0.5,
+        type: "number",
+        range: "[0, 1]",
+        about: "λ_l: rejected update damped by up to (1−λ_l)",
+      },
+    },
+    needsTokens: () => true,
+    validate: (p) => {
+      seed = p.seed as number;
+      rng = mulberry32(seed);
+    },
+    loss: (s: SequenceScores, p) => {
+      const ref = requireRef("sgdpo", s);
+      const t = requireTokens("sgdpo", s, [
+        "policyChosen",
+        "policyRejected",
+        "refChosen",
+        "refRejected",
+        "chosenMask",
+        "rejectedMask",
+      ]);
+      const beta = p.beta as number;
+      const sel = samplePilotMasks(t.chosenMask, t.rejectedMask, {
+        r1: p.r1 as number,
+        r2: p.r2 as number,
+        mode: p.mode as "same" | "different",
+        rng,
+      });
+      const est = (pol: tf.Tensor2D, rf: tf.Tensor2D, m: tf.Tensor2D, scale: tf.Tensor1D) =>
+        stopGradient(tf.mul(tf.sum(tf.mul(tf.sub(pol, rf), m), 1), scale)) as tf.Tensor1D;
+      const uW = tf.sub(s.policyChosen, ref.chosen) as tf.Tensor1D;
+      const uL = tf.sub(s.policyRejected, ref.rejected) as tf.Tensor1D;
+      const h = tf.sub(uW, uL) as tf.Tensor1D;
+      const pilot: Pilot = {
+        chosen: est(t.policyChosen, t.refChosen!, sel.chosen, sel.scaleChosen),
+        rejected: est(t.policyRejected, t.refRejected!, sel.rejected, sel.scaleRejected),
+        margin: stopGradient(h),
+        beta,
+      };
+      const k = rule(pilot, {
+        lambdaChosen: p.lambdaChosen as number,
+        lambdaRejected: p.lambdaRejected as number,
+      });
+      const kw = stopGradient(k.chosen);
+      const kl = stopGradient(k.rejected);
+      const c = stopGradient(tf.mul(sigmoid(tf.mul(h, -beta)), beta));
+      const dW = tf.sub(uW, stopGradient(uW));
+      const dL = tf.sub(uL, stopGradient(uL));
+      const steer = tf.mul(c, tf.add(tf.neg(tf.mul(tf.sub(kw, 1), dW)), tf.mul(tf.sub(kl, 1), dL)));
+      return {
+        losses: tf.add(softplus(tf.mul(h, -beta)), steer) as tf.Tensor1D,
+        extras: {
+          pilotChosen: pilot.chosen,
+          pilotRejected: pilot.rejected,
+          kChosen: kw,
+          kRejected: kl,
+        },
+      };
+    },
+    reset: () => {
+      rng = mulberry32(seed);
+    },
+  }, params as Record<string, unknown>);
+  return {
+    ...obj,
+    params: Object.freeze({ ...obj.params, rule: options.rule ? "custom" : "default" }),
+  };
+}
