@@ -1,6 +1,6 @@
 /**
- * analysis: likelihood displacement, where probability mass went, CHES, and the
- * unconstrained-features theory next to experiment.
+ * analysis: likelihood displacement, where probability mass went, CHES, gradient alignment,
+ * the unconstrained-features theory next to experiment, and trackers for the trainer.
  *
  * @example Which tokens gained, and was y+ displaced?
  * ```ts
@@ -12,10 +12,13 @@
  *
  * @module
  */
-export * from "./util.ts";
+export type { MatrixLike, VectorLike } from "./util.ts";
 export * from "./distribution.ts";
 export * from "./displacement.ts";
 export * from "./rank.ts";
 export * from "./ufm_theory.ts";
 export * from "./ches.ts";
 export * from "./ches_select.ts";
+export * from "./gradient_alignment.ts";
+export * from "./next_token.ts";
+export * from "./trackers.ts";

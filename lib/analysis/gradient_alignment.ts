@@ -1,0 +1,155 @@
+/**
+ * Whether the chosen log-prob can fall: the gradients of `l_w = ln pi(y_w|x)` and
+ * `l_l = ln pi(y_l|x)` with respect to every policy parameter, their inner product and norms,
+ * and the first-order change they imply (objectives.md section 3, derived): one plain
+ * gradient step of size eta on a loss with gradient weights `g_w = dL/dl_w`, `g_l = dL/dl_l`
+ * changes
+ *
+ *   l_w by -eta (g_w ||grad l_w||^2 + g_l <grad l_w, grad l_l>)
+ *   l_l by -eta (g_w <grad l_w, grad l_l> + g_l ||grad l_l||^2)
+ *
+ * so for DPO (`g_w = -g_l < 0`) the chosen log-prob falls exactly when
+ * `<grad l_w, grad l_l> > ||grad l_w||^2`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "../kernels/gradients.ts";
+import type { PreferenceScorer, TrainObjective } from "../train/types.ts";
+
+/** Inner products of the two log-prob gradients. */
+export interface GradientGeometry {
+  /** `<grad l_w, grad l_l>`. */
+  inner: number;
+  /** `||grad l_w||^2`. */
+  chosenSq: number;
+  /** `||grad l_l||^2`. */
+  rejectedSq: number;
+  /** `inner / (||grad l_w|| ||grad l_l||)`. */
+  cosine: number;
+}
+
+/**
+ * Gradients of the summed chosen and summed rejected log-probs of `batch` with respect to all
+ * the scorer's variables, reduced to their inner product and squared norms (for a batch of
+ * one pair: that pair's `l_w` and `l_l`). Two backward passes; nothing is updated.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createUnconstrainedFeatures } from "../models/toy.ts";
+ * import { gradientInnerProducts } from "./gradient_alignment.ts";
+ * const m = createUnconstrainedFeatures({ tokens: ["Yes", "No", "Never"], dim: 4, seed: 0 });
+ * const batch = { prompt: Int32Array.of(0), chosen: Int32Array.of(1), rejected: Int32Array.of(2), pairIndex: [0] };
+ * const g = gradientInnerProducts(m, batch);
+ * console.log(g.cosine > -1 && g.cosine < 1); // true
+ * m.dispose();
+ * ```
+ */
+export function gradientInnerProducts<B>(
+  policy: PreferenceScorer<B, unknown>,
+  batch: B,
+): GradientGeometry {
+  const vars = policy.variables();
+  if (vars.length === 0) throw new RangeError("policy has no variables to differentiate");
+  const grad = (pick: "policyChosen" | "policyRejected") =>
+    tf.variableGrads(() => tf.sum(policy.scores(batch)[pick]) as tf.Scalar, vars).grads;
+  const [inner, cSq, rSq] = tf.tidy(() => {
+    const gw = grad("policyChosen"), gl = grad("policyRejected");
+    let i: tf.Tensor = tf.scalar(0), c: tf.Tensor = tf.scalar(0), r: tf.Tensor = tf.scalar(0);
+    for (const v of vars) {
+      // A variable the score does not touch (e.g. another prompt's embedding) has no entry.
+      const a = gw[v.name], b = gl[v.name];
+      if (a) c = tf.add(c, tf.sum(tf.square(a)));
+      if (b) r = tf.add(r, tf.sum(tf.square(b)));
+      if (a && b) i = tf.add(i, tf.sum(tf.mul(a, b)));
+    }
+    return [i, c, r].map((t) => t.dataSync()[0]);
+  });
+  return { inner, chosenSq: cSq, rejectedSq: rSq, cosine: inner / Math.sqrt(cSq * rSq) };
+}
+
+/** Per-pair scores as plain numbers, for {@link pairGradientWeights}. */
+export interface PairScoreValues {
+  policyChosen: readonly number[];
+  policyRejected: readonly number[];
+  refChosen?: readonly number[];
+  refRejected?: readonly number[];
+  chosenLength: readonly number[];
+  rejectedLength: readonly number[];
+}
+
+/**
+ * The gradient weights `g_w = dL/dl_w` and `g_l = dL/dl_l` of each pair under an objective,
+ * by differentiating its per-pair loss (so any objective works, including a user's own).
+ * Token-level objectives that need `tokens` are not supported.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { pairGradientWeights } from "./gradient_alignment.ts";
+ * const beta = 0.1;
+ * const dpo = { name: "dpo", needsReference: true, params: { beta }, loss: (s: any) => ({
+ *   losses: tf.softplus(tf.neg(tf.mul(beta, tf.sub(tf.sub(s.policyChosen, s.refChosen), tf.sub(s.policyRejected, s.refRejected))))) }) };
+ * const w = pairGradientWeights(dpo, { policyChosen: [-1], policyRejected: [-1], refChosen: [-1], refRejected: [-1], chosenLength: [1], rejectedLength: [1] });
+ * console.log(w.chosen[0].toFixed(3), w.rejected[0].toFixed(3)); // -0.050 0.050
+ * ```
+ */
+export function pairGradientWeights(
+  objective: TrainObjective,
+  scores: PairScoreValues,
+): { chosen: number[]; rejected: number[] } {
+  const n = scores.policyChosen.length;
+  for (const k of ["policyRejected", "chosenLength", "rejectedLength"] as const) {
+    if (scores[k].length !== n) throw new RangeError(`scores.${k} has ${scores[k].length} != ${n}`);
+  }
+  if (objective.needsReference && (!scores.refChosen || !scores.refRejected)) {
+    throw new TypeError(`objective ${objective.name} needs reference scores`);
+  }
+  return tf.tidy(() => {
+    const t = (xs: readonly number[]) => tf.tensor1d(Array.from(xs));
+    const fixed = {
+      chosenLength: t(scores.chosenLength),
+      rejectedLength: t(scores.rejectedLength),
+      ...(scores.refChosen ? { refChosen: t(scores.refChosen) } : {}),
+      ...(scores.refRejected ? { refRejected: t(scores.refRejected) } : {}),
+    };
+    // Per-pair losses are independent, so the gradient of their sum gives every pair's weights.
+    const f = (c: tf.Tensor, r: tf.Tensor) =>
+      tf.sum(
+        objective.loss({
+          ...fixed,
+          policyChosen: c as tf.Tensor1D,
+          policyRejected: r as tf.Tensor1D,
+        }).losses,
+      ) as tf.Scalar;
+    const [gc, gr] = tf.grads(f)([t(scores.policyChosen), t(scores.policyRejected)]);
+    return { chosen: Array.from(gc.dataSync()), rejected: Array.from(gr.dataSync()) };
+  });
+}
+
+/**
+ * First-order change of `l_w` and `l_l` under one plain gradient step of size `lr` (see the
+ * module doc); the sign of `chosen` says whether the chosen log-prob falls.
+ *
+ * @example
+ * ```ts
+ * import { firstOrderLogpChange } from "./gradient_alignment.ts";
+ * // DPO weights; the gradients overlap more than the chosen one's own norm: chosen falls.
+ * const d = firstOrderLogpChange({ inner: 2, chosenSq: 1, rejectedSq: 5, cosine: 0.89 },
+ *   { weights: { chosen: -0.05, rejected: 0.05 }, lr: 1 });
+ * console.log(d.chosen.toFixed(2), d.rejected.toFixed(2)); // -0.05 -0.15
+ * ```
+ */
+export function firstOrderLogpChange(
+  geometry: GradientGeometry,
+  opts: { weights: { chosen: number; rejected: number }; lr: number },
+): { chosen: number; rejected: number } {
+  const { chosen: gw, rejected: gl } = opts.weights;
+  const { inner, chosenSq, rejectedSq } = geometry;
+  return {
+    chosen: -opts.lr * (gw * chosenSq + gl * inner),
+    rejected: -opts.lr * (gw * inner + gl * rejectedSq),
+  };
+}
