@@ -15,7 +15,6 @@
 export type { MatrixLike, VectorLike } from "./util.ts";
 export * from "./distribution.ts";
 export * from "./displacement.ts";
-export * from "./rank.ts";
 export * from "./ufm_theory.ts";
 export * from "./ches.ts";
 export * from "./ches_select.ts";

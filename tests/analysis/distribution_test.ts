@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose } from "../helpers.ts";
 import { argmaxMass, massShift, softmax64, topKGains } from "../../lib/analysis/distribution.ts";
-import { rankCorrelation, ranks } from "../../lib/analysis/rank.ts";
 
 Deno.test("topKGains ranks tokens by probability gained, by hand", () => {
   const p0 = [0.40, 0.30, 0.10, 0.15, 0.05];
@@ -50,18 +49,4 @@ Deno.test("massShift splits the change into y+, y-, good and other", () => {
   assertClose(s.good, 0.2, { atol: 1e-12 });
   assertClose(s.other, 0.05 + 0.25, { atol: 1e-12 });
   assert.throws(() => massShift(p0, p1, { chosen: 7 }), RangeError);
-});
-
-Deno.test("ranks average ties; rankCorrelation matches Spearman's formula", () => {
-  assert.deepEqual(Array.from(ranks([3, 1, 2, 2])), [4, 1, 2.5, 2.5]);
-  // Without ties, rho = 1 - 6 sum d^2 / (n (n^2 - 1)).
-  const a = [1, 2, 3, 4, 5], b = [2, 1, 4, 3, 5];
-  // d = (-1, 1, -1, 1, 0): sum d^2 = 4 -> 1 - 24/120 = 0.8
-  assertClose(rankCorrelation(a, b), 0.8, { rtol: 1e-12 });
-  assertClose(rankCorrelation(a, [5, 4, 3, 2, 1]), -1, { rtol: 1e-12 });
-  // With ties: ranks a' = [1, 2.5, 2.5, 4], b' = [1, 2, 3, 4];
-  // centred a' = [-1.5, 0, 0, 1.5], b' = [-1.5, -0.5, 0.5, 1.5]: 4.5 / sqrt(4.5 * 5)
-  assertClose(rankCorrelation([1, 2, 2, 3], [1, 2, 3, 4]), 4.5 / Math.sqrt(4.5 * 5), {
-    rtol: 1e-12,
-  });
 });
