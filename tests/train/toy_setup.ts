@@ -1,0 +1,54 @@
+/**
+ * Shared pieces of the trainer tests: a small unconstrained-features toy model, single-token
+ * pairs, a plain DPO objective written here (independent of lib/objectives), and helpers that
+ * compute log-probs by hand from a model's distribution.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { createUnconstrainedFeatures, type UnconstrainedFeatures } from "../../lib/models/toy.ts";
+import type { ObjectiveScores, TrainObjective } from "../../lib/train/types.ts";
+
+export const TOKENS = ["a", "b", "c", "d", "e"];
+
+/** A 5-token, 4-prompt unconstrained-features model with seeded random weights. */
+export function toyModel(seed = 1): UnconstrainedFeatures {
+  return createUnconstrainedFeatures({ tokens: TOKENS, prompts: 4, dim: 3, seed });
+}
+
+/** Eight single-token pairs over the 4 prompts. */
+export const PAIRS = {
+  prompt: [0, 1, 2, 3, 0, 1, 2, 3],
+  chosen: [0, 1, 2, 3, 4, 0, 1, 2],
+  rejected: [1, 2, 3, 4, 0, 1, 2, 3],
+};
+
+/** DPO written out here: loss = softplus(-beta * ((pc - rc) - (pr - rr))). */
+export function plainDpo(beta: number): TrainObjective {
+  return {
+    name: "plain_dpo",
+    needsReference: true,
+    params: { beta },
+    loss(s: ObjectiveScores) {
+      return {
+        losses: tf.tidy(() => {
+          const h = tf.sub(
+            tf.sub(s.policyChosen, s.refChosen!),
+            tf.sub(s.policyRejected, s.refRejected!),
+          );
+          return tf.softplus(tf.mul(h, -beta));
+        }),
+      };
+    },
+  };
+}
+
+/** log pi(token | prompt) from the model's distribution, as a float64 number. */
+export function logp(model: UnconstrainedFeatures, prompt: number, token: number): number {
+  return Math.log(model.distribution(prompt)[TOKENS[token]]);
+}
+
+/** softplus in float64. */
+export function softplus(x: number): number {
+  return x > 30 ? x : Math.log1p(Math.exp(x));
+}
