@@ -100,7 +100,11 @@ export async function pretrainCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (doExport) {
-      const card = await exportPretrained(result, out, modelDir, { backend: report });
+      const rerun = args.filter((a) => a !== "--resume" && a !== "--no-export");
+      const card = await exportPretrained(result, out, modelDir, {
+        backend: report,
+        command: ["deno task lab pretrain", ...rerun].join(" "),
+      });
       console.log(
         `exported to ${modelDir}: held-out loss ${card.heldOut.loss.toFixed(4)} ` +
           `(ppl ${card.heldOut.perplexity.toFixed(1)}) vs unigram ${

@@ -11,7 +11,7 @@ import { evaluate, type PretrainResult, unigramBaseline } from "./train.ts";
 import type { LossReport } from "./unigram.ts";
 import { generate } from "./sample.ts";
 import { renderCard } from "./card.ts";
-import { STUDY_WORDS } from "./tokenizer.ts";
+import { STUDY_WORDS, TOKENIZER_BUILD_FILE } from "./tokenizer.ts";
 
 /** Prompts whose continuations the model card shows. */
 export const CARD_PROMPTS: readonly string[] = [
@@ -40,6 +40,12 @@ export interface PretrainReport {
   /** First and last logged training losses. */
   firstLoss: number;
   finalLoss: number;
+  /** Mean training loss over consecutive blocks of steps, and the periodic held-out evaluations. */
+  curve: { step: number; trainLoss: number; evalLoss?: number }[];
+  /** Tokenizer assembly: learned merges kept and merges added for the study words. */
+  tokenizer: { learnedMerges: number; addedMerges: number; eosId: number };
+  /** The command that reproduces this run. */
+  command: string;
   studyWordIds: Record<string, number>;
   backend: Pick<BackendReport, "name" | "adapter" | "hardware" | "softwareFallback" | "host"> & {
     versions: BackendReport["versions"];
@@ -65,7 +71,7 @@ export async function exportPretrained(
   result: PretrainResult,
   runDir: string,
   modelDir: string,
-  opts: { backend: BackendReport },
+  opts: { backend: BackendReport; command?: string },
 ): Promise<PretrainReport> {
   const { model, data, config } = result;
   const windows = evalWindows(data.heldOut, config.seqLen);
@@ -101,6 +107,7 @@ export async function exportPretrained(
     }
   }
   const b = opts.backend;
+  const build = JSON.parse(await Deno.readTextFile(`${runDir}/tokenizer/${TOKENIZER_BUILD_FILE}`));
   const report: PretrainReport = {
     config,
     parameters,
@@ -115,6 +122,13 @@ export async function exportPretrained(
     unigram,
     firstLoss: trainLines[0]?.loss ?? NaN,
     finalLoss: trainLines[trainLines.length - 1]?.loss ?? NaN,
+    curve: lossCurve(logLines, Math.max(1, Math.round(result.step / 12))),
+    tokenizer: {
+      learnedMerges: build.learnedMerges,
+      addedMerges: build.addedMerges.length,
+      eosId: data.tokenizer.eosId,
+    },
+    command: opts.command ?? "",
     studyWordIds,
     backend: {
       name: b.name,
@@ -134,4 +148,25 @@ export async function exportPretrained(
   );
   await Deno.writeTextFile(`${modelDir}/README.md`, renderCard(report));
   return report;
+}
+
+/** Block means of the training loss (blocks of `every` steps) joined with evaluations. */
+function lossCurve(
+  lines: Record<string, number>[],
+  every: number,
+): { step: number; trainLoss: number; evalLoss?: number }[] {
+  const out: { step: number; trainLoss: number; evalLoss?: number }[] = [];
+  const evals = new Map(lines.filter((r) => "eval_loss" in r).map((r) => [r.step, r.eval_loss]));
+  let sum = 0, n = 0;
+  for (const r of lines) {
+    if (!("loss" in r)) continue;
+    sum += r.loss;
+    n++;
+    if (r.step % every === 0 || evals.has(r.step)) {
+      out.push({ step: r.step, trainLoss: sum / n, evalLoss: evals.get(r.step) });
+      sum = 0;
+      n = 0;
+    }
+  }
+  return out;
 }

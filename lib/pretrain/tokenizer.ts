@@ -277,8 +277,12 @@ export async function trainTokenizer(
   return buildTokenizer(await learnMerges(texts), opts);
 }
 
+/** Where {@link writeTokenizer} records how the tokenizer was assembled (not a HF file). */
+export const TOKENIZER_BUILD_FILE = "tokenizer_build.json";
+
 /**
- * Write `tokenizer.json` and `tokenizer_config.json` into a folder (created if missing).
+ * Write `tokenizer.json` and `tokenizer_config.json` into a folder (created if missing), and
+ * {@link TOKENIZER_BUILD_FILE} with the learned/added merge counts for the model card.
  *
  * @example
  * ```ts ignore
@@ -292,5 +296,10 @@ export async function writeTokenizer(dir: string, files: TokenizerFiles): Promis
   await Deno.writeTextFile(
     `${dir}/tokenizer_config.json`,
     JSON.stringify(files.config, null, 2) + "\n",
+  );
+  const { learnedMerges, addedMerges, eosId } = files;
+  await Deno.writeTextFile(
+    `${dir}/${TOKENIZER_BUILD_FILE}`,
+    JSON.stringify({ learnedMerges, addedMerges, eosId }, null, 1) + "\n",
   );
 }

@@ -267,8 +267,12 @@ export interface PretrainOptions {
   resume?: boolean;
   /** Stop (after checkpointing) once this many minutes have passed; resume later. */
   maxMinutes?: number;
+  /** Stop (after checkpointing) once this call has run this many steps. */
+  stopAfter?: number;
   /** Called with each progress record (also appended to `<runDir>/log.jsonl`). */
   onLog?: (record: Record<string, unknown>) => void;
+  /** Use these token streams instead of preparing Brown (for tests and other corpora). */
+  data?: PretrainData;
 }
 
 /** What a finished (or paused) {@link pretrain} call leaves. */
@@ -315,7 +319,7 @@ export async function pretrain(
     await Deno.writeTextFile(`${runDir}/log.jsonl`, "");
   }
   await Deno.writeTextFile(`${runDir}/run.json`, JSON.stringify(config, null, 2) + "\n");
-  const data = await prepareData(config, `${runDir}/tokenizer`);
+  const data = opts.data ?? await prepareData(config, `${runDir}/tokenizer`);
   const model = resumeFrom ? await loadCausalLM(resumeFrom) : createGPT2({
     vocab_size: config.vocabSize,
     n_positions: config.nPositions,
@@ -338,6 +342,7 @@ export async function pretrain(
   const evalSet = sliceRows(evalWindows(data.heldOut, config.seqLen), 0, config.evalRows);
   const deadline = opts.maxMinutes ? performance.now() + opts.maxMinutes * 60_000 : Infinity;
   let segmentStart = performance.now();
+  const stopAt = opts.stopAfter === undefined ? Infinity : state.step + opts.stopAfter;
   const tokensPerStep = config.batchSize * config.seqLen;
   try {
     while (state.step < config.steps) {
@@ -370,7 +375,7 @@ export async function pretrain(
         const ev = await evaluate(model, evalSet);
         await write({ step: state.step, eval_loss: round(ev.loss, 5), eval_tokens: ev.tokens });
       }
-      const stopping = performance.now() > deadline;
+      const stopping = performance.now() > deadline || state.step >= stopAt;
       if (state.step % config.checkpointEvery === 0 || state.step === config.steps || stopping) {
         const now = performance.now();
         state.trainSeconds += (now - segmentStart) / 1000;
