@@ -1,8 +1,9 @@
 /**
  * Load preference and unpaired JSONL files: one JSON object per line, blank lines ignored.
- * Every problem is reported as `file:line: field 'x': ...`; by default any invalid row makes
- * loading throw a {@link PreferenceDataError} listing them all, and `onError: "skip"` drops the
- * invalid rows instead and reports them.
+ * Every problem is reported as `file:line: field 'x': ...`. By default invalid rows are dropped,
+ * counted in `skipped` and listed in `errors`, so one bad line does not stop a study; a file
+ * with no valid row at all throws a {@link PreferenceDataError} listing every problem, and so
+ * does any invalid row under `onError: "throw"`.
  *
  * @module
  */
@@ -20,7 +21,10 @@ import {
 
 /** Options for the loaders. */
 export interface LoadOptions {
-  /** `"throw"` (default): any invalid row throws. `"skip"`: invalid rows are dropped and listed. */
+  /**
+   * `"skip"` (default): invalid rows are dropped, counted and listed in `errors`; only a file
+   * without any valid row throws. `"throw"`: any invalid row throws.
+   */
   onError?: "throw" | "skip";
   /** Name used in messages instead of the path (for in-memory data). */
   source?: string;
@@ -36,7 +40,7 @@ export interface LoadResult<R, F extends string> {
   formats: Partial<Record<F, number>>;
   /** Problems that do not make a row invalid (chosen identical to rejected, ...). */
   warnings: DataIssue[];
-  /** Problems that made rows invalid (only non-empty with `onError: "skip"`). */
+  /** Problems that made rows invalid (those rows are not in `rows`). */
   errors: DataIssue[];
   /** Number of non-blank lines dropped because they were invalid. */
   skipped: number;
@@ -93,7 +97,8 @@ function collect<R extends { format: F }, F extends string>(
   if (rows.length === 0 && errors.length === 0) {
     errors.push({ severity: "error", file, line: 0, message: "no rows (the file is empty)" });
   }
-  if (errors.length > 0 && (opts.onError ?? "throw") === "throw") {
+  const strict = (opts.onError ?? "skip") === "throw";
+  if (errors.length > 0 && (strict || rows.length === 0)) {
     throw new PreferenceDataError(file, errors);
   }
   const formats: Partial<Record<F, number>> = {};

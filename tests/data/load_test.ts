@@ -66,7 +66,7 @@ Deno.test("UltraFeedback rows: user turn becomes the prompt, scores kept, invert
 
 Deno.test("malformed file: strict loading throws one message naming file, line and field of every error", async () => {
   const file = `${FIX}/bad_pairs.jsonl`;
-  const err = await loadPreferenceFile(file).then(
+  const err = await loadPreferenceFile(file, { onError: "throw" }).then(
     () => assert.fail("expected a throw"),
     (e) => e,
   );
@@ -88,8 +88,12 @@ Deno.test("malformed file: strict loading throws one message naming file, line a
   assert.ok(!msg.includes(":8:"), "an identical pair is a warning, not an error");
 });
 
-Deno.test("malformed file with onError 'skip': valid rows kept, errors and skipped count reported", async () => {
-  const r = await loadPreferenceFile(`${FIX}/bad_pairs.jsonl`, { onError: "skip" });
+Deno.test("malformed file by default: valid rows kept, errors and skipped count reported", async () => {
+  const r = await loadPreferenceFile(`${FIX}/bad_pairs.jsonl`);
+  assert.equal(
+    formatIssue(r.errors[0]),
+    `${FIX}/bad_pairs.jsonl:2: field 'chosen': expected a non-empty string, got number`,
+  );
   assert.deepEqual(r.rows.map((x) => x.line), [1, 8]);
   assert.equal(r.skipped, 8);
   assert.equal(r.errors.length, 8);
@@ -101,7 +105,7 @@ Deno.test("one bad row: the thrown message is exactly that row's line", () => {
   const text =
     '{"prompt":"Q","chosen":"A","rejected":"B"}\n{"prompt":"Q","chosen":"A","rejected":7}';
   assert.throws(
-    () => parsePreferenceJsonl(text, { source: "x.jsonl" }),
+    () => parsePreferenceJsonl(text, { source: "x.jsonl", onError: "throw" }),
     (e: Error) =>
       e.message === "x.jsonl:2: field 'rejected': expected a non-empty string, got number",
   );
@@ -110,6 +114,13 @@ Deno.test("one bad row: the thrown message is exactly that row's line", () => {
 Deno.test("missing file and empty file give named errors, not stack traces", async () => {
   await assert.rejects(() => loadPreferenceFile(`${FIX}/nope.jsonl`), /nope\.jsonl: no such file/);
   assert.throws(() => parsePreferenceJsonl("\n\n", { source: "e.jsonl" }), /e\.jsonl: no rows/);
+  // No valid row at all: even the lenient default throws, listing every problem.
+  assert.throws(
+    () => parsePreferenceJsonl('{"prompt":1}\nnot json', { source: "n.jsonl" }),
+    (e: Error) =>
+      e instanceof PreferenceDataError && /n\.jsonl:1: field 'prompt'/.test(e.message) &&
+      /n\.jsonl:2: malformed JSON/.test(e.message),
+  );
 });
 
 Deno.test("unpaired rows: label must be boolean; pairs rejected with a hint", async () => {
@@ -118,7 +129,10 @@ Deno.test("unpaired rows: label must be boolean; pairs rejected with a hint", as
   assert.deepEqual(ok.formats, { "unpaired": 2, "unpaired-conversational": 1 });
   assert.deepEqual(ok.rows.map((r) => r.label), [true, false, true]);
   const file = `${FIX}/bad_unpaired.jsonl`;
-  const err = await loadUnpairedFile(file).then(() => assert.fail("expected a throw"), (e) => e);
+  const err = await loadUnpairedFile(file, { onError: "throw" }).then(
+    () => assert.fail("expected a throw"),
+    (e) => e,
+  );
   assert.ok(
     err.message.includes(
       `${file}:2: field 'label': expected a boolean (true = desirable), got string`,
