@@ -9,13 +9,14 @@
  *   l_l by -eta (g_w <grad l_w, grad l_l> + g_l ||grad l_l||^2)
  *
  * so for DPO (`g_w = -g_l < 0`) the chosen log-prob falls exactly when
- * `<grad l_w, grad l_l> > ||grad l_w||^2`.
+ * `<grad l_w, grad l_l> > ||grad l_w||^2`. The weights of any objective come from
+ * `gradientWeights` in `lib/objectives/gradients.ts`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
-import type { PreferenceScorer, TrainObjective } from "../train/types.ts";
+import type { PreferenceScorer } from "../train/types.ts";
 
 /** Inner products of the two log-prob gradients. */
 export interface GradientGeometry {
@@ -67,66 +68,6 @@ export function gradientInnerProducts<B>(
     return [i, c, r].map((t) => t.dataSync()[0]);
   });
   return { inner, chosenSq: cSq, rejectedSq: rSq, cosine: inner / Math.sqrt(cSq * rSq) };
-}
-
-/** Per-pair scores as plain numbers, for {@link pairGradientWeights}. */
-export interface PairScoreValues {
-  policyChosen: readonly number[];
-  policyRejected: readonly number[];
-  refChosen?: readonly number[];
-  refRejected?: readonly number[];
-  chosenLength: readonly number[];
-  rejectedLength: readonly number[];
-}
-
-/**
- * The gradient weights `g_w = dL/dl_w` and `g_l = dL/dl_l` of each pair under an objective,
- * by differentiating its per-pair loss (so any objective works, including a user's own).
- * Token-level objectives that need `tokens` are not supported.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { pairGradientWeights } from "./gradient_alignment.ts";
- * const beta = 0.1;
- * const dpo = { name: "dpo", needsReference: true, params: { beta }, loss: (s: any) => ({
- *   losses: tf.softplus(tf.neg(tf.mul(beta, tf.sub(tf.sub(s.policyChosen, s.refChosen), tf.sub(s.policyRejected, s.refRejected))))) }) };
- * const w = pairGradientWeights(dpo, { policyChosen: [-1], policyRejected: [-1], refChosen: [-1], refRejected: [-1], chosenLength: [1], rejectedLength: [1] });
- * console.log(w.chosen[0].toFixed(3), w.rejected[0].toFixed(3)); // -0.050 0.050
- * ```
- */
-export function pairGradientWeights(
-  objective: TrainObjective,
-  scores: PairScoreValues,
-): { chosen: number[]; rejected: number[] } {
-  const n = scores.policyChosen.length;
-  for (const k of ["policyRejected", "chosenLength", "rejectedLength"] as const) {
-    if (scores[k].length !== n) throw new RangeError(`scores.${k} has ${scores[k].length} != ${n}`);
-  }
-  if (objective.needsReference && (!scores.refChosen || !scores.refRejected)) {
-    throw new TypeError(`objective ${objective.name} needs reference scores`);
-  }
-  return tf.tidy(() => {
-    const t = (xs: readonly number[]) => tf.tensor1d(Array.from(xs));
-    const fixed = {
-      chosenLength: t(scores.chosenLength),
-      rejectedLength: t(scores.rejectedLength),
-      ...(scores.refChosen ? { refChosen: t(scores.refChosen) } : {}),
-      ...(scores.refRejected ? { refRejected: t(scores.refRejected) } : {}),
-    };
-    // Per-pair losses are independent, so the gradient of their sum gives every pair's weights.
-    const f = (c: tf.Tensor, r: tf.Tensor) =>
-      tf.sum(
-        objective.loss({
-          ...fixed,
-          policyChosen: c as tf.Tensor1D,
-          policyRejected: r as tf.Tensor1D,
-        }).losses,
-      ) as tf.Scalar;
-    const [gc, gr] = tf.grads(f)([t(scores.policyChosen), t(scores.policyRejected)]);
-    return { chosen: Array.from(gc.dataSync()), rejected: Array.from(gr.dataSync()) };
-  });
 }
 
 /**

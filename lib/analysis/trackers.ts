@@ -26,11 +26,9 @@ import type {
 import type { Metrics, PreferenceScorer, TrainData } from "../train/types.ts";
 import { argmaxMass, massShift, topKGains } from "./distribution.ts";
 import { displacement, type DisplacementLabel, labelDisplacement } from "./displacement.ts";
-import {
-  firstOrderLogpChange,
-  gradientInnerProducts,
-  pairGradientWeights,
-} from "./gradient_alignment.ts";
+import { firstOrderLogpChange, gradientInnerProducts } from "./gradient_alignment.ts";
+import { gradientWeights } from "../objectives/gradients.ts";
+import type { Objective } from "../objectives/types.ts";
 import type { NextTokenSource } from "./next_token.ts";
 
 function positiveInt(x: number, what: string): number {
@@ -470,14 +468,22 @@ export function gradientAlignmentTracker<B>(
         `gradientAlignmentTracker: ${reference.chosen.length} reference values for ${positions.length} pairs`,
       );
     }
-    const weights = pairGradientWeights(ctx.objective, {
-      policyChosen: current.map((c) => c.chosen),
-      policyRejected: current.map((c) => c.rejected),
-      refChosen: reference.chosen,
-      refRejected: reference.rejected,
-      chosenLength: current.map((c) => c.chosenLength),
-      rejectedLength: current.map((c) => c.rejectedLength),
-    });
+    const scores = {
+      policyChosen: tf.tensor1d(current.map((c) => c.chosen)),
+      policyRejected: tf.tensor1d(current.map((c) => c.rejected)),
+      refChosen: tf.tensor1d(reference.chosen),
+      refRejected: tf.tensor1d(reference.rejected),
+      chosenLength: tf.tensor1d(current.map((c) => c.chosenLength)),
+      rejectedLength: tf.tensor1d(current.map((c) => c.rejectedLength)),
+    };
+    let weights: { chosen: number[]; rejected: number[] };
+    try {
+      // The trainer's objective is structurally an Objective; only loss() is called.
+      const g = gradientWeights(ctx.objective as unknown as Objective, scores);
+      weights = { chosen: g.gW, rejected: g.gL };
+    } finally {
+      tf.dispose(Object.values(scores));
+    }
     current.forEach((c, i) => {
       const g = gradientInnerProducts(policy, c.batch);
       const w = { chosen: weights.chosen[i], rejected: weights.rejected[i] };
