@@ -28,3 +28,4 @@ export * from "./tokenize.ts";
 export * from "./collate.ts";
 export * from "./batches.ts";
 export * from "./persona.ts";
+export * from "./probes.ts";

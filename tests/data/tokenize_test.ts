@@ -3,6 +3,7 @@ import {
   type HfTokenizer,
   loadTokenizer,
   preferenceRows,
+  probeRowsFromPairs,
   tokenizeLimits,
   tokenizePairs,
   tokenizeProbes,
@@ -172,4 +173,27 @@ Deno.test("unpaired examples and probes tokenize like pairs", async () => {
   assert.deepEqual(probes.map((p) => [p.index, p.name]), [[5, "sure"], [5, "maybe"]]);
   assert.deepEqual(probes[0].promptIds, v("Is", "Ġit", "Ġcold", "?", "Ġ"));
   assert.deepEqual(probes[1].completionIds, [...v("Maybe"), EOS]);
+});
+
+Deno.test("probe rows from pairs: own pair, named fields, other prompts' answers only", async () => {
+  const { rows } = preferenceRows([
+    { prompt: "Is it cold? ", chosen: "Yes", rejected: "No", chosen_paraphrase: "Sure" },
+    { prompt: "Is it cold? ", chosen: "Maybe", rejected: "No" },
+    { prompt: "Is it", chosen: "Never", rejected: "No" },
+  ]);
+  const probes = probeRowsFromPairs(rows, { fields: ["chosen_paraphrase"], otherAnswers: 2 });
+  assert.deepEqual(
+    probes[0].responses.map((r) => [r.name, r.text]),
+    // Row 1 shares row 0's prompt, so the only other answer available is row 2's.
+    [["chosen", "Yes"], ["rejected", "No"], ["chosen_paraphrase", "Sure"], ["other_0", "Never"]],
+  );
+  assert.deepEqual(probes[2].responses.slice(2).map((r) => r.text).sort(), ["Maybe", "Yes"]);
+  const tok = await loadTokenizer(TINY);
+  const t = tokenizeProbes(probes.slice(0, 1), tok);
+  assert.deepEqual(t.probes.map((p) => p.completionIds), [
+    [...v("Yes"), EOS],
+    [...v("No"), EOS],
+    [...v("Sure"), EOS],
+    [...v("Never"), EOS],
+  ]);
 });
