@@ -54,40 +54,38 @@ async function measure(args: string[]): Promise<number> {
     }
   }
   const path = value(args, "--out") ?? defaultMeasurementPath();
-  const rec = await measureBackends({
-    backends,
-    path,
+  const opts = {
     steps: count(args, "--steps"),
     warmup: count(args, "--warmup"),
     cpuSteps: count(args, "--cpu-steps"),
-    onResult: (r) =>
-      console.error(
-        `  ${r.name}: ${
-          r.started
-            ? `step ${r.stepMs?.toFixed(0) ?? "-"} ms, conformance max error ${
-              fmtErr(r.conformance?.maxError)
-            }${r.error ? `, error: ${r.error}` : ""}`
-            : `not available (${r.error})`
-        }`,
-      ),
-  });
+  };
+  console.error(
+    "checking conformance and timing training steps of each backend (the cpu step takes minutes)",
+  );
+  const rec = await measureBackends({ backends, path, ...opts });
   const c = rec.config;
   console.log(
     `training step: ${
       (rec.params / 1e6).toFixed(2)
     }M-param GPT (vocab ${c.vocab}, d ${c.dModel}, ` +
       `${c.layers} layers, ${c.heads} heads), batch ${c.batch} x ${c.seqLen} tokens, Adam; ` +
-      `forward + backward + update, median`,
+      `forward + backward + update; median wall and process-CPU time per step, steps ` +
+      `interleaved across backends`,
   );
-  console.log("backend     step ms   conformance (max rel. error vs cpu)   adapter");
+  console.log(
+    "backend     step ms    cpu ms   conformance (max rel. error vs cpu)   adapter",
+  );
   for (const r of rec.results) {
     const conf = r.conformance
       ? `${r.conformance.ok ? "pass" : "FAIL"} ${fmtErr(r.conformance.maxError)} ` +
         `(tol ${fmtErr(r.conformance.tolerance)})`
       : "-";
     const ms = r.stepMs === undefined ? "-" : r.stepMs.toFixed(0);
+    const cpu = r.stepCpuMs === undefined ? "-" : r.stepCpuMs.toFixed(0);
     const where = r.started ? r.adapter ?? "" : `not available: ${r.error}`;
-    console.log(`${r.name.padEnd(11)} ${ms.padStart(7)}   ${conf.padEnd(36)}  ${where}`);
+    console.log(
+      `${r.name.padEnd(11)} ${ms.padStart(7)}   ${cpu.padStart(7)}   ${conf.padEnd(36)}  ${where}`,
+    );
   }
   console.log(`order: ${rec.order.join(" > ") || "(none passed)"}; written to ${path}`);
   return rec.order.length > 0 ? 0 : 1;

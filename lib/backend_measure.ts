@@ -9,11 +9,14 @@
  *
  * All backends are measured in one process: tfjs keeps each backend it has started and
  * `tf.setBackend` switches between them. {@link conformance} creates every tensor afresh on the
- * backend under test after switching, so a wrong result after a switch would fail it.
+ * backend under test after switching, so a wrong result after a switch would fail it. Timed
+ * steps are interleaved across backends, round by round, so that load from other processes
+ * on a shared machine falls on all of them alike; medians are reported.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import process from "node:process";
 import {
   BACKEND_NAMES,
   type BackendMeasurement,
@@ -388,10 +391,84 @@ export async function conformance(
 // ---------------------------------------------------------------------------------------------
 // Timing
 
+/** A model, batch and Adam optimizer living on one backend, stepped on demand. */
+export interface TrainingStepper {
+  /**
+   * One timed step (forward, backward, Adam update); switch to the stepper's backend first.
+   * `ms` is wall time; `cpuMs` the CPU time of the whole process (all threads, so webgpu's
+   * software rasteriser threads count), which other jobs on the machine disturb less.
+   */
+  step(): Promise<{ ms: number; cpuMs: number; loss: number }>;
+  dispose(): void;
+}
+
+/**
+ * Builds the tiny GPT, a fixed batch and Adam on the current backend. Each step waits for its
+ * loss to be read back, which on webgpu also waits for the update queued before the read.
+ *
+ * @example
+ * ```ts
+ * import { CONFORMANCE_CONFIG, trainingStepper } from "./backend_measure.ts";
+ * import { startBackend } from "./backend.ts";
+ * await startBackend("wasm");
+ * const s = trainingStepper(CONFORMANCE_CONFIG);
+ * console.log((await s.step()).ms);
+ * s.dispose();
+ * ```
+ */
+export function trainingStepper(
+  config: TinyGptConfig,
+  opts: { seed?: number } = {},
+): TrainingStepper {
+  const values = tinyGptParams(config, { seed: opts.seed });
+  const data = tinyGptBatch(config, { seed: (opts.seed ?? 1) + 1 });
+  const vars = new Map(
+    // tidy disposes the initial tensors; variables survive it.
+    [...values].map(([n, v]) => [n, tf.tidy(() => tf.variable(tf.tensor(v.values, v.shape)))]),
+  );
+  const ids = tf.tensor1d(data.ids, "int32");
+  const targets = tf.tensor1d(data.targets, "int32");
+  const causal = causalMask(config.seqLen);
+  const opt = tf.train.adam(1e-3);
+  const varList = [...vars.values()];
+  return {
+    async step() {
+      const t0 = performance.now(), c0 = process.cpuUsage();
+      const loss = opt.minimize(
+        () => tinyGptLoss(config, vars, { ids, targets, causal }),
+        true,
+        varList,
+      )!;
+      const l = (await loss.data())[0]!;
+      loss.dispose();
+      const c = process.cpuUsage(c0);
+      return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, loss: l };
+    },
+    dispose() {
+      opt.dispose();
+      tf.dispose([...varList, ids, targets, causal]);
+    },
+  };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function checkCounts(where: string, steps: number, warmup: number): void {
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new RangeError(`${where}: steps must be a positive integer, got ${steps}`);
+  }
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new RangeError(`${where}: warmup must be an integer >= 0, got ${warmup}`);
+  }
+}
+
 /**
  * Median milliseconds of one training step (forward, backward, Adam update) of the tiny GPT on
- * the current backend, after `warmup` untimed steps. Each step waits for its loss to be read
- * back, which on webgpu also waits for the queued update.
+ * the current backend, after `warmup` untimed steps.
  *
  * @example
  * ```ts
@@ -406,46 +483,21 @@ export async function timeTrainingStep(
   opts: { steps?: number; warmup?: number; seed?: number } = {},
 ): Promise<{ medianMs: number; timesMs: number[]; losses: number[] }> {
   const steps = opts.steps ?? 5, warmup = opts.warmup ?? 2;
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new RangeError(`timeTrainingStep: steps must be a positive integer, got ${steps}`);
-  }
-  if (!Number.isInteger(warmup) || warmup < 0) {
-    throw new RangeError(`timeTrainingStep: warmup must be an integer >= 0, got ${warmup}`);
-  }
-  const values = tinyGptParams(config, { seed: opts.seed });
-  const data = tinyGptBatch(config, { seed: (opts.seed ?? 1) + 1 });
-  const vars = new Map(
-    // tidy disposes the initial tensors; variables survive it.
-    [...values].map(([n, v]) => [n, tf.tidy(() => tf.variable(tf.tensor(v.values, v.shape)))]),
-  );
-  const ids = tf.tensor1d(data.ids, "int32");
-  const targets = tf.tensor1d(data.targets, "int32");
-  const causal = causalMask(config.seqLen);
-  const opt = tf.train.adam(1e-3);
+  checkCounts("timeTrainingStep", steps, warmup);
+  const stepper = trainingStepper(config, opts);
   const timesMs: number[] = [], losses: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
-      const t0 = performance.now();
-      const loss = opt.minimize(
-        () => tinyGptLoss(config, vars, { ids, targets, causal }),
-        true,
-        [...vars.values()],
-      )!;
-      const l = (await loss.data())[0]!;
-      loss.dispose();
+      const { ms, loss } = await stepper.step();
       if (i >= warmup) {
-        timesMs.push(performance.now() - t0);
-        losses.push(l);
+        timesMs.push(ms);
+        losses.push(loss);
       }
     }
   } finally {
-    opt.dispose();
-    tf.dispose([...vars.values(), ids, targets, causal]);
+    stepper.dispose();
   }
-  const sorted = [...timesMs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { medianMs, timesMs, losses };
+  return { medianMs: median(timesMs), timesMs, losses };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,9 +511,12 @@ export interface BackendResult {
   adapter?: string;
   error?: string;
   conformance?: ConformanceResult;
-  /** Median training-step time, when the step ran. */
+  /** Median training-step wall time, when the step ran. */
   stepMs?: number;
   timesMs?: number[];
+  /** Median process CPU time per step (all threads). */
+  stepCpuMs?: number;
+  cpuTimesMs?: number[];
 }
 
 /** What {@link measureBackends} writes: the {@link BackendMeasurement} plus the details. */
@@ -485,7 +540,7 @@ export interface MeasureOptions {
   tolerance?: number;
   /** Model and batch to time (default {@link STEP_CONFIG}). */
   config?: TinyGptConfig;
-  /** Called with each backend's result as it is done (for progress output). */
+  /** Called with each backend's result once all are timed, in `backends` order. */
   onResult?: (r: BackendResult) => void;
 }
 
@@ -510,30 +565,59 @@ export async function measureBackends(opts: MeasureOptions = {}): Promise<Measur
       throw new RangeError(`measureBackends option 'backends': unknown backend '${n}'`);
     }
   }
+  const steps = opts.steps ?? 5, warmup = opts.warmup ?? 2, cpuSteps = opts.cpuSteps ?? 1;
+  checkCounts("measureBackends", steps, warmup);
+  checkCounts("measureBackends (cpuSteps)", cpuSteps, 0);
   const before = tf.getBackend();
   const results: BackendResult[] = [];
+  const steppers = new Map<BackendName, TrainingStepper>();
+  const fail = (r: BackendResult, e: unknown) => {
+    r.error = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    steppers.get(r.name)?.dispose();
+    steppers.delete(r.name);
+  };
   try {
+    // Conformance, then the model and warm-up steps (webgpu compiles its shaders then).
     for (const name of names) {
       const r: BackendResult = { name, started: false };
+      results.push(r);
       try {
         r.adapter = (await startBackend(name)).adapter;
         r.started = true;
         r.conformance = await conformance(name, { tolerance: opts.tolerance });
         await startBackend(name);
-        const cpu = name === "cpu";
-        const t = await timeTrainingStep(config, {
-          steps: cpu ? opts.cpuSteps ?? 1 : opts.steps ?? 5,
-          warmup: cpu ? 0 : opts.warmup ?? 2,
-        });
-        r.stepMs = t.medianMs;
-        r.timesMs = t.timesMs;
+        const s = trainingStepper(config);
+        steppers.set(name, s);
+        for (let i = 0; i < (name === "cpu" ? 0 : warmup); i++) await s.step();
       } catch (e) {
-        r.error = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+        fail(r, e);
       }
-      results.push(r);
+    }
+    // Timed steps, one backend after the other in each round: the machine's load changes over
+    // minutes (other jobs share it), and interleaving exposes every backend to the same load.
+    for (let round = 0; round < Math.max(steps, cpuSteps); round++) {
+      for (const r of results) {
+        const s = steppers.get(r.name);
+        if (!s || round >= (r.name === "cpu" ? cpuSteps : steps)) continue;
+        try {
+          await startBackend(r.name);
+          const t = await s.step();
+          (r.timesMs ??= []).push(t.ms);
+          (r.cpuTimesMs ??= []).push(t.cpuMs);
+        } catch (e) {
+          fail(r, e);
+        }
+      }
+    }
+    for (const r of results) {
+      if (steppers.has(r.name) && r.timesMs?.length) {
+        r.stepMs = median(r.timesMs);
+        r.stepCpuMs = median(r.cpuTimesMs!);
+      }
       opts.onResult?.(r);
     }
   } finally {
+    for (const s of steppers.values()) s.dispose();
     if (before && before !== tf.getBackend()) await tf.setBackend(before);
   }
   const usable = results.filter((r) => r.conformance?.ok && r.stepMs !== undefined);

@@ -47,6 +47,7 @@ Deno.test("measureBackends writes a record initBackend's auto mode can use", asy
   try {
     const path = `${dir}/sub/backend.json`;
     const seen: string[] = [];
+    const tensors = tf.memory().numTensors;
     const rec = await measureBackends({
       backends: ["cpu", "wasm"],
       config: SMALL,
@@ -56,6 +57,7 @@ Deno.test("measureBackends writes a record initBackend's auto mode can use", asy
       onResult: (r) => seen.push(r.name),
     });
     assert.deepEqual(seen, ["cpu", "wasm"]);
+    assert.equal(tf.memory().numTensors, tensors, "every model and optimizer is disposed");
     const onDisk = JSON.parse(await Deno.readTextFile(path)) as MeasurementRecord;
     assert.deepEqual(onDisk, JSON.parse(JSON.stringify(rec)));
     assert.equal(rec.machine, await machineKey());
@@ -117,7 +119,7 @@ Deno.test("lab backend --measure prints a table and rejects bad flags", async ()
     assert.equal(code, 0);
     const text = lines.join("\n");
     assert.match(text, /0\.93M-param GPT \(vocab 4096, d 128, 2 layers, 4 heads\), batch 8 x 64/);
-    assert.match(text, /\nwasm +\d+ +pass \d\.\de-\d+ \(tol 1\.0e-4\)/);
+    assert.match(text, /\nwasm +\d+ +\d+ +pass \d\.\de-\d+ \(tol 1\.0e-4\)/);
     assert.match(text, new RegExp(`order: wasm; written to ${path}`));
     const rec = JSON.parse(await Deno.readTextFile(path)) as MeasurementRecord;
     assert.deepEqual(rec.order, ["wasm"]);
