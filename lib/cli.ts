@@ -22,6 +22,10 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
     about: "print the tfjs backend report (--backend NAME to force one)",
     load: async () => (await import("./backend_cli.ts")).backendCommand,
   },
+  ches: {
+    about: "score preference pairs by CHES (and length-normalised CHES)",
+    load: async () => (await import("./analysis/ches_cli.ts")).chesCommand,
+  },
   objectives: {
     about: "list objectives, or evaluate one on JSON rows (loss, g_w, g_l)",
     load: async () => (await import("./objectives/cli.ts")).objectivesCommand,
