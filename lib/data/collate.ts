@@ -53,7 +53,16 @@ function checkPad(padId: number): void {
   }
 }
 
-/** Write rows into flat padded arrays. */
+/**
+ * Write `prompt ++ completion` rows into flat right-padded arrays.
+ *
+ * @example
+ * ```ts
+ * import { layoutRows } from "./collate.ts";
+ * const s = layoutRows([{ prompt: [1], completion: [2] }, { prompt: [3], completion: [4, 5] }], 0);
+ * console.log(Array.from(s.inputIds).join()); // 1,2,0,3,4,5
+ * ```
+ */
 export function layoutRows(
   rows: readonly { prompt: readonly number[]; completion: readonly number[] }[],
   padId: number,

@@ -66,7 +66,8 @@ export interface TokenizedExample {
   label: boolean;
 }
 
-interface Limits {
+/** Validated tokenization options (see {@link tokenizeLimits}). */
+export interface TokenizeLimits {
   maxLength: number | null;
   maxPromptLength: number | null;
   maxCompletionLength: number | null;
@@ -83,8 +84,16 @@ function limit(name: string, v: number | null | undefined, dflt: number | null, 
   return x;
 }
 
-/** Validate tokenization options up front; errors name the parameter. */
-export function tokenizeLimits(opts: TokenizeOptions = {}): Limits {
+/**
+ * Validate tokenization options up front and fill defaults; errors name the parameter.
+ *
+ * @example
+ * ```ts
+ * import { tokenizeLimits } from "./tokenize.ts";
+ * console.log(tokenizeLimits({}).maxLength, tokenizeLimits({}).mode); // 1024 keep_start
+ * ```
+ */
+export function tokenizeLimits(opts: TokenizeOptions = {}): TokenizeLimits {
   const mode = opts.truncationMode ?? "keep_start";
   if (mode !== "keep_start" && mode !== "keep_end") {
     throw new RangeError(`truncationMode: expected "keep_start" or "keep_end", got "${mode}"`);
@@ -153,11 +162,20 @@ interface Cut {
   skip?: string;
 }
 
-/** Apply the limits to one prompt shared by several completions. */
+/**
+ * Apply the limits to one prompt shared by several completions (see the module notes).
+ *
+ * @example
+ * ```ts
+ * import { tokenizeLimits, truncateShared } from "./tokenize.ts";
+ * const cut = truncateShared([1, 2, 3], [[7, 8, 0]], tokenizeLimits({ maxLength: 4, truncationMode: "keep_end" }));
+ * console.log(cut.prompt, cut.completions); // [3] [[7, 8, 0]]
+ * ```
+ */
 export function truncateShared(
   promptIds: readonly number[],
   completionIds: readonly (readonly number[])[],
-  limits: Limits,
+  limits: TokenizeLimits,
 ): Cut {
   let prompt = [...promptIds];
   let completions = completionIds.map((c) => [...c]);
@@ -201,7 +219,7 @@ function encodeShared(
   prompt: Text,
   completions: readonly Text[],
   tokenizer: HfTokenizer,
-  limits: Limits,
+  limits: TokenizeLimits,
 ): { promptIds: number[]; completionIds: number[][] } {
   const text = renderText(prompt, completions, tokenizer);
   const promptIds = tokenizer.encode(text.prompt, {
