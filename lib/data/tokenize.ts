@@ -155,7 +155,8 @@ export function renderText(
   return { prompt: p, completions: out, templated: true };
 }
 
-interface Cut {
+/** What {@link truncateShared} kept, and why a row is dropped when `skip` is set. */
+export interface SharedCut {
   prompt: number[];
   completions: number[][];
   truncated: boolean;
@@ -176,7 +177,7 @@ export function truncateShared(
   promptIds: readonly number[],
   completionIds: readonly (readonly number[])[],
   limits: TokenizeLimits,
-): Cut {
+): SharedCut {
   let prompt = [...promptIds];
   let completions = completionIds.map((c) => [...c]);
   let truncated = false;
