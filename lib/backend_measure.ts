@@ -313,7 +313,9 @@ export function scaledError(got: ArrayLike<number>, ref: ArrayLike<number>): num
     diff = Number.isNaN(e) ? Infinity : Math.max(diff, e);
     scale = Math.max(scale, Math.abs(ref[i]!));
   }
-  return scale === 0 ? diff : diff / scale;
+  const e = scale === 0 ? diff : diff / scale;
+  // A NaN in the reference itself must not pass as "no error".
+  return Number.isNaN(e) ? Infinity : e;
 }
 
 /** Default conformance tolerance (relative to each gradient's max-abs scale, f32). */

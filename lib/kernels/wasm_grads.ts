@@ -8,6 +8,12 @@
  * convolution gradients, FFT, complex numbers, ragged tensors, strings — are not used by a
  * transformer step; `Einsum` has no gradient on any tfjs backend, so it is no loss for training.
  *
+ * Speed: `wasm`'s matmul kernels run XNNPACK only on untransposed operands; with a transpose
+ * flag (every matmul of a backward pass) they fall back to a loop 5-20x slower. The wrappers
+ * here transpose such operands in memory first, which halves a GPT training step.
+ * `wasm` runs single-threaded under Deno: tfjs turns its threaded build off when it detects
+ * Node (`WASM_HAS_MULTITHREAD_SUPPORT` is false when `IS_NODE`), which Deno looks like.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";

@@ -35,6 +35,7 @@ Deno.test("scaledError: max |a-b| over max |b|, by hand", () => {
   assert.equal(scaledError([1, 2.5, -4], [1, 2, -4]), 0.5 / 4);
   assert.equal(scaledError([0, 0], [0, 0]), 0);
   assert.equal(scaledError([NaN], [1]), Infinity);
+  assert.equal(scaledError([1], [NaN]), Infinity);
   assert.throws(() => scaledError([1], [1, 2]), RangeError);
 });
 
