@@ -23,8 +23,35 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
+import type { Ref, UnconstrainedFeatures } from "../models/toy.ts";
 import { softmax64 } from "./distribution.ts";
 import { checkIndex, type MatrixLike, toFloat64, toMatrix64, type VectorLike } from "./util.ts";
+
+/**
+ * The current `W` (V x d) and `h_x` (d) of an unconstrained-features toy model, as plain
+ * numbers, for {@link ufmPredictedLogProbChange}.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createUnconstrainedFeatures } from "../models/toy.ts";
+ * import { ufmParameters, ufmPredictedLogProbChange } from "./ufm_theory.ts";
+ * const m = createUnconstrainedFeatures({ tokens: ["Yes", "No", "Never"], dim: 4, seed: 0 });
+ * const { W, h } = ufmParameters(m, "x0");
+ * const p = ufmPredictedLogProbChange(W, h, { yPlus: m.tokenId("No"), yMinus: m.tokenId("Never"), lossDerivative: -0.05 });
+ * console.log(p.rate.length); // 3
+ * m.dispose();
+ * ```
+ */
+export function ufmParameters(
+  model: UnconstrainedFeatures,
+  prompt: Ref,
+): { W: number[][]; h: number[] } {
+  const x = model.promptId(prompt);
+  const W = model.unembedding.arraySync() as number[][];
+  const h = tf.tidy(() => tf.gather(model.hidden, x).arraySync() as number[]);
+  return { W, h };
+}
 
 /** The loss's slope: `ell'(t)` of a DPO-type loss `ell(ln pi(y+) - ln pi(y-))`. */
 export type LossDerivative = number | ((margin: number) => number);

@@ -1,7 +1,6 @@
 /**
- * Theorems 4 and 5 of arXiv 2410.08847 against the unconstrained-features model trained by
- * plain gradient descent: W (V x d) and h (d) are tf.Variables, the loss is DPO with the
- * initial model as reference.
+ * Theorems 4 and 5 of arXiv 2410.08847 against the unconstrained-features model (W, h free)
+ * trained by plain gradient descent on DPO with the initial model as reference.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -9,8 +8,10 @@ import "../../lib/kernels/gradients.ts";
 import { assertClose, useCpu } from "../helpers.ts";
 import {
   ufmObservedLogProbChange,
+  ufmParameters,
   ufmPredictedLogProbChange,
 } from "../../lib/analysis/ufm_theory.ts";
+import { createUnconstrainedFeatures } from "../../lib/models/toy.ts";
 
 await useCpu();
 
@@ -153,30 +154,48 @@ Deno.test("UFM prediction matches a small gradient step for every token (DPO and
 
 Deno.test("DPO on No > Never raises Yes; observed token gains rank as Theorem 5 predicts", () => {
   const { W, h } = setup(1);
-  const Wv = tf.variable(tf.tensor2d(W)), hv = tf.variable(tf.tensor1d(h));
-  const logProbs = () =>
-    tf.tidy(() =>
-      Array.from(tf.logSoftmax(tf.reshape(tf.matMul(Wv, tf.reshape(hv, [d, 1])), [V])).dataSync())
-    );
+  const names = ["No", "Never", "Yes", ...Array.from({ length: V - 3 }, (_, k) => `t${k + 3}`)];
+  const m = createUnconstrainedFeatures({ tokens: names, dim: d, hidden: [h], unembedding: W });
+  const logProbs = () => {
+    const lp = m.logProbs("x0");
+    const out = Array.from(lp.dataSync());
+    lp.dispose();
+    return out;
+  };
   const lp0 = logProbs();
   const tRef = lp0[NO] - lp0[NEVER];
-  const loss = (w: tf.Tensor, x: tf.Tensor) => {
-    const l = tf.logSoftmax(tf.reshape(tf.matMul(w, tf.reshape(x, [d, 1])), [V]));
-    const margin = tf.sub(tf.gather(l, NO), tf.gather(l, NEVER));
-    return tf.softplus(tf.neg(tf.mul(beta, tf.sub(margin, tRef)))) as tf.Scalar;
+  // The toy model is a PreferenceScorer: score the pair and apply DPO with the initial model
+  // as reference, then take plain gradient steps on all its variables (h and W).
+  const batch = {
+    prompt: Int32Array.of(0),
+    chosen: Int32Array.of(m.tokenId("No")),
+    rejected: Int32Array.of(m.tokenId("Never")),
+    pairIndex: [0],
   };
+  const loss = () => {
+    const s = m.scores(batch);
+    const margin = tf.sub(s.policyChosen, s.policyRejected);
+    return tf.sum(tf.softplus(tf.neg(tf.mul(beta, tf.sub(margin, tRef))))) as tf.Scalar;
+  };
+  // Theorem 5 through the library, at the start, from the model's own parameters.
+  const params = ufmParameters(m, "x0");
+  const lib = ufmPredictedLogProbChange(params.W, params.h, {
+    yPlus: NO,
+    yMinus: NEVER,
+    lossDerivative: -beta / 2,
+  });
   const lr = 0.1, steps = 100;
   let lpFirst: number[] = [];
   for (let s = 0; s < steps; s++) {
-    const [gW, gh] = tf.tidy(() => tf.grads(loss)([Wv, hv]));
+    const { value, grads } = tf.variableGrads(loss, m.variables());
     tf.tidy(() => {
-      Wv.assign(tf.sub(Wv, tf.mul(gW, lr)));
-      hv.assign(tf.sub(hv, tf.mul(gh, lr)));
+      for (const v of m.variables()) v.assign(tf.sub(v, tf.mul(grads[v.name], lr)));
     });
-    tf.dispose([gW, gh]);
+    tf.dispose([value, ...Object.values(grads)]);
     if (s === 0) lpFirst = logProbs();
   }
   const lp1 = logProbs();
+  m.dispose();
   const p0 = lp0.map(Math.exp), p1 = lp1.map(Math.exp);
   // The Yes-like token rises from ~0.09 to most of the mass, while the preferred No falls:
   // catastrophic likelihood displacement.
@@ -201,5 +220,11 @@ Deno.test("DPO on No > Never raises Yes; observed token gains rank as Theorem 5 
   const top = (xs: number[]) => others[xs.indexOf(Math.max(...xs))];
   assert.equal(top(predicted), YES);
   assert.equal(top(others.map((z) => lp1[z] - lp0[z])), YES);
-  tf.dispose([Wv, hv]);
+  // The library's first-step prediction, scaled by lr, matches the observed first step.
+  const first = others.map((z) => (lpFirst[z] - lp0[z]) / lr);
+  assertClose(first, others.map((z) => lib.rate[z]), {
+    atol: 0.05 * Math.max(...first.map(Math.abs)),
+    rtol: 0,
+    msg: "first step vs library prediction",
+  });
 });
