@@ -26,6 +26,14 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
     about: "score preference pairs by CHES (and length-normalised CHES)",
     load: async () => (await import("./analysis/ches_cli.ts")).chesCommand,
   },
+  data: {
+    about: "check a preference/unpaired JSONL file (and its tokenization)",
+    load: async () => (await import("./data/cli.ts")).dataCommand,
+  },
+  "import-trl": {
+    about: "convert a Hugging Face trainer_state.json into a run directory",
+    load: async () => (await import("./train/cli.ts")).importTrlCommand,
+  },
   objectives: {
     about: "list objectives, or evaluate one on JSON rows (loss, g_w, g_l)",
     load: async () => (await import("./objectives/cli.ts")).objectivesCommand,
@@ -33,6 +41,10 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
   pretrain: {
     about: "pretrain the tiny GPT-2 on the Brown corpus (reproducible from --seed)",
     load: async () => (await import("./pretrain/cli.ts")).pretrainCommand,
+  },
+  train: {
+    about: "run a configured training to a run directory",
+    load: async () => (await import("./train/cli.ts")).trainCommand,
   },
 };
 

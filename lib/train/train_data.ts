@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { collate } from "../data/collate.ts";
+import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
 import { Rng } from "../models/common.ts";
 import type { ToyBatch, TrainData } from "./types.ts";
 
@@ -153,4 +155,46 @@ export function permutation(n: number, seed: number): number[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
+}
+
+/** Options of {@link preferenceData}. */
+export interface PreferenceDataOptions {
+  /** Padding id (the tokenizer's `padId`). */
+  padId: number;
+  /** Pad every batch to this length (fixed shapes spare backends from recompiling). */
+  length?: number;
+}
+
+/**
+ * Tokenized preference pairs as {@link TrainData} of `PreferenceBatch` (via the data area's
+ * `collate`); pair indices are the pairs' source rows, and the fingerprint covers every token id.
+ *
+ * @example
+ * ```ts
+ * import { preferenceData } from "./train_data.ts";
+ * const data = preferenceData([{ index: 4, promptIds: [1], chosenIds: [2, 0], rejectedIds: [3, 0] }], { padId: 0 });
+ * console.log(data.batch([0]).inputIds, data.pairIndex?.(0)); // Int32Array [1, 2, 0, 1, 3, 0] 4
+ * ```
+ */
+export function preferenceData(
+  pairs: readonly TokenizedPair[],
+  opts: PreferenceDataOptions,
+): TrainData<PreferenceBatch> {
+  if (pairs.length === 0) throw new RangeError("preferenceData: no pairs");
+  return {
+    size: pairs.length,
+    batch: (positions) =>
+      collate(positions.map((p) => pairs[checkPos(p, pairs.length)]), opts.padId, {
+        length: opts.length,
+      }),
+    pairIndex: (p) => pairs[p].index,
+    fingerprint() {
+      const ints: number[] = [pairs.length, opts.padId, opts.length ?? -1];
+      for (const p of pairs) {
+        ints.push(p.index, p.promptIds.length, ...p.promptIds);
+        ints.push(p.chosenIds.length, ...p.chosenIds, p.rejectedIds.length, ...p.rejectedIds);
+      }
+      return new Uint8Array(Int32Array.from(ints).buffer);
+    },
+  };
 }

@@ -1,0 +1,382 @@
+/**
+ * `lab train --config FILE`: run a configured training to a run directory, and
+ * `lab import-trl FILE --out DIR`: convert a Hugging Face `trainer_state.json` into one.
+ *
+ * @example
+ * ```sh
+ * deno task lab train --config runs/toy.json --steps 50
+ * deno task lab import-trl data/runs/trl_sample/trainer_state.json --out out/runs/trl_sample
+ * ```
+ *
+ * @module
+ */
+import { initBackend } from "../backend.ts";
+import { collateProbes } from "../data/collate.ts";
+import { loadPreferenceFile } from "../data/load.ts";
+import type { ProbeRow } from "../data/tokenize.ts";
+import { tokenizePairs, tokenizeProbes } from "../data/tokenize.ts";
+import { loadTokenizer } from "../data/tokenizer.ts";
+import type { PreferenceBatch } from "../data/types.ts";
+import { loadCausalLM, saveCausalLM } from "../models/checkpoint.ts";
+import { createLinearSoftmax, createUnconstrainedFeatures } from "../models/toy.ts";
+import type { CausalLM } from "../models/types.ts";
+import { createObjective } from "../objectives/registry.ts";
+import type { TrainCallback } from "./callbacks.ts";
+import { parseTrainConfig, type ToyModelConfig, type TrainConfig } from "./config.ts";
+import { lmScorer, probeSet } from "./lm.ts";
+import { readRun, writeRun } from "./records.ts";
+import { probabilityMassTracker } from "./trackers.ts";
+import { type ReferenceOption, train, type TrainOptions, type TrainResult } from "./trainer.ts";
+import { preferenceData, splitData, toyData } from "./train_data.ts";
+import type { PreferenceScorer, ToyBatch, ToyProbes, TrainData, TrainObjective } from "./types.ts";
+
+const TRAIN_USAGE = "usage: lab train --config FILE [--out DIR] [--steps N] [--resume] " +
+  "[--backend NAME] [--quiet]";
+
+function flagValue(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
+  return v;
+}
+
+function checkFlags(args: string[], known: Record<string, boolean>): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) continue;
+    if (!(a in known)) throw new TypeError(`unknown option ${a}`);
+    if (known[a]) i++;
+  }
+}
+
+/** Overrides of a config from the command line or a caller. */
+export interface RunConfigOptions {
+  /** Replace `out`. */
+  out?: string;
+  /** Replace `steps` (drops `epochs`). */
+  steps?: number;
+  /** Set `resume`. */
+  resume?: boolean;
+  /** Progress display off. */
+  quiet?: boolean;
+  /** Directory the config's relative paths are resolved against (default: the working directory). */
+  baseDir?: string;
+}
+
+function resolvePath(p: string, base?: string): string {
+  return !base || p.startsWith("/") ? p : `${base.replace(/\/$/, "")}/${p}`;
+}
+
+function buildToy(spec: ToyModelConfig, seed: number) {
+  const common = {
+    tokens: spec.tokens,
+    prompts: spec.prompts,
+    dim: spec.dim,
+    seed: spec.seed ?? seed,
+  };
+  return spec.kind === "unconstrained"
+    ? createUnconstrainedFeatures(common)
+    : createLinearSoftmax(common);
+}
+
+/**
+ * Run a validated configuration (see `config.ts`): builds the model, data, objective and
+ * trackers, trains to `config.out`, and (causal LMs) saves the final model to `<out>/model`.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await runConfig(parseTrainConfig(json, "run.json"), { steps: 10 });
+ * console.log(result.summary.train_loss);
+ * ```
+ */
+export async function runConfig(
+  config: TrainConfig,
+  opts: RunConfigOptions = {},
+): Promise<TrainResult> {
+  const cfg: TrainConfig = { ...config };
+  if (opts.out !== undefined) cfg.out = opts.out;
+  if (opts.steps !== undefined) {
+    cfg.steps = opts.steps;
+    delete cfg.epochs;
+  }
+  if (opts.resume !== undefined) cfg.resume = opts.resume;
+  const seed = cfg.seed ?? 0;
+  let objective: TrainObjective;
+  try {
+    objective = createObjective(cfg.objective.name, cfg.objective.params ?? {});
+  } catch (e) {
+    const msg = `field 'objective': ${(e as Error).message}`;
+    throw e instanceof RangeError ? new RangeError(msg) : new TypeError(msg);
+  }
+  const needsTokens = (objective as { needsTokens?: boolean }).needsTokens === true;
+  const common = {
+    objective,
+    optimizer: cfg.optimizer,
+    lr: cfg.lr,
+    schedule: cfg.schedule,
+    batchSize: cfg.batchSize,
+    gradAccum: cfg.gradAccum,
+    epochs: cfg.epochs,
+    maxSteps: cfg.steps,
+    maxGradNorm: cfg.maxGradNorm,
+    seed,
+    shuffle: cfg.shuffle,
+    evalEvery: cfg.eval?.every,
+    evalBatchSize: cfg.eval?.batchSize,
+    outDir: resolvePath(cfg.out, opts.baseDir),
+    checkpointEvery: cfg.checkpointEvery,
+    keepCheckpoints: cfg.keepCheckpoints,
+    resume: cfg.resume,
+    examplesEvery: cfg.examplesEvery ??
+      cfg.trackers?.find((t) => t.name === "implicit_rewards")?.every,
+    progress: opts.quiet ? false as const : undefined,
+    config: config as unknown as Record<string, unknown>,
+  };
+  const split = <B>(data: TrainData<B>) =>
+    cfg.eval
+      ? splitData(data, { evalFraction: cfg.eval.fraction, seed })
+      : { train: data, evaluation: undefined };
+
+  if ("toy" in cfg.model) {
+    if (needsTokens) {
+      throw new TypeError(
+        `field 'objective': ${objective.name} needs per-token scores; toy models have none`,
+      );
+    }
+    const policy = buildToy(cfg.model.toy, seed);
+    const reference = cfg.reference?.kind === "model" ? buildToy(cfg.model.toy, seed) : undefined;
+    try {
+      const rows = "pairs" in cfg.data
+        ? cfg.data.pairs
+        : await readToyPairs(resolvePath(cfg.data.file, opts.baseDir));
+      const where = (i: number, k: string) => `data pair ${i} field '${k}'`;
+      const at = <T>(i: number, k: string, f: () => T) => {
+        try {
+          return f();
+        } catch (e) {
+          throw new RangeError(`${where(i, k)}: ${(e as Error).message}`);
+        }
+      };
+      const data = toyData({
+        prompt: rows.map((r, i) => at(i, "prompt", () => policy.promptId(r.prompt))),
+        chosen: rows.map((r, i) => at(i, "chosen", () => policy.tokenId(r.chosen))),
+        rejected: rows.map((r, i) => at(i, "rejected", () => policy.tokenId(r.rejected))),
+      });
+      const { train: trainData, evaluation } = split(data);
+      const callbacks: TrainCallback<ToyBatch>[] = [];
+      for (const t of cfg.trackers ?? []) {
+        if (t.name !== "mass") continue;
+        const probes = t.probes?.length
+          ? {
+            batch: {
+              prompt: Int32Array.from(t.probes, (p) => policy.promptId(p.prompt)),
+              token: Int32Array.from(t.probes, (p) => policy.tokenId(p.token)),
+            },
+            prompts: t.probes.map((p) => policy.promptId(p.prompt)),
+            labels: t.probes.map((p) => p.label),
+          }
+          : undefined;
+        callbacks.push(
+          probabilityMassTracker<ToyBatch, ToyProbes>({
+            every: t.every,
+            positions: range(Math.min(t.pairs ?? 64, trainData.size)),
+            probes,
+          }),
+        );
+      }
+      const ref: ReferenceOption<ToyBatch> | undefined = reference
+        ? { kind: "model", scorer: reference }
+        : cfg.reference?.kind === "precompute"
+        ? { kind: "precompute", cacheDir: cfg.reference.cacheDir }
+        : undefined;
+      const trainOpts: TrainOptions<ToyBatch> = {
+        ...common,
+        policy: policy as PreferenceScorer<ToyBatch, unknown>,
+        data: trainData,
+        evalData: evaluation,
+        reference: ref,
+        callbacks,
+      };
+      return await train(trainOpts);
+    } finally {
+      policy.dispose();
+      reference?.dispose();
+    }
+  }
+
+  // Causal LM.
+  const dir = resolvePath(cfg.model.dir, opts.baseDir);
+  const tokenizer = await loadTokenizer(dir);
+  const policyModel = await loadCausalLM(dir);
+  let refModel: CausalLM | undefined;
+  try {
+    const file = resolvePath((cfg.data as { file: string }).file, opts.baseDir);
+    const loaded = await loadPreferenceFile(file);
+    const tok = tokenizePairs(loaded.rows, tokenizer, cfg.tokenize ?? {});
+    if (tok.pairs.length === 0) throw new RangeError(`${file}: no pair left after tokenization`);
+    const data = preferenceData(tok.pairs, { padId: tokenizer.padId });
+    const { train: trainData, evaluation } = split(data);
+    const policy = lmScorer(policyModel, { tokens: needsTokens });
+    const callbacks: TrainCallback<PreferenceBatch>[] = [];
+    for (const t of cfg.trackers ?? []) {
+      if (t.name !== "mass") continue;
+      const positions = range(Math.min(t.pairs ?? 64, trainData.size));
+      let probes;
+      if (t.probeFields?.length) {
+        const wanted = new Set(positions.map((p) => trainData.pairIndex!(p)));
+        const probeRows: ProbeRow[] = loaded.rows.filter((r) => wanted.has(r.index)).map((r) => ({
+          index: r.index,
+          prompt: r.prompt,
+          responses: t.probeFields!.flatMap((f) =>
+            typeof r.extra[f] === "string" ? [{ name: f, text: r.extra[f] as string }] : []
+          ),
+        })).filter((r) => r.responses.length > 0);
+        if (probeRows.length === 0) {
+          throw new TypeError(
+            `${file}: no row of the tracked pairs has fields ${t.probeFields.join(", ")}`,
+          );
+        }
+        const { probes: tp } = tokenizeProbes(probeRows, tokenizer, cfg.tokenize ?? {});
+        probes = probeSet(collateProbes(tp, tokenizer.padId));
+      }
+      callbacks.push(probabilityMassTracker({ every: t.every, positions, probes }));
+    }
+    if (cfg.reference?.kind === "model") refModel = await loadCausalLM(dir);
+    const result = await train({
+      ...common,
+      policy: policy as PreferenceScorer<PreferenceBatch, unknown>,
+      data: trainData,
+      evalData: evaluation,
+      reference: refModel
+        ? { kind: "model", scorer: lmScorer(refModel) }
+        : cfg.reference?.kind === "precompute"
+        ? { kind: "precompute", cacheDir: cfg.reference.cacheDir }
+        : undefined,
+      callbacks,
+    });
+    if (cfg.saveModel !== false && !result.stopped) {
+      await saveCausalLM(policyModel, `${common.outDir}/model`, { tokenizerFrom: dir });
+    }
+    return result;
+  } finally {
+    policyModel.dispose();
+    refModel?.dispose();
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+async function readToyPairs(path: string) {
+  const text = await Deno.readTextFile(path);
+  const rows: { prompt: string | number; chosen: string | number; rejected: string | number }[] =
+    [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      throw new SyntaxError(`${path}:${i + 1}: ${(e as Error).message}`);
+    }
+    for (const k of ["prompt", "chosen", "rejected"]) {
+      if (typeof r[k] !== "string" && typeof r[k] !== "number") {
+        throw new TypeError(`${path}:${i + 1}: field '${k}' must be a token/prompt name or index`);
+      }
+    }
+    rows.push(r as (typeof rows)[number]);
+  });
+  if (rows.length === 0) throw new RangeError(`${path}: no pairs`);
+  return rows;
+}
+
+/**
+ * `lab train`: read and validate the config, start the backend, train, print the summary.
+ *
+ * @example
+ * ```ts ignore
+ * const code = await trainCommand(["--config", "run.json", "--steps", "5"]);
+ * ```
+ */
+export async function trainCommand(args: string[]): Promise<number> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(TRAIN_USAGE);
+    return 0;
+  }
+  checkFlags(args, {
+    "--config": true,
+    "--out": true,
+    "--steps": true,
+    "--backend": true,
+    "--resume": false,
+    "--quiet": false,
+  });
+  const path = flagValue(args, "--config");
+  if (!path) throw new TypeError(`--config FILE is required\n${TRAIN_USAGE}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new TypeError(`${path}: file not found`);
+    throw new SyntaxError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const config = parseTrainConfig(raw, path);
+  const stepsFlag = flagValue(args, "--steps");
+  let steps: number | undefined;
+  if (stepsFlag !== undefined) {
+    steps = Number(stepsFlag);
+    if (!Number.isInteger(steps) || steps < 1) {
+      throw new RangeError(`--steps must be a positive integer, got '${stepsFlag}'`);
+    }
+  }
+  const backend = flagValue(args, "--backend") ?? config.backend;
+  const report = await initBackend(backend ? { backend: backend as "auto" } : {});
+  console.error(`lab train: backend ${report.name} (${report.adapter})`);
+  const result = await runConfig(config, {
+    out: flagValue(args, "--out"),
+    steps,
+    resume: args.includes("--resume") ? true : undefined,
+    quiet: args.includes("--quiet"),
+  });
+  const last = result.records.at(-1);
+  console.log(JSON.stringify({
+    out: result.runDir,
+    steps: result.steps,
+    stopped: result.stopped,
+    loss: last?.loss,
+    "rewards/margins": last?.["rewards/margins"],
+    ...result.summary,
+  }));
+  return 0;
+}
+
+/**
+ * `lab import-trl FILE --out DIR`: read a Hugging Face `trainer_state.json` (or an output
+ * directory holding one) and write it as a run directory.
+ *
+ * @example
+ * ```ts ignore
+ * await importTrlCommand(["data/runs/trl_sample/trainer_state.json", "--out", "/tmp/trl"]);
+ * ```
+ */
+export async function importTrlCommand(args: string[]): Promise<number> {
+  const usage = "usage: lab import-trl FILE --out DIR";
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(usage);
+    return 0;
+  }
+  checkFlags(args, { "--out": true });
+  const out = flagValue(args, "--out");
+  const file = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--out");
+  if (!file || !out) throw new TypeError(usage);
+  const run = await readRun(file);
+  if (run.source !== "trl") throw new TypeError(`${file}: is already a run directory`);
+  await writeRun(run, out);
+  console.log(
+    `${out}: ${run.steps.length} train records, ${run.evals.length} eval records` +
+      (Object.keys(run.summary).length ? ", summary" : ""),
+  );
+  return 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * Causal-LM glue for the trainer: a scorer that also scores probe responses (for the
+ * probability-mass tracker), and probe sets from the data area's `ProbeBatch`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { ProbeBatch } from "../data/collate.ts";
+import type { PreferenceBatch } from "../data/types.ts";
+import type { CausalLM } from "../models/types.ts";
+import { causalLMScorer, tokenLogps } from "./logps.ts";
+import type { ProbeSet } from "./trackers.ts";
+import type { PreferenceScorer } from "./types.ts";
+
+/**
+ * A causal LM as a trainer scorer over `PreferenceBatch`es (`causalLMScorer`) that also scores
+ * `ProbeBatch` rows: `logps(probes)` is each row's summed completion log-prob.
+ *
+ * @example
+ * ```ts ignore
+ * const scorer = lmScorer(model);
+ * const tracker = probabilityMassTracker({ probes: probeSet(collateProbes(probes, tok.padId)) });
+ * await train({ policy: scorer, ...opts, callbacks: [tracker] });
+ * ```
+ */
+export function lmScorer(
+  model: CausalLM,
+  opts: { tokens?: boolean; logSumSquares?: boolean } = {},
+): PreferenceScorer<PreferenceBatch, ProbeBatch> {
+  const base = causalLMScorer(model, opts);
+  return {
+    variables: () => base.variables(),
+    variableNames: () => base.variableNames!(),
+    scores: (batch) => base.scores(batch),
+    logps: (probes) => tf.tidy(() => tokenLogps(model, probes).summed),
+  };
+}
+
+/**
+ * The probe set of a `ProbeBatch`: each row's pair index as its prompt and its response name
+ * as its label (`mass/<name>` in the records).
+ *
+ * @example
+ * ```ts
+ * import { probeSet } from "./lm.ts";
+ * import { collateProbes } from "../data/collate.ts";
+ * const b = collateProbes([{ index: 3, name: "para", promptIds: [1], completionIds: [5, 0] }], 0);
+ * console.log(probeSet(b).labels); // ["para"]
+ * ```
+ */
+export function probeSet(batch: ProbeBatch): ProbeSet<ProbeBatch> {
+  return { batch, prompts: batch.index, labels: batch.name };
+}
