@@ -128,7 +128,7 @@ export async function renderPng(fig: Figure, opts: SaveFigureOptions = {}): Prom
           `--window-size=${width},${height}`,
           `--force-device-scale-factor=${scale}`,
           // Lets plotly's deferred work finish before the shot; virtual time, so it is not slow.
-          "--virtual-time-budget=5000",
+          "--virtual-time-budget=3000",
           `--screenshot=${shot}`,
           `file://${htmlPath}`,
         ],
