@@ -93,8 +93,8 @@ export function gradientWeights(objective: Objective, scores: SequenceScores): G
   return result;
 }
 
-/** Axis of a grid: `[min, max, n]` (n ≥ 2 points, inclusive), or explicit values. */
-export type GridAxis = readonly [number, number, number] | readonly number[];
+/** Axis of a grid: `n` ≥ 2 evenly spaced points from `min` to `max` inclusive, or explicit values. */
+export type GridAxis = { min: number; max: number; n: number } | readonly number[];
 
 /** Grid and fixed values for {@link gradientField}. */
 export interface FieldSpec {
@@ -120,13 +120,18 @@ export interface GradientField {
 }
 
 function axis(a: GridAxis, name: string): number[] {
-  if (a.length === 3 && Number.isInteger(a[2]) && a[2] >= 2 && a[0] < a[1]) {
-    const [lo, hi, n] = a as [number, number, number];
-    return Array.from({ length: n }, (_, i) => lo + (hi - lo) * i / (n - 1));
+  if (Array.isArray(a)) {
+    if (a.length >= 1 && a.every(Number.isFinite)) return [...a];
+  } else {
+    const { min, max, n } = a as { min: number; max: number; n: number };
+    if (
+      Number.isInteger(n) && n >= 2 && Number.isFinite(min) && Number.isFinite(max) && min < max
+    ) {
+      return Array.from({ length: n }, (_, i) => min + (max - min) * i / (n - 1));
+    }
   }
-  if (a.length >= 1 && a.every(Number.isFinite)) return [...a];
   throw new RangeError(
-    `gradientField: '${name}' must be [min, max, n] (n >= 2) or a list of numbers`,
+    `gradientField: '${name}' must be {min, max, n} with min < max and n >= 2, or a list of numbers`,
   );
 }
 
@@ -141,7 +146,10 @@ function axis(a: GridAxis, name: string): number[] {
  * import "@tensorflow/tfjs-backend-cpu";
  * import { gradientField } from "./gradients.ts";
  * import { dpo } from "./trl.ts";
- * const f = gradientField(dpo({ beta: 0.1 }), { uW: [-10, 10, 3], uL: [-10, 10, 3] });
+ * const f = gradientField(dpo({ beta: 0.1 }), {
+ *   uW: { min: -10, max: 10, n: 3 },
+ *   uL: { min: -10, max: 10, n: 3 },
+ * });
  * console.log(f.gW[1][1]); // -0.05 (h = 0)
  * ```
  */
