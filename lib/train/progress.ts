@@ -47,8 +47,13 @@ export interface ProgressState {
 }
 
 function jupyterDisplay(): JupyterDisplay | undefined {
-  const j = (Deno as unknown as { jupyter?: { display?: JupyterDisplay } }).jupyter;
-  return j?.display?.bind(j);
+  try {
+    const j = (Deno as unknown as { jupyter?: { display?: JupyterDisplay } }).jupyter;
+    return j?.display?.bind(j);
+  } catch {
+    // Outside `deno jupyter`, reading Deno.jupyter throws.
+    return undefined;
+  }
 }
 
 function resolveMode(mode: ProgressMode): Exclude<ProgressMode, "auto"> {
@@ -181,6 +186,46 @@ export function progressCallback(opts: ProgressOptions = {}): TrainCallback {
       snapshot(ctx, state.loss, state.margin);
       state.eta = 0;
       await show(true);
+    },
+  };
+}
+
+/** A step record as {@link recordsCallback} collects it: step, epoch, lr and the core metrics. */
+export type CollectedRecord = { step: number; epoch: number; lr: number } & Record<string, number>;
+
+/**
+ * Hand the run's records so far to a function every `every` steps and at the end — e.g. to
+ * update a live reward-curve figure in a notebook (kept apart from the text progress, so the
+ * trainer needs no plotting code).
+ *
+ * @example
+ * ```ts ignore
+ * const live = liveFigure(rewardCurves([]));
+ * await train({ ...opts, callbacks: [recordsCallback((r) => live.update(rewardCurves(r)), { every: 5 })] });
+ * await live.flush();
+ * ```
+ */
+export function recordsCallback(
+  fn: (records: readonly CollectedRecord[]) => void | Promise<void>,
+  opts: { every?: number } = {},
+): TrainCallback {
+  const every = opts.every ?? 1;
+  if (!(Number.isInteger(every) && every > 0)) {
+    throw new RangeError(`recordsCallback every must be a positive integer, got ${every}`);
+  }
+  const records: CollectedRecord[] = [];
+  let sent = 0;
+  return {
+    name: "records",
+    async onStepEnd(ctx) {
+      records.push({ ...ctx.metrics, step: ctx.step, epoch: ctx.epoch, lr: ctx.lr });
+      if (ctx.step % every === 0) {
+        sent = records.length;
+        await fn(records);
+      }
+    },
+    async onTrainEnd() {
+      if (sent !== records.length) await fn(records);
     },
   };
 }

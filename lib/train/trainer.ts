@@ -110,7 +110,10 @@ export interface TrainOptions<B> {
   resume?: boolean;
   /** Trackers (see `callbacks.ts`). */
   callbacks?: TrainCallback<B>[];
-  /** Per-pair rows in `examples.jsonl` every this many steps (default 1); false for none. */
+  /**
+   * Per-pair rows in `examples.jsonl` every this many steps (default 1); false for none. (The
+   * built-in `implicitRewardsTracker`; one passed in `callbacks` replaces it.)
+   */
   examplesEvery?: number | false;
   /** Progress display (default auto); false for none. */
   progress?: ProgressOptions | false;
@@ -266,7 +269,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   let startStep = 0, priorSeconds = 0;
   let resumedFrom: CheckpointState | undefined;
   const callbacks: TrainCallback<B>[] = [...(opts.callbacks ?? [])];
-  if (opts.examplesEvery !== false) {
+  if (opts.examplesEvery !== false && !callbacks.some((c) => c.name === "implicit_rewards")) {
     callbacks.unshift(
       implicitRewardsTracker({ every: opts.examplesEvery ?? 1 }) as TrainCallback<B>,
     );

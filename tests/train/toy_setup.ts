@@ -1,13 +1,13 @@
 /**
  * Shared pieces of the trainer tests: a small unconstrained-features toy model, single-token
- * pairs, a plain DPO objective written here (independent of lib/objectives), and helpers that
- * compute log-probs by hand from a model's distribution.
+ * pairs, the library's DPO objective, and helpers that compute log-probs by hand (float64) from
+ * a model's distribution, so expected values never come from the code under test.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import { dpo } from "../../lib/objectives/trl.ts";
 import { createUnconstrainedFeatures, type UnconstrainedFeatures } from "../../lib/models/toy.ts";
-import type { ObjectiveScores, TrainObjective } from "../../lib/train/types.ts";
+import type { TrainObjective } from "../../lib/train/types.ts";
 
 export const TOKENS = ["a", "b", "c", "d", "e"];
 
@@ -23,24 +23,9 @@ export const PAIRS = {
   rejected: [1, 2, 3, 4, 0, 1, 2, 3],
 };
 
-/** DPO written out here: loss = softplus(-beta * ((pc - rc) - (pr - rr))). */
-export function plainDpo(beta: number): TrainObjective {
-  return {
-    name: "plain_dpo",
-    needsReference: true,
-    params: { beta },
-    loss(s: ObjectiveScores) {
-      return {
-        losses: tf.tidy(() => {
-          const h = tf.sub(
-            tf.sub(s.policyChosen, s.refChosen!),
-            tf.sub(s.policyRejected, s.refRejected!),
-          );
-          return tf.softplus(tf.mul(h, -beta));
-        }),
-      };
-    },
-  };
+/** The library's DPO (TRL sigmoid): loss = softplus(-beta * ((pc - rc) - (pr - rr))). */
+export function dpoObjective(beta: number): TrainObjective {
+  return dpo({ beta });
 }
 
 /** log pi(token | prompt) from the model's distribution, as a float64 number. */

@@ -12,7 +12,7 @@ import type {
   TrainObjective,
 } from "../../lib/train/types.ts";
 import { readJsonl } from "../../lib/train/records.ts";
-import { logp, PAIRS, plainDpo, softplus, toyModel } from "./toy_setup.ts";
+import { dpoObjective, logp, PAIRS, softplus, toyModel } from "./toy_setup.ts";
 
 await useCpu();
 
@@ -30,7 +30,7 @@ Deno.test("trainer: metrics are means over every pair of an uneven accumulation 
   const result = await train({
     policy,
     data: toyData(pairs),
-    objective: plainDpo(beta),
+    objective: dpoObjective(beta),
     reference: { kind: "precompute", scorer: reference },
     optimizer: { name: "sgd" },
     lr: 0,
@@ -88,7 +88,7 @@ Deno.test("trainer: a window of micro-batches 2+1 gives the gradient of one batc
     await train({
       policy,
       data: toyData(pairs),
-      objective: plainDpo(0.5),
+      objective: dpoObjective(0.5),
       reference: { kind: "model", scorer: reference },
       optimizer: { name: "sgd" },
       lr: 0.5,
@@ -117,7 +117,7 @@ Deno.test("trainer: the same seed repeats a run exactly; another seed changes th
     const r = await train({
       policy,
       data: toyData(PAIRS),
-      objective: plainDpo(0.1),
+      objective: dpoObjective(0.1),
       optimizer: { name: "adam" },
       lr: 0.05,
       batchSize: 3,
@@ -147,7 +147,7 @@ Deno.test("trainer: resuming from a checkpoint after a crash reproduces every re
   const base = await Deno.makeTempDir();
   const common = (outDir: string, extra: TrainCallback<ToyBatch>[] = []) => ({
     data: toyData(PAIRS),
-    objective: plainDpo(0.2),
+    objective: dpoObjective(0.2),
     optimizer: { name: "adamw" as const, weightDecay: 0.1 },
     lr: 0.05,
     schedule: { kind: "cosine" as const, warmupSteps: 2 },
@@ -205,7 +205,7 @@ Deno.test("trainer: resuming from a checkpoint after a crash reproduces every re
 Deno.test("trainer: a non-finite loss stops the run naming the step and the pairs; records stay intact", async () => {
   const dir = await Deno.makeTempDir();
   let calls = 0;
-  const inner = plainDpo(0.1);
+  const inner = dpoObjective(0.1);
   // On the 3rd call (step 3, positions 4 and 5 with shuffle off) the second pair's loss is NaN.
   const poisoned: TrainObjective = {
     ...inner,
@@ -264,7 +264,7 @@ Deno.test("trainer: the tensor count is flat across 200 steps (no leaks), tracke
     data: toyData(PAIRS),
     evalData,
     evalEvery: 50,
-    objective: plainDpo(0.1),
+    objective: dpoObjective(0.1),
     optimizer: { name: "adamw" },
     lr: 0.01,
     batchSize: 3,
@@ -290,7 +290,7 @@ Deno.test("trainer: callbacks may not overwrite core metrics or each other", asy
     train({
       policy,
       data: toyData(PAIRS),
-      objective: plainDpo(0.1),
+      objective: dpoObjective(0.1),
       optimizer: { name: "sgd" },
       lr: 0.1,
       batchSize: 4,
