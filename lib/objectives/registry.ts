@@ -50,6 +50,11 @@ export interface ObjectiveEntry {
 
 type P = Record<string, unknown>;
 
+/** A preset default that the user may override under either spelling. */
+function preset(p: P | undefined, name: string, alias: string, value: unknown): P {
+  return p && (name in p || alias in p) ? p : { ...p, [name]: value };
+}
+
 /** The registry, in documentation order. */
 export const OBJECTIVES: readonly ObjectiveEntry[] = [
   {
@@ -69,7 +74,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     arxiv: "2409.06411",
     formula: "DPO with ℓ = Σ_{k≤l_p} logp_k + α·Σ_{k>l_p} logp_k, l_p = min(|y_w|,|y_l|)",
     source: "code",
-    create: (p?: P) => dpo({ ldAlpha: 0.5, ...p }),
+    create: (p?: P) => dpo(preset(p, "ldAlpha", "ld_alpha", 0.5)),
   },
   {
     name: "wpo",
@@ -78,7 +83,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     arxiv: "2406.11827",
     formula: "DPO × sg[w(y_w)·w(y_l)], w(y) = exp(mean_t[log π(y_t) − log Σ_v π(v)²])",
     source: "code",
-    create: (p?: P) => dpo({ weighting: true, ...p }),
+    create: (p?: P) => dpo(preset(p, "weighting", "use_weighting", true)),
   },
   {
     name: "hinge",
