@@ -80,14 +80,14 @@ export function chesFromSums(
  * import { completionStateSums } from "./ches.ts";
  * const hidden = tf.tensor3d([[[1, 0], [0, 1], [2, 2], [9, 9]]]); // one row, T = 4, d = 2
  * // prompt of 2 tokens, completion of 2: states at positions 1 and 2
- * console.log(completionStateSums(hidden, { promptLength: [2], completionLength: [2] })[0]);
- * // Float64Array [2, 3]
+ * const sums = await completionStateSums(hidden, { promptLength: [2], completionLength: [2] });
+ * console.log(sums[0]); // Float64Array [2, 3]
  * ```
  */
-export function completionStateSums(
+export async function completionStateSums(
   hidden: tf.Tensor3D,
   layout: { promptLength: readonly number[]; completionLength: readonly number[] },
-): Float64Array[] {
+): Promise<Float64Array[]> {
   const [rows, T, d] = hidden.shape;
   if (layout.promptLength.length !== rows || layout.completionLength.length !== rows) {
     throw new RangeError(
@@ -110,8 +110,12 @@ export function completionStateSums(
   const sums = tf.tidy(() =>
     tf.reshape(tf.matMul(tf.tensor3d(mask, [rows, 1, T]), hidden), [rows, d])
   );
-  const flat = sums.dataSync();
-  sums.dispose();
+  let flat: Float32Array;
+  try {
+    flat = (await sums.data()) as Float32Array;
+  } finally {
+    sums.dispose();
+  }
   return Array.from({ length: rows }, (_, r) => Float64Array.from(flat.subarray(r * d, r * d + d)));
 }
 
@@ -133,15 +137,15 @@ export interface ChesOptions {
  * import { chesFromBatch } from "./ches.ts";
  * const model = createGPT2({ vocab_size: 32, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
  * const batch = collate([{ index: 0, promptIds: [1, 2], chosenIds: [3, 0], rejectedIds: [4, 5, 0] }], 0);
- * console.log(chesFromBatch(model, batch)[0].chosenLength); // 2
+ * console.log((await chesFromBatch(model, batch))[0].chosenLength); // 2
  * model.dispose();
  * ```
  */
-export function chesFromBatch(
+export async function chesFromBatch(
   model: CausalLM,
   batch: PreferenceBatch,
   opts: ChesOptions = {},
-): ChesScore[] {
+): Promise<ChesScore[]> {
   const B = batch.size, T = batch.length;
   if (batch.inputIds.length !== 2 * B * T) {
     throw new RangeError(`batch: inputIds has ${batch.inputIds.length} ids, expected 2*${B}*${T}`);
@@ -156,7 +160,7 @@ export function chesFromBatch(
   });
   let sums: Float64Array[];
   try {
-    sums = completionStateSums(hidden, batch);
+    sums = await completionStateSums(hidden, batch);
   } finally {
     hidden.dispose();
   }
@@ -198,7 +202,8 @@ export interface ChesScoresOptions extends ChesOptions {
 
 /**
  * CHES (and length-normalised CHES) of every pair, batched with right padding; the result is
- * in input order, one entry per pair, and equals what each pair alone would give.
+ * in input order, one entry per pair, and equals what each pair alone would give. Reads
+ * results back asynchronously, so it runs on every backend (WebGPU included).
  *
  * @example
  * ```ts
@@ -210,16 +215,16 @@ export interface ChesScoresOptions extends ChesOptions {
  *   { index: 0, promptIds: [1, 2], chosenIds: [3, 0], rejectedIds: [4, 5, 0] },
  *   { index: 1, promptIds: [7], chosenIds: [8, 9, 0], rejectedIds: [8, 0] },
  * ];
- * const scores = chesScores(model, pairs, { lengthNormalized: true });
+ * const scores = await chesScores(model, pairs, { lengthNormalized: true });
  * console.log(scores.map((s) => s.index)); // [0, 1]
  * model.dispose();
  * ```
  */
-export function chesScores(
+export async function chesScores(
   model: CausalLM,
   pairs: readonly TokenizedPair[],
   opts: ChesScoresOptions = {},
-): ChesScore[] {
+): Promise<ChesScore[]> {
   const size = opts.batchSize ?? 8;
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`batchSize: ${opts.batchSize} is not a positive integer`);
@@ -238,7 +243,7 @@ export function chesScores(
   for (let s = 0; s < order.length; s += size) {
     const chunk = order.slice(s, s + size);
     const batch = collate(chunk.map((i) => pairs[i]), opts.padId ?? 0);
-    chesFromBatch(model, batch, opts).forEach((score, j) => out[chunk[j]] = score);
+    (await chesFromBatch(model, batch, opts)).forEach((score, j) => out[chunk[j]] = score);
     opts.onBatch?.(Math.min(s + size, order.length), order.length);
   }
   return out;

@@ -4,13 +4,14 @@
  *
  * ```sh
  * deno task lab ches --model data/models/tiny --data pairs.jsonl --out ches.jsonl \
- *   [--batch-size 8] [--max-length N] [--backend NAME]
+ *   [--batch-size 8] [--max-length N] [--backend NAME] [--strict]
  * ```
  *
  * Each output line: `{"pair", "line", "ches", "ches_normalized", "prompt_length",
  * "chosen_length", "rejected_length"}` (`pair` = 0-based row, `line` = 1-based line of the
- * input file; lengths in tokens, completions counting their EOS). Rows dropped by truncation
- * are listed on stderr, as is the throughput in pairs per second.
+ * input file; lengths in tokens, completions counting their EOS). Invalid rows are skipped and
+ * listed on stderr as `file:line: field 'x': problem` (with `--strict`, any invalid row is an
+ * error), as are rows dropped by truncation and the throughput in pairs per second.
  *
  * @module
  */
@@ -18,14 +19,16 @@ import { formatBackendReport, initBackend } from "../backend.ts";
 import type { BackendName } from "../backend.ts";
 import { loadCausalLM } from "../models/checkpoint.ts";
 import { loadPreferenceFile } from "../data/load.ts";
+import { formatIssue } from "../data/issues.ts";
 import { loadTokenizer } from "../data/tokenizer.ts";
 import { tokenizePairs } from "../data/tokenize.ts";
 import { chesScores } from "./ches.ts";
 
 const USAGE = "usage: lab ches --model DIR --data FILE --out FILE " +
-  "[--batch-size N] [--max-length N] [--backend NAME]";
+  "[--batch-size N] [--max-length N] [--backend NAME] [--strict]";
 
 const FLAGS = ["--model", "--data", "--out", "--batch-size", "--max-length", "--backend"];
+const SWITCHES = ["--strict"];
 
 /** Parsed arguments of `lab ches`. */
 export interface ChesArgs {
@@ -36,6 +39,8 @@ export interface ChesArgs {
   /** Undefined: the model's position limit. */
   maxLength?: number;
   backend?: BackendName | "auto";
+  /** Any invalid data row is an error (default: skipped and listed). */
+  strict: boolean;
 }
 
 /**
@@ -50,10 +55,15 @@ export interface ChesArgs {
  */
 export function parseChesArgs(args: readonly string[]): ChesArgs {
   const got = new Map<string, string>();
-  for (let i = 0; i < args.length; i += 2) {
+  const switches = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
     const flag = args[i];
+    if (SWITCHES.includes(flag)) {
+      switches.add(flag);
+      continue;
+    }
     if (!FLAGS.includes(flag)) throw new TypeError(`unknown argument '${flag}'\n${USAGE}`);
-    const v = args[i + 1];
+    const v = args[++i];
     if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
     got.set(flag, v);
   }
@@ -78,6 +88,7 @@ export function parseChesArgs(args: readonly string[]): ChesArgs {
     batchSize: int("--batch-size", 1) ?? 8,
     maxLength: int("--max-length", 2),
     backend: got.get("--backend") as BackendName | "auto" | undefined,
+    strict: switches.has("--strict"),
   };
 }
 
@@ -98,8 +109,8 @@ export async function chesCommand(args: string[]): Promise<number> {
   const a = parseChesArgs(args);
   const report = await initBackend(a.backend ? { backend: a.backend } : {});
   console.error(formatBackendReport(report));
-  const loaded = await loadPreferenceFile(a.data);
-  if (loaded.rows.length === 0) throw new RangeError(`${a.data}: no preference rows`);
+  const loaded = await loadPreferenceFile(a.data, { onError: a.strict ? "throw" : "skip" });
+  for (const issue of loaded.errors) console.error(`${formatIssue(issue)} (row skipped)`);
   const tokenizer = await loadTokenizer(a.model);
   const model = await loadCausalLM(a.model);
   try {
@@ -115,7 +126,7 @@ export async function chesCommand(args: string[]): Promise<number> {
     }
     if (tok.truncated > 0) console.error(`${tok.truncated} pairs truncated to ${maxLength} tokens`);
     const t0 = performance.now();
-    const scores = chesScores(model, tok.pairs, {
+    const scores = await chesScores(model, tok.pairs, {
       batchSize: a.batchSize,
       padId: tokenizer.padId,
     });
@@ -133,7 +144,9 @@ export async function chesCommand(args: string[]): Promise<number> {
     );
     await Deno.writeTextFile(a.out, lines.length ? lines.join("\n") + "\n" : "");
     console.error(
-      `scored ${scores.length} pairs (${tok.skipped} skipped) in ${seconds.toFixed(2)} s: ` +
+      `scored ${scores.length} pairs (${loaded.skipped} invalid, ${tok.skipped} too long) in ${
+        seconds.toFixed(2)
+      } s: ` +
         `${(scores.length / seconds).toFixed(1)} pairs/s, batch ${a.batchSize}, ` +
         `backend ${report.name}; wrote ${a.out}`,
     );

@@ -42,20 +42,20 @@ export interface GradientGeometry {
  * import { gradientInnerProducts } from "./gradient_alignment.ts";
  * const m = createUnconstrainedFeatures({ tokens: ["Yes", "No", "Never"], dim: 4, seed: 0 });
  * const batch = { prompt: Int32Array.of(0), chosen: Int32Array.of(1), rejected: Int32Array.of(2), pairIndex: [0] };
- * const g = gradientInnerProducts(m, batch);
+ * const g = await gradientInnerProducts(m, batch);
  * console.log(g.cosine > -1 && g.cosine < 1); // true
  * m.dispose();
  * ```
  */
-export function gradientInnerProducts<B>(
+export async function gradientInnerProducts<B>(
   policy: PreferenceScorer<B, unknown>,
   batch: B,
-): GradientGeometry {
+): Promise<GradientGeometry> {
   const vars = policy.variables();
   if (vars.length === 0) throw new RangeError("policy has no variables to differentiate");
   const grad = (pick: "policyChosen" | "policyRejected") =>
     tf.variableGrads(() => tf.sum(policy.scores(batch)[pick]) as tf.Scalar, vars).grads;
-  const [inner, cSq, rSq] = tf.tidy(() => {
+  const packed = tf.tidy(() => {
     const gw = grad("policyChosen"), gl = grad("policyRejected");
     let i: tf.Tensor = tf.scalar(0), c: tf.Tensor = tf.scalar(0), r: tf.Tensor = tf.scalar(0);
     for (const v of vars) {
@@ -65,8 +65,14 @@ export function gradientInnerProducts<B>(
       if (b) r = tf.add(r, tf.sum(tf.square(b)));
       if (a && b) i = tf.add(i, tf.sum(tf.mul(a, b)));
     }
-    return [i, c, r].map((t) => t.dataSync()[0]);
+    return tf.stack([i, c, r]);
   });
+  let inner: number, cSq: number, rSq: number;
+  try {
+    [inner, cSq, rSq] = Array.from(await packed.data());
+  } finally {
+    packed.dispose();
+  }
   return { inner, chosenSq: cSq, rejectedSq: rSq, cosine: inner / Math.sqrt(cSq * rSq) };
 }
 

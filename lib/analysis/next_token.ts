@@ -20,7 +20,7 @@ export interface NextTokenSource {
    * Log-prob of the greedy (argmax-decoded) response, when responses are longer than one
    * token; single-token sources omit it and the argmax log-prob is used.
    */
-  greedyLogProb?(prompt: number): number;
+  greedyLogProb?(prompt: number): Promise<number>;
 }
 
 /** Options of {@link causalNextTokenSource}. */
@@ -43,7 +43,7 @@ export interface CausalSourceOptions {
  * const model = createGPT2({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 });
  * const src = causalNextTokenSource(model, [[1, 2, 3]], { greedyTokens: 4 });
  * const lp = src.logProbs(0);
- * console.log(lp.shape, src.greedyLogProb!(0) < 0); // [16] true
+ * console.log(lp.shape, (await src.greedyLogProb!(0)) < 0); // [16] true
  * lp.dispose();
  * model.dispose();
  * ```
@@ -72,13 +72,17 @@ export function causalNextTokenSource(
     });
   const source: NextTokenSource = { logProbs: (i) => last(ids(i)) };
   if (maxNew > 0) {
-    source.greedyLogProb = (i) => {
+    source.greedyLogProb = async (i) => {
       const seq = [...ids(i)];
       let total = 0;
       for (let k = 0; k < maxNew; k++) {
         const lp = last(seq);
-        const v = lp.dataSync();
-        lp.dispose();
+        let v: Float32Array;
+        try {
+          v = (await lp.data()) as Float32Array;
+        } finally {
+          lp.dispose();
+        }
         let best = 0;
         for (let j = 1; j < v.length; j++) if (v[j] > v[best]) best = j;
         total += v[best];

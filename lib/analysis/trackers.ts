@@ -23,12 +23,10 @@ import type {
   StepContext,
   TrainCallback,
 } from "../train/callbacks.ts";
-import type { Metrics, PreferenceScorer, TrainData } from "../train/types.ts";
+import type { Metrics, PreferenceScorer, TrainData, TrainObjective } from "../train/types.ts";
 import { argmaxMass, massShift, topKGains } from "./distribution.ts";
 import { displacement, type DisplacementLabel, labelDisplacement } from "./displacement.ts";
 import { firstOrderLogpChange, gradientInnerProducts } from "./gradient_alignment.ts";
-import { gradientWeights } from "../objectives/gradients.ts";
-import type { Objective } from "../objectives/types.ts";
 import type { NextTokenSource } from "./next_token.ts";
 
 function positiveInt(x: number, what: string): number {
@@ -47,6 +45,16 @@ function mean(xs: readonly number[]): number {
 /** Track at step 0, every `every` steps, and at the last step. */
 function due(ctx: RunContext, every: number): boolean {
   return ctx.step % every === 0 || ctx.step === ctx.totalSteps;
+}
+
+/** Values of a 1-D tensor built by `f` (under tidy), read asynchronously (WebGPU-safe). */
+async function read1d(f: () => tf.Tensor): Promise<number[]> {
+  const t = tf.tidy(f);
+  try {
+    return Array.from(await t.data());
+  } finally {
+    t.dispose();
+  }
 }
 
 function defaultPositions<B>(data: TrainData<B>, cap: number): number[] {
@@ -142,20 +150,25 @@ export function distributionTracker(opts: DistributionTrackerOptions): Distribut
   let initial: number[][] | undefined;
   let dropMax = 0;
 
-  const read = (prompt: number): Float64Array => {
+  const read = async (prompt: number): Promise<Float64Array> => {
     const lp = opts.source.logProbs(prompt);
     try {
       if (lp.rank !== 1) {
         throw new RangeError(`source gave shape [${lp.shape}] for prompt ${prompt}`);
       }
-      return Float64Array.from(lp.dataSync(), Math.exp);
+      return Float64Array.from(await lp.data(), Math.exp);
     } finally {
       lp.dispose();
     }
   };
 
-  const measure = (ctx: RunContext): HookResult => {
-    const now = prompts.map(read);
+  const measure = async (ctx: RunContext): Promise<HookResult> => {
+    const now: Float64Array[] = [];
+    const greedyNow: (number | undefined)[] = [];
+    for (const prompt of prompts) {
+      now.push(await read(prompt));
+      greedyNow.push(await opts.source.greedyLogProb?.(prompt));
+    }
     if (!initial) initial = now.map((p) => Array.from(p));
     const rows: Record<string, unknown>[] = [];
     const acc: Record<string, number[]> = {};
@@ -164,7 +177,7 @@ export function distributionTracker(opts: DistributionTrackerOptions): Distribut
       const prompt = prompts[i], p0 = initial![i];
       history.push({ step: ctx.step, prompt, probs: p });
       const top = argmaxMass(p);
-      const greedy = opts.source.greedyLogProb?.(prompt) ?? top.logProb;
+      const greedy = greedyNow[i] ?? top.logProb;
       const y = opts.chosen?.[i], yl = opts.rejected?.[i];
       const exclude = [y, yl].filter((t): t is number => t !== undefined);
       const gains = topKGains(p0, p, { k, exclude });
@@ -308,24 +321,28 @@ export function displacementTracker<B, P = unknown>(
   let initial: { chosen: number[]; good: (number[] | undefined)[] } | undefined;
   let last: DisplacementTracker<B>["last"];
 
-  const measure = (ctx: RunContext<B>): HookResult => {
+  const measure = async (ctx: RunContext<B>): Promise<HookResult> => {
     const data = opts.data ?? ctx.data;
     const positions = opts.positions ?? defaultPositions(data, 64);
     const policy = ctx.policy as PreferenceScorer<B, P>;
     const chosen: number[] = [];
     for (let i = 0; i < positions.length; i += bs) {
       const batch = data.batch(positions.slice(i, i + bs));
-      chosen.push(...tf.tidy(() => Array.from(policy.scores(batch).policyChosen.dataSync())));
+      chosen.push(...await read1d(() => policy.scores(batch).policyChosen));
     }
     const ids = positions.map((p) => data.pairIndex?.(p) ?? p);
-    const good = ids.map((id) => {
+    const good: (number[] | undefined)[] = [];
+    for (const id of ids) {
       const probes = opts.good?.(id);
-      if (probes === undefined) return undefined;
+      if (probes === undefined) {
+        good.push(undefined);
+        continue;
+      }
       if (!policy.logps) {
         throw new TypeError("displacementTracker good needs a scorer with logps()");
       }
-      return tf.tidy(() => Array.from(policy.logps!(probes).dataSync()));
-    });
+      good.push(await read1d(() => policy.logps!(probes)));
+    }
     if (!initial) initial = { chosen, good };
     const init = initial;
     const d = displacement(init.chosen, chosen);
@@ -439,24 +456,20 @@ export function gradientAlignmentTracker<B>(
     : undefined;
   let last: Record<string, number>[] | undefined;
 
-  const measure = (ctx: RunContext<B>): HookResult => {
+  const measure = async (ctx: RunContext<B>): Promise<HookResult> => {
     const data = opts.data ?? ctx.data;
     const positions = opts.positions ?? defaultPositions(data, 4);
     const policy = ctx.policy as PreferenceScorer<B, unknown>;
     const rows: Record<string, number>[] = [];
-    const current = positions.map((pos) => {
+    const current = [];
+    for (const pos of positions) {
       const batch = data.batch([pos]);
-      const s = tf.tidy(() => {
+      const [chosen, rejected, chosenLength, rejectedLength] = await read1d(() => {
         const sc = policy.scores(batch);
-        return {
-          chosen: sc.policyChosen.dataSync()[0],
-          rejected: sc.policyRejected.dataSync()[0],
-          chosenLength: sc.chosenLength.dataSync()[0],
-          rejectedLength: sc.rejectedLength.dataSync()[0],
-        };
+        return tf.concat([sc.policyChosen, sc.policyRejected, sc.chosenLength, sc.rejectedLength]);
       });
-      return { batch, ...s };
-    });
+      current.push({ batch, chosen, rejected, chosenLength, rejectedLength });
+    }
     if (!reference) {
       reference = {
         chosen: current.map((c) => c.chosen),
@@ -468,24 +481,16 @@ export function gradientAlignmentTracker<B>(
         `gradientAlignmentTracker: ${reference.chosen.length} reference values for ${positions.length} pairs`,
       );
     }
-    const scores = {
-      policyChosen: tf.tensor1d(current.map((c) => c.chosen)),
-      policyRejected: tf.tensor1d(current.map((c) => c.rejected)),
-      refChosen: tf.tensor1d(reference.chosen),
-      refRejected: tf.tensor1d(reference.rejected),
-      chosenLength: tf.tensor1d(current.map((c) => c.chosenLength)),
-      rejectedLength: tf.tensor1d(current.map((c) => c.rejectedLength)),
-    };
-    let weights: { chosen: number[]; rejected: number[] };
-    try {
-      // The trainer's objective is structurally an Objective; only loss() is called.
-      const g = gradientWeights(ctx.objective as unknown as Objective, scores);
-      weights = { chosen: g.gW, rejected: g.gL };
-    } finally {
-      tf.dispose(Object.values(scores));
-    }
-    current.forEach((c, i) => {
-      const g = gradientInnerProducts(policy, c.batch);
+    const weights = await pairWeights(ctx.objective, {
+      policyChosen: current.map((c) => c.chosen),
+      policyRejected: current.map((c) => c.rejected),
+      refChosen: reference.chosen,
+      refRejected: reference.rejected,
+      chosenLength: current.map((c) => c.chosenLength),
+      rejectedLength: current.map((c) => c.rejectedLength),
+    });
+    for (const [i, c] of current.entries()) {
+      const g = await gradientInnerProducts(policy, c.batch);
       const w = { chosen: weights.chosen[i], rejected: weights.rejected[i] };
       const pred = firstOrderLogpChange(g, { weights: w, lr: 1 });
       rows.push({
@@ -499,7 +504,7 @@ export function gradientAlignmentTracker<B>(
         pred_dlogp_chosen: pred.chosen,
         pred_dlogp_rejected: pred.rejected,
       });
-    });
+    }
     last = rows;
     if (file) ctx.rows.append(file, rows);
     const col = (k: string) => mean(rows.map((r) => r[k]));
@@ -530,4 +535,50 @@ export function gradientAlignmentTracker<B>(
       if (state) reference = state as typeof reference;
     },
   };
+}
+
+/**
+ * `g_w = dL/d l_w`, `g_l = dL/d l_l` per pair by autodiff of the objective's summed losses
+ * (what `gradientWeights` of `lib/objectives` computes), read back asynchronously so the
+ * tracker also runs on WebGPU. Inputs an objective ignores get 0.
+ */
+async function pairWeights(
+  objective: TrainObjective,
+  v: Record<
+    | "policyChosen"
+    | "policyRejected"
+    | "refChosen"
+    | "refRejected"
+    | "chosenLength"
+    | "rejectedLength",
+    number[]
+  >,
+): Promise<{ chosen: number[]; rejected: number[] }> {
+  const packed = tf.tidy(() => {
+    const t = (xs: number[]) => tf.tensor1d(xs);
+    const fixed = {
+      refChosen: t(v.refChosen),
+      refRejected: t(v.refRejected),
+      chosenLength: t(v.chosenLength),
+      rejectedLength: t(v.rejectedLength),
+    };
+    const f = (c: tf.Tensor, r: tf.Tensor) => {
+      const losses = objective.loss({
+        ...fixed,
+        policyChosen: c as tf.Tensor1D,
+        policyRejected: r as tf.Tensor1D,
+      }).losses;
+      // 0 * sum ties both inputs to the output, so an ignored input gets 0, not an error.
+      return tf.add(tf.sum(losses), tf.mul(tf.add(tf.sum(c), tf.sum(r)), 0)) as tf.Scalar;
+    };
+    const [gc, gr] = tf.grads(f)([t(v.policyChosen), t(v.policyRejected)]);
+    return tf.concat([gc, gr]);
+  });
+  const n = v.policyChosen.length;
+  try {
+    const all = Array.from(await packed.data());
+    return { chosen: all.slice(0, n), rejected: all.slice(n) };
+  } finally {
+    packed.dispose();
+  }
 }

@@ -37,20 +37,24 @@ import { checkIndex, type MatrixLike, toFloat64, toMatrix64, type VectorLike } f
  * import { createUnconstrainedFeatures } from "../models/toy.ts";
  * import { ufmParameters, ufmPredictedLogProbChange } from "./ufm_theory.ts";
  * const m = createUnconstrainedFeatures({ tokens: ["Yes", "No", "Never"], dim: 4, seed: 0 });
- * const { W, h } = ufmParameters(m, "x0");
+ * const { W, h } = await ufmParameters(m, "x0");
  * const p = ufmPredictedLogProbChange(W, h, { yPlus: m.tokenId("No"), yMinus: m.tokenId("Never"), lossDerivative: -0.05 });
  * console.log(p.rate.length); // 3
  * m.dispose();
  * ```
  */
-export function ufmParameters(
+export async function ufmParameters(
   model: UnconstrainedFeatures,
   prompt: Ref,
-): { W: number[][]; h: number[] } {
+): Promise<{ W: number[][]; h: number[] }> {
   const x = model.promptId(prompt);
-  const W = model.unembedding.arraySync() as number[][];
-  const h = tf.tidy(() => tf.gather(model.hidden, x).arraySync() as number[]);
-  return { W, h };
+  const W = (await model.unembedding.array()) as number[][];
+  const row = tf.gather(model.hidden, x);
+  try {
+    return { W, h: (await row.array()) as number[] };
+  } finally {
+    row.dispose();
+  }
 }
 
 /** The loss's slope: `ell'(t)` of a DPO-type loss `ell(ln pi(y+) - ln pi(y-))`. */
@@ -193,15 +197,15 @@ export interface UfmObservation {
  * const W = tf.tensor2d([[1, 0], [0.9, 0.1], [-1, 0.2]]);
  * const h = tf.tensor1d([0.5, 0.5]);
  * const loss = (a: tf.Scalar, b: tf.Scalar) => tf.softplus(tf.neg(tf.mul(0.1, tf.sub(a, b)))) as tf.Scalar;
- * const o = ufmObservedLogProbChange(W, h, { yPlus: 0, yMinus: 1, loss, stepSize: 1e-3 });
+ * const o = await ufmObservedLogProbChange(W, h, { yPlus: 0, yMinus: 1, loss, stepSize: 1e-3 });
  * console.log(o.rate.length); // 3
  * ```
  */
-export function ufmObservedLogProbChange(
+export async function ufmObservedLogProbChange(
   W: tf.Tensor2D,
   h: tf.Tensor1D,
   opts: UfmObserveOptions,
-): UfmObservation {
+): Promise<UfmObservation> {
   const eta = opts.stepSize ?? 1e-3;
   if (!(eta > 0)) throw new RangeError(`stepSize: ${eta} is not positive`);
   const [V, d] = W.shape;
@@ -221,10 +225,15 @@ export function ufmObservedLogProbChange(
     };
     return tf.grads(f)([W, h]);
   });
-  const w0 = toMatrix64(W, "W").data, x0 = toFloat64(h, "h");
-  const dW = Float64Array.from(gW.dataSync()), dh = Float64Array.from(gh.dataSync());
-  gW.dispose();
-  gh.dispose();
+  let w0: Float64Array, x0: Float64Array, dW: Float64Array, dh: Float64Array;
+  try {
+    [w0, x0, dW, dh] = (await Promise.all([W.data(), h.data(), gW.data(), gh.data()])).map((a) =>
+      Float64Array.from(a as Float32Array)
+    );
+  } finally {
+    gW.dispose();
+    gh.dispose();
+  }
   const w1 = w0.map((v, i) => v - eta * dW[i]);
   const x1 = x0.map((v, i) => v - eta * dh[i]);
   const lp0 = logSoftmax64(w0, x0, V, d), lp1 = logSoftmax64(w1, x1, V, d);

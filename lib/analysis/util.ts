@@ -1,19 +1,18 @@
 /**
- * Small shared helpers of the analysis area: reading numbers out of tensors or arrays.
+ * Small shared helpers of the analysis area: checked copies of numbers into float64.
+ *
+ * The pure functions of this area take plain arrays, not tensors: a tensor is read with
+ * `await t.data()` (or `await t.array()`), which works on every backend, whereas synchronous
+ * reads fail on WebGPU under Deno.
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs-core";
 
-/** A vector given as a plain array, a typed array or a 1-D tensor. */
-export type VectorLike = ArrayLike<number> | tf.Tensor;
+/** A vector: a plain or typed array of numbers (e.g. what `await tensor.data()` gives). */
+export type VectorLike = ArrayLike<number>;
 
-/** A matrix given as rows of numbers or a 2-D tensor. */
-export type MatrixLike = ArrayLike<ArrayLike<number>> | tf.Tensor;
-
-function isTensor(x: unknown): x is tf.Tensor {
-  return typeof x === "object" && x !== null && "dataSync" in x && "shape" in x;
-}
+/** A matrix: rows of numbers (e.g. what `await tensor.array()` gives for a 2-D tensor). */
+export type MatrixLike = ArrayLike<ArrayLike<number>>;
 
 /**
  * Copy a vector into a Float64Array (analysis sums run in float64 so that differences of
@@ -26,14 +25,8 @@ function isTensor(x: unknown): x is tf.Tensor {
  * ```
  */
 export function toFloat64(x: VectorLike, name: string): Float64Array {
-  if (isTensor(x)) {
-    if (x.rank !== 1) {
-      throw new RangeError(`${name}: expected a 1-D tensor, got shape [${x.shape}]`);
-    }
-    return Float64Array.from(x.dataSync() as ArrayLike<number>);
-  }
   if (x === null || typeof x !== "object" || typeof x.length !== "number") {
-    throw new TypeError(`${name}: expected an array of numbers or a 1-D tensor`);
+    throw new TypeError(`${name}: expected an array of numbers (read tensors with await t.data())`);
   }
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
@@ -58,15 +51,8 @@ export function toMatrix64(
   x: MatrixLike,
   name: string,
 ): { rows: number; cols: number; data: Float64Array } {
-  if (isTensor(x)) {
-    if (x.rank !== 2) {
-      throw new RangeError(`${name}: expected a 2-D tensor, got shape [${x.shape}]`);
-    }
-    return {
-      rows: x.shape[0],
-      cols: x.shape[1] as number,
-      data: Float64Array.from(x.dataSync() as ArrayLike<number>),
-    };
+  if (x === null || typeof x !== "object" || typeof x.length !== "number") {
+    throw new TypeError(`${name}: expected rows of numbers (read tensors with await t.array())`);
   }
   const rows = x.length;
   if (rows === 0) throw new RangeError(`${name}: expected at least one row`);

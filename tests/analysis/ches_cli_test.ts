@@ -57,7 +57,7 @@ Deno.test({
     // Independently: encode each part, append EOS, score one pair at a time.
     const tok = await loadTokenizer(`${dir}/model`);
     const model = await loadCausalLM(`${dir}/model`);
-    rows.forEach((r, i) => {
+    for (const [i, r] of rows.entries()) {
       const promptIds = tok.encode(r.prompt, { addSpecialTokens: true });
       const chosenIds = [...tok.encode(r.chosen), tok.eosId];
       const rejectedIds = [...tok.encode(r.rejected), tok.eosId];
@@ -66,11 +66,11 @@ Deno.test({
         [l.prompt_length, l.chosen_length, l.rejected_length],
         [promptIds.length, chosenIds.length, rejectedIds.length],
       );
-      const [s] = chesScores(model, [{ index: i, promptIds, chosenIds, rejectedIds }]);
+      const [s] = await chesScores(model, [{ index: i, promptIds, chosenIds, rejectedIds }]);
       const tol = { rtol: 1e-4, atol: 1e-3 };
       assertClose(l.ches, s.ches, { ...tol, msg: `pair ${i} ches` });
       assertClose(l.ches_normalized, s.chesNormalized, { ...tol, msg: `pair ${i} normalised` });
-    });
+    }
     model.dispose();
     await Deno.remove(dir, { recursive: true });
   },
@@ -93,15 +93,26 @@ Deno.test({
       "cpu",
     ];
     await assert.rejects(
-      () => chesCommand(args(`${fixtures}bad_pairs.jsonl`)),
+      () => chesCommand([...args(`${fixtures}bad_pairs.jsonl`), "--strict"]),
       /bad_pairs\.jsonl:2: field 'chosen'/,
     );
+    // Lenient by default: the two valid rows (lines 1 and 8) are scored, the rest skipped.
+    assert.equal(await chesCommand(args(`${fixtures}bad_pairs.jsonl`)), 0);
+    const scored = (await Deno.readTextFile(`${dir}/o.jsonl`)).trim().split("\n");
+    assert.deepEqual(scored.map((l) => JSON.parse(l).line), [1, 8]);
+    // A file with no valid row is an error naming the file.
+    await Deno.writeTextFile(`${dir}/empty.jsonl`, "\n");
+    await assert.rejects(() => chesCommand(args(`${dir}/empty.jsonl`)), /empty\.jsonl/);
     await assert.rejects(
       () => chesCommand([...args(`${fixtures}standard.jsonl`), "--max-length", "128"]),
       /--max-length 128 exceeds the model.s 64 positions/,
     );
     assert.throws(() => parseChesArgs(["--model", "m", "--data", "d"]), /--out is required/);
     assert.throws(() => parseChesArgs(["--modle", "m"]), /unknown argument '--modle'/);
+    assert.equal(
+      parseChesArgs(["--strict", "--model", "m", "--data", "d", "--out", "o"]).strict,
+      true,
+    );
     assert.throws(
       () => parseChesArgs(["--model", "m", "--data", "d", "--out", "o", "--batch-size", "0"]),
       /--batch-size must be an integer >= 1, got '0'/,

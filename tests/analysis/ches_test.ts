@@ -54,7 +54,7 @@ class FakeLM implements CausalLM {
 const add = (a: number[], b: number[]) => a.map((v, i) => v + b[i]);
 const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
 
-Deno.test("CHES equals a float64 hand computation over the exact positions", () => {
+Deno.test("CHES equals a float64 hand computation over the exact positions", async () => {
   // Prompt [3, 5, 7] (P = 3), chosen [2, 4, EOS] (3 tokens), rejected [9, EOS] (2 tokens).
   const pair: TokenizedPair = {
     index: 42,
@@ -70,13 +70,16 @@ Deno.test("CHES equals a float64 hand computation over the exact positions", () 
   const ches = dot(sPlus, sMinus) - dot(sPlus, sPlus);
   const norm = dot(sPlus, sMinus) / (3 * 2) - dot(sPlus, sPlus) / 9;
   const model = new FakeLM();
-  const [s] = chesScores(model, [pair]);
+  const [s] = await chesScores(model, [pair]);
   assert.equal(s.index, 42);
   assert.deepEqual([s.promptLength, s.chosenLength, s.rejectedLength], [3, 3, 2]);
   assertClose(s.ches, ches, { rtol: 1e-6, msg: "CHES" });
   assertClose(s.chesNormalized, norm, { rtol: 1e-6, msg: "normalised CHES" });
   assert.equal(s.score, s.ches);
-  assert.equal(chesScores(model, [pair], { lengthNormalized: true })[0].score, s.chesNormalized);
+  assert.equal(
+    (await chesScores(model, [pair], { lengthNormalized: true }))[0].score,
+    s.chesNormalized,
+  );
   // Including the EOS state (position 5) or dropping the last prompt token would differ.
   const wrong = add(sPlus, hc[5]);
   assert.ok(Math.abs(dot(wrong, sMinus) - dot(wrong, wrong) - ches) > 1);
@@ -98,7 +101,7 @@ const pairs: TokenizedPair[] = [
   { index: 4, promptIds: [9, 8, 7, 6], chosenIds: [5, EOS], rejectedIds: [5, EOS] },
 ];
 
-Deno.test("CHES batched on a GPT-2 equals per-pair and a hand sum of its hidden states", () => {
+Deno.test("CHES batched on a GPT-2 equals per-pair and a hand sum of its hidden states", async () => {
   const model = createGPT2({
     vocab_size: VOCAB,
     n_positions: 16,
@@ -106,13 +109,14 @@ Deno.test("CHES batched on a GPT-2 equals per-pair and a hand sum of its hidden 
     n_layer: 2,
     n_head: 2,
   }, { seed: 3 });
-  const batched = chesScores(model, pairs, { batchSize: 3 });
-  const unsorted = chesScores(model, pairs, { batchSize: 5, sortByLength: false });
-  const single = pairs.map((p) => chesScores(model, [p])[0]);
+  const batched = await chesScores(model, pairs, { batchSize: 3 });
+  const unsorted = await chesScores(model, pairs, { batchSize: 5, sortByLength: false });
+  const single = [];
+  for (const p of pairs) single.push((await chesScores(model, [p]))[0]);
   // The model caches one attention mask per length; once warm, a pass must leave nothing.
   const before = tf.memory().numTensors;
-  chesScores(model, pairs, { batchSize: 3 });
-  pairs.forEach((p) => chesScores(model, [p]));
+  await chesScores(model, pairs, { batchSize: 3 });
+  for (const p of pairs) await chesScores(model, [p]);
   assert.equal(tf.memory().numTensors, before, "no tensor leaked");
   assert.deepEqual(batched.map((s) => s.index), [0, 1, 2, 3, 4]);
   for (let i = 0; i < pairs.length; i++) {
@@ -153,13 +157,13 @@ Deno.test("CHES batched on a GPT-2 equals per-pair and a hand sum of its hidden 
   model.dispose();
 });
 
-Deno.test("CHES rejects pairs it cannot score, naming the pair", () => {
+Deno.test("CHES rejects pairs it cannot score, naming the pair", async () => {
   const model = new FakeLM();
-  assert.throws(
+  await assert.rejects(
     () => chesScores(model, [{ index: 9, promptIds: [], chosenIds: [1], rejectedIds: [2] }]),
     /pair 9: empty prompt/,
   );
-  assert.throws(() => chesScores(model, pairs, { batchSize: 0 }), RangeError);
+  await assert.rejects(() => chesScores(model, pairs, { batchSize: 0 }), RangeError);
 });
 
 Deno.test("rankByScore, percentileSubsets and lowestScores by hand", () => {

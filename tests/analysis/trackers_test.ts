@@ -121,7 +121,7 @@ function initialScores(m: UnconstrainedFeatures): { c: number[]; r: number[] } {
   });
 }
 
-Deno.test("distributionTracker: mass, top gains, argmax and benign/catastrophic labels", () => {
+Deno.test("distributionTracker: mass, top gains, argmax and benign/catastrophic labels", async () => {
   const m = model();
   const rows: unknown[][] = [];
   const tracker = distributionTracker({
@@ -134,7 +134,7 @@ Deno.test("distributionTracker: mass, top gains, argmax and benign/catastrophic 
     every: 5,
   });
   const p0 = probs(m, 0);
-  const m0 = tracker.onTrainBegin!(context(m, 0, 40, rows)) as Record<string, number>;
+  const m0 = await tracker.onTrainBegin!(context(m, 0, 40, rows)) as Record<string, number>;
   assertClose(m0["dist/chosen"], p0[NO], { rtol: 1e-5 });
   assertClose(m0["dist/rejected"], p0[NEVER], { rtol: 1e-5 });
   assertClose(m0["dist/other"], 1 - p0[NO] - p0[NEVER], { rtol: 1e-5 });
@@ -146,7 +146,9 @@ Deno.test("distributionTracker: mass, top gains, argmax and benign/catastrophic 
   let last: Record<string, number> | undefined;
   for (let step = 1; step <= 40; step++) {
     sgdStep(m, ref, 0.1);
-    const out = tracker.onStepEnd!(context(m, step, 40, rows)) as Record<string, number> | void;
+    const out = await tracker.onStepEnd!(context(m, step, 40, rows)) as
+      | Record<string, number>
+      | void;
     assert.equal(out === undefined, step % 5 !== 0, `step ${step}: measured iff due`);
     if (out) last = out;
   }
@@ -173,13 +175,16 @@ Deno.test("distributionTracker: mass, top gains, argmax and benign/catastrophic 
   // Resume: a fresh tracker loading the state keeps step-0 distributions as its baseline.
   const again = distributionTracker({ source: m, prompts: [0, 0], chosen: [NO, NO] });
   again.loadState!(JSON.parse(JSON.stringify(tracker.saveState!())));
-  assert.equal(again.onTrainBegin!({ ...context(m, 40, 40, rows), resumed: true }), undefined);
-  const resumed = again.onStepEnd!(context(m, 40, 40, rows)) as Record<string, number>;
+  assert.equal(
+    await again.onTrainBegin!({ ...context(m, 40, 40, rows), resumed: true }),
+    undefined,
+  );
+  const resumed = await again.onStepEnd!(context(m, 40, 40, rows)) as Record<string, number>;
   assertClose(resumed["dist/chosen_drop"], last!["dist/chosen_drop"], { rtol: 1e-6 });
   m.dispose();
 });
 
-Deno.test("displacementTracker: Definition 1 per pair and labels from good probes", () => {
+Deno.test("displacementTracker: Definition 1 per pair and labels from good probes", async () => {
   const m = model();
   const rows: unknown[][] = [];
   const tracker = displacementTracker<ToyBatch, { prompt: Int32Array; token: Int32Array }>({
@@ -189,12 +194,12 @@ Deno.test("displacementTracker: Definition 1 per pair and labels from good probe
   });
   const lp = (x: number, y: number) => Math.log(probs(m, x)[y]);
   const init = [lp(0, NO), lp(1, OTHER)];
-  tracker.onTrainBegin!(context(m, 0, 30, rows));
+  await tracker.onTrainBegin!(context(m, 0, 30, rows));
   const ref = initialScores(m);
   let out: Record<string, number> | void = undefined;
   for (let step = 1; step <= 30; step++) {
     sgdStep(m, ref, 0.1);
-    out = tracker.onStepEnd!(context(m, step, 30, rows)) as Record<string, number> | void;
+    out = await tracker.onStepEnd!(context(m, step, 30, rows)) as Record<string, number> | void;
   }
   const now = [lp(0, NO), lp(1, OTHER)];
   const change = now.map((v, i) => v - init[i]);
@@ -219,11 +224,11 @@ Deno.test("displacementTracker: Definition 1 per pair and labels from good probe
   m.dispose();
 });
 
-Deno.test("gradientAlignmentTracker matches the UFM closed form and Theorem 4", () => {
+Deno.test("gradientAlignmentTracker matches the UFM closed form and Theorem 4", async () => {
   const m = model();
   const rows: unknown[][] = [];
   const tracker = gradientAlignmentTracker<ToyBatch>({ positions: [0], every: 1 });
-  const metrics = tracker.onTrainBegin!(context(m, 0, 1, rows)) as Record<string, number>;
+  const metrics = await tracker.onTrainBegin!(context(m, 0, 1, rows)) as Record<string, number>;
   const { W, h: hs } = weights();
   const h = hs[0];
   const pi = probs(m, 0);

@@ -108,7 +108,7 @@ Deno.test("UFM prediction equals the closed forms of Theorems 4 and 5, token by 
   assertClose(pred.margin, lp[NO] - lp[NEVER], { rtol: 1e-12 });
 });
 
-Deno.test("UFM prediction matches a small gradient step for every token (DPO and DPO+SFT)", () => {
+Deno.test("UFM prediction matches a small gradient step for every token (DPO and DPO+SFT)", async () => {
   const { W, h } = setup(2);
   const Wt = tf.tensor2d(W), ht = tf.tensor1d(h);
   const lp0 = logSoftmaxJs(W, h);
@@ -121,7 +121,7 @@ Deno.test("UFM prediction matches a small gradient step for every token (DPO and
     yMinus: NEVER,
     lossDerivative: lPrime,
   });
-  const obs = ufmObservedLogProbChange(Wt, ht, {
+  const obs = await ufmObservedLogProbChange(Wt, ht, {
     yPlus: NO,
     yMinus: NEVER,
     loss: dpo,
@@ -139,7 +139,7 @@ Deno.test("UFM prediction matches a small gradient step for every token (DPO and
     yMinus: NEVER,
     weights: { chosen: gw - lambda, rejected: -gw },
   });
-  const obs2 = ufmObservedLogProbChange(Wt, ht, {
+  const obs2 = await ufmObservedLogProbChange(Wt, ht, {
     yPlus: NO,
     yMinus: NEVER,
     loss: dpoSft,
@@ -152,7 +152,7 @@ Deno.test("UFM prediction matches a small gradient step for every token (DPO and
   tf.dispose([Wt, ht]);
 });
 
-Deno.test("DPO on No > Never raises Yes; observed token gains rank as Theorem 5 predicts", () => {
+Deno.test("DPO on No > Never raises Yes; observed token gains rank as Theorem 5 predicts", async () => {
   const { W, h } = setup(1);
   const names = ["No", "Never", "Yes", ...Array.from({ length: V - 3 }, (_, k) => `t${k + 3}`)];
   const m = createUnconstrainedFeatures({ tokens: names, dim: d, hidden: [h], unembedding: W });
@@ -178,7 +178,7 @@ Deno.test("DPO on No > Never raises Yes; observed token gains rank as Theorem 5 
     return tf.sum(tf.softplus(tf.neg(tf.mul(beta, tf.sub(margin, tRef))))) as tf.Scalar;
   };
   // Theorem 5 through the library, at the start, from the model's own parameters.
-  const params = ufmParameters(m, "x0");
+  const params = await ufmParameters(m, "x0");
   const lib = ufmPredictedLogProbChange(params.W, params.h, {
     yPlus: NO,
     yMinus: NEVER,
