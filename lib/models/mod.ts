@@ -20,4 +20,5 @@ export * from "./gpt2.ts";
 export * from "./llama.ts";
 export * from "./checkpoint.ts";
 export * from "./toy.ts";
+export * from "./toy_sequence.ts";
 export * from "./params.ts";

@@ -119,6 +119,7 @@ export {
   gradientWeights,
   type GridAxis,
 } from "./gradients.ts";
+export { tokenGradientField, type TokenFieldSpec } from "./token_field.ts";
 export {
   createObjective,
   findObjective,
