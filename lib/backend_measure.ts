@@ -192,14 +192,14 @@ function geluTanh(u: tf.Tensor): tf.Tensor {
  * const p = tinyGptParams(c), b = tinyGptBatch(c);
  * const loss = tf.tidy(() => {
  *   const params = new Map([...p].map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));
- *   const causal = tf.cast(tf.linalg.bandPart(tf.ones([c.seqLen, c.seqLen]), -1, 0), "bool");
+ *   const ones = tf.ones([c.seqLen, c.seqLen]) as tf.Tensor2D;
  *   return tinyGptLoss(c, params, {
  *     ids: tf.tensor1d(b.ids, "int32"),
  *     targets: tf.tensor1d(b.targets, "int32"),
- *     causal,
+ *     causal: tf.cast(tf.linalg.bandPart(ones, -1, 0), "bool"),
  *   });
  * });
- * console.log(loss.dataSync()[0]); // about ln(97) = 4.6
+ * console.log(loss.dataSync()[0]); // 5.21: above ln(97) = 4.57, as the logits start confident
  * ```
  */
 export function tinyGptLoss(
@@ -474,10 +474,10 @@ function checkCounts(where: string, steps: number, warmup: number): void {
  *
  * @example
  * ```ts
- * import { STEP_CONFIG, timeTrainingStep } from "./backend_measure.ts";
+ * import { CONFORMANCE_CONFIG, timeTrainingStep } from "./backend_measure.ts";
  * import { startBackend } from "./backend.ts";
  * await startBackend("wasm");
- * console.log(await timeTrainingStep(STEP_CONFIG, { steps: 3, warmup: 1 }));
+ * console.log(await timeTrainingStep(CONFORMANCE_CONFIG, { steps: 3, warmup: 1 }));
  * ```
  */
 export async function timeTrainingStep(
@@ -553,8 +553,15 @@ export interface MeasureOptions {
  *
  * @example
  * ```ts
- * import { measureBackends } from "./backend_measure.ts";
- * const m = await measureBackends({ backends: ["cpu", "wasm"], steps: 1, warmup: 0, path: false });
+ * import { CONFORMANCE_CONFIG, measureBackends } from "./backend_measure.ts";
+ * // A small model here; the default is STEP_CONFIG, whose cpu step takes 30 s or more.
+ * const m = await measureBackends({
+ *   backends: ["cpu", "wasm"],
+ *   config: CONFORMANCE_CONFIG,
+ *   steps: 1,
+ *   warmup: 0,
+ *   path: false,
+ * });
  * console.log(m.order, m.stepMs);
  * ```
  */
