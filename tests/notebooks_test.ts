@@ -38,10 +38,10 @@ Deno.test("notebooks are committed without outputs", () => {
   }
 });
 
-Deno.test("every notebook matches its source in notebooks/src", async () => {
+Deno.test("every notebook matches its source notebooks/NN_name.ts", async () => {
   const tmp = await Deno.makeTempDir();
   for (const name of notebooks) {
-    const src = `${root}notebooks/src/${name.replace(/\.ipynb$/, ".ts")}`;
+    const src = `${root}notebooks/${name.replace(/\.ipynb$/, ".ts")}`;
     const out = await new Deno.Command("python3", {
       args: [`${root}scripts/mknb.py`, src, `${tmp}/${name}`],
     }).output();

@@ -26,13 +26,14 @@ console.table(
 );
 
 // %%
-lab.lineFigure({
-  title: `matmul throughput on ${report.name}`,
-  x: bench.map((b) => b.n),
-  series: [{ name: report.name, y: bench.map((b) => b.gflops) }],
-  xTitle: "matrix size n (n x n)",
-  yTitle: "throughput (GFLOP/s)",
-});
+lab.lineFigure(
+  { x: bench.map((b) => b.n), y: bench.map((b) => b.gflops), name: report.name },
+  {
+    title: `matmul throughput on ${report.name}`,
+    xTitle: "matrix size n (n x n)",
+    yTitle: "throughput (GFLOP/s)",
+  },
+);
 
 // %% [markdown]
 // ## Measured
