@@ -243,7 +243,7 @@ export async function loadCausalLM(dir: string): Promise<CausalLM> {
 }
 
 /** Options of {@link saveCausalLM}. */
-export interface SaveOptions {
+export interface SaveCausalLMOptions {
   /** Split weights into shards of at most this many bytes, with an index file. */
   maxShardBytes?: number;
   /** Copy `tokenizer.json`, `tokenizer_config.json` (and `special_tokens_map.json`) from here. */
@@ -267,7 +267,7 @@ export interface SaveOptions {
 export async function saveCausalLM(
   model: CausalLM,
   dir: string,
-  opts: SaveOptions = {},
+  opts: SaveCausalLMOptions = {},
 ): Promise<CheckpointFiles> {
   const arch = ARCHITECTURES[String(model.config.model_type)];
   if (!arch) {

@@ -19,7 +19,10 @@ import type { PairScores, PreferenceScorer, ToyBatch, ToyProbes } from "../train
 import { Rng } from "./common.ts";
 
 /** A token or prompt, by name or index. */
-export type Ref = string | number;
+export type TokenRef = string | number;
+
+/** Same as {@link TokenRef} (kept for code that imported the earlier name). */
+export type Ref = TokenRef;
 
 /** Shared behaviour of the single-token models: names, distributions and scoring. */
 abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes> {
@@ -43,12 +46,12 @@ abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes>
   }
 
   /** Token id of a name (or a checked index). */
-  tokenId(token: Ref): number {
+  tokenId(token: TokenRef): number {
     return resolve(token, this.#tokenIds, this.tokens.length, "token");
   }
 
   /** Prompt id of a name (or a checked index). */
-  promptId(prompt: Ref): number {
+  promptId(prompt: TokenRef): number {
     return resolve(prompt, this.#promptIds, this.prompts.length, "prompt");
   }
 
@@ -60,13 +63,13 @@ abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes>
   abstract variableNames(): string[];
 
   /** Full log-distribution log π(·|prompt), a [V] tensor (differentiable). */
-  logProbs(prompt: Ref): tf.Tensor1D {
+  logProbs(prompt: TokenRef): tf.Tensor1D {
     const id = this.promptId(prompt);
     return tf.tidy(() => tf.reshape(tf.logSoftmax(this.logits([id])), [this.vocabSize]));
   }
 
   /** π(·|prompt) as plain numbers keyed by token name. */
-  distribution(prompt: Ref): Record<string, number> {
+  distribution(prompt: TokenRef): Record<string, number> {
     const lp = this.logProbs(prompt);
     const values = lp.dataSync();
     lp.dispose();
@@ -74,7 +77,7 @@ abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes>
   }
 
   /** log π(token|prompt) as a plain number. */
-  logProb(prompt: Ref, token: Ref): number {
+  logProb(prompt: TokenRef, token: TokenRef): number {
     const lp = this.logProbs(prompt);
     const v = lp.dataSync()[this.tokenId(token)];
     lp.dispose();
@@ -131,7 +134,7 @@ function uniqueIndex(names: readonly string[], what: string): Map<string, number
   return m;
 }
 
-function resolve(ref: Ref, ids: Map<string, number>, count: number, what: string): number {
+function resolve(ref: TokenRef, ids: Map<string, number>, count: number, what: string): number {
   if (typeof ref === "string") {
     const id = ids.get(ref);
     if (id === undefined) throw new RangeError(`unknown ${what} "${ref}"`);

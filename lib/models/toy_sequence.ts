@@ -123,23 +123,41 @@ export interface ToySequenceOptions {
   context?: (prompt: number, position: number) => number;
 }
 
-/** Padded `[B, T]` layout of one side of a batch. */
+/**
+ * Padded `[B, T]` layout of one side of a batch, as one-hot selection matrices: row `j = i·T + k`
+ * of `contexts` ([B·T, C]) picks the context of position k of row i, row j of `tokens` ([B·T, V])
+ * its token; both are zero rows at padding.
+ */
 interface Layout {
-  contexts: Int32Array;
-  flatTokens: Int32Array;
+  contexts: Float32Array;
+  tokens: Float32Array;
   mask: Float32Array;
   lengths: Float32Array;
   t: number;
 }
 
+/** Per-context quantities, `[C, V]` or `[C, 1]`, from which every position is selected. */
+interface ContextTables {
+  logp: tf.Tensor2D;
+  ref: tf.Tensor2D;
+  /** `log Σ_v πθ(v|c)²`. */
+  logSumSquares: tf.Tensor2D;
+  /** `KL(πref(·|c) ‖ πθ(·|c))`. */
+  kl: tf.Tensor2D;
+}
+
 /**
  * A {@link PreferenceScorer} of multi-token responses over a single-token toy model. Build with
  * {@link createToySequenceScorer}; `dispose()` frees the reference snapshot (not the model).
+ *
+ * Every step scores all `C` contexts once and selects positions with one-hot matrix products,
+ * so the backward pass is matrix products only (fast on the `cpu` backend for toy sizes).
  */
 export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, ToySequenceProbes> {
   readonly model: ContextLogitsModel;
   readonly maxLength: number;
   readonly #context: (prompt: number, position: number) => number;
+  readonly #all: Int32Array;
   /** Reference log-distributions `[C, V]` of every context, from construction time. */
   readonly #refLogProbs: tf.Tensor2D;
 
@@ -150,8 +168,8 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
     this.model = model;
     this.maxLength = opts.maxLength;
     this.#context = opts.context ?? ((x, t) => x * opts.maxLength + t);
-    const all = Int32Array.from({ length: model.prompts.length }, (_, i) => i);
-    this.#refLogProbs = tf.tidy(() => tf.logSoftmax(model.logits(all)) as tf.Tensor2D);
+    this.#all = Int32Array.from({ length: model.prompts.length }, (_, i) => i);
+    this.#refLogProbs = tf.tidy(() => tf.logSoftmax(model.logits(this.#all)) as tf.Tensor2D);
   }
 
   variables(): tf.Variable[] {
@@ -177,46 +195,51 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
   }
 
   #layout(prompt: Int32Array, rows: readonly Int32Array[]): Layout {
-    const b = rows.length, v = this.model.vocabSize;
+    const b = rows.length, v = this.model.vocabSize, nc = this.model.prompts.length;
     const t = Math.max(...rows.map((r) => r.length));
-    const contexts = new Int32Array(b * t), flatTokens = new Int32Array(b * t);
+    const contexts = new Float32Array(b * t * nc), tokens = new Float32Array(b * t * v);
     const mask = new Float32Array(b * t), lengths = new Float32Array(b);
     rows.forEach((r, i) => {
       lengths[i] = r.length;
-      for (let k = 0; k < t; k++) {
+      for (let k = 0; k < r.length; k++) {
         const j = i * t + k;
-        if (k < r.length) {
-          if (r[k] >= v) throw new RangeError(`token ${r[k]} is outside the vocabulary (${v})`);
-          contexts[j] = this.contextOf(prompt[i], k);
-          flatTokens[j] = j * v + r[k];
-          mask[j] = 1;
-        } else {
-          contexts[j] = contexts[i * t];
-          flatTokens[j] = j * v;
-        }
+        if (r[k] >= v) throw new RangeError(`token ${r[k]} is outside the vocabulary (${v})`);
+        contexts[j * nc + this.contextOf(prompt[i], k)] = 1;
+        tokens[j * v + r[k]] = 1;
+        mask[j] = 1;
       }
     });
-    return { contexts, flatTokens, mask, lengths, t };
+    return { contexts, tokens, mask, lengths, t };
   }
 
-  /**
-   * Per-token tensors of one side: policy and reference log-probs, mask, `log Σ_v πθ(v)²`,
-   * `KL(πref ‖ πθ)`, all `[B, T]` and 0 where the mask is 0.
-   */
-  #side(l: Layout, b: number) {
-    const shape: [number, number] = [b, l.t];
-    const mask = tf.tensor2d(l.mask, shape);
-    const idx = tf.tensor1d(l.flatTokens, "int32");
-    const logp = tf.logSoftmax(this.model.logits(l.contexts)) as tf.Tensor2D;
-    const refLp = tf.gather(this.#refLogProbs, tf.tensor1d(l.contexts, "int32")) as tf.Tensor2D;
-    const pick = (m: tf.Tensor2D) =>
-      tf.mul(tf.reshape(tf.gather(tf.reshape(m, [-1]), idx), shape), mask) as tf.Tensor2D;
-    const lss = tf.mul(tf.reshape(tf.logSumExp(tf.mul(logp, 2), 1), shape), mask) as tf.Tensor2D;
-    const kl = tf.mul(
-      tf.reshape(tf.sum(tf.mul(tf.exp(refLp), tf.sub(refLp, logp)), 1), shape),
-      mask,
-    ) as tf.Tensor2D;
-    return { policy: pick(logp), ref: pick(refLp), mask, lss, kl };
+  /** The per-context tables of the current policy (differentiable) and the reference. */
+  #tables(): ContextTables {
+    const logp = tf.logSoftmax(this.model.logits(this.#all)) as tf.Tensor2D;
+    const ref = this.#refLogProbs;
+    return {
+      logp,
+      ref,
+      logSumSquares: tf.logSumExp(tf.mul(logp, 2), 1, true) as tf.Tensor2D,
+      kl: tf.sum(tf.mul(tf.exp(ref), tf.sub(ref, logp)), 1, true) as tf.Tensor2D,
+    };
+  }
+
+  /** Per-token tensors of one side, all `[B, T]` and 0 where the mask is 0. */
+  #side(l: Layout, b: number, tab: ContextTables) {
+    const n = b * l.t, shape: [number, number] = [b, l.t];
+    const sel = tf.tensor2d(l.contexts, [n, this.model.prompts.length]);
+    const tok = tf.tensor2d(l.tokens, [n, this.model.vocabSize]);
+    const pick = (table: tf.Tensor2D) =>
+      tf.reshape(tf.sum(tf.mul(tf.matMul(sel, table), tok), 1), shape) as tf.Tensor2D;
+    const perPosition = (table: tf.Tensor2D) =>
+      tf.reshape(tf.matMul(sel, table), shape) as tf.Tensor2D;
+    return {
+      policy: pick(tab.logp),
+      ref: pick(tab.ref),
+      mask: tf.tensor2d(l.mask, shape),
+      lss: perPosition(tab.logSumSquares),
+      kl: perPosition(tab.kl),
+    };
   }
 
   /**
@@ -231,7 +254,8 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
       }
       const lw = this.#layout(batch.prompt, batch.chosen);
       const ll = this.#layout(batch.prompt, batch.rejected);
-      const w = this.#side(lw, b), l = this.#side(ll, b);
+      const tab = this.#tables();
+      const w = this.#side(lw, b, tab), l = this.#side(ll, b, tab);
       return {
         policyChosen: tf.sum(w.policy, 1) as tf.Tensor1D,
         policyRejected: tf.sum(l.policy, 1) as tf.Tensor1D,
@@ -257,11 +281,9 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
   logps(probes: ToySequenceProbes): tf.Tensor1D {
     return tf.tidy(() => {
       const l = this.#layout(probes.prompt, probes.responses);
-      const n = probes.responses.length;
-      const logp = tf.logSoftmax(this.model.logits(l.contexts));
-      const picked = tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(l.flatTokens, "int32"));
-      const masked = tf.mul(tf.reshape(picked, [n, l.t]), tf.tensor2d(l.mask, [n, l.t]));
-      return tf.sum(masked, 1) as tf.Tensor1D;
+      const logp = tf.logSoftmax(this.model.logits(this.#all)) as tf.Tensor2D;
+      const tab = { logp, ref: logp, logSumSquares: logp, kl: logp };
+      return tf.sum(this.#side(l, probes.responses.length, tab).policy, 1) as tf.Tensor1D;
     });
   }
 
@@ -271,21 +293,20 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
    * was built (the trainer otherwise takes the policy at the start of training as reference).
    */
   reference(): PreferenceScorer<ToySequenceBatch> {
-    const side = (prompt: Int32Array, rows: readonly Int32Array[]) => {
-      const l = this.#layout(prompt, rows);
-      const b = rows.length;
-      const picked = tf.gather(
-        tf.reshape(tf.gather(this.#refLogProbs, tf.tensor1d(l.contexts, "int32")), [-1]),
-        tf.tensor1d(l.flatTokens, "int32"),
-      );
-      const masked = tf.mul(tf.reshape(picked, [b, l.t]), tf.tensor2d(l.mask, [b, l.t]));
-      return { sum: tf.sum(masked, 1) as tf.Tensor1D, lengths: tf.tensor1d(l.lengths) };
-    };
     return {
       variables: () => [],
       scores: (batch) =>
         tf.tidy(() => {
-          const w = side(batch.prompt, batch.chosen), l = side(batch.prompt, batch.rejected);
+          const ref = this.#refLogProbs;
+          const tab = { logp: ref, ref, logSumSquares: ref, kl: ref };
+          const side = (rows: readonly Int32Array[]) => {
+            const l = this.#layout(batch.prompt, rows);
+            return {
+              sum: tf.sum(this.#side(l, rows.length, tab).policy, 1) as tf.Tensor1D,
+              lengths: tf.tensor1d(l.lengths),
+            };
+          };
+          const w = side(batch.chosen), l = side(batch.rejected);
           return {
             policyChosen: w.sum,
             policyRejected: l.sum,
