@@ -59,9 +59,10 @@ async function measure(args: string[]): Promise<number> {
     warmup: count(args, "--warmup"),
     cpuSteps: count(args, "--cpu-steps"),
   };
-  console.error(
-    "checking conformance and timing training steps of each backend (the cpu step takes minutes)",
-  );
+  const slow = !backends || backends.includes("cpu")
+    ? " (the cpu step takes a minute or more)"
+    : "";
+  console.error(`checking conformance and timing training steps of each backend${slow}`);
   const rec = await measureBackends({ backends, path, ...opts });
   const c = rec.config;
   console.log(
