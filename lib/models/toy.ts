@@ -68,7 +68,10 @@ abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes>
     return tf.tidy(() => tf.reshape(tf.logSoftmax(this.logits([id])), [this.vocabSize]));
   }
 
-  /** π(·|prompt) as plain numbers keyed by token name. */
+  /**
+   * π(·|prompt) as plain numbers keyed by token name. Reads synchronously, which the cpu and
+   * wasm backends allow; on webgpu use {@link distributionAsync}.
+   */
   distribution(prompt: TokenRef): Record<string, number> {
     const lp = this.logProbs(prompt);
     const values = lp.dataSync();
@@ -76,10 +79,28 @@ abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes>
     return Object.fromEntries(this.tokens.map((t, i) => [t, Math.exp(values[i])]));
   }
 
-  /** log π(token|prompt) as a plain number. */
-  logProb(prompt: TokenRef, token: TokenRef): number {
+  /** {@link distribution} on any backend (reads asynchronously). */
+  async distributionAsync(prompt: TokenRef): Promise<Record<string, number>> {
     const lp = this.logProbs(prompt);
-    const v = lp.dataSync()[this.tokenId(token)];
+    const values = await lp.data();
+    lp.dispose();
+    return Object.fromEntries(this.tokens.map((t, i) => [t, Math.exp(values[i])]));
+  }
+
+  /** log π(token|prompt) as a plain number (synchronous read: cpu/wasm; see {@link logProbAsync}). */
+  logProb(prompt: TokenRef, token: TokenRef): number {
+    const id = this.tokenId(token);
+    const lp = this.logProbs(prompt);
+    const v = lp.dataSync()[id];
+    lp.dispose();
+    return v;
+  }
+
+  /** {@link logProb} on any backend (reads asynchronously). */
+  async logProbAsync(prompt: TokenRef, token: TokenRef): Promise<number> {
+    const id = this.tokenId(token);
+    const lp = this.logProbs(prompt);
+    const v = (await lp.data())[id];
     lp.dispose();
     return v;
   }

@@ -19,7 +19,7 @@ const H = [[1, 0.5], [-0.5, 2]];
 const W = [[1, 0], [0.9, 0.1], [0, 1], [-1, -1]];
 const TOKENS = ["Yes", "No", "Never", "Maybe"];
 
-Deno.test("toy/unconstrained: logits = W h_x and log-probs match a hand computation", () => {
+Deno.test("toy/unconstrained: logits = W h_x and log-probs match a hand computation", async () => {
   const m = createUnconstrainedFeatures({
     tokens: TOKENS,
     prompts: ["p", "q"],
@@ -33,6 +33,8 @@ Deno.test("toy/unconstrained: logits = W h_x and log-probs match a hand computat
   assertClose(m.logProbs("p").dataSync(), expected);
   assertClose(m.logProb("p", "Never"), expected[2]);
   const dist = m.distribution("p");
+  assert.deepEqual(await m.distributionAsync("p"), dist);
+  assertClose(await m.logProbAsync("q", "Yes"), logSoftmax([-0.5, -0.25, 2, -1.5])[0]);
   assertClose(dist.No, Math.exp(expected[1]));
   assertClose(Object.values(dist).reduce((a, b) => a + b, 0), 1);
   const s = m.scores({
