@@ -6,6 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// tfjs-core under Deno ships no gradient functions; this registers them (see the module).
+import "../lib/kernels/gradients.ts";
 
 /** Put tfjs on the pure-JS `cpu` backend, the reference every other backend is compared to. */
 export async function useCpu(): Promise<void> {

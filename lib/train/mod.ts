@@ -27,5 +27,6 @@ export * from "./ref_cache.ts";
 export * from "./trackers.ts";
 export * from "./progress.ts";
 export * from "./trainer.ts";
+export * from "./logps.ts";
 export * from "./lm.ts";
 export * from "./config.ts";
