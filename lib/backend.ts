@@ -28,10 +28,11 @@ export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "w
 
 /**
  * Order tried on a machine whose only WebGPU adapter is a software one (Mesa llvmpipe), from
- * `lab backend --measure` on a 2-core x86-64 VM (see BENCHMARKS.md): webgpu-on-llvmpipe beat wasm
- * and cpu for a small GPT training step.
+ * `lab backend --measure` on a 2-core x86-64 VM (see BENCHMARKS.md): for a 0.9M-parameter GPT
+ * training step, wasm (with the transposed-matmul fix in lib/kernels) took about 6x less CPU time
+ * than webgpu on llvmpipe and about 150x less than cpu.
  */
-export const SOFTWARE_DEFAULT_ORDER: readonly BackendName[] = ["webgpu", "wasm", "cpu"];
+export const SOFTWARE_DEFAULT_ORDER: readonly BackendName[] = ["wasm", "webgpu", "cpu"];
 
 /** The environment variable that forces a backend. */
 export const BACKEND_ENV = "DPO_LAB_BACKEND";
