@@ -1,0 +1,260 @@
+// %% [markdown]
+// # 09 · Analyse a run made elsewhere
+//
+// **Question.** Can a DPO run trained somewhere else with Hugging Face TRL be loaded and plotted
+// here with the same tools as our own runs, without losing anything on the way in?
+//
+// **Setup.** `data/runs/trl_sample/trainer_state.json` is a small *synthetic* run (no model was
+// trained; see its README) written in exactly the layout Hugging Face `Trainer` saves and with
+// the metric names TRL's `DPOTrainer` logs. We first check that it is that format (the
+// `TrainerState` fields and the DPO metric keys), then read it with `lab.readRun` — the reader
+// our own run directories go through — and plot it with `lab.rewardCurves`. Next we make a
+// short DPO run of ours on the unconstrained-features toy model (a run directory under
+// `out/runs/`), read it back with the same reader, and overlay both runs with
+// `lab.runComparison`.
+//
+// **Expected.** The reader keeps every `log_history` entry: train entries become steps
+// (`learning_rate` renamed to `lr`), `eval_*` entries become evals (prefix dropped), the
+// `train_runtime` entry becomes the summary, so counts add up and every number is equal to the
+// raw JSON's. Both runs show the DPO signature: the reward margin grows and the reward accuracy
+// ends above one half. (The TRL numbers are synthetic, so nothing is concluded from them.)
+
+// %%
+import * as lab from "../lib/mod.ts";
+// The toy model has a few hundred parameters: the pure-JS `cpu` backend is faster for it than
+// webgpu on llvmpipe, where every step pays for kernel dispatch and read-backs.
+const report = await lab.setupNotebook({ backend: "cpu" });
+
+// %% [markdown]
+// ## 1. Is the sample really TRL's format?
+// A Hugging Face `trainer_state.json` is `json.dumps(dataclasses.asdict(TrainerState), indent=2,
+// sort_keys=True)`. We list the `TrainerState` fields and the keys TRL's `DPOTrainer` logs, and
+// compare them with the file.
+
+// %%
+const trlPath = "../data/runs/trl_sample/trainer_state.json";
+const rawText = await Deno.readTextFile(trlPath);
+const raw = JSON.parse(rawText) as Record<string, unknown> & {
+  log_history: Record<string, unknown>[];
+};
+const trainerStateFields = [
+  "best_global_step",
+  "best_metric",
+  "best_model_checkpoint",
+  "epoch",
+  "eval_steps",
+  "global_step",
+  "is_hyper_param_search",
+  "is_local_process_zero",
+  "is_world_process_zero",
+  "log_history",
+  "logging_steps",
+  "max_steps",
+  "num_input_tokens_seen",
+  "num_train_epochs",
+  "save_steps",
+  "stateful_callbacks",
+  "total_flos",
+  "train_batch_size",
+  "trial_name",
+  "trial_params",
+];
+const dpoKeys = [
+  "loss",
+  "rewards/chosen",
+  "rewards/rejected",
+  "rewards/margins",
+  "rewards/accuracies",
+  "logps/chosen",
+  "logps/rejected",
+  "logits/chosen",
+  "logits/rejected",
+];
+const fileKeys = Object.keys(raw);
+const missingFields = trainerStateFields.filter((k) => !fileKeys.includes(k));
+const extraFields = fileKeys.filter((k) => !trainerStateFields.includes(k));
+const sortedLikeHf = JSON.stringify(fileKeys) === JSON.stringify([...fileKeys].sort());
+const kindOf = (e: Record<string, unknown>) =>
+  "train_runtime" in e
+    ? "summary"
+    : Object.keys(e).some((k) => k.startsWith("eval_"))
+    ? "eval"
+    : "train";
+const rawTrain = raw.log_history.filter((e) => kindOf(e) === "train");
+const rawEval = raw.log_history.filter((e) => kindOf(e) === "eval");
+const rawSummary = raw.log_history.filter((e) => kindOf(e) === "summary");
+const trainMissingDpo = rawTrain.filter((e) => dpoKeys.some((k) => !(k in e))).length;
+const evalMissingDpo = rawEval.filter((e) => dpoKeys.some((k) => !(`eval_${k}` in e))).length;
+console.log(`TrainerState fields missing: ${missingFields.length ? missingFields : "none"}`);
+console.log(`fields not in TrainerState: ${extraFields.length ? extraFields : "none"}`);
+console.log(`top-level keys sorted as json.dumps(sort_keys=True) writes them: ${sortedLikeHf}`);
+console.log(
+  `log_history: ${raw.log_history.length} entries = ${rawTrain.length} train + ` +
+    `${rawEval.length} eval + ${rawSummary.length} summary`,
+);
+console.log(
+  `train entries lacking a DPO metric: ${trainMissingDpo}; eval entries lacking one: ${evalMissingDpo}`,
+);
+const trlFormatOk = missingFields.length === 0 && extraFields.length === 0 && sortedLikeHf &&
+  trainMissingDpo === 0 && evalMissingDpo === 0 && rawSummary.length === 1;
+console.log(trlFormatOk ? "the sample has TRL's layout" : "the sample differs from TRL's layout");
+
+// %% [markdown]
+// ## 2. Read it with the run reader
+// `readRun` accepts a run directory of ours, a `trainer_state.json`, or a Hugging Face output
+// directory holding one.
+
+// %%
+const trl = await lab.readRun(trlPath);
+console.log(
+  `source: ${trl.source}; ${trl.steps.length} steps, ${trl.evals.length} evals, summary keys: ` +
+    Object.keys(trl.summary).join(", "),
+);
+console.table(
+  trl.steps.slice(0, 3).map((s) => ({
+    step: s.step,
+    lr: s.lr,
+    loss: s.loss?.toFixed(4),
+    margin: s["rewards/margins"]?.toFixed(4),
+    accuracy: s["rewards/accuracies"],
+  })),
+);
+
+// %%
+await lab.show(lab.rewardCurves(trl.steps, { title: "TRL sample (synthetic): training records" }));
+lab.rewardCurves(trl.evals, { title: "TRL sample (synthetic): evaluation records" });
+
+// %% [markdown]
+// ## 3. A short run of ours
+// DPO (β = 0.1) with RMSProp on the unconstrained-features toy model: 16 prompts, 8 named
+// single-token answers, each prompt preferring one answer over another; batch 4. The run
+// directory is written under `out/runs/` and read back with the same `readRun`.
+
+// %%
+const tokens = ["Yes", "No", "Never", "Sure", "Maybe", "Perhaps", "Certainly", "Absolutely"];
+const nPrompts = 16;
+const toy = lab.createUnconstrainedFeatures({ tokens, prompts: nPrompts, dim: 8, seed: 1 });
+const prompt = Array.from({ length: nPrompts }, (_, i) => i);
+// Odd prompts: No over Never; even prompts: Yes over Sure.
+const chosen = prompt.map((i) => toy.tokenId(i % 2 ? "No" : "Yes"));
+const rejected = prompt.map((i) => toy.tokenId(i % 2 ? "Never" : "Sure"));
+const ourDir = "../out/runs/09_toy_dpo";
+const ourSteps = lab.bySmoke(60, 20);
+const result = await lab.train({
+  policy: toy,
+  data: lab.toyData({ prompt, chosen, rejected }),
+  objective: lab.dpo({ beta: 0.1 }),
+  optimizer: { name: "rmsprop" },
+  lr: 1e-2,
+  batchSize: 4,
+  maxSteps: ourSteps,
+  seed: 0,
+  outDir: ourDir,
+  progress: false,
+});
+const ours = await lab.readRun(ourDir);
+console.log(
+  `our run: ${ours.source}, ${ours.steps.length} step records, status ${ours.status?.state}, ` +
+    `${result.summary.train_runtime?.toFixed(1)} s`,
+);
+toy.dispose();
+
+// %%
+lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" });
+
+// %% [markdown]
+// ## 4. Both runs on the same axes
+// Each panel is one metric, one colour per run. The TRL run logged every 5 steps, ours every
+// step. The reward scales differ (TRL's sample mimics summed log-probs of long responses, ours are
+// single tokens); the shapes are what compare.
+
+// %%
+lab.runComparison(
+  [
+    { name: "TRL sample (synthetic)", records: trl.steps },
+    { name: "dpo-lab toy", records: ours.steps },
+  ],
+  {
+    keys: ["loss", "rewards/margins", "rewards/accuracies", "rewards/chosen"],
+    title: "TRL trainer_state.json next to a dpo-lab run",
+  },
+);
+
+// %% [markdown]
+// ## Measured
+// Every raw `log_history` entry is compared, number by number, with the record the reader made
+// of it (same position in its list, keys mapped as the reader documents). The TRL run is also
+// written as a run directory of ours (`lab.writeRun`) and read back, to check the round trip.
+
+// %%
+type Rec = Record<string, unknown>;
+const mapKey = (kind: string, k: string) =>
+  kind === "eval" ? k.replace(/^eval_/, "") : k === "learning_rate" ? "lr" : k;
+let compared = 0;
+const mismatches: string[] = [];
+const lists: Record<string, Rec[]> = {
+  train: trl.steps as Rec[],
+  eval: trl.evals as Rec[],
+  summary: [trl.summary],
+};
+const seen: Record<string, number> = { train: 0, eval: 0, summary: 0 };
+raw.log_history.forEach((entry, i) => {
+  const kind = kindOf(entry);
+  const rec = lists[kind][seen[kind]++];
+  for (const [k, v] of Object.entries(entry)) {
+    if (typeof v !== "number") continue;
+    const key = kind === "summary" ? k : mapKey(kind, k);
+    compared++;
+    if (rec?.[key] !== v) mismatches.push(`log_history[${i}].${k}: ${v} -> ${rec?.[key]}`);
+  }
+});
+const countsOk = trl.steps.length === rawTrain.length && trl.evals.length === rawEval.length &&
+  Object.keys(trl.summary).length > 0 &&
+  trl.steps.length + trl.evals.length + 1 === raw.log_history.length;
+
+const roundDir = "../out/runs/09_trl_imported";
+await lab.writeRun(trl, roundDir);
+const again = await lab.readRun(roundDir);
+const roundTripOk = JSON.stringify(again.steps) === JSON.stringify(trl.steps) &&
+  JSON.stringify(again.evals) === JSON.stringify(trl.evals);
+
+const last = (recs: readonly Rec[], k: string) =>
+  recs.filter((r) => typeof r[k] === "number").at(-1)?.[k] as number;
+const first = (recs: readonly Rec[], k: string) =>
+  recs.find((r) => typeof r[k] === "number")?.[k] as number;
+const summaryRow = (name: string, recs: readonly Rec[]) => ({
+  run: name,
+  "first margin": first(recs, "rewards/margins").toFixed(3),
+  "final margin": last(recs, "rewards/margins").toFixed(3),
+  "final accuracy": last(recs, "rewards/accuracies").toFixed(3),
+  "final loss": last(recs, "loss").toFixed(4),
+});
+console.table([
+  summaryRow("TRL sample (synthetic)", trl.steps as Rec[]),
+  summaryRow("TRL sample, last eval", trl.evals as Rec[]),
+  summaryRow(`dpo-lab toy (${ourSteps} steps)`, ours.steps as Rec[]),
+]);
+const dpoShape = (recs: readonly Rec[]) =>
+  last(recs, "rewards/margins") > first(recs, "rewards/margins") &&
+  last(recs, "rewards/accuracies") > 0.5;
+const shapes = { trl: dpoShape(trl.steps as Rec[]), ours: dpoShape(ours.steps as Rec[]) };
+
+console.log(`backend: ${report.name}`);
+console.log(`\nTRL format check: ${trlFormatOk ? "passed" : "FAILED"}`);
+console.log(
+  `import: ${raw.log_history.length} log_history entries -> ${trl.steps.length} steps + ` +
+    `${trl.evals.length} evals + 1 summary (${countsOk ? "counts match" : "COUNTS DIFFER"}); ` +
+    `${compared} numbers compared, ${mismatches.length} differ`,
+);
+for (const m of mismatches.slice(0, 10)) console.log(`  ${m}`);
+console.log(`round trip through a run directory of ours: ${roundTripOk ? "identical" : "DIFFERS"}`);
+console.log(
+  `margin grows and final accuracy > 0.5: TRL sample ${shapes.trl}, ours ${shapes.ours}`,
+);
+const agree = trlFormatOk && countsOk && mismatches.length === 0 && roundTripOk &&
+  shapes.trl && shapes.ours;
+console.log(
+  `\nexpected: every entry kept with equal numbers, and both runs show a growing margin.\n` +
+    `measured: ${agree ? "as expected" : "NOT as expected (see above)"}` +
+    (lab.isSmoke() ? ` (smoke mode: our run has only ${ourSteps} steps)` : ""),
+);
