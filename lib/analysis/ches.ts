@@ -196,6 +196,12 @@ export interface ChesScoresOptions extends ChesOptions {
    * Scores do not depend on it: results come back in input order either way.
    */
   sortByLength?: boolean;
+  /**
+   * Pad each batch's length up to a multiple of this (default 16, never past the model's
+   * `n_positions`/`max_position_embeddings`), so backends that compile per shape (WebGPU)
+   * see few distinct shapes. Padding never reaches a summed state.
+   */
+  padMultiple?: number;
   /** Called after each batch with the number of pairs done (progress reports). */
   onBatch?: (done: number, total: number) => void;
 }
@@ -235,6 +241,11 @@ export async function chesScores(
     if (!p.chosenIds?.length) throw new RangeError(`${where}: empty chosen completion`);
     if (!p.rejectedIds?.length) throw new RangeError(`${where}: empty rejected completion`);
   });
+  const multiple = opts.padMultiple ?? 16;
+  if (!Number.isInteger(multiple) || multiple < 1) {
+    throw new RangeError(`padMultiple: ${opts.padMultiple} is not a positive integer`);
+  }
+  const limit = positionLimit(model.config);
   const rowLength = (p: TokenizedPair) =>
     p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
   const order = Array.from(pairs.keys());
@@ -242,9 +253,20 @@ export async function chesScores(
   const out = new Array<ChesScore>(pairs.length);
   for (let s = 0; s < order.length; s += size) {
     const chunk = order.slice(s, s + size);
-    const batch = collate(chunk.map((i) => pairs[i]), opts.padId ?? 0);
+    const longest = Math.max(...chunk.map((i) => rowLength(pairs[i])));
+    const padded = Math.ceil(longest / multiple) * multiple;
+    const length = limit === undefined ? padded : Math.max(longest, Math.min(padded, limit));
+    const batch = collate(chunk.map((i) => pairs[i]), opts.padId ?? 0, { length });
     (await chesFromBatch(model, batch, opts)).forEach((score, j) => out[chunk[j]] = score);
     opts.onBatch?.(Math.min(s + size, order.length), order.length);
   }
   return out;
+}
+
+function positionLimit(config: Readonly<Record<string, unknown>>): number | undefined {
+  for (const k of ["n_positions", "max_position_embeddings"]) {
+    const v = config[k];
+    if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
+  }
+  return undefined;
 }
