@@ -18,6 +18,7 @@ export * from "./displacement.ts";
 export * from "./ufm_theory.ts";
 export * from "./ches.ts";
 export * from "./ches_select.ts";
+export * from "./edit_distance.ts";
 export * from "./gradient_alignment.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
