@@ -156,6 +156,7 @@ export const CORE_KEYS: ReadonlySet<string> = new Set([
   "time_s",
   "step_time_s",
   "pairs",
+  "kl",
 ]);
 
 /** Prefixes reserved for the trainer's own metrics. */

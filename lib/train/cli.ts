@@ -12,9 +12,9 @@
  */
 import { initBackend } from "../backend.ts";
 import { collateProbes } from "../data/collate.ts";
-import { loadPreferenceFile } from "../data/load.ts";
+import { loadPreferenceFile, loadUnpairedFile } from "../data/load.ts";
 import type { ProbeRow } from "../data/tokenize.ts";
-import { tokenizePairs, tokenizeProbes } from "../data/tokenize.ts";
+import { tokenizePairs, tokenizeProbes, tokenizeUnpaired } from "../data/tokenize.ts";
 import { loadTokenizer } from "../data/tokenizer.ts";
 import type { PreferenceBatch } from "../data/types.ts";
 import { loadCausalLM, saveCausalLM } from "../models/checkpoint.ts";
@@ -23,11 +23,11 @@ import type { CausalLM } from "../models/types.ts";
 import { createObjective } from "../objectives/registry.ts";
 import type { TrainCallback } from "./callbacks.ts";
 import { parseTrainConfig, type ToyModelConfig, type TrainConfig } from "./config.ts";
-import { lmScorer, probeSet } from "./lm.ts";
+import { lmScorer, lmUnpairedScorer, probeSet } from "./lm.ts";
 import { readRun, writeRun } from "./records.ts";
 import { probabilityMassTracker } from "./trackers.ts";
 import { type ReferenceOption, train, type TrainOptions, type TrainResult } from "./trainer.ts";
-import { preferenceData, splitData, toyData } from "./train_data.ts";
+import { type KtoBatch, preferenceData, splitData, toyData, unpairedData } from "./train_data.ts";
 import type { PreferenceScorer, ToyBatch, ToyProbes, TrainData, TrainObjective } from "./types.ts";
 
 const TRAIN_USAGE = "usage: lab train --config FILE [--out DIR] [--steps N] [--resume] " +
@@ -212,6 +212,38 @@ export async function runConfig(
   let refModel: CausalLM | undefined;
   try {
     const file = resolvePath((cfg.data as { file: string }).file, opts.baseDir);
+    if ((cfg.data as { unpaired?: boolean }).unpaired) {
+      if (cfg.trackers?.some((t) => t.name === "mass")) {
+        throw new TypeError(`field 'trackers': the mass tracker needs paired data`);
+      }
+      const rows = (await loadUnpairedFile(file)).rows;
+      const { examples } = tokenizeUnpaired(rows, tokenizer, cfg.tokenize ?? {});
+      if (examples.length === 0) {
+        throw new RangeError(`${file}: no example left after tokenization`);
+      }
+      const { train: trainData, evaluation } = split(
+        unpairedData(examples, { padId: tokenizer.padId }),
+      );
+      if (cfg.reference?.kind === "model") refModel = await loadCausalLM(dir);
+      const result = await train({
+        ...common,
+        policy: lmUnpairedScorer(policyModel) as PreferenceScorer<KtoBatch, unknown>,
+        data: trainData,
+        evalData: evaluation,
+        reference: refModel
+          ? {
+            kind: "model",
+            scorer: lmUnpairedScorer(refModel) as PreferenceScorer<KtoBatch, unknown>,
+          }
+          : cfg.reference?.kind === "precompute"
+          ? { kind: "precompute", cacheDir: cfg.reference.cacheDir }
+          : undefined,
+      });
+      if (cfg.saveModel !== false && !result.stopped) {
+        await saveCausalLM(policyModel, `${common.outDir}/model`, { tokenizerFrom: dir });
+      }
+      return result;
+    }
     const loaded = await loadPreferenceFile(file);
     const tok = tokenizePairs(loaded.rows, tokenizer, cfg.tokenize ?? {});
     if (tok.pairs.length === 0) throw new RangeError(`${file}: no pair left after tokenization`);

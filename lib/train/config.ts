@@ -67,10 +67,11 @@ export interface TrainConfig {
   /** A Hugging Face checkpoint directory (with tokenizer files) or a toy model. */
   model: { dir: string } | { toy: ToyModelConfig };
   /**
-   * Causal LM: a preference JSONL file (TRL formats). Toy model: inline `pairs`, or a JSONL
-   * `file` of `{prompt, chosen, rejected}` names.
+   * Causal LM: a preference JSONL file (TRL formats), or with `unpaired: true` a KTO file of
+   * `{prompt, completion, label}` rows (train with the `kto` objective). Toy model: inline
+   * `pairs`, or a JSONL `file` of `{prompt, chosen, rejected}` names.
    */
-  data: { file: string } | { pairs: ToyPairConfig[] };
+  data: { file: string; unpaired?: boolean } | { pairs: ToyPairConfig[] };
   /** Causal LM tokenization limits (TRL names in camelCase). */
   tokenize?: {
     maxLength?: number | null;
@@ -275,8 +276,12 @@ export function parseTrainConfig(raw: unknown, source: string): TrainConfig {
   const d = c.obj(o.data, "data");
   let data: TrainConfig["data"];
   if ("file" in d) {
-    c.keys(d, "data", ["file"]);
+    c.keys(d, "data", ["file", "unpaired"]);
     data = { file: c.str(d.file, "data.file") };
+    if (d.unpaired !== undefined && c.bool(d.unpaired, "data.unpaired")) {
+      if ("toy" in model) c.fail("data.unpaired", "is for causal LMs");
+      data.unpaired = true;
+    }
   } else if ("pairs" in d) {
     c.keys(d, "data", ["pairs"]);
     if (!("toy" in model)) c.fail("data.pairs", "is for toy models; a causal LM needs data.file");

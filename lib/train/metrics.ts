@@ -10,7 +10,10 @@
  *   trainers);
  * - `logps/chosen = mean(ℓθ(y_w))`, `logps/rejected = mean(ℓθ(y_l))`: *summed* completion-token
  *   log-probs (TRL's docs say "average", its code sums);
- * - `loss = mean(per-pair loss)`: exactly the quantity whose gradient the step took.
+ * - `loss = mean(per-pair loss)`: exactly the quantity whose gradient the step took;
+ * - unpaired (KTO) rows: `rewards/chosen` and `logps/chosen` average over the rows that have a
+ *   chosen (desirable) completion, `rewards/rejected` and `logps/rejected` likewise, `rewards/margins` is their difference,
+ *   and `kl = mean(ℓθ − ℓref)` of the mismatched completions (TRL's KTO `kl`).
  *
  * @module
  */
@@ -64,9 +67,29 @@ function mean(xs: readonly number[]): number {
  */
 export function pairMetrics(values: PairValues, beta: number): Metrics {
   const r = pairRewards(values, beta);
+  const pres = values.present;
+  if (pres) {
+    // Unpaired rows (KTO): each side averages over the rows that have it, as TRL's KTOTrainer
+    // does; a margin and an accuracy exist only for rows holding both sides.
+    const side = (xs: number[], mask: number[]) => mean(xs.filter((_, i) => mask[i] > 0));
+    const both = r.chosen.flatMap((_, i) => pres.chosen[i] > 0 && pres.rejected[i] > 0 ? [i] : []);
+    const out: Metrics = {
+      loss: mean(values.losses),
+      "rewards/chosen": side(r.chosen, pres.chosen),
+      "rewards/rejected": side(r.rejected, pres.rejected),
+      "rewards/margins": side(r.chosen, pres.chosen) - side(r.rejected, pres.rejected),
+      "rewards/accuracies": both.length
+        ? both.filter((i) => r.chosen[i] > r.rejected[i]).length / both.length
+        : NaN,
+      "logps/chosen": side(values.policyChosen, pres.chosen),
+      "logps/rejected": side(values.policyRejected, pres.rejected),
+    };
+    if (values.kl) out.kl = mean(values.kl);
+    return out;
+  }
   let acc = 0;
   for (let i = 0; i < r.chosen.length; i++) if (r.chosen[i] > r.rejected[i]) acc++;
-  return {
+  const out: Metrics = {
     loss: mean(values.losses),
     "rewards/chosen": mean(r.chosen),
     "rewards/rejected": mean(r.rejected),
@@ -75,6 +98,8 @@ export function pairMetrics(values: PairValues, beta: number): Metrics {
     "logps/chosen": mean(values.policyChosen),
     "logps/rejected": mean(values.policyRejected),
   };
+  if (values.kl) out.kl = mean(values.kl);
+  return out;
 }
 
 /**
@@ -88,9 +113,21 @@ export function pairMetrics(values: PairValues, beta: number): Metrics {
  * ```
  */
 export function concatPairs(parts: readonly PairValues[]): PairValues {
-  const cat = (k: keyof PairValues) => parts.flatMap((p) => p[k] ?? []);
+  type Column = Exclude<keyof PairValues, "present">;
+  const cat = (k: Column) => parts.flatMap((p) => p[k] ?? []);
   const hasRef = parts.length > 0 && parts.every((p) => p.refChosen && p.refRejected);
+  const hasPresent = parts.length > 0 && parts.every((p) => p.present);
+  const hasKl = parts.length > 0 && parts.every((p) => p.kl);
   return {
+    ...(hasPresent
+      ? {
+        present: {
+          chosen: parts.flatMap((p) => p.present!.chosen),
+          rejected: parts.flatMap((p) => p.present!.rejected),
+        },
+      }
+      : {}),
+    ...(hasKl ? { kl: parts.flatMap((p) => p.kl!) } : {}),
     pairIndex: cat("pairIndex"),
     policyChosen: cat("policyChosen"),
     policyRejected: cat("policyRejected"),

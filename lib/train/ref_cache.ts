@@ -17,6 +17,8 @@ export interface ReferenceLogps {
   chosen: Float32Array;
   /** `ℓref(y_l)` of each position. */
   rejected: Float32Array;
+  /** KTO: reference log-prob of each position's mismatched completion (when the scorer gives one). */
+  kl?: Float32Array;
 }
 
 /** What {@link cachedReferenceLogps} found or computed. */
@@ -111,17 +113,19 @@ export function computeReferenceLogps<B>(
   }
   const chosen = new Float32Array(data.size);
   const rejected = new Float32Array(data.size);
+  let kl: Float32Array | undefined;
   for (let start = 0; start < data.size; start += bs) {
     const positions = Array.from({ length: Math.min(bs, data.size - start) }, (_, i) => start + i);
     const batch = data.batch(positions);
-    const [c, r] = tf.tidy(() => {
+    const [c, r, k] = tf.tidy(() => {
       const s = scorer.scores(batch);
-      return [s.policyChosen.dataSync(), s.policyRejected.dataSync()];
+      return [s.policyChosen.dataSync(), s.policyRejected.dataSync(), s.klPolicy?.dataSync()];
     });
     chosen.set(c, start);
     rejected.set(r, start);
+    if (k) (kl ??= new Float32Array(data.size)).set(k, start);
   }
-  return { chosen, rejected };
+  return kl ? { chosen, rejected, kl } : { chosen, rejected };
 }
 
 /**
@@ -155,8 +159,9 @@ export async function cachedReferenceLogps<B>(
   try {
     const t = await readSafetensors(path);
     const chosen = t.get("chosen")?.values, rejected = t.get("rejected")?.values;
+    const kl = t.get("kl")?.values;
     if (chosen?.length === data.size && rejected?.length === data.size) {
-      return { chosen, rejected, key, hit: true, path };
+      return { chosen, rejected, ...(kl ? { kl } : {}), key, hit: true, path };
     }
   } catch (e) {
     // Absent or unreadable (e.g. a write cut short): recompute and overwrite below.
@@ -185,11 +190,13 @@ export async function writeReferenceFile(
 ): Promise<void> {
   const dir = path.slice(0, Math.max(0, path.lastIndexOf("/")));
   if (dir) await Deno.mkdir(dir, { recursive: true });
+  const tensors = new Map([
+    ["chosen", { shape: [ref.chosen.length], values: ref.chosen }],
+    ["rejected", { shape: [ref.rejected.length], values: ref.rejected }],
+  ]);
+  if (ref.kl) tensors.set("kl", { shape: [ref.kl.length], values: ref.kl });
   const bytes = encodeSafetensors(
-    new Map([
-      ["chosen", { shape: [ref.chosen.length], values: ref.chosen }],
-      ["rejected", { shape: [ref.rejected.length], values: ref.rejected }],
-    ]),
+    tensors,
     { metadata: { format: "dpo-lab-reference-logps", ...metadata } },
   );
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
@@ -209,5 +216,6 @@ export async function readReferenceFile(path: string): Promise<ReferenceLogps> {
   const t = await readSafetensors(path);
   const chosen = t.get("chosen")?.values, rejected = t.get("rejected")?.values;
   if (!chosen || !rejected) throw new TypeError(`${path}: lacks 'chosen' or 'rejected' tensors`);
-  return { chosen, rejected };
+  const kl = t.get("kl")?.values;
+  return kl ? { chosen, rejected, kl } : { chosen, rejected };
 }

@@ -43,27 +43,43 @@ export function implicitRewardsTracker(opts: ImplicitRewardsOptions = {}): Train
       const p = ctx.pairs;
       const r = pairRewards(p, ctx.beta);
       if (ctx.step % every === 0) ctx.rows.append(file, rewardRows(p, r));
-      const n = r.chosen.length;
+      // Unpaired rows: each side counts only where it exists.
+      const has = (side: "chosen" | "rejected", i: number) => !p.present || p.present[side][i] > 0;
+      const frac = (xs: number[], side: "chosen" | "rejected") => {
+        const idx = xs.flatMap((_, i) => has(side, i) ? [i] : []);
+        return idx.filter((i) => xs[i] > 0).length / idx.length;
+      };
+      const margins = r.margin.filter((_, i) => has("chosen", i) && has("rejected", i));
       return {
-        "implicit/chosen_up": r.chosen.filter((x) => x > 0).length / n,
-        "implicit/rejected_up": r.rejected.filter((x) => x > 0).length / n,
-        "implicit/margin_min": Math.min(...r.margin),
+        "implicit/chosen_up": frac(r.chosen, "chosen"),
+        "implicit/rejected_up": frac(r.rejected, "rejected"),
+        "implicit/margin_min": margins.length ? Math.min(...margins) : NaN,
       };
     },
   };
 }
 
 function rewardRows(p: PairValues, r: ReturnType<typeof pairRewards>): Record<string, unknown>[] {
-  return p.pairIndex.map((pair, i) => ({
-    pair,
-    logp_chosen: p.policyChosen[i],
-    logp_rejected: p.policyRejected[i],
-    ...(p.refChosen ? { ref_chosen: p.refChosen[i], ref_rejected: p.refRejected![i] } : {}),
-    reward_chosen: r.chosen[i],
-    reward_rejected: r.rejected[i],
-    margin: r.margin[i],
-    loss: p.losses[i],
-  }));
+  return p.pairIndex.map((pair, i) => {
+    const row: Record<string, unknown> = {
+      pair,
+      logp_chosen: p.policyChosen[i],
+      logp_rejected: p.policyRejected[i],
+      ...(p.refChosen ? { ref_chosen: p.refChosen[i], ref_rejected: p.refRejected![i] } : {}),
+      reward_chosen: r.chosen[i],
+      reward_rejected: r.rejected[i],
+      margin: r.margin[i],
+      loss: p.losses[i],
+    };
+    // Unpaired (KTO) rows: drop the side the example does not have.
+    for (const side of ["chosen", "rejected"] as const) {
+      if (p.present && !(p.present[side][i] > 0)) {
+        delete row[`logp_${side}`], delete row[`ref_${side}`], delete row[`reward_${side}`];
+        delete row.margin;
+      }
+    }
+    return row;
+  });
 }
 
 function positiveInt(x: number, what: string): number {

@@ -1,10 +1,16 @@
 /**
- * {@link TrainData} sources: single-token toy pairs, tokenized preference pairs, and a seeded
- * train/eval split of either.
+ * {@link TrainData} sources: single-token toy pairs, tokenized preference pairs, unpaired (KTO)
+ * examples, and a seeded train/eval split of any of them.
  *
  * @module
  */
-import { collate } from "../data/collate.ts";
+import {
+  collate,
+  collateUnpaired,
+  mismatchedExamples,
+  type UnpairedBatch,
+} from "../data/collate.ts";
+import type { TokenizedExample } from "../data/tokenize.ts";
 import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
 import { Rng } from "../models/common.ts";
 import type { ToyBatch, TrainData } from "./types.ts";
@@ -193,6 +199,60 @@ export function preferenceData(
       for (const p of pairs) {
         ints.push(p.index, p.promptIds.length, ...p.promptIds);
         ints.push(p.chosenIds.length, ...p.chosenIds, p.rejectedIds.length, ...p.rejectedIds);
+      }
+      return new Uint8Array(Int32Array.from(ints).buffer);
+    },
+  };
+}
+
+/**
+ * A batch of unpaired (KTO) examples for the trainer: the examples themselves and, row for row,
+ * each example's prompt with its mismatched completion (for KTO's reference point z0).
+ */
+export interface KtoBatch {
+  examples: UnpairedBatch;
+  mismatched: UnpairedBatch;
+  /** Source row of each example. */
+  pairIndex: number[];
+}
+
+/**
+ * Tokenized unpaired (KTO) examples as {@link TrainData}. Each position's mismatched completion
+ * is fixed once for the dataset (the next example's completion, as TRL's KTO trainer pairs
+ * them before shuffling), so reference scores of mismatched rows can be precomputed too.
+ *
+ * @example
+ * ```ts
+ * import { unpairedData } from "./train_data.ts";
+ * const data = unpairedData([
+ *   { index: 0, promptIds: [1], completionIds: [2, 0], label: true },
+ *   { index: 1, promptIds: [3], completionIds: [4, 0], label: false },
+ * ], { padId: 0 });
+ * const b = data.batch([0]);
+ * console.log(b.examples.label, b.mismatched.inputIds); // [true] Int32Array [1, 4, 0]
+ * ```
+ */
+export function unpairedData(
+  examples: readonly TokenizedExample[],
+  opts: PreferenceDataOptions,
+): TrainData<KtoBatch> {
+  if (examples.length === 0) throw new RangeError("unpairedData: no examples");
+  const mismatched = mismatchedExamples(examples);
+  const pick = <T>(xs: readonly T[], ps: readonly number[]) =>
+    ps.map((p) => xs[checkPos(p, xs.length)]);
+  return {
+    size: examples.length,
+    batch: (ps) => ({
+      examples: collateUnpaired(pick(examples, ps), opts.padId, { length: opts.length }),
+      mismatched: collateUnpaired(pick(mismatched, ps), opts.padId, { length: opts.length }),
+      pairIndex: ps.map((p) => examples[p].index),
+    }),
+    pairIndex: (p) => examples[p].index,
+    fingerprint() {
+      const ints: number[] = [examples.length, opts.padId, opts.length ?? -1];
+      for (const e of examples) {
+        ints.push(e.index, e.label ? 1 : 0, e.promptIds.length, ...e.promptIds);
+        ints.push(e.completionIds.length, ...e.completionIds);
       }
       return new Uint8Array(Int32Array.from(ints).buffer);
     },

@@ -46,6 +46,7 @@ import { permutation } from "./train_data.ts";
 import type {
   Metrics,
   ObjectiveScores,
+  PairScores,
   PairValues,
   PreferenceScorer,
   TrainData,
@@ -224,6 +225,86 @@ function pairIds<B>(data: TrainData<B>, positions: readonly number[]): number[] 
   return positions.map((p) => data.pairIndex?.(p) ?? p);
 }
 
+/** Reference scores of one batch as tensors. */
+interface RefTensors {
+  chosen: tf.Tensor1D;
+  rejected: tf.Tensor1D;
+  /** Mismatched-completion scores (KTO). */
+  kl?: tf.Tensor1D;
+}
+
+function readRef(r: RefTensors): { chosen: number[]; rejected: number[]; kl?: number[] } {
+  return {
+    chosen: Array.from(r.chosen.dataSync()),
+    rejected: Array.from(r.rejected.dataSync()),
+    ...(r.kl ? { kl: Array.from(r.kl.dataSync()) } : {}),
+  };
+}
+
+function disposeRef(r: RefTensors): void {
+  r.chosen.dispose();
+  r.rejected.dispose();
+  r.kl?.dispose();
+}
+
+/** The objective's input from the policy's scores and the reference's. */
+function objectiveScores(s: PairScores, ref: RefTensors | undefined): ObjectiveScores {
+  const out: ObjectiveScores = {
+    policyChosen: s.policyChosen,
+    policyRejected: s.policyRejected,
+    chosenLength: s.chosenLength,
+    rejectedLength: s.rejectedLength,
+  };
+  if (s.tokens !== undefined) out.tokens = s.tokens;
+  if (s.present) out.present = s.present;
+  if (ref) {
+    out.refChosen = ref.chosen;
+    out.refRejected = ref.rejected;
+    if (s.klPolicy && ref.kl) out.kl = { policy: s.klPolicy, ref: ref.kl };
+  }
+  return out;
+}
+
+/** Keep (past the enclosing tidy/tape) the per-pair tensors the records need. */
+function keepScores(kept: Record<string, tf.Tensor>, s: PairScores, perPair: tf.Tensor): void {
+  kept.policyChosen = tf.keep(s.policyChosen);
+  kept.policyRejected = tf.keep(s.policyRejected);
+  kept.chosenLength = tf.keep(s.chosenLength);
+  kept.rejectedLength = tf.keep(s.rejectedLength);
+  kept.losses = tf.keep(perPair);
+  if (s.present) {
+    kept.presentChosen = tf.keep(s.present.chosen);
+    kept.presentRejected = tf.keep(s.present.rejected);
+  }
+  if (s.klPolicy) kept.klPolicy = tf.keep(s.klPolicy);
+}
+
+/** Per-pair values from kept tensors (read back from the device). */
+function readScores(
+  kept: Record<string, tf.Tensor>,
+  ids: number[],
+  ref: { chosen: number[]; rejected: number[]; kl?: number[] } | undefined,
+): PairValues {
+  const read = (k: string) => Array.from(kept[k].dataSync());
+  const part: PairValues = {
+    pairIndex: ids,
+    policyChosen: read("policyChosen"),
+    policyRejected: read("policyRejected"),
+    chosenLength: read("chosenLength"),
+    rejectedLength: read("rejectedLength"),
+    losses: read("losses"),
+  };
+  if (ref) [part.refChosen, part.refRejected] = [ref.chosen, ref.rejected];
+  if (kept.presentChosen) {
+    part.present = { chosen: read("presentChosen"), rejected: read("presentRejected") };
+  }
+  if (kept.klPolicy && ref?.kl) {
+    const kl = ref.kl;
+    part.kl = read("klPolicy").map((x, i) => x - kl[i]);
+  }
+  return part;
+}
+
 /**
  * Train a policy on preference pairs. See {@link TrainOptions} for every setting and the module
  * docs for what a step does; records go to `outDir` (see `records.ts`) and are also returned.
@@ -393,18 +474,20 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     batch: B,
     positions: readonly number[],
     table: ReferenceLogps | undefined,
-  ): [tf.Tensor1D, tf.Tensor1D] | undefined => {
+  ): RefTensors | undefined => {
     if (!needsRef) return undefined;
     if (refOpt.kind === "model") {
       return tf.tidy(() => {
         const s = refOpt.scorer.scores(batch);
-        return [s.policyChosen, s.policyRejected];
-      });
+        return { chosen: s.policyChosen, rejected: s.policyRejected, kl: s.klPolicy };
+      }) as RefTensors;
     }
-    return [
-      tf.tensor1d(positions.map((p) => table!.chosen[p])),
-      tf.tensor1d(positions.map((p) => table!.rejected[p])),
-    ];
+    const t = table!;
+    return {
+      chosen: tf.tensor1d(positions.map((p) => t.chosen[p])),
+      rejected: tf.tensor1d(positions.map((p) => t.rejected[p])),
+      ...(t.kl ? { kl: tf.tensor1d(positions.map((p) => t.kl![p])) } : {}),
+    };
   };
 
   let epochOrder: { epoch: number; order: number[] } | undefined;
@@ -448,43 +531,28 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
           const batch = data.batch(positions);
           batches.push(batch);
           const ref = refScores(batch, positions, refs.train);
-          const refValues = ref?.map((t) => Array.from(t.dataSync()));
+          const refValues = ref && readRef(ref);
           const kept: Record<string, tf.Tensor> = {};
           let grads: tf.NamedTensorMap;
           try {
             const out = tf.variableGrads(() => {
               const s = policy.scores(batch);
-              const scores: ObjectiveScores = { ...s };
-              if (ref) [scores.refChosen, scores.refRejected] = ref;
-              const { losses, extras: ex } = objective.loss(scores);
+              const { losses, extras: ex } = objective.loss(objectiveScores(s, ref));
               const perPair = losses.rank === 0
                 ? tf.mul(losses, tf.onesLike(s.policyChosen))
                 : losses;
-              kept.policyChosen = tf.keep(s.policyChosen);
-              kept.policyRejected = tf.keep(s.policyRejected);
-              kept.chosenLength = tf.keep(s.chosenLength);
-              kept.rejectedLength = tf.keep(s.rejectedLength);
-              kept.losses = tf.keep(perPair);
+              keepScores(kept, s, perPair);
               for (const [k, v] of Object.entries(ex ?? {})) kept[`extra:${k}`] = tf.keep(v);
               return tf.div(tf.sum(perPair), windowPairs) as tf.Scalar;
             }, vars);
             out.value.dispose();
             grads = out.grads;
           } finally {
-            ref?.forEach((t) => t.dispose());
+            if (ref) disposeRef(ref);
           }
-          const read = (k: string) => Array.from(kept[k].dataSync());
-          const losses = read("losses");
           const ids = pairIds(data, positions);
-          const part: PairValues = {
-            pairIndex: ids,
-            policyChosen: read("policyChosen"),
-            policyRejected: read("policyRejected"),
-            chosenLength: read("chosenLength"),
-            rejectedLength: read("rejectedLength"),
-            losses,
-          };
-          if (refValues) [part.refChosen, part.refRejected] = refValues;
+          const part = readScores(kept, ids, refValues);
+          const losses = part.losses;
           for (const [k, t] of Object.entries(kept)) {
             if (!k.startsWith("extra:")) continue;
             const name = k.slice(6), vals = t.dataSync();
@@ -605,32 +673,17 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       const positions = Array.from({ length: Math.min(bs, ed.size - i) }, (_, k) => i + k);
       const batch = ed.batch(positions);
       const ref = refScores(batch, positions, refs.eval);
-      const vals = tf.tidy(() => {
+      const refValues = ref && readRef(ref);
+      const kept: Record<string, tf.Tensor> = {};
+      tf.tidy(() => {
         const s = policy.scores(batch);
-        const scores: ObjectiveScores = { ...s };
-        if (ref) [scores.refChosen, scores.refRejected] = ref;
-        const { losses } = objective.loss(scores);
+        const { losses } = objective.loss(objectiveScores(s, ref));
         const perPair = losses.rank === 0 ? tf.mul(losses, tf.onesLike(s.policyChosen)) : losses;
-        return {
-          c: Array.from(s.policyChosen.dataSync()),
-          r: Array.from(s.policyRejected.dataSync()),
-          cl: Array.from(s.chosenLength.dataSync()),
-          rl: Array.from(s.rejectedLength.dataSync()),
-          l: Array.from(perPair.dataSync()),
-          rc: ref ? Array.from(ref[0].dataSync()) : undefined,
-          rr: ref ? Array.from(ref[1].dataSync()) : undefined,
-        };
+        keepScores(kept, s, perPair);
       });
-      ref?.forEach((t) => t.dispose());
-      parts.push({
-        pairIndex: pairIds(ed, positions),
-        policyChosen: vals.c,
-        policyRejected: vals.r,
-        ...(vals.rc ? { refChosen: vals.rc, refRejected: vals.rr } : {}),
-        chosenLength: vals.cl,
-        rejectedLength: vals.rl,
-        losses: vals.l,
-      });
+      if (ref) disposeRef(ref);
+      parts.push(readScores(kept, pairIds(ed, positions), refValues));
+      Object.values(kept).forEach((t) => t.dispose());
     }
     const values = concatPairs(parts);
     const metrics = pairMetrics(values, beta);

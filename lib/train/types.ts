@@ -26,6 +26,16 @@ export interface PairScores {
   rejectedLength: tf.Tensor1D;
   /** Per-token data for token-level objectives (passed through to the objective untouched). */
   tokens?: unknown;
+  /**
+   * Unpaired (KTO) batches: 1 where row i has a chosen (desirable) / rejected (undesirable)
+   * completion, 0 where that side is absent (its log-prob entry is then ignored, write 0).
+   */
+  present?: { chosen: tf.Tensor1D; rejected: tf.Tensor1D };
+  /**
+   * KTO: summed log-probs of each row's mismatched completion (another example's completion
+   * under this row's prompt), from which KTO estimates its reference point z0.
+   */
+  klPolicy?: tf.Tensor1D;
 }
 
 /**
@@ -125,6 +135,10 @@ export interface ObjectiveScores {
   chosenLength: tf.Tensor1D;
   rejectedLength: tf.Tensor1D;
   tokens?: unknown;
+  /** KTO: mismatched-completion log-probs under policy and reference. */
+  kl?: { policy: tf.Tensor1D; ref: tf.Tensor1D };
+  /** Unpaired data: which side of each row exists. */
+  present?: { chosen: tf.Tensor1D; rejected: tf.Tensor1D };
 }
 
 /**
@@ -158,4 +172,8 @@ export interface PairValues {
   rejectedLength: number[];
   /** Per-pair loss. */
   losses: number[];
+  /** Unpaired rows: 1/0 per side (absent = every row is a full pair). */
+  present?: { chosen: number[]; rejected: number[] };
+  /** KTO: `ℓθ − ℓref` of each row's mismatched completion. */
+  kl?: number[];
 }

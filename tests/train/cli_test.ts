@@ -163,3 +163,36 @@ Deno.test("lab import-trl: converts the sample trainer_state.json into a run dir
   assert.equal(run.summary.train_runtime, 412.5177);
   await assert.rejects(importTrlCommand([SAMPLE]), /usage: lab import-trl/);
 });
+
+Deno.test("lab train: unpaired KTO data trains a causal LM; step 1 loss is 1/2 (policy = reference, z0 = 0)", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = createGPT2(
+    { vocab_size: 300, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 },
+    {
+      seed: 2,
+    },
+  );
+  await saveCausalLM(model, `${dir}/model`, { tokenizerFrom: TOKENIZER });
+  model.dispose();
+  const config = parseTrainConfig({
+    model: { dir: `${dir}/model` },
+    data: { file: `${root}tests/fixtures/data/unpaired.jsonl`, unpaired: true },
+    objective: { name: "kto", params: { beta: 0.1 } },
+    optimizer: { name: "sgd" },
+    lr: 0.1,
+    batchSize: 4,
+    steps: 2,
+    out: `${dir}/run`,
+    saveModel: false,
+  }, "kto.json");
+  await runConfig(config, { quiet: true });
+  const steps = await readJsonl(`${dir}/run/steps.jsonl`);
+  assert.deepEqual(steps.map((s) => s.step), [1, 2]);
+  assertClose(steps[0].loss as number, 0.5, { rtol: 1e-6 });
+  assert.equal(steps[0].kl, 0);
+  assert.notEqual(steps[1].loss, 0.5);
+  assert.throws(
+    () => parseTrainConfig({ ...toyConfig("o"), data: { file: "x", unpaired: true } }, "k.json"),
+    /field 'data\.unpaired' is for causal LMs/,
+  );
+});
