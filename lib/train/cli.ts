@@ -13,7 +13,7 @@
 import { initBackend } from "../backend.ts";
 import { collateProbes } from "../data/collate.ts";
 import { loadPreferenceFile, loadUnpairedFile } from "../data/load.ts";
-import type { ProbeRow } from "../data/tokenize.ts";
+import { probeRowsFromPairs } from "../data/probes.ts";
 import { tokenizePairs, tokenizeProbes, tokenizeUnpaired } from "../data/tokenize.ts";
 import { loadTokenizer } from "../data/tokenizer.ts";
 import type { PreferenceBatch } from "../data/types.ts";
@@ -255,18 +255,18 @@ export async function runConfig(
       if (t.name !== "mass") continue;
       const positions = range(Math.min(t.pairs ?? 64, trainData.size));
       let probes;
-      if (t.probeFields?.length) {
+      if (t.probeFields?.length || t.otherAnswers) {
+        // Other answers are drawn from the whole file; probes are kept for the tracked pairs.
         const wanted = new Set(positions.map((p) => trainData.pairIndex!(p)));
-        const probeRows: ProbeRow[] = loaded.rows.filter((r) => wanted.has(r.index)).map((r) => ({
-          index: r.index,
-          prompt: r.prompt,
-          responses: t.probeFields!.flatMap((f) =>
-            typeof r.extra[f] === "string" ? [{ name: f, text: r.extra[f] as string }] : []
-          ),
-        })).filter((r) => r.responses.length > 0);
+        const probeRows = probeRowsFromPairs(loaded.rows, {
+          ownPair: false,
+          fields: t.probeFields ?? [],
+          otherAnswers: t.otherAnswers ?? 0,
+          seed,
+        }).filter((r) => wanted.has(r.index) && r.responses.length > 0);
         if (probeRows.length === 0) {
           throw new TypeError(
-            `${file}: no row of the tracked pairs has fields ${t.probeFields.join(", ")}`,
+            `${file}: no tracked pair has a probe response (fields ${t.probeFields?.join(", ")})`,
           );
         }
         const { probes: tp } = tokenizeProbes(probeRows, tokenizer, cfg.tokenize ?? {});

@@ -49,6 +49,8 @@ export interface MassTrackerConfig {
   pairs?: number;
   /** Causal LM: extra string fields of the data rows scored as probe responses (e.g. `chosen_paraphrase`). */
   probeFields?: string[];
+  /** Causal LM: also score this many chosen answers of other prompts (`mass/other_0`, ...). */
+  otherAnswers?: number;
   /** Toy model: probe tokens per prompt, labelled. */
   probes?: { prompt: string | number; token: string | number; label: string }[];
 }
@@ -428,7 +430,7 @@ function parseTracker(c: Checker, raw: unknown, field: string, toy: boolean): Tr
   if (t.name !== "mass") {
     c.fail(`${field}.name`, `must be "mass" or "implicit_rewards", got ${JSON.stringify(t.name)}`);
   }
-  c.keys(t, field, ["name", "every", "pairs", "probeFields", "probes"]);
+  c.keys(t, field, ["name", "every", "pairs", "probeFields", "otherAnswers", "probes"]);
   const out: MassTrackerConfig = { name: "mass" };
   if (t.every !== undefined) out.every = c.int(t.every, `${field}.every`, 1);
   if (t.pairs !== undefined) out.pairs = c.int(t.pairs, `${field}.pairs`, 1);
@@ -438,6 +440,10 @@ function parseTracker(c: Checker, raw: unknown, field: string, toy: boolean): Tr
       c.fail(`${field}.probeFields`, "must be a list of field names");
     }
     out.probeFields = t.probeFields.map((x, i) => c.str(x, `${field}.probeFields[${i}]`));
+  }
+  if (t.otherAnswers !== undefined) {
+    if (toy) c.fail(`${field}.otherAnswers`, "is for causal LMs; toy models take 'probes'");
+    out.otherAnswers = c.int(t.otherAnswers, `${field}.otherAnswers`, 0);
   }
   if (t.probes !== undefined) {
     if (!toy) c.fail(`${field}.probes`, "is for toy models; causal LMs take 'probeFields'");

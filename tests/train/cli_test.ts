@@ -137,7 +137,7 @@ Deno.test("lab train: a causal LM config trains, tracks probe responses and save
     steps: 2,
     out: `${dir}/run`,
     reference: { kind: "precompute", cacheDir: `${dir}/cache` },
-    trackers: [{ name: "mass", pairs: 3, probeFields: ["para"] }],
+    trackers: [{ name: "mass", pairs: 3, probeFields: ["para"], otherAnswers: 1 }],
   }, "lm.json");
   const result = await runConfig(config, { quiet: true });
   assert.equal(result.steps, 2);
@@ -145,6 +145,10 @@ Deno.test("lab train: a causal LM config trains, tracks probe responses and save
   assert.deepEqual(steps.map((s) => s.step), [0, 1, 2]);
   assertClose(steps[1].loss as number, Math.log(2), { rtol: 1e-6 });
   assert.equal(typeof steps[2]["mass/para"], "number");
+  assert.equal(typeof steps[2]["mass/other_0"], "number");
+  const massRows = await readJsonl(`${dir}/run/mass.jsonl`);
+  // At step 0: 3 tracked pairs x (chosen, rejected, para, other_0).
+  assert.equal(massRows.filter((r) => r.step === 0).length, 3 * 4);
   assert.notEqual(steps[2]["mass/para_delta"], 0);
   assert.equal([...Deno.readDirSync(`${dir}/cache`)].length, 1);
   const saved = await loadCausalLM(`${dir}/run/model`);

@@ -303,3 +303,40 @@ Deno.test("trainer: callbacks may not overwrite core metrics or each other", asy
   );
   policy.dispose();
 });
+
+Deno.test("trainer: an abort signal stops after the current step with a checkpoint; resume finishes the run", async () => {
+  const dir = await Deno.makeTempDir();
+  const controller = new AbortController();
+  const stopAt3: TrainCallback<ToyBatch> = {
+    name: "stop",
+    onStepEnd(ctx) {
+      if (ctx.step === 3) controller.abort();
+    },
+  };
+  const opts = {
+    data: toyData(PAIRS),
+    objective: dpoObjective(0.1),
+    optimizer: { name: "rmsprop" as const },
+    lr: 0.01,
+    batchSize: 2,
+    maxSteps: 6,
+    outDir: dir,
+    progress: false as const,
+  };
+  const policy = toyModel(12);
+  const first = await train({ ...opts, policy, signal: controller.signal, callbacks: [stopAt3] });
+  assert.equal(first.stopped, true);
+  assert.equal(first.steps, 3);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/status.json`)).state, "stopped");
+  assert.ok((await Deno.stat(`${dir}/checkpoints/step-000003/state.json`)).isFile);
+  const second = await train({ ...opts, policy: toyModel(12), resume: true });
+  assert.equal(second.stopped, false);
+  assert.deepEqual(second.records.map((r) => r.step), [4, 5, 6]);
+  // Same records as a run that was never stopped.
+  const full = await train({ ...opts, policy: toyModel(12), outDir: `${dir}/full` });
+  assert.deepEqual(
+    withoutTime(await readJsonl(`${dir}/steps.jsonl`)),
+    withoutTime(full.records),
+  );
+  policy.dispose();
+});
