@@ -139,11 +139,11 @@ interface Layout {
 /** Per-context quantities, `[C, V]` or `[C, 1]`, from which every position is selected. */
 interface ContextTables {
   logp: tf.Tensor2D;
-  ref: tf.Tensor2D;
+  ref?: tf.Tensor2D;
   /** `log Σ_v πθ(v|c)²`. */
-  logSumSquares: tf.Tensor2D;
+  logSumSquares?: tf.Tensor2D;
   /** `KL(πref(·|c) ‖ πθ(·|c))`. */
-  kl: tf.Tensor2D;
+  kl?: tf.Tensor2D;
 }
 
 /**
@@ -213,7 +213,7 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
   }
 
   /** The per-context tables of the current policy (differentiable) and the reference. */
-  #tables(): ContextTables {
+  #tables(): Required<ContextTables> {
     const logp = tf.logSoftmax(this.model.logits(this.#all)) as tf.Tensor2D;
     const ref = this.#refLogProbs;
     return {
@@ -235,10 +235,10 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
       tf.reshape(tf.matMul(sel, table), shape) as tf.Tensor2D;
     return {
       policy: pick(tab.logp),
-      ref: pick(tab.ref),
+      ref: tab.ref && pick(tab.ref),
       mask: tf.tensor2d(l.mask, shape),
-      lss: perPosition(tab.logSumSquares),
-      kl: perPosition(tab.kl),
+      lss: tab.logSumSquares && perPosition(tab.logSumSquares),
+      kl: tab.kl && perPosition(tab.kl),
     };
   }
 
@@ -264,14 +264,14 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
         tokens: {
           policyChosen: w.policy,
           policyRejected: l.policy,
-          refChosen: w.ref,
-          refRejected: l.ref,
+          refChosen: w.ref!,
+          refRejected: l.ref!,
           chosenMask: w.mask,
           rejectedMask: l.mask,
-          chosenLogSumSquares: w.lss,
-          rejectedLogSumSquares: l.lss,
-          klChosen: w.kl,
-          klRejected: l.kl,
+          chosenLogSumSquares: w.lss!,
+          rejectedLogSumSquares: l.lss!,
+          klChosen: w.kl!,
+          klRejected: l.kl!,
         },
       };
     }) as PairScores;
@@ -282,8 +282,7 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
     return tf.tidy(() => {
       const l = this.#layout(probes.prompt, probes.responses);
       const logp = tf.logSoftmax(this.model.logits(this.#all)) as tf.Tensor2D;
-      const tab = { logp, ref: logp, logSumSquares: logp, kl: logp };
-      return tf.sum(this.#side(l, probes.responses.length, tab).policy, 1) as tf.Tensor1D;
+      return tf.sum(this.#side(l, probes.responses.length, { logp }).policy, 1) as tf.Tensor1D;
     });
   }
 
@@ -297,8 +296,7 @@ export class ToySequenceScorer implements PreferenceScorer<ToySequenceBatch, Toy
       variables: () => [],
       scores: (batch) =>
         tf.tidy(() => {
-          const ref = this.#refLogProbs;
-          const tab = { logp: ref, ref, logSumSquares: ref, kl: ref };
+          const tab = { logp: this.#refLogProbs };
           const side = (rows: readonly Int32Array[]) => {
             const l = this.#layout(batch.prompt, rows);
             return {
