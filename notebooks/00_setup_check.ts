@@ -5,8 +5,8 @@
 // adapter, how fast is a small matrix product, and do plotly figures display from the Deno kernel?
 //
 // **Expected.** On a machine with a GPU: `webgpu` on a hardware adapter. On a CPU-only machine:
-// the fastest backend that passed the conformance test (`webgpu` on Mesa's llvmpipe here), a
-// software fallback. The figure below renders as an interactive plot (plotly MIME bundle or offline
+// the fastest backend that passed the conformance test, by measurement (`wasm` on the 2-core
+// machine we measured; `webgpu` on Mesa's llvmpipe is the software fallback for WebGPU). The figure below renders as an interactive plot (plotly MIME bundle or offline
 // HTML) or, where no JavaScript runs, as a static SVG.
 
 // %%

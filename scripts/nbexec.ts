@@ -53,6 +53,10 @@ export async function executeNotebook(
       "--allow-errors",
       "--ExecutePreprocessor.kernel_name=deno",
       `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
+      // A figure's first output carries plotly.js (~5 MB); on a loaded machine it can reach
+      // Jupyter after the cell's reply, and nbclient's default 4 s wait silently drops it.
+      "--ExecutePreprocessor.iopub_timeout=120",
+      "--ExecutePreprocessor.raise_on_iopub_timeout=True",
       "--output-dir",
       opts.outDir,
       "--output",
