@@ -384,6 +384,17 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     }
   }
 
+  if (!resumedFrom) {
+    // A fresh run: objectives with running statistics start from scratch, and checkpoints of an
+    // earlier run in the same directory must not be picked up by a later resume.
+    objective.reset?.();
+    if (opts.outDir) {
+      await Deno.remove(`${opts.outDir}/checkpoints`, { recursive: true }).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+  }
+
   // Reference scores.
   const needsRef = objective.needsReference;
   const refOpt: ReferenceOption<B> = opts.reference ?? { kind: "precompute" };

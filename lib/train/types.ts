@@ -151,6 +151,11 @@ export interface TrainObjective {
   readonly needsReference: boolean;
   readonly params: Readonly<Record<string, unknown>>;
   loss(scores: ObjectiveScores): { losses: tf.Tensor; extras?: Record<string, tf.Tensor> };
+  /**
+   * Objectives with running statistics: forget them. Called at the start of a fresh run. Their
+   * state is not part of checkpoints, so a resumed run of such an objective restarts it.
+   */
+  reset?(): void;
 }
 
 /** Metrics of one record: TRL names plus tracker prefixes; values are plain numbers. */
