@@ -6,8 +6,9 @@
 //
 // **Expected.** On a machine with a GPU: `webgpu` on a hardware adapter. On a CPU-only machine:
 // the fastest backend that passed the conformance test, by measurement (`wasm` on the 2-core
-// machine we measured; `webgpu` on Mesa's llvmpipe is the software fallback for WebGPU). The figure below renders as an interactive plot (plotly MIME bundle or offline
-// HTML) or, where no JavaScript runs, as a static SVG.
+// machine we measured; `webgpu` on Mesa's llvmpipe is the software fallback for WebGPU). The
+// figure below renders as an interactive plot (plotly MIME bundle or offline HTML) or, where no
+// JavaScript runs, as a static SVG.
 
 // %%
 import * as lab from "../lib/mod.ts";
