@@ -135,7 +135,9 @@ const labelLogProbs = tf.customGrad(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [eSaved, totalSaved, labelsSaved] = saved;
         const softmax = tf.div(eSaved, totalSaved);
-        const onehot = tf.oneHot(labelsSaved as tf.Tensor1D, v, 1, 0, "float32");
+        // int32 then cast: tfjs-backend-wasm 4.22's OneHot kernel writes int32 bits whatever
+        // the requested dtype, so a float32 one-hot there holds 1.4e-45 instead of 1.
+        const onehot = tf.cast(tf.oneHot(labelsSaved as tf.Tensor1D, v), "float32");
         return [tf.mul(tf.sub(onehot, softmax), tf.reshape(dy, [r, 1])), tf.zerosLike(labelsSaved)];
       },
     };
