@@ -22,4 +22,5 @@ export * from "./llama.ts";
 export * from "./checkpoint.ts";
 export * from "./toy.ts";
 export * from "./toy_sequence.ts";
+export * from "./toy_presets.ts";
 export * from "./params.ts";
