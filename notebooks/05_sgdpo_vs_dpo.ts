@@ -234,21 +234,27 @@ console.table(lambdaSweep.map((s) => ({
 })));
 
 // %%
-const gridOf = (key: "gain" | "fall") =>
-  rValues.map((r2) => rValues.map((r1) => sweep.find((s) => s.r1 === r1 && s.r2 === r2)![key]));
-const labels = rValues.map((r) => Number(r.toFixed(2)));
+const sweepLines = (key: "gain" | "fall", along: "r1" | "r2") => {
+  const other = along === "r1" ? "r2" : "r1";
+  return rValues.map((v) => {
+    const pts = sweep.filter((s) => s[other] === v).sort((a, b) => a[along] - b[along]);
+    return {
+      x: pts.map((s) => s[along]),
+      y: pts.map((s) => s[key]),
+      name: `${other} = ${v.toFixed(2)}`,
+    };
+  });
+};
 lab.subplots([
-  lab.heatmapFigure({ z: gridOf("gain"), x: labels, y: labels }, {
+  lab.lineFigure(sweepLines("gain", "r1"), {
     title: `chosen gain after ${SWEEP_STEPS} steps`,
     xTitle: "r1 (chosen pilot fraction)",
-    yTitle: "r2 (rejected pilot fraction)",
-    zTitle: "β·u_w",
+    yTitle: "β·u_w",
   }),
-  lab.heatmapFigure({ z: gridOf("fall"), x: labels, y: labels }, {
+  lab.lineFigure(sweepLines("fall", "r2"), {
     title: "rejected fall rate",
-    xTitle: "r1 (chosen pilot fraction)",
-    yTitle: "r2 (rejected pilot fraction)",
-    zTitle: "per step",
+    xTitle: "r2 (rejected pilot fraction)",
+    yTitle: "−β·u_l per step",
   }),
 ], { columns: 2, rowHeight: 340, title: "SGDPO r1 × r2 sweep (λ = 0.5)" });
 
