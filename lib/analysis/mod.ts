@@ -22,5 +22,6 @@ export * from "./ches_select.ts";
 export * from "./edit_distance.ts";
 export * from "./gradient_alignment.ts";
 export * from "./single_step.ts";
+export * from "./batch_effect.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
