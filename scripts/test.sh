@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: format, lint and type checks, the unit tests, and the execution of every
+# The whole test suite: format, lint and type checks, the unit tests, the JSDoc examples of lib/
+# (deno test --doc), and the execution of every
 # notebook in smoke mode (tests/notebooks_test.ts). Prints "N passed, N failed" last.
 # Assumes scripts/setup.sh ran (./lab.sh test does that).
 set -uo pipefail
@@ -19,12 +20,15 @@ check() {
 }
 check "deno fmt --check" deno fmt --check
 check "deno lint" deno lint
-check "deno check" deno check lib/ tests/ scripts/
+check "deno check" deno check lib/ tests/ scripts/ notebooks/
 
 export DPO_LAB_SMOKE="${DPO_LAB_SMOKE:-1}"
+# Plain output: the summary line below is parsed.
+export NO_COLOR=1
 log="$(mktemp)"
-deno test -A --no-prompt tests/ 2>&1 | tee "$log"
+deno test -A --no-prompt --doc tests/ lib/ 2>&1 | tee "$log"
 summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)"
+grep -E '\.\.\. FAILED' "$log" | sed 's/^/FAIL /' > "$log.failed" || true
 rm -f "$log"
 if [ -n "$summary" ]; then
   p="$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")"
@@ -35,5 +39,7 @@ else
   failed=$((failed + 1)); echo "FAIL deno test: no summary line"
 fi
 echo
+if [ -s "$log.failed" ]; then echo "failed tests:"; cat "$log.failed"; fi
+rm -f "$log.failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
