@@ -10,7 +10,9 @@
  *
  * Speed: `wasm`'s matmul kernels run XNNPACK only on untransposed operands; with a transpose
  * flag (every matmul of a backward pass) they fall back to a loop 5-20x slower. The wrappers
- * here transpose such operands in memory first, which halves a GPT training step.
+ * here transpose such operands in memory first, which halves a GPT training step. Products
+ * with a batch dimension (attention) use XNNPACK only with one batch entry, so the wrapper runs
+ * them one entry at a time on views of the operands (a DPO step of the 1.3M GPT-2: -26% CPU).
  * `wasm` runs single-threaded under Deno: tfjs turns its threaded build off when it detects
  * Node (`WASM_HAS_MULTITHREAD_SUPPORT` is false when `IS_NODE`), which Deno looks like.
  *
@@ -23,6 +25,23 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   disposeData(dataId: unknown): boolean;
+}
+
+/** Internals of `BackendWasm` (4.22) used to give a slice of a tensor its own tensor id. */
+interface WasmInternals {
+  dataIdNextNumber: number;
+  dataIdMap: {
+    get(dataId: unknown): { id: number; memoryOffset: number } | undefined;
+    set(dataId: unknown, value: Record<string, unknown>): void;
+    delete(dataId: unknown): void;
+  };
+  wasm: {
+    HEAPU8: Uint8Array;
+    tfjs: {
+      registerTensor(id: number, size: number, offset: number): void;
+      disposeData(id: number): void;
+    };
+  };
 }
 
 function asWasmBackend(backend: unknown): WasmBackendLike {
@@ -77,37 +96,150 @@ function unsortedSegmentSum(
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /**
+ * A float32 tensor info for `shape.length`-sized data starting `offset` elements into `src`'s
+ * buffer, registered with the wasm module under a new id: no copy. Release it with
+ * {@link releaseView}, which frees nothing (the memory stays `src`'s).
+ */
+function sliceView(backend: unknown, src: tf.TensorInfo, offset: number, shape: number[]) {
+  const b = backend as WasmInternals;
+  const base = b.dataIdMap.get(src.dataId)!.memoryOffset;
+  const id = b.dataIdNextNumber++;
+  const dataId = { id };
+  const memoryOffset = base + 4 * offset;
+  b.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: "float32", refCount: 1 });
+  b.wasm.tfjs.registerTensor(id, tf.util.sizeFromShape(shape), memoryOffset);
+  return { dataId, shape, dtype: "float32" } as tf.TensorInfo;
+}
+
+function releaseView(backend: unknown, view: tf.TensorInfo): void {
+  const b = backend as WasmInternals;
+  // Unregistering runs the module's disposal callbacks (its cached XNNPACK operators for this
+  // id); unlike backend.disposeData it does not free the memory, which the source owns.
+  b.wasm.tfjs.disposeData(b.dataIdMap.get(view.dataId)!.id);
+  b.dataIdMap.delete(view.dataId);
+}
+
+/**
+ * A batched product of untransposed float32 operands through the XNNPACK (2-D) path, one
+ * batch entry at a time on views of the operands. tfjs-backend-wasm 4.22 sends any product
+ * with more than one batch entry to a plain loop that ran at 0.7 GFLOPS on attention's
+ * [32,128,128] x [32,128,32] against 27 GFLOPS for one [128,128] x [128,32] product on
+ * XNNPACK (2 shared cores). Returns undefined for shapes it does not handle (a broadcast of
+ * outer dimensions other than "one side has a single batch entry").
+ */
+function batchedThroughXnn(
+  original: tf.KernelConfig,
+  args: KernelArgs,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+): tf.TensorInfo | undefined {
+  if (a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const [m, k, n] = [a.shape[ra - 2]!, a.shape[ra - 1]!, b.shape[rb - 1]!];
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = tf.util.sizeFromShape(outerA), batchB = tf.util.sizeFromShape(outerB);
+  const batch = Math.max(batchA, batchB);
+  if (batch <= 1 || b.shape[rb - 2] !== k) return undefined;
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  if (batchA === batchB && !tf.util.arraysEqual(outerA, outerB)) return undefined;
+  const outer = batchA >= batchB ? outerA : outerB;
+  const backend = asWasmBackend(args.backend);
+  const attrs = { ...args.attrs, transposeA: false, transposeB: false };
+  if (batchB === 1) {
+    // One right operand for every batch entry: a single [batch*m, k] x [k, n] product.
+    const av = sliceView(args.backend, a, 0, [batch * m, k]);
+    const bv = sliceView(args.backend, b, 0, [k, n]);
+    try {
+      const y = original.kernelFunc({ inputs: { a: av, b: bv }, backend: args.backend, attrs });
+      const out = y as tf.TensorInfo;
+      return { ...out, shape: [...outer, m, n] };
+    } finally {
+      releaseView(args.backend, av);
+      releaseView(args.backend, bv);
+    }
+  }
+  const out = backend.makeOutput([...outer, m, n], "float32");
+  const outOffset = (args.backend as WasmInternals).dataIdMap.get(out.dataId)!.memoryOffset;
+  for (let i = 0; i < batch; i++) {
+    const av = sliceView(args.backend, a, batchA === 1 ? 0 : i * m * k, [m, k]);
+    const bv = sliceView(args.backend, b, i * k * n, [k, n]);
+    try {
+      const y = original.kernelFunc({ inputs: { a: av, b: bv }, backend: args.backend, attrs });
+      const yi = y as tf.TensorInfo;
+      const src = (args.backend as WasmInternals).dataIdMap.get(yi.dataId)!.memoryOffset;
+      // Read HEAPU8 afresh: an allocation above may have grown (and replaced) the heap.
+      const heap = (args.backend as WasmInternals).wasm.HEAPU8;
+      heap.copyWithin(outOffset + 4 * i * m * n, src, src + 4 * m * n);
+      backend.disposeData(yi.dataId);
+    } finally {
+      releaseView(args.backend, av);
+      releaseView(args.backend, bv);
+    }
+  }
+  return out;
+}
+
+/** `x` with its last two dimensions swapped, as a new wasm tensor the caller disposes. */
+function transposeLast2(backend: object, x: tf.TensorInfo): tf.TensorInfo {
+  const r = x.shape.length;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
+  const transpose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
+  return transpose({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+}
+
+/**
  * Wraps a matmul kernel of `wasm` so transposed operands are transposed in memory first: its
  * XNNPACK path is used only for untransposed operands, and its fallback loop for `transposeA`
  * or `transposeB` is 5-20x slower (measured on [512,128] x [128,4096]), which is every matmul
- * of the backward pass. A transpose costs one pass over the operand.
+ * of the backward pass. A transpose costs one pass over the operand, so a plain product
+ * chooses the cheaper of `op(A) op(B)` and `(op(B)^T op(A)^T)^T` in elements transposed: the
+ * tied unembedding's weight gradient `G^T H` (G the [N*T, V] logit gradient) becomes
+ * `(H^T G)^T`, which transposes H and the [V, d] result instead of the vocabulary-wide G.
+ * Batched products (attention) go through XNNPACK one batch entry at a time
+ * ({@link batchedThroughXnn}).
  */
 function untransposing(original: tf.KernelConfig): tf.KernelConfig {
+  // Only the plain product may be reordered: a fused bias or activation applies to C, not C^T.
+  const plainProduct = original.kernelName === "BatchMatMul";
+  const product = (args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo) => {
+    const plain = {
+      ...args,
+      inputs: { ...args.inputs, a, b },
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    };
+    return (plainProduct && batchedThroughXnn(original, plain, a, b)) ||
+      (original.kernelFunc(plain) as tf.TensorInfo);
+  };
   const kernelFunc = (args: KernelArgs) => {
     const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
-    if (!attrs?.transposeA && !attrs?.transposeB) return original.kernelFunc(args);
+    const tA = attrs?.transposeA === true, tB = attrs?.transposeB === true;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (!tA && !tB) return product(args, a, b);
     const backend = asWasmBackend(args.backend);
-    const transpose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
-    const inputs = { ...args.inputs } as Record<string, tf.TensorInfo>;
     const temps: tf.TensorInfo[] = [];
-    for (const [name, flag] of [["a", attrs.transposeA], ["b", attrs.transposeB]] as const) {
-      if (!flag) continue;
-      const x = inputs[name]!;
-      const r = x.shape.length;
-      const perm = [...Array(r).keys()];
-      [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
-      const t = transpose({ inputs: { x }, backend: args.backend, attrs: { perm } });
-      temps.push(t as tf.TensorInfo);
-      inputs[name] = t as tf.TensorInfo;
-    }
+    const t = (x: tf.TensorInfo) => {
+      const y = transposeLast2(args.backend, x);
+      temps.push(y);
+      return y;
+    };
     try {
-      return original.kernelFunc({
-        ...args,
-        inputs,
-        attrs: { ...args.attrs, transposeA: false, transposeB: false },
-      });
+      const size = tf.util.sizeFromShape;
+      const [ra, rb] = [a.shape.length, b.shape.length];
+      const m = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+      const n = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+      const batch = Math.max(size(a.shape.slice(0, -2)), size(b.shape.slice(0, -2)));
+      const direct = (tA ? size(a.shape) : 0) + (tB ? size(b.shape) : 0);
+      const swapped = (tA ? 0 : size(a.shape)) + (tB ? 0 : size(b.shape)) + batch * m * n;
+      if (plainProduct && swapped < direct) {
+        // C^T = op(B)^T op(A)^T: a transposed operand is already stored in the needed layout.
+        const ct = product(args, tB ? b : t(b), tA ? a : t(a));
+        temps.push(ct);
+        return transposeLast2(args.backend, ct);
+      }
+      return product(args, tA ? t(a) : a, tB ? t(b) : b);
     } finally {
-      for (const t of temps) backend.disposeData(t.dataId);
+      for (const x of temps) backend.disposeData(x.dataId);
     }
   };
   return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };

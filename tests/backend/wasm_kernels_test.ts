@@ -158,6 +158,31 @@ Deno.test("wasm matMul with every transpose combination, batched and broadcast",
   });
 });
 
+Deno.test("wasm batched matMul: rank-4 attention shapes, a broadcast left operand, reordered transposes", async () => {
+  await onWasm(async () => {
+    const [B, m, k, n] = [6, 7, 3, 5];
+    const a = values(B * m * k, 3), b = values(B * k * n, 4), a1 = values(m * k, 5);
+    // Rank 4 ([2, 3] batch) through the per-entry XNNPACK path.
+    let y = tf.matMul(tf.tensor4d(a, [2, 3, m, k]), tf.tensor4d(b, [2, 3, k, n]));
+    assert.deepEqual(y.shape, [2, 3, m, n]);
+    assertClose(await y.data(), matmulJs(a, b, [B, m, k, n], B), { rtol: 1e-5, atol: 1e-5 });
+    y.dispose();
+    // One left matrix for every batch entry of the right operand.
+    const a1b = Array.from({ length: B }, () => Array.from(a1)).flat();
+    y = tf.matMul(tf.tensor2d(a1, [m, k]), tf.tensor3d(b, [B, k, n]));
+    assert.deepEqual(y.shape, [B, m, n]);
+    assertClose(await y.data(), matmulJs(a1b, b, [B, m, k, n], B), { rtol: 1e-5, atol: 1e-5 });
+    y.dispose();
+    // A large transposed left operand: computed as (b^T a)^T, which moves fewer elements.
+    const big = values(40 * m, 6), r = values(40 * n, 7);
+    y = tf.matMul(tf.tensor2d(big, [40, m]), tf.tensor2d(r, [40, n]), true, false);
+    assert.deepEqual(y.shape, [m, n]);
+    const expected = matmulJs(transposeJs(big, [1, 40, m]), r, [1, m, 40, n], 1);
+    assertClose(await y.data(), expected, { rtol: 1e-5, atol: 1e-5 });
+    y.dispose();
+  });
+});
+
 Deno.test("wasm fused matMul (bias, relu) with transposed operands", async () => {
   await onWasm(async () => {
     const [m, k, n] = [3, 4, 5];
