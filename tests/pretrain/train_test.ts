@@ -38,7 +38,7 @@ const CONFIG: Partial<PretrainConfig> = {
   checkpointEvery: 2,
 };
 
-async function weights(model: { namedVariables(): ReadonlyMap<string, { dataSync(): unknown }> }) {
+function weights(model: { namedVariables(): ReadonlyMap<string, { dataSync(): unknown }> }) {
   const out: number[] = [];
   for (const v of model.namedVariables().values()) out.push(...(v.dataSync() as Float32Array));
   return out;
@@ -52,7 +52,7 @@ Deno.test("pretrain: an interrupted run resumed from its checkpoint ends where a
     const a = await pretrain(CONFIG, dirA, { data });
     assert.equal(a.step, 5);
     assert.ok(a.done);
-    const wa = await weights(a.model);
+    const wa = weights(a.model);
     a.model.dispose();
 
     const b1 = await pretrain(CONFIG, dirB, { data, stopAfter: 3 });
@@ -63,7 +63,7 @@ Deno.test("pretrain: an interrupted run resumed from its checkpoint ends where a
     await Deno.writeTextFile(`${dirB}/log.jsonl`, '{"step":4,"loss":0}\n', { append: true });
     const b2 = await pretrain(CONFIG, dirB, { data, resume: true });
     assert.equal(b2.step, 5);
-    assertClose(await weights(b2.model), wa, { rtol: 1e-6, atol: 1e-7 });
+    assertClose(weights(b2.model), wa, { rtol: 1e-6, atol: 1e-7 });
     b2.model.dispose();
 
     const lines = (await Deno.readTextFile(`${dirB}/log.jsonl`)).trim().split("\n").map((l) =>
