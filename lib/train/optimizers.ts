@@ -387,10 +387,45 @@ class SlotOptimizer implements Optimizer {
   }
 }
 
+function checkMaxNorm(maxNorm: number | undefined): void {
+  if (maxNorm !== undefined && !(maxNorm > 0)) {
+    throw new RangeError(`maxGradNorm must be positive, got ${maxNorm}`);
+  }
+}
+
+/**
+ * `Σ‖g_i‖²` of a list of gradients as a float32 scalar tensor, without reading it back (0 for an
+ * empty list). The square root of its value is the global norm {@link clipByGlobalNorm} reports.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gradSquaredNorm } from "./optimizers.ts";
+ * const sq = gradSquaredNorm([tf.tensor1d([3]), tf.tensor1d([4])]);
+ * console.log((await sq.data())[0]); // 25
+ * ```
+ */
+export function gradSquaredNorm(grads: readonly tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() =>
+    grads.length === 0 ? tf.scalar(0) : tf.addN(grads.map((g) => tf.sum(tf.square(g))))
+  ) as tf.Scalar;
+}
+
+/** New tensors: the gradients scaled so that their global norm `norm` is at most `maxNorm`. */
+function scaleToNorm(grads: readonly tf.Tensor[], norm: number, maxNorm?: number): tf.Tensor[] {
+  // The factor is formed in float64 and applied once, as PyTorch's clip_grad_norm_ does.
+  const scale = maxNorm !== undefined && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+  return grads.map((g) => scale === 1 ? tf.clone(g) : tf.tidy(() => tf.mul(g, scale)));
+}
+
 /**
  * The global L2 norm of a list of gradients, `√Σ‖g_i‖²`, and the gradients scaled so that norm is
  * at most `maxNorm` (PyTorch's `clip_grad_norm_`: factor `maxNorm/(norm + 1e-6)` when the norm is
  * larger). Returns new tensors (the inputs are left alone) and the pre-clip norm.
+ *
+ * Reads the norm synchronously, which only the cpu and wasm backends allow; on webgpu use
+ * {@link clipByGlobalNormAsync} (same numbers) or {@link clipByGlobalNormTensor} (no read).
  *
  * @example
  * ```ts
@@ -405,17 +440,74 @@ export function clipByGlobalNorm(
   grads: readonly tf.Tensor[],
   maxNorm?: number,
 ): { norm: number; grads: tf.Tensor[] } {
-  if (maxNorm !== undefined && !(maxNorm > 0)) {
-    throw new RangeError(`maxGradNorm must be positive, got ${maxNorm}`);
+  checkMaxNorm(maxNorm);
+  const sq = gradSquaredNorm(grads);
+  const norm = Math.sqrt(sq.dataSync()[0]);
+  sq.dispose();
+  return { norm, grads: scaleToNorm(grads, norm, maxNorm) };
+}
+
+/**
+ * {@link clipByGlobalNorm} on any backend: the squared norm is read back asynchronously (one
+ * scalar), so the norm and the clipped gradients are bit-for-bit those of the synchronous
+ * version. The trainer uses this: it needs the norm on the host anyway, to refuse a non-finite
+ * step before applying it.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipByGlobalNormAsync } from "./optimizers.ts";
+ * const { norm, grads } = await clipByGlobalNormAsync([tf.tensor1d([3]), tf.tensor1d([4])], 1);
+ * console.log(norm, (await grads[1].data())[0]); // 5, ~0.8
+ * ```
+ */
+export async function clipByGlobalNormAsync(
+  grads: readonly tf.Tensor[],
+  maxNorm?: number,
+): Promise<{ norm: number; grads: tf.Tensor[] }> {
+  checkMaxNorm(maxNorm);
+  const sq = gradSquaredNorm(grads);
+  let value: number;
+  try {
+    value = (await sq.data())[0];
+  } finally {
+    sq.dispose();
   }
-  const norm = tf.tidy(() => {
-    if (grads.length === 0) return 0;
-    const sq = grads.map((g) => tf.sum(tf.square(g)));
-    return Math.sqrt(tf.addN(sq).dataSync()[0]);
+  const norm = Math.sqrt(value);
+  return { norm, grads: scaleToNorm(grads, norm, maxNorm) };
+}
+
+/**
+ * Global-norm clipping with tensor ops only, for loops that must not wait on the device: the
+ * norm comes back as a float32 scalar tensor (read it whenever convenient) and the factor
+ * `maxNorm/(norm + 1e-6)` is applied where `norm > maxNorm`. Agrees with
+ * {@link clipByGlobalNorm} to float32 rounding (the factor is formed in float32 here). The
+ * caller disposes `norm` and `grads`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipByGlobalNormTensor } from "./optimizers.ts";
+ * const { norm, grads } = clipByGlobalNormTensor([tf.tensor1d([3]), tf.tensor1d([4])], 1);
+ * console.log((await norm.data())[0], (await grads[0].data())[0]); // 5, ~0.6
+ * ```
+ */
+export function clipByGlobalNormTensor(
+  grads: readonly tf.Tensor[],
+  maxNorm?: number,
+): { norm: tf.Scalar; grads: tf.Tensor[] } {
+  checkMaxNorm(maxNorm);
+  return tf.tidy(() => {
+    const norm = tf.sqrt(gradSquaredNorm(grads)) as tf.Scalar;
+    if (maxNorm === undefined) return { norm, grads: grads.map((g) => tf.clone(g)) };
+    // NaN > maxNorm is false, so a non-finite norm leaves the gradients as they are (as above).
+    const scale = tf.where(
+      tf.greater(norm, maxNorm),
+      tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6)),
+      tf.scalar(1),
+    );
+    return { norm, grads: grads.map((g) => tf.mul(g, scale)) };
   });
-  const scale = maxNorm !== undefined && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
-  return {
-    norm,
-    grads: grads.map((g) => scale === 1 ? tf.clone(g) : tf.tidy(() => tf.mul(g, scale))),
-  };
 }

@@ -93,8 +93,46 @@ export async function hashData<B>(data: TrainData<B>): Promise<string> {
   return hex((await sha256(fp)).buffer as ArrayBuffer);
 }
 
+/** The positions of each scoring batch, in order. */
+function batchesOf(size: number, batchSize: number | undefined): number[][] {
+  const bs = batchSize ?? 16;
+  if (!(Number.isInteger(bs) && bs > 0)) {
+    throw new RangeError(`batchSize must be a positive integer, got ${bs}`);
+  }
+  const out: number[][] = [];
+  for (let start = 0; start < size; start += bs) {
+    out.push(Array.from({ length: Math.min(bs, size - start) }, (_, i) => start + i));
+  }
+  return out;
+}
+
+/** The score tensors one batch contributes, kept past the tidy that computed them. */
+function scoreBatch<B>(scorer: PreferenceScorer<B, unknown>, batch: B): tf.Tensor1D[] {
+  return tf.tidy(() => {
+    const s = scorer.scores(batch);
+    return s.klPolicy ? [s.policyChosen, s.policyRejected, s.klPolicy] : [
+      s.policyChosen,
+      s.policyRejected,
+    ];
+  });
+}
+
+function collect(size: number, rows: { start: number; values: ArrayLike<number>[] }[]) {
+  const chosen = new Float32Array(size);
+  const rejected = new Float32Array(size);
+  let kl: Float32Array | undefined;
+  for (const { start, values: [c, r, k] } of rows) {
+    chosen.set(c, start);
+    rejected.set(r, start);
+    if (k) (kl ??= new Float32Array(size)).set(k, start);
+  }
+  return kl ? { chosen, rejected, kl } : { chosen, rejected };
+}
+
 /**
  * Score every pair of a dataset once under a model, without gradients, in position order.
+ * Reads synchronously, which only the cpu and wasm backends allow; on webgpu use
+ * {@link computeReferenceLogpsAsync} (same values).
  *
  * @example
  * ```ts ignore
@@ -107,25 +145,42 @@ export function computeReferenceLogps<B>(
   data: TrainData<B>,
   opts: { batchSize?: number } = {},
 ): ReferenceLogps {
-  const bs = opts.batchSize ?? 16;
-  if (!(Number.isInteger(bs) && bs > 0)) {
-    throw new RangeError(`batchSize must be a positive integer, got ${bs}`);
+  const rows = batchesOf(data.size, opts.batchSize).map((positions) => {
+    const ts = scoreBatch(scorer, data.batch(positions));
+    try {
+      return { start: positions[0], values: ts.map((t) => t.dataSync()) };
+    } finally {
+      tf.dispose(ts);
+    }
+  });
+  return collect(data.size, rows);
+}
+
+/**
+ * {@link computeReferenceLogps} on any backend: each batch's scores are read back
+ * asynchronously.
+ *
+ * @example
+ * ```ts ignore
+ * const ref = await computeReferenceLogpsAsync(scorer, data, { batchSize: 8 });
+ * console.log(ref.chosen[0], ref.rejected[0]);
+ * ```
+ */
+export async function computeReferenceLogpsAsync<B>(
+  scorer: PreferenceScorer<B, unknown>,
+  data: TrainData<B>,
+  opts: { batchSize?: number } = {},
+): Promise<ReferenceLogps> {
+  const rows: { start: number; values: ArrayLike<number>[] }[] = [];
+  for (const positions of batchesOf(data.size, opts.batchSize)) {
+    const ts = scoreBatch(scorer, data.batch(positions));
+    try {
+      rows.push({ start: positions[0], values: await Promise.all(ts.map((t) => t.data())) });
+    } finally {
+      tf.dispose(ts);
+    }
   }
-  const chosen = new Float32Array(data.size);
-  const rejected = new Float32Array(data.size);
-  let kl: Float32Array | undefined;
-  for (let start = 0; start < data.size; start += bs) {
-    const positions = Array.from({ length: Math.min(bs, data.size - start) }, (_, i) => start + i);
-    const batch = data.batch(positions);
-    const [c, r, k] = tf.tidy(() => {
-      const s = scorer.scores(batch);
-      return [s.policyChosen.dataSync(), s.policyRejected.dataSync(), s.klPolicy?.dataSync()];
-    });
-    chosen.set(c, start);
-    rejected.set(r, start);
-    if (k) (kl ??= new Float32Array(data.size)).set(k, start);
-  }
-  return kl ? { chosen, rejected, kl } : { chosen, rejected };
+  return collect(data.size, rows);
 }
 
 /**
@@ -153,7 +208,7 @@ export async function cachedReferenceLogps<B>(
       .buffer as ArrayBuffer,
   );
   if (!opts.cacheDir) {
-    return { ...computeReferenceLogps(scorer, data, opts), key, hit: false };
+    return { ...(await computeReferenceLogpsAsync(scorer, data, opts)), key, hit: false };
   }
   const path = `${opts.cacheDir.replace(/\/$/, "")}/${key}.safetensors`;
   try {
@@ -167,7 +222,7 @@ export async function cachedReferenceLogps<B>(
     // Absent or unreadable (e.g. a write cut short): recompute and overwrite below.
     if (!(e instanceof Deno.errors.NotFound) && !(e instanceof RangeError)) throw e;
   }
-  const ref = computeReferenceLogps(scorer, data, opts);
+  const ref = await computeReferenceLogpsAsync(scorer, data, opts);
   await writeReferenceFile(path, ref, { model: modelHash, data: dataHash });
   return { ...ref, key, hit: false, path };
 }

@@ -140,7 +140,8 @@ export function probabilityMassTracker<B, P = never>(
   const file = opts.file === undefined ? "mass" : opts.file;
   let initial: { chosen: number[]; rejected: number[]; probes: number[] } | undefined;
 
-  function measure(ctx: BeginContext<B> | StepContext<B>) {
+  // Reads are asynchronous so the tracker runs on webgpu, which cannot read synchronously.
+  async function measure(ctx: BeginContext<B> | StepContext<B>) {
     const data = opts.data ?? ctx.data;
     const positions = opts.positions ??
       Array.from({ length: Math.min(64, data.size) }, (_, i) => i);
@@ -148,19 +149,29 @@ export function probabilityMassTracker<B, P = never>(
     const chosen: number[] = [], rejected: number[] = [];
     for (let i = 0; i < positions.length; i += bs) {
       const batch = data.batch(positions.slice(i, i + bs));
-      const [c, r] = tf.tidy(() => {
+      const kept = tf.tidy(() => {
         const s = policy.scores(batch);
-        return [Array.from(s.policyChosen.dataSync()), Array.from(s.policyRejected.dataSync())];
+        return [s.policyChosen, s.policyRejected];
       });
-      chosen.push(...c);
-      rejected.push(...r);
+      try {
+        const [c, r] = await Promise.all(kept.map((t) => t.data()));
+        chosen.push(...c);
+        rejected.push(...r);
+      } finally {
+        tf.dispose(kept);
+      }
     }
     let probes: number[] = [];
     if (opts.probes) {
       if (!policy.logps) {
         throw new TypeError("probabilityMassTracker: probes need a scorer with logps()");
       }
-      probes = tf.tidy(() => Array.from(policy.logps!(opts.probes!.batch).dataSync()));
+      const lp = tf.tidy(() => policy.logps!(opts.probes!.batch));
+      try {
+        probes = Array.from(await lp.data());
+      } finally {
+        lp.dispose();
+      }
       if (probes.length !== opts.probes.labels.length) {
         throw new RangeError(
           `probabilityMassTracker: logps gave ${probes.length} values for ${opts.probes.labels.length} probe rows`,
@@ -173,7 +184,7 @@ export function probabilityMassTracker<B, P = never>(
 
   function report(
     ctx: BeginContext<B> | StepContext<B>,
-    m: ReturnType<typeof measure>,
+    m: Awaited<ReturnType<typeof measure>>,
   ): HookResult {
     const init = initial!;
     const out: Record<string, number> = {
@@ -208,15 +219,15 @@ export function probabilityMassTracker<B, P = never>(
 
   return {
     name: "probability_mass",
-    onTrainBegin(ctx) {
+    async onTrainBegin(ctx) {
       if (ctx.resumed && initial) return;
-      const m = measure(ctx);
+      const m = await measure(ctx);
       initial = { chosen: m.chosen, rejected: m.rejected, probes: m.probes };
       return report(ctx, m);
     },
-    onStepEnd(ctx) {
+    async onStepEnd(ctx) {
       if (ctx.step % every !== 0 && ctx.step !== ctx.totalSteps) return;
-      return report(ctx, measure(ctx));
+      return report(ctx, await measure(ctx));
     },
     saveState: () => initial,
     loadState(state) {

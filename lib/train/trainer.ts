@@ -31,7 +31,7 @@ import {
   saveCheckpoint,
 } from "./checkpoint.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
-import { clipByGlobalNorm, createOptimizer, type OptimizerSpec } from "./optimizers.ts";
+import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./optimizers.ts";
 import { progressCallback, type ProgressOptions } from "./progress.ts";
 import { readJsonl, type RunStepRecord, RunWriter } from "./records.ts";
 import {
@@ -233,12 +233,20 @@ interface RefTensors {
   kl?: tf.Tensor1D;
 }
 
-function readRef(r: RefTensors): { chosen: number[]; rejected: number[]; kl?: number[] } {
-  return {
-    chosen: Array.from(r.chosen.dataSync()),
-    rejected: Array.from(r.rejected.dataSync()),
-    ...(r.kl ? { kl: Array.from(r.kl.dataSync()) } : {}),
-  };
+/** Plain numbers of a tensor, read asynchronously (webgpu under Deno cannot read synchronously). */
+async function values(t: tf.Tensor): Promise<number[]> {
+  return Array.from(await t.data() as Float32Array);
+}
+
+async function readRef(
+  r: RefTensors,
+): Promise<{ chosen: number[]; rejected: number[]; kl?: number[] }> {
+  const [chosen, rejected, kl] = await Promise.all([
+    values(r.chosen),
+    values(r.rejected),
+    r.kl ? values(r.kl) : undefined,
+  ]);
+  return kl ? { chosen, rejected, kl } : { chosen, rejected };
 }
 
 function disposeRef(r: RefTensors): void {
@@ -280,12 +288,16 @@ function keepScores(kept: Record<string, tf.Tensor>, s: PairScores, perPair: tf.
 }
 
 /** Per-pair values from kept tensors (read back from the device). */
-function readScores(
+async function readScores(
   kept: Record<string, tf.Tensor>,
   ids: number[],
   ref: { chosen: number[]; rejected: number[]; kl?: number[] } | undefined,
-): PairValues {
-  const read = (k: string) => Array.from(kept[k].dataSync());
+): Promise<PairValues> {
+  // The score tensors (not the objective's extras) are read in one batch of asynchronous reads.
+  const keys = Object.keys(kept).filter((k) => !k.startsWith("extra:"));
+  const all = await Promise.all(keys.map((k) => values(kept[k])));
+  const byKey = Object.fromEntries(keys.map((k, i) => [k, all[i]]));
+  const read = (k: string) => byKey[k];
   const part: PairValues = {
     pairIndex: ids,
     policyChosen: read("policyChosen"),
@@ -542,7 +554,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
           const batch = data.batch(positions);
           batches.push(batch);
           const ref = refScores(batch, positions, refs.train);
-          const refValues = ref && readRef(ref);
+          const refValues = ref && await readRef(ref);
           const kept: Record<string, tf.Tensor> = {};
           let grads: tf.NamedTensorMap;
           try {
@@ -562,11 +574,11 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
             if (ref) disposeRef(ref);
           }
           const ids = pairIds(data, positions);
-          const part = readScores(kept, ids, refValues);
+          const part = await readScores(kept, ids, refValues);
           const losses = part.losses;
           for (const [k, t] of Object.entries(kept)) {
             if (!k.startsWith("extra:")) continue;
-            const name = k.slice(6), vals = t.dataSync();
+            const name = k.slice(6), vals = await t.data();
             const e = (extras[name] ??= { sum: 0, count: 0 });
             if (vals.length === positions.length) {
               for (const v of vals) e.sum += v;
@@ -598,7 +610,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
             accum = next;
           }
         }
-        const clipped = clipByGlobalNorm(accum!, opts.maxGradNorm);
+        // The norm is read here (asynchronously) because a non-finite one must stop the run
+        // before the update is applied.
+        const clipped = await clipByGlobalNormAsync(accum!, opts.maxGradNorm);
         try {
           if (!Number.isFinite(clipped.norm)) {
             const ids = parts.flatMap((p) => p.pairIndex);
@@ -684,7 +698,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       const positions = Array.from({ length: Math.min(bs, ed.size - i) }, (_, k) => i + k);
       const batch = ed.batch(positions);
       const ref = refScores(batch, positions, refs.eval);
-      const refValues = ref && readRef(ref);
+      const refValues = ref && await readRef(ref);
       const kept: Record<string, tf.Tensor> = {};
       tf.tidy(() => {
         const s = policy.scores(batch);
@@ -693,7 +707,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         keepScores(kept, s, perPair);
       });
       if (ref) disposeRef(ref);
-      parts.push(readScores(kept, pairIds(ed, positions), refValues));
+      parts.push(await readScores(kept, pairIds(ed, positions), refValues));
       Object.values(kept).forEach((t) => t.dispose());
     }
     const values = concatPairs(parts);
