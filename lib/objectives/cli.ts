@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { gradientWeights } from "./gradients.ts";
+import { gradientWeightsAsync } from "./gradients.ts";
 import { createObjective, findObjective, OBJECTIVES } from "./registry.ts";
 import type { Objective, SequenceScores } from "./types.ts";
 
@@ -233,7 +233,7 @@ async function evalCommand(flags: Record<string, string | true>): Promise<number
     const obj = make();
     const scores = toScores(group, obj);
     try {
-      const g = gradientWeights(obj, scores);
+      const g = await gradientWeightsAsync(obj, scores);
       g.losses.forEach((l, i) =>
         out.push({ loss: finite(l), g_w: finite(g.gW[i]), g_l: finite(g.gL[i]) })
       );

@@ -38,8 +38,27 @@ export interface MetricOptions {
   losses?: tf.Tensor1D | ArrayLike<number>;
 }
 
-function values(t: tf.Tensor1D | undefined): Float32Array | undefined {
-  return t ? t.dataSync() as Float32Array : undefined;
+/** The host-side inputs of the metrics, however they were read. */
+interface MetricInputs {
+  pc: ArrayLike<number>;
+  pr: ArrayLike<number>;
+  rc?: ArrayLike<number>;
+  rr?: ArrayLike<number>;
+  lc: ArrayLike<number>;
+  lr: ArrayLike<number>;
+  losses?: ArrayLike<number>;
+}
+
+function checkBeta(opts: MetricOptions): void {
+  if (!(typeof opts?.beta === "number" && opts.beta > 0 && Number.isFinite(opts.beta))) {
+    throw new RangeError(
+      `preferenceMetrics: option 'beta' must be a positive number, got ${opts?.beta}`,
+    );
+  }
+}
+
+function isTensor(x: tf.Tensor1D | ArrayLike<number>): x is tf.Tensor1D {
+  return "dataSync" in x;
 }
 
 /**
@@ -50,6 +69,9 @@ function values(t: tf.Tensor1D | undefined): Float32Array | undefined {
  * - `rewards/accuracies = 1` if `rewards/chosen > rewards/rejected` (strict), else 0;
  * - `logps/chosen = ℓθ(y_w)`, `logps/rejected = ℓθ(y_l)`: **summed** completion log-probs;
  * - with `lengthNormalize`, every ℓ above is divided by its completion length first.
+ *
+ * Reads the scores synchronously (cpu and wasm backends only); on webgpu use
+ * {@link preferenceMetricsAsync}.
  *
  * @example
  * ```ts
@@ -65,19 +87,59 @@ function values(t: tf.Tensor1D | undefined): Float32Array | undefined {
  * ```
  */
 export function preferenceMetrics(scores: SequenceScores, opts: MetricOptions): PreferenceMetrics {
-  if (!(typeof opts?.beta === "number" && opts.beta > 0 && Number.isFinite(opts.beta))) {
-    throw new RangeError(
-      `preferenceMetrics: option 'beta' must be a positive number, got ${opts?.beta}`,
-    );
-  }
-  const pc = values(scores.policyChosen)!;
-  const pr = values(scores.policyRejected)!;
-  const rc = values(scores.refChosen);
-  const rr = values(scores.refRejected);
-  const lc = values(scores.chosenLength)!;
-  const lr = values(scores.rejectedLength)!;
+  checkBeta(opts);
+  const read = (t: tf.Tensor1D | undefined) => t?.dataSync() as Float32Array | undefined;
+  const l = opts.losses;
+  return compute({
+    pc: read(scores.policyChosen)!,
+    pr: read(scores.policyRejected)!,
+    rc: read(scores.refChosen),
+    rr: read(scores.refRejected),
+    lc: read(scores.chosenLength)!,
+    lr: read(scores.rejectedLength)!,
+    losses: l === undefined ? undefined : isTensor(l) ? l.dataSync() : l,
+  }, opts);
+}
+
+/**
+ * {@link preferenceMetrics} on any backend (webgpu included): the scores are read back
+ * asynchronously; the synchronous version works on cpu and wasm only.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { preferenceMetricsAsync } from "./metrics.ts";
+ * const m = await preferenceMetricsAsync({
+ *   policyChosen: tf.tensor1d([-10]), policyRejected: tf.tensor1d([-12]),
+ *   chosenLength: tf.tensor1d([5]), rejectedLength: tf.tensor1d([6]),
+ * }, { beta: 0.1 });
+ * console.log(m.mean["rewards/accuracies"]); // 1
+ * ```
+ */
+export async function preferenceMetricsAsync(
+  scores: SequenceScores,
+  opts: MetricOptions,
+): Promise<PreferenceMetrics> {
+  checkBeta(opts);
+  const read = async (t: tf.Tensor1D | undefined) => t ? await t.data() : undefined;
+  const l = opts.losses;
+  const [pc, pr, rc, rr, lc, lr, losses] = await Promise.all([
+    read(scores.policyChosen),
+    read(scores.policyRejected),
+    read(scores.refChosen),
+    read(scores.refRejected),
+    read(scores.chosenLength),
+    read(scores.rejectedLength),
+    l === undefined ? undefined : isTensor(l) ? read(l) : l,
+  ]);
+  return compute({ pc: pc!, pr: pr!, rc, rr, lc: lc!, lr: lr!, losses }, opts);
+}
+
+function compute(x: MetricInputs, opts: MetricOptions): PreferenceMetrics {
+  const { pc, pr, rc, rr, lc, lr } = x;
   const b = pc.length;
-  const norm = (x: number, n: number) => opts.lengthNormalize ? x / Math.max(n, 1) : x;
+  const norm = (v: number, n: number) => opts.lengthNormalize ? v / Math.max(n, 1) : v;
   const per: Record<string, number[]> = Object.fromEntries(METRIC_NAMES.map((n) => [n, []]));
   for (let i = 0; i < b; i++) {
     const lw = norm(pc[i], lc[i]);
@@ -91,11 +153,8 @@ export function preferenceMetrics(scores: SequenceScores, opts: MetricOptions): 
     per["logps/chosen"].push(lw);
     per["logps/rejected"].push(ll);
   }
-  if (opts.losses !== undefined) {
-    const l = "dataSync" in opts.losses ? opts.losses.dataSync() : opts.losses;
-    per.loss = Array.from(l as ArrayLike<number>);
-  }
+  if (x.losses !== undefined) per.loss = Array.from(x.losses);
   const mean: Record<string, number> = {};
-  for (const [k, v] of Object.entries(per)) mean[k] = v.reduce((a, x) => a + x, 0) / v.length;
+  for (const [k, v] of Object.entries(per)) mean[k] = v.reduce((a, y) => a + y, 0) / v.length;
   return { perPair: per, mean };
 }

@@ -6,7 +6,10 @@
  * factories validate their parameters (`dpo({ beta: 0.1 })`). `gradientWeights` gives
  * `g_w = ∂L/∂ℓθ(y_w)` and `g_l = ∂L/∂ℓθ(y_l)` for any objective, including your own, and
  * `gradientField` evaluates them over the (u_w, u_l) plane. See docs/objectives.md for every
- * formula, default and source; SGDPO and SPO are documented reconstructions.
+ * formula, default and source; SGDPO and SPO are documented reconstructions. The analyses read
+ * tensors back synchronously (cpu and wasm backends); their `...Async` twins
+ * (`gradientWeightsAsync`, `gradientFieldAsync`, `tokenGradientFieldAsync`,
+ * `preferenceMetricsAsync`) work on every backend, webgpu included.
  *
  * @example
  * ```ts
@@ -110,16 +113,19 @@ export {
   type MetricOptions,
   type PreferenceMetrics,
   preferenceMetrics,
+  preferenceMetricsAsync,
 } from "./metrics.ts";
 export {
   type FieldSpec,
   type GradientField,
   gradientField,
+  gradientFieldAsync,
   type GradientWeights,
   gradientWeights,
+  gradientWeightsAsync,
   type GridAxis,
 } from "./gradients.ts";
-export { tokenGradientField, type TokenFieldSpec } from "./token_field.ts";
+export { type TokenFieldSpec, tokenGradientField, tokenGradientFieldAsync } from "./token_field.ts";
 export {
   createObjective,
   findObjective,

@@ -17,7 +17,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../models/common.ts";
-import { type GradientField, gradientWeights, type GridAxis } from "./gradients.ts";
+import {
+  type GradientField,
+  type GridAxis,
+  runAsync,
+  runSync,
+  type WeightReads,
+  weightReads,
+} from "./gradients.ts";
 import type { Objective, SequenceScores } from "./types.ts";
 
 /** Grid and token assumptions for {@link tokenGradientField}. */
@@ -76,6 +83,9 @@ function ratios(u: number, n: number, spread: number, rng: Rng): number[] {
  * Per-pair objectives are evaluated one batch per draw, batch-coupled ones point by point.
  * The result has the shape of `gradientField`'s, so the plot builders take it as is.
  *
+ * Reads synchronously (cpu and wasm backends only); on webgpu use
+ * {@link tokenGradientFieldAsync}.
+ *
  * @example SGDPO's chosen multiplier k_w = g_w / g_w(DPO) at one point
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
@@ -86,6 +96,30 @@ function ratios(u: number, n: number, spread: number, rng: Rng): number[] {
  * ```
  */
 export function tokenGradientField(objective: Objective, spec: TokenFieldSpec): GradientField {
+  return runSync(tokenFieldReads(objective, spec));
+}
+
+/**
+ * {@link tokenGradientField} on any backend (webgpu included), read back asynchronously; the
+ * same draws and the same numbers.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { tokenGradientFieldAsync } from "./token_field.ts";
+ * import { sgdpo } from "./sgdpo.ts";
+ * const f = await tokenGradientFieldAsync(sgdpo({ r1: 1, r2: 1 }), { uW: [0], uL: [0] });
+ * console.log(f.gW[0][0] / -0.05); // 1.25
+ * ```
+ */
+export function tokenGradientFieldAsync(
+  objective: Objective,
+  spec: TokenFieldSpec,
+): Promise<GradientField> {
+  return runAsync(tokenFieldReads(objective, spec));
+}
+
+function* tokenFieldReads(objective: Objective, spec: TokenFieldSpec): WeightReads<GradientField> {
   const uW = axis(spec.uW, "uW"), uL = axis(spec.uL, "uL");
   const nw = count(spec.chosenTokens, 8, "chosenTokens");
   const nl = count(spec.rejectedTokens, nw, "rejectedTokens");
@@ -101,7 +135,7 @@ export function tokenGradientField(objective: Objective, spec: TokenFieldSpec): 
   const sums = { loss: new Float64Array(points.length), gW: new Float64Array(points.length) };
   const gLsum = new Float64Array(points.length);
 
-  const evaluate = (pts: [number, number][], offset: number) => {
+  const evaluate = function* (pts: [number, number][], offset: number): WeightReads<void> {
     const b = pts.length;
     const pw = pts.map(([w]) => ratios(w, nw, spread, rng).map((r) => refTok + r));
     const pl = pts.map(([, l]) => ratios(l, nl, spread, rng).map((r) => refTok + r));
@@ -123,7 +157,7 @@ export function tokenGradientField(objective: Objective, spec: TokenFieldSpec): 
       },
     };
     try {
-      const g = gradientWeights(objective, s);
+      const g = yield* weightReads(objective, s);
       const tok = g.tokens!;
       for (let i = 0; i < b; i++) {
         sums.loss[offset + i] += g.losses[i];
@@ -139,8 +173,11 @@ export function tokenGradientField(objective: Objective, spec: TokenFieldSpec): 
   };
 
   for (let k = 0; k < samples; k++) {
-    if (objective.batchCoupled) points.forEach((p, i) => evaluate([p], i));
-    else evaluate(points, 0);
+    if (objective.batchCoupled) {
+      for (const [i, p] of points.entries()) yield* evaluate([p], i);
+    } else {
+      yield* evaluate(points, 0);
+    }
   }
   const grid = (v: Float64Array) =>
     uL.map((_, i) =>
