@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective } from "./define.ts";
 import { softplus, stopGradient } from "./numerics.ts";
 import { BETA, LABEL_SMOOTHING, NLL_MODE } from "./params.ts";
+import { DeviceScalar } from "./state.ts";
 import {
   lengths,
   nll,
@@ -262,8 +263,9 @@ export interface AlphaDpoParams {
  * ```
  */
 export function alphaDpo(params: AlphaDpoParams = {}): Objective {
-  let mu = 0;
-  let sd = 0;
+  // The EMAs stay on the device: loss() must not read tensors (webgpu cannot).
+  const mu = new DeviceScalar(0);
+  const sd = new DeviceScalar(0);
   return defineObjective({
     name: "alpha_dpo",
     specs: {
@@ -309,23 +311,25 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
       const pi = tf.sub(norm(s.policyChosen, len.chosen), norm(s.policyRejected, len.rejected));
       const refD = tf.sub(norm(ref.chosen, len.chosen), norm(ref.rejected, len.rejected));
       const gap = stopGradient(tf.sub(pi, refD));
-      let center = (p.mu as number | undefined) ?? 0;
-      let scale = p.sigma as number | undefined;
+      let center: tf.Tensor | number = (p.mu as number | undefined) ?? 0;
+      let scale: tf.Tensor | number | undefined = p.sigma as number | undefined;
       if (scale === undefined) {
-        const g = Array.from(gap.dataSync() as Float32Array);
-        if (g.length < 2) {
+        const n = gap.shape[0];
+        if (n < 2) {
           throw new RangeError(
-            "alpha_dpo: running statistics need a batch of at least 2 pairs; pass 'sigma' " +
-              "(and 'mu') to fix them",
+            `alpha_dpo: running statistics need a batch of at least 2 pairs, got ${n}; pass ` +
+              "'sigma' (and 'mu') to fix them",
           );
         }
-        const m = g.reduce((a, b) => a + b, 0) / g.length;
-        const v = g.reduce((a, b) => a + (b - m) ** 2, 0) / (g.length - 1);
+        const m = tf.mean(gap);
+        const v = tf.div(tf.sum(tf.square(tf.sub(gap, m))), n - 1);
         const d = p.emaDecay as number;
-        mu = mu * d + m * (1 - d);
-        sd = sd * d + Math.sqrt(v) * (1 - d);
-        center = mu;
-        scale = sd;
+        const nextMu = tf.add(tf.mul(mu.value(), d), tf.mul(m, 1 - d));
+        const nextSd = tf.add(tf.mul(sd.value(), d), tf.mul(tf.sqrt(v), 1 - d));
+        mu.set(nextMu);
+        sd.set(nextSd);
+        center = nextMu;
+        scale = nextSd;
       }
       const margin = tf.add(
         tf.mul(tf.div(tf.sub(gap, center), scale), p.alpha as number),
@@ -335,8 +339,8 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
       return smoothedLogistic(tf.mul(m, p.beta as number), p.labelSmoothing as number);
     },
     reset: () => {
-      mu = 0;
-      sd = 0;
+      mu.reset();
+      sd.reset();
     },
   }, params as Record<string, unknown>);
 }

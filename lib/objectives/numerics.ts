@@ -132,6 +132,48 @@ export function permute(x: tf.Tensor1D, perm: readonly number[]): tf.Tensor1D {
   return f(x) as tf.Tensor1D;
 }
 
+/**
+ * `x` sorted ascending along its only axis, differentiable: the gradient of the k-th smallest
+ * entry flows back to the entry it came from. Ties keep index order (stable), as
+ * {@link argsortAscending} does. The permutation is found on the device (`tf.topk` of `−x`) and
+ * never read back, so this works on every backend, webgpu included; {@link permute} with a host
+ * permutation needs a synchronous read. Used by the batch-sorting AOT losses.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { sortAscending } from "./numerics.ts";
+ * const x = tf.tensor1d([3, 1, 2]);
+ * console.log(await sortAscending(x).data()); // [1, 2, 3]
+ * const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(sortAscending(v as tf.Tensor1D), [1, 10, 100])));
+ * console.log(await g(x).data()); // [100, 1, 10]
+ * ```
+ */
+export function sortAscending(x: tf.Tensor1D): tf.Tensor1D {
+  if (x.rank !== 1) throw new RangeError(`sortAscending: x must be 1-D, got shape [${x.shape}]`);
+  // topk needs k >= 1; an empty vector is its own sort.
+  return (x.shape[0] === 0 ? tf.clone(x) : sortAscendingOp(x)) as tf.Tensor1D;
+}
+
+// Inside tf.customGrad the forward ops are not taped, so the integer permutation (which has no
+// gradient) never enters the tape; only this one node, with the gradient below, does.
+const sortAscendingOp = tf.customGrad(
+  ((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const n = x.shape[0]!;
+    // topk sorts descending and breaks ties by lower index on every backend, so topk(−x) is the
+    // stable ascending order.
+    const order = tf.topk(tf.neg(x), n).indices;
+    // The inverse permutation (each entry's rank) is the order of the order.
+    const rank = tf.topk(tf.neg(tf.cast(order, "float32")), n).indices;
+    save([rank]);
+    return {
+      value: tf.gather(x, order),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.gather(dy, saved[0]),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0],
+);
+
 /** Indices that sort `values` ascending (stable), computed on the host. */
 export function argsortAscending(values: ArrayLike<number>): number[] {
   const idx = Array.from({ length: values.length }, (_, i) => i);

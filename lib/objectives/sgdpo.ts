@@ -97,21 +97,64 @@ export interface PilotSampling {
   rng: () => number;
 }
 
-function positions(mask: Float32Array | Int32Array | Uint8Array, row: number, t: number): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < t; j++) if (mask[row * t + j] > 0) out.push(j);
-  return out;
+/** Ranks of `keys` in stable ascending order: `rank[q]` = place of entry q (ties by index). */
+function ranksOf(keys: readonly number[]): number[] {
+  const order = keys.map((_, i) => i).sort((a, b) => keys[a] - keys[b] || a - b);
+  const rank = new Array<number>(keys.length);
+  order.forEach((q, r) => rank[q] = r);
+  return rank;
 }
 
-function pick(keys: number[], n: number, k: number): number[] {
-  const ranks = Array.from({ length: n }, (_, i) => i);
-  ranks.sort((a, b) => keys[a] - keys[b] || a - b);
-  return ranks.slice(0, k);
+/**
+ * The device half of the sampling: per row, select the k(n) completion positions whose
+ * relative index (0 = first completion token) has the smallest key rank, where n is the row's
+ * completion length; plus the scale n/k. `ranks` is `[B, R]` with R at least the row width.
+ * Nothing is read back: n and the relative indices come from the mask with tensor ops, and k(n)
+ * and n/k are looked up in tables computed here for every possible n.
+ */
+function selectPilot(
+  mask: tf.Tensor2D,
+  ranks: number[][],
+  r: number,
+): { sel: tf.Tensor2D; scale: tf.Tensor1D } {
+  const [b, t] = mask.shape;
+  if (b === 0 || t === 0) {
+    return { sel: tf.zeros([b, t]) as tf.Tensor2D, scale: tf.zeros([b]) as tf.Tensor1D };
+  }
+  const width = ranks[0].length;
+  const kOf = (n: number) => n === 0 ? 0 : Math.min(n, Math.max(1, Math.round(r * n)));
+  const kTable = Array.from({ length: t + 1 }, (_, n) => kOf(n));
+  const sTable = kTable.map((k, n) => k > 0 ? n / k : 0);
+  return tf.tidy(() => {
+    const on = tf.cast(tf.greater(mask, 0), "float32");
+    const n = tf.cast(tf.sum(on, 1), "int32");
+    // Relative index of each completion position (exact: sums of 0/1 in float32).
+    const q = tf.cast(tf.maximum(tf.sub(tf.cumsum(on, 1), 1), 0), "int32");
+    const rowStart = tf.tensor2d(Array.from({ length: b }, (_, i) => [i * width]), [b, 1], "int32");
+    const keyAt = tf.gather(tf.tensor1d(ranks.flat(), "float32"), tf.add(q, rowStart)) as tf.Tensor;
+    // Positions outside the completion sort after every completion position.
+    const key = tf.where(tf.greater(on, 0), keyAt, tf.fill([b, t], width + 1));
+    // topk breaks ties by lower index on every backend; the order of the order is the rank.
+    const order = tf.topk(tf.neg(key), t).indices;
+    const place = tf.topk(tf.neg(tf.cast(order, "float32")), t).indices;
+    const k = tf.gather(tf.tensor1d(kTable, "int32"), n);
+    const sel = tf.cast(tf.less(place, tf.expandDims(k, 1)), "float32");
+    return {
+      sel: tf.mul(sel, on) as tf.Tensor2D,
+      scale: tf.gather(tf.tensor1d(sTable, "float32"), n) as tf.Tensor1D,
+    };
+  });
 }
 
 /**
  * Random sub-sequence selection masks (`[B, T]`, 1 = sampled) over completion tokens, plus the
  * scale n/k per pair that turns a sampled sum into an estimate of the full sum.
+ *
+ * Per row, keys are drawn from `rng` for every possible relative completion index (the row
+ * width, so the number of draws does not depend on the data), and the k = max(1, round(r·n))
+ * indices with the smallest keys among the n completion tokens are taken; "same" mode shares
+ * the keys between the two sides. The masks are never read back (the selection is computed on
+ * the device), so this runs on every backend, webgpu included.
  *
  * @example
  * ```ts
@@ -120,7 +163,7 @@ function pick(keys: number[], n: number, k: number): number[] {
  * import { mulberry32, samplePilotMasks } from "./sgdpo.ts";
  * const m = tf.tensor2d([[0, 1, 1, 1, 1]]);
  * const s = samplePilotMasks(m, m, { r1: 0.5, r2: 0.5, mode: "same", rng: mulberry32(1) });
- * console.log(tf.sum(s.chosen).dataSync()); // [2]
+ * console.log(await tf.sum(s.chosen).data()); // [2]
  * ```
  */
 export function samplePilotMasks(
@@ -135,31 +178,23 @@ export function samplePilotMasks(
 } {
   const [b, tw] = chosenMask.shape;
   const tl = rejectedMask.shape[1];
-  const mw = chosenMask.dataSync();
-  const ml = rejectedMask.dataSync();
-  const selW = new Float32Array(b * tw);
-  const selL = new Float32Array(b * tl);
-  const scW = new Float32Array(b);
-  const scL = new Float32Array(b);
-  const count = (n: number, r: number) => n === 0 ? 0 : Math.min(n, Math.max(1, Math.round(r * n)));
-  for (let i = 0; i < b; i++) {
-    const pw = positions(mw as Float32Array, i, tw);
-    const pl = positions(ml as Float32Array, i, tl);
-    const kw = count(pw.length, opts.r1);
-    const kl = count(pl.length, opts.r2);
-    const keysW = Array.from({ length: Math.max(pw.length, pl.length) }, opts.rng);
-    const keysL = opts.mode === "same" ? keysW : Array.from({ length: pl.length }, opts.rng);
-    for (const r of pick(keysW, pw.length, kw)) selW[i * tw + pw[r]] = 1;
-    for (const r of pick(keysL, pl.length, kl)) selL[i * tl + pl[r]] = 1;
-    scW[i] = kw > 0 ? pw.length / kw : 0;
-    scL[i] = kl > 0 ? pl.length / kl : 0;
+  if (rejectedMask.shape[0] !== b) {
+    throw new RangeError(
+      `samplePilotMasks: chosenMask has ${b} rows, rejectedMask ${rejectedMask.shape[0]}`,
+    );
   }
-  return {
-    chosen: tf.tensor2d(selW, [b, tw]),
-    rejected: tf.tensor2d(selL, [b, tl]),
-    scaleChosen: tf.tensor1d(scW),
-    scaleRejected: tf.tensor1d(scL),
-  };
+  const same = opts.mode === "same";
+  const ranksW: number[][] = [], ranksL: number[][] = [];
+  for (let i = 0; i < b; i++) {
+    // "same": one key per relative index, shared, so both sides take the same indices.
+    const kw = Array.from({ length: same ? Math.max(tw, tl) : tw }, opts.rng);
+    const kl = same ? kw : Array.from({ length: tl }, opts.rng);
+    ranksW.push(ranksOf(kw));
+    ranksL.push(ranksOf(kl));
+  }
+  const w = selectPilot(chosenMask, ranksW, opts.r1);
+  const l = selectPilot(rejectedMask, ranksL, opts.r2);
+  return { chosen: w.sel, rejected: l.sel, scaleChosen: w.scale, scaleRejected: l.scale };
 }
 
 /** Parameters of {@link sgdpo}. */

@@ -9,15 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective, type Resolved } from "./define.ts";
-import {
-  argsortAscending,
-  logSigmoid,
-  permute,
-  sigmoid,
-  softplus,
-  stopGradient,
-} from "./numerics.ts";
+import { logSigmoid, sigmoid, softplus, sortAscending, stopGradient } from "./numerics.ts";
 import { BETA, LABEL_SMOOTHING, NLL_MODE, type ParamSpecs } from "./params.ts";
+import { DeviceScalar } from "./state.ts";
 import {
   F_DIVERGENCES,
   type FDivergence,
@@ -362,7 +356,8 @@ export interface BcoParams extends TrlModifiers {
  * ```
  */
 export function bcoPair(params: BcoParams = {}): Objective {
-  let mean = 0;
+  // The running mean stays on the device: loss() must not read tensors (webgpu cannot).
+  const mean = new DeviceScalar(0);
   let count = 0;
   return trl({
     name: "bco_pair",
@@ -375,13 +370,15 @@ export function bcoPair(params: BcoParams = {}): Objective {
     },
     batchCoupled: (p) => p.runningMean === true,
     body: (c, p) => {
-      let delta = 0;
+      let delta: tf.Tensor | number = 0;
       if (p.runningMean) {
-        const r = tf.mul(tf.concat([c.uW, c.uL]), c.beta);
-        const m = tf.mean(r).dataSync()[0];
+        // δ is a statistic of the batch, not a path for gradients (TRL computes it detached).
+        const m = tf.mean(stopGradient(tf.mul(tf.concat([c.uW, c.uL]), c.beta)));
         count += 1;
-        mean += (m - mean) / count;
-        delta = mean;
+        const prev = mean.value();
+        const next = tf.add(prev, tf.div(tf.sub(m, prev), count));
+        mean.set(next);
+        delta = next;
       }
       const rW = tf.sub(tf.mul(c.sW, c.beta), delta);
       const rL = tf.sub(tf.mul(c.sL, c.beta), delta);
@@ -389,7 +386,7 @@ export function bcoPair(params: BcoParams = {}): Objective {
     },
     state: {
       reset: () => {
-        mean = 0;
+        mean.reset();
         count = 0;
       },
     },
@@ -416,10 +413,9 @@ export function sppoHard(params: TrlModifiers = {}): Objective {
   }, params);
 }
 
+// The sort runs on the device (no read back), so AOT trains on every backend.
 function sortedDifference(a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor1D {
-  const pa = argsortAscending(stopGradient(a).dataSync());
-  const pb = argsortAscending(stopGradient(b).dataSync());
-  return tf.sub(permute(a, pa), permute(b, pb)) as tf.Tensor1D;
+  return tf.sub(sortAscending(a), sortAscending(b)) as tf.Tensor1D;
 }
 
 /** Parameters of {@link aot} and {@link aotUnpaired}. */
