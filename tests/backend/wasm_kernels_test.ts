@@ -183,6 +183,28 @@ Deno.test("wasm batched matMul: rank-4 attention shapes, a broadcast left operan
   });
 });
 
+Deno.test("wasm Sum over leading axes (computed as a product with ones) equals the JS sum", async () => {
+  await onWasm(async () => {
+    const [p, q, c] = [4, 6, 5];
+    const x = values(p * q * c, 8);
+    const byHand = (rows: number) =>
+      Array.from({ length: (p * q * c) / rows }, (_, j) => {
+        let acc = 0;
+        for (let i = 0; i < rows; i++) acc += x[i * ((p * q * c) / rows) + j]!;
+        return acc;
+      });
+    const t = tf.tensor3d(x, [p, q, c]);
+    const s0 = tf.sum(t, 0), s01 = tf.sum(t, [1, 0], true), last = tf.sum(t, 2);
+    assert.deepEqual(s0.shape, [q, c]);
+    assert.deepEqual(s01.shape, [1, 1, c]);
+    assertClose(await s0.data(), byHand(p), { rtol: 1e-5, atol: 1e-5 });
+    assertClose(await s01.data(), byHand(p * q), { rtol: 1e-5, atol: 1e-5 });
+    // The innermost reduction keeps the kernel's own path.
+    assert.deepEqual(last.shape, [p, q]);
+    tf.dispose([t, s0, s01, last]);
+  });
+});
+
 Deno.test("wasm fused matMul (bias, relu) with transposed operands", async () => {
   await onWasm(async () => {
     const [m, k, n] = [3, 4, 5];
