@@ -1,0 +1,623 @@
+// %% [markdown]
+// # 01 · DPO dynamics basics: why the chosen log-prob falls while the margin grows
+//
+// **Question.** DPO users often see the reward margin and the reward accuracy go up while the
+// log-probability of the *chosen* response goes *down*. How can the preferred answer lose
+// probability under an objective that prefers it, for which pairs does it happen, and can the
+// geometry of the two log-prob gradients tell in advance?
+//
+// **Setup.** The shipped tiny GPT-2 (`data/models/tiny`, a few million parameters pretrained on
+// the Brown corpus) is the policy; the reference is the same model before training (its
+// log-probs cached once before the first update, TRL's `precompute_ref_log_probs`). The data are
+// pairs from `data/datasets/simple_pairs` (TRL standard format), the same number of each `kind`:
+// `paraphrase`, `minor_edit` (similar to chosen), `contradiction`, `length_change`,
+// `different_topic` (dissimilar). We train DPO (β = 0.1) with `lab.train` and RMSProp, an
+// adaptive optimizer of the kind DPO is usually run with, following the implicit rewards of
+// every pair, the log-probs of every training pair after each update (probability-mass
+// tracker), and the gradients of `l_w = ln π(y_w|x)` and `l_l = ln π(y_l|x)` on a few pairs
+// (gradient-alignment tracker). Before training, one plain gradient step on each of those pairs
+// alone shows the mechanism in isolation; after it, a short plain-SGD run from the same start
+// tests the first-order formula on the whole training set.
+//
+// **Expected.** (objectives.md §1.1, §1.5, §3; anchors.md §2 item 1.) DPO only needs the margin
+// `β[(l_w − l_w^ref) − (l_l − l_l^ref)]` to grow, so both log-probs can fall as long as the
+// rejected one falls faster: the margin and the accuracy rise while the chosen log-prob falls
+// for many pairs. To first order, one plain gradient step of size η on a pair's own loss changes
+// `l_w` by `−η (g_w ‖∇l_w‖² + g_l ⟨∇l_w, ∇l_l⟩)` with `g_w = −g_l = −β σ(−margin) < 0`, so the
+// chosen log-prob falls exactly when `⟨∇l_w, ∇l_l⟩ > ‖∇l_w‖²`: when the two responses look alike
+// to the model. This should happen more for similar pairs (`paraphrase`, `minor_edit`) than for
+// dissimilar ones (`different_topic`). The formula is exact only for plain gradient descent and
+// for a pair's own term; in batch training the other pairs' gradients add terms of their own,
+// and RMSProp/Adam rescale the step coordinate by coordinate.
+
+// %%
+import * as lab from "../lib/mod.ts";
+const report = await lab.setupNotebook();
+
+// %% [markdown]
+// ## 1. Model and data
+// A balanced training set: the first `perKind` pairs of each kind in file order.
+
+// %%
+const modelDir = "../data/models/tiny";
+const tokenizer = await lab.loadTokenizer(modelDir);
+const model = await lab.loadCausalLM(modelDir);
+const nParams = model.variables().reduce((s, v) => s + v.size, 0);
+console.log(`${modelDir}: ${model.kind}, ${(nParams / 1e6).toFixed(2)}M parameters`);
+
+const KINDS = ["paraphrase", "minor_edit", "contradiction", "length_change", "different_topic"];
+const perKind = lab.bySmoke(10, 3);
+const loaded = await lab.loadPreferenceFile("../data/datasets/simple_pairs/pairs.jsonl");
+const picked = KINDS.flatMap((k) =>
+  loaded.rows.filter((r) => r.extra.kind === k).slice(0, perKind)
+);
+const tok = lab.tokenizePairs(picked, tokenizer, { maxLength: 64 });
+const kindOf = new Map(picked.map((r) => [r.index, r.extra.kind as string]));
+const data = lab.preferenceData(tok.pairs, { padId: tokenizer.padId });
+console.log(
+  `${loaded.rows.length} pairs in the file (${loaded.format}); training on ${data.size} ` +
+    `(${perKind} per kind), ${tok.truncated} truncated, ${tok.skipped} skipped`,
+);
+console.table(
+  KINDS.map((k) => {
+    const r = picked.find((p) => p.extra.kind === k)!;
+    return { kind: k, prompt: r.prompt, chosen: r.chosen, rejected: r.rejected };
+  }),
+);
+
+// %% [markdown]
+// ## 2. The mechanism on single pairs, before training
+// For a few pairs of each kind (`geoPerKind`), the gradients of `l_w` and `l_l` with respect to
+// all parameters (`lab.gradientInnerProducts`) give the ratio `⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖²` and the
+// first-order prediction of the change of `l_w` (`lab.firstOrderLogpChange`, DPO weights at
+// margin 0: `g_w = −β/2`, `g_l = β/2`). `lab.singleStepChange` then takes one plain
+// gradient-descent step of size `η` on that pair's own DPO loss, measures the change, and puts
+// the weights back. Ratio above 1 ⇒ the chosen log-prob should fall.
+
+// %%
+const beta = 0.1;
+const geoPerKind = lab.bySmoke(2, 1);
+const geoPositions = KINDS.flatMap((k) =>
+  tok.pairs.flatMap((p, pos) => (kindOf.get(p.index) === k ? [pos] : [])).slice(0, geoPerKind)
+);
+const policy = lab.lmScorer(model);
+const eta = 0.01;
+const single: Record<string, number | string>[] = [];
+for (const pos of geoPositions) {
+  const batch = data.batch([pos]);
+  const g = await lab.gradientInnerProducts(policy, batch);
+  const pred = lab.firstOrderLogpChange(g, {
+    weights: { chosen: -beta / 2, rejected: beta / 2 },
+    lr: eta,
+  });
+  const obs = await lab.singleStepChange(policy, batch, { objective: lab.dpo({ beta }), lr: eta });
+  single.push({
+    pair: tok.pairs[pos].index,
+    kind: kindOf.get(tok.pairs[pos].index)!,
+    ratio: g.inner / g.chosenSq,
+    cosine: g.cosine,
+    predicted: pred.chosen,
+    observed: obs.change.chosen[0],
+  });
+}
+console.table(single.map((r) => ({
+  ...r,
+  ratio: (r.ratio as number).toFixed(3),
+  cosine: (r.cosine as number).toFixed(3),
+  predicted: (r.predicted as number).toExponential(2),
+  observed: (r.observed as number).toExponential(2),
+})));
+const singleSignAgree =
+  single.filter((r) => Math.sign(r.predicted as number) === Math.sign(r.observed as number))
+    .length / single.length;
+const singleRho = lab.spearmanCorrelation(
+  single.map((r) => r.predicted as number),
+  single.map((r) => r.observed as number),
+);
+console.log(
+  `one step of size ${eta} on each pair alone: predicted and observed sign agree for ` +
+    `${(100 * singleSignAgree).toFixed(0)}% of ${single.length} pairs, Spearman ${
+      singleRho.toFixed(2)
+    }`,
+);
+
+// %%
+const singleFig = lab.scatterFigure(
+  KINDS.map((k) => {
+    const rows = single.filter((r) => r.kind === k);
+    return {
+      name: k,
+      x: rows.map((r) => r.ratio as number),
+      y: rows.map((r) => r.observed as number),
+    };
+  }),
+  {
+    title: `One gradient step on a single pair (η = ${eta}): change of ln π(y_w|x)`,
+    xTitle: "⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖²  (right of the dotted line: predicted to fall)",
+    yTitle: "observed change of l_w (nats)",
+  },
+);
+// Guides: the criterion ratio = 1 (dotted) and no change (solid).
+singleFig.layout.shapes = [
+  { type: "line", xref: "x", yref: "paper", x0: 1, x1: 1, y0: 0, y1: 1, line: { dash: "dot" } },
+  { type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: { width: 1 } },
+];
+singleFig;
+
+// %% [markdown]
+// ## 3. Train DPO with RMSProp
+// RMSProp, lr 10⁻⁴, batch 10, `epochs` passes in a seeded order. Trackers: the built-in implicit-reward tracker (per-pair rows of every step), the
+// probability-mass tracker on *every* training pair and on a paraphrase of each chosen response
+// (the dataset's `chosen_paraphrase`, a response as good as y_w that DPO never sees), and the
+// gradient-alignment tracker on the pairs of section 2. The figure below updates while the cell
+// runs.
+
+// %%
+const probeRows = picked.map((r) => ({
+  index: r.index,
+  prompt: r.prompt,
+  responses: [{ name: "chosen_paraphrase", text: r.extra.chosen_paraphrase as string }],
+}));
+const probes = lab.tokenizeProbes(probeRows, tokenizer, { maxLength: 64 }).probes;
+const batchSize = 10;
+const epochs = lab.bySmoke(6, 2);
+const massEvery = lab.bySmoke(3, 2);
+const mass = lab.probabilityMassTracker({
+  positions: Array.from({ length: data.size }, (_, i) => i),
+  probes: lab.probeSet(lab.collateProbes(probes, tokenizer.padId)),
+  every: massEvery,
+});
+const grad = lab.gradientAlignmentTracker({ positions: geoPositions, every: lab.bySmoke(10, 100) });
+const live = lab.liveFigure(
+  lab.lineFigure({ x: [], y: [], name: "waiting" }, { title: "DPO implicit rewards (live)" }),
+);
+const runDir = "../out/runs/01_dpo_dynamics";
+const result = await lab.train({
+  policy,
+  data,
+  objective: lab.dpo({ beta }),
+  optimizer: { name: "rmsprop" },
+  lr: 1e-4,
+  batchSize,
+  epochs,
+  seed: 0,
+  outDir: runDir,
+  callbacks: [
+    mass,
+    grad,
+    lab.recordsCallback((r) =>
+      live.update(lab.rewardCurves(r.filter((x) => x.step > 0), {
+        title: "DPO implicit rewards per batch (live)",
+      })), { every: 2 }),
+  ],
+});
+await live.flush();
+console.log(
+  `${result.steps} steps of ${batchSize} pairs in ${result.summary.train_runtime.toFixed(0)} s ` +
+    `on ${report.name}`,
+);
+
+// %% [markdown]
+// ## 4. TRL's metrics
+// `rewards/*` and `logps/*` as TRL logs them: means over the pairs of each step's batch, from the
+// forward pass *before* that step's update (so each point is a different batch, and noisy). The
+// second figure follows the *same* pairs throughout: every training pair re-scored after each
+// `massEvery`-th update by the mass tracker, with the rewards, margin and accuracy recomputed
+// from those log-probs with the same definitions (`β (l − l_ref)`, reference = step 0).
+
+// %%
+lab.rewardCurves(result.records.filter((r) => r.step > 0), {
+  title: "TRL metrics per batch: rewards/chosen, rewards/rejected, rewards/margins, accuracies",
+});
+
+// %%
+type MassRow = { step: number; prompt: number; label: string; logp: number };
+const massRows = await lab.readJsonl<MassRow>(`${runDir}/mass.jsonl`);
+const rowsAt = (label: string) => {
+  const m = new Map<number, Map<number, number>>();
+  for (const r of massRows) {
+    if (r.label !== label) continue;
+    if (!m.has(r.step)) m.set(r.step, new Map());
+    m.get(r.step)!.set(r.prompt, r.logp);
+  }
+  return m;
+};
+const chosenAt = rowsAt("chosen"), rejectedAt = rowsAt("rejected");
+const paraAt = rowsAt("chosen_paraphrase");
+const steps = [...chosenAt.keys()].sort((a, b) => a - b);
+const lastStep = steps.at(-1)!;
+const pairIds = [...chosenAt.get(0)!.keys()];
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const rewardOf = (at: Map<number, Map<number, number>>, s: number, id: number) =>
+  beta * (at.get(s)!.get(id)! - at.get(0)!.get(id)!);
+const wholeSet = steps.map((s) => {
+  const rc = pairIds.map((id) => rewardOf(chosenAt, s, id));
+  const rr = pairIds.map((id) => rewardOf(rejectedAt, s, id));
+  const m = rc.map((c, i) => c - rr[i]);
+  return {
+    step: s,
+    "rewards/chosen": mean(rc),
+    "rewards/rejected": mean(rr),
+    "rewards/margins": mean(m),
+    "rewards/accuracies": s === 0 ? NaN : m.filter((x) => x > 0).length / m.length,
+  };
+});
+await lab.show(lab.rewardCurves(wholeSet, {
+  title: `The same ${pairIds.length} training pairs after each update (mass tracker)`,
+}));
+
+// %%
+lab.subplots([
+  lab.lineFigure([
+    {
+      name: "logps/chosen",
+      x: result.records.filter((r) => r.step > 0).map((r) => r.step),
+      y: result.records.filter((r) => r.step > 0).map((r) => r["logps/chosen"]!),
+      color: lab.ROLE_COLORS.chosen,
+    },
+    {
+      name: "logps/rejected",
+      x: result.records.filter((r) => r.step > 0).map((r) => r.step),
+      y: result.records.filter((r) => r.step > 0).map((r) => r["logps/rejected"]!),
+      color: lab.ROLE_COLORS.rejected,
+    },
+  ], {
+    title: "TRL logps/* (per batch)",
+    xTitle: "optimizer step",
+    yTitle: "summed log-prob (nats)",
+  }),
+  lab.lineFigure(
+    [["chosen", chosenAt, lab.ROLE_COLORS.chosen], [
+      "rejected",
+      rejectedAt,
+      lab.ROLE_COLORS.rejected,
+    ], ["chosen_paraphrase", paraAt, lab.ROLE_COLORS.margin]].map(([name, at, color]) => ({
+      name: `${name} (tracked)`,
+      x: steps,
+      y: steps.map((s) => {
+        const m = (at as Map<number, Map<number, number>>).get(s)!;
+        return mean([...m.values()]);
+      }),
+      color: color as string,
+      dash: "dash" as const,
+    })),
+    {
+      title: "mean log-prob, same pairs",
+      xTitle: "optimizer step",
+      yTitle: "summed log-prob (nats)",
+    },
+  ),
+], { columns: 2, title: "Summed completion log-probs" });
+
+// %% [markdown]
+// ## 5. Per-pair trajectories
+// Change of each training pair's chosen log-prob since step 0, `l_w(t) − l_w(0)` (nats); the
+// two pairs that fell most and the two that rose most are in colour, the median in black.
+
+// %%
+const trajectories = steps.flatMap((s) =>
+  pairIds.map((id) => ({
+    step: s,
+    pair: id,
+    chosen_change: chosenAt.get(s)!.get(id)! - chosenAt.get(0)!.get(id)!,
+  }))
+);
+lab.pairTrajectories(trajectories, {
+  valueKey: "chosen_change",
+  yTitle: "l_w(t) − l_w(0) (nats)",
+  title: "Chosen log-prob of every training pair, relative to the start",
+});
+
+// %% [markdown]
+// ## 6. By kind
+// Final state of every training pair, grouped by `kind`: the share whose chosen log-prob fell,
+// the mean change of the chosen and rejected log-probs, the final reward margin and accuracy
+// over the whole set, and, for the pairs of section 2, the mean ratio `⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖²`.
+
+// %%
+const finalOf = (id: number) => ({
+  dc: chosenAt.get(lastStep)!.get(id)! - chosenAt.get(0)!.get(id)!,
+  dr: rejectedAt.get(lastStep)!.get(id)! - rejectedAt.get(0)!.get(id)!,
+  dp: paraAt.get(lastStep)?.get(id) !== undefined
+    ? paraAt.get(lastStep)!.get(id)! - paraAt.get(0)!.get(id)!
+    : NaN,
+});
+const byKind = KINDS.map((k) => {
+  const ids = pairIds.filter((id) => kindOf.get(id) === k);
+  const f = ids.map(finalOf);
+  const geo = single.filter((r) => r.kind === k);
+  return {
+    kind: k,
+    pairs: ids.length,
+    chosenDown: f.filter((x) => x.dc < 0).length / ids.length,
+    meanChosen: mean(f.map((x) => x.dc)),
+    meanRejected: mean(f.map((x) => x.dr)),
+    meanParaphrase: mean(f.map((x) => x.dp)),
+    margin: beta * mean(f.map((x) => x.dc - x.dr)),
+    accuracy: f.filter((x) => x.dc - x.dr > 0).length / ids.length,
+    ratio: mean(geo.map((r) => r.ratio as number)),
+  };
+});
+console.table(byKind.map((r) => ({
+  kind: r.kind,
+  pairs: r.pairs,
+  "chosen fell": `${(100 * r.chosenDown).toFixed(0)}%`,
+  "Δ chosen": r.meanChosen.toFixed(2),
+  "Δ rejected": r.meanRejected.toFixed(2),
+  "Δ chosen_paraphrase": r.meanParaphrase.toFixed(2),
+  margin: r.margin.toFixed(3),
+  accuracy: r.accuracy.toFixed(2),
+  "grad ratio (sec. 2)": r.ratio.toFixed(3),
+})));
+
+// %%
+lab.makeFigure({
+  data: [
+    {
+      type: "bar",
+      name: "Δ chosen",
+      x: KINDS,
+      y: byKind.map((r) => r.meanChosen),
+      marker: { color: lab.ROLE_COLORS.chosen },
+    },
+    {
+      type: "bar",
+      name: "Δ rejected",
+      x: KINDS,
+      y: byKind.map((r) => r.meanRejected),
+      marker: { color: lab.ROLE_COLORS.rejected },
+    },
+    {
+      type: "bar",
+      name: "Δ chosen_paraphrase",
+      x: KINDS,
+      y: byKind.map((r) => r.meanParaphrase),
+      marker: { color: lab.ROLE_COLORS.margin },
+    },
+  ],
+  layout: {
+    title: { text: `Mean change of summed log-probs after ${lastStep} steps, by pair kind` },
+    barmode: "group",
+    xaxis: { title: { text: "pair kind" } },
+    yaxis: { title: { text: "l(T) − l(0) (nats)" } },
+  },
+});
+
+// %% [markdown]
+// ## 7. Why: one step on the whole training set, to first order
+// In batch training a pair's chosen log-prob is moved by every pair's gradient, not only its
+// own: under one plain gradient-descent step of size η on the mean loss over all N training
+// pairs, `l_w` of pair i changes by `−η ⟨∇l_w^i, ∇L⟩`, its own term
+// `(1/N)(g_w ‖∇l_w‖² + g_l ⟨∇l_w, ∇l_l⟩)` plus the other pairs' terms
+// (`lab.firstOrderBatchChange`). We compute this at the starting weights for the pairs of
+// section 2 and check it with a second run from the same start: plain SGD on the whole
+// training set per step (`gradAccum` covers the set), the setting the formula describes. RMSProp
+// (run above) rescales every coordinate of the step, so for it the formula is only indicative.
+
+// %%
+const fresh = await lab.loadCausalLM(modelDir);
+const freshPolicy = lab.lmScorer(fresh);
+const allPositions = Array.from({ length: data.size }, (_, i) => i);
+const rates = await lab.firstOrderBatchChange(
+  freshPolicy,
+  geoPositions.map((p) => data.batch([p])),
+  data.batch(allPositions),
+  { objective: lab.dpo({ beta }) },
+);
+const sgdLr = 0.05;
+const sgdSteps = lab.bySmoke(8, 2);
+const sgdMass = lab.probabilityMassTracker({ positions: allPositions, every: 1 });
+const sgd = await lab.train({
+  policy: freshPolicy,
+  data,
+  objective: lab.dpo({ beta }),
+  optimizer: { name: "sgd" },
+  lr: sgdLr,
+  batchSize,
+  gradAccum: Math.ceil(data.size / batchSize),
+  maxSteps: sgdSteps,
+  seed: 0,
+  progress: false,
+  callbacks: [sgdMass],
+});
+fresh.dispose();
+const sgdRows = sgd.rows.mass as MassRow[];
+const sgdChosen = (s: number, id: number) =>
+  sgdRows.find((r) => r.step === s && r.label === "chosen" && r.prompt === id)!.logp;
+const n = data.size;
+const firstStep = geoPositions.map((pos, i) => {
+  const id = tok.pairs[pos].index;
+  const own = (single[i].predicted as number) / eta / n; // own term per unit lr, mean loss
+  return {
+    pair: id,
+    kind: kindOf.get(id)!,
+    own: sgdLr * own,
+    others: sgdLr * (rates.chosen[i] - own),
+    predicted: sgdLr * rates.chosen[i],
+    observed: sgdChosen(1, id) - sgdChosen(0, id),
+    afterRun: sgdChosen(sgdSteps, id) - sgdChosen(0, id),
+  };
+});
+console.table(firstStep.map((r) => ({
+  pair: r.pair,
+  kind: r.kind,
+  "own term": r.own.toFixed(3),
+  "others' terms": r.others.toFixed(3),
+  "predicted Δl_w": r.predicted.toFixed(3),
+  "observed Δl_w (step 1)": r.observed.toFixed(3),
+  [`observed Δl_w (step ${sgdSteps})`]: r.afterRun.toFixed(3),
+})));
+const batchSignAgree = firstStep.filter((r) => Math.sign(r.predicted) === Math.sign(r.observed))
+  .length / firstStep.length;
+const batchRelErr = median(
+  firstStep.map((r) => Math.abs(r.observed - r.predicted) / Math.abs(r.observed)),
+);
+const batchRho = lab.spearmanCorrelation(
+  firstStep.map((r) => r.predicted),
+  firstStep.map((r) => r.observed),
+);
+console.log(
+  `full-batch SGD step (η = ${sgdLr}): predicted and observed sign agree for ` +
+    `${(100 * batchSignAgree).toFixed(0)}% of ${firstStep.length} pairs; Spearman ` +
+    `${batchRho.toFixed(2)}; median relative error ${(100 * batchRelErr).toFixed(0)}%`,
+);
+
+// %%
+lab.makeFigure({
+  data: [
+    ["own term", "own", lab.ROLE_COLORS.chosen],
+    ["other pairs' terms", "others", lab.ROLE_COLORS.context],
+    ["observed (step 1)", "observed", lab.ROLE_COLORS.accuracy],
+  ].map(([name, key, color]) => ({
+    type: "bar" as const,
+    name,
+    x: firstStep.map((r) => `${r.pair} ${r.kind}`),
+    y: firstStep.map((r) => r[key as "own" | "others" | "observed"]),
+    marker: { color },
+  })),
+  layout: {
+    title: { text: `Change of l_w in one full-batch SGD step (η = ${sgdLr}): own vs others` },
+    barmode: "group",
+    xaxis: { title: { text: "pair" } },
+    yaxis: { title: { text: "Δ ln π(y_w|x) (nats)" } },
+  },
+});
+
+// %% [markdown]
+// The same pairs under both optimizers: the mean change of the chosen log-prob by kind after
+// the RMSProp run (section 3) and after the full-batch SGD run.
+
+// %%
+const sgdLast = Math.max(...sgdRows.map((r) => r.step));
+const sgdByKind = KINDS.map((k) => {
+  const ids = pairIds.filter((id) => kindOf.get(id) === k);
+  const d = ids.map((id) => sgdChosen(sgdLast, id) - sgdChosen(0, id));
+  return { kind: k, mean: mean(d), down: d.filter((x) => x < 0).length / d.length };
+});
+const sgdFracDown = pairIds.filter((id) => sgdChosen(sgdLast, id) < sgdChosen(0, id)).length /
+  pairIds.length;
+lab.makeFigure({
+  data: [
+    {
+      type: "bar",
+      name: `RMSProp, ${lastStep} steps of ${batchSize}`,
+      x: KINDS,
+      y: byKind.map((r) => r.meanChosen),
+      marker: { color: lab.ROLE_COLORS.chosen },
+    },
+    {
+      type: "bar",
+      name: `SGD, ${sgdLast} full-batch steps`,
+      x: KINDS,
+      y: sgdByKind.map((r) => r.mean),
+      marker: { color: lab.ROLE_COLORS.context },
+    },
+  ],
+  layout: {
+    title: { text: "Mean change of the chosen log-prob by kind, two optimizers" },
+    barmode: "group",
+    xaxis: { title: { text: "pair kind" } },
+    yaxis: { title: { text: "l_w(T) − l_w(0) (nats)" } },
+  },
+});
+
+// %% [markdown]
+// And how the single-pair geometry moved during the RMSProp run (gradient-alignment tracker).
+
+// %%
+const gradRows = await lab.readJsonl<Record<string, number>>(`${runDir}/gradients.jsonl`);
+const gradSteps = [...new Set(gradRows.map((r) => r.step))].sort((a, b) => a - b);
+const ratioAt = (s: number, id: number) => {
+  const r = gradRows.find((x) => x.step === s && x.pair === id)!;
+  return r.inner / (r.norm_chosen * r.norm_chosen);
+};
+await lab.show(lab.lineFigure(
+  single.map((r) => ({
+    name: `pair ${r.pair} (${r.kind})`,
+    x: gradSteps,
+    y: gradSteps.map((s) => ratioAt(s, r.pair as number)),
+    color: lab.seriesColor(KINDS.indexOf(r.kind as string)),
+  })),
+  {
+    title: "⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖² during the RMSProp run (gradient-alignment tracker)",
+    xTitle: "optimizer step",
+    yTitle: "ratio (above 1: chosen falls under its own step)",
+  },
+));
+
+// %% [markdown]
+// ## Measured
+// Everything below is computed from the run above.
+
+// %%
+const first = wholeSet.find((r) => r.step > 0)!, last = wholeSet.at(-1)!;
+const allFinal = pairIds.map(finalOf);
+const fracDown = allFinal.filter((x) => x.dc < 0).length / allFinal.length;
+const similar = byKind.filter((r) => r.kind === "paraphrase" || r.kind === "minor_edit");
+const dissimilar = byKind.filter((r) => r.kind === "different_topic");
+const simDrop = mean(similar.map((r) => r.meanChosen));
+const disDrop = mean(dissimilar.map((r) => r.meanChosen));
+const simRatio = mean(similar.map((r) => r.ratio));
+const disRatio = mean(dissimilar.map((r) => r.ratio));
+const ratioAbove1 = single.filter((r) => (r.ratio as number) > 1).length;
+
+const checks = {
+  "margin rises (RMSProp)": last["rewards/margins"] > first["rewards/margins"] &&
+    last["rewards/margins"] > 0,
+  "accuracy rises, ends > 0.5 (RMSProp)":
+    last["rewards/accuracies"] >= first["rewards/accuracies"] &&
+    last["rewards/accuracies"] > 0.5,
+  "chosen falls for at least half the pairs (RMSProp)": fracDown >= 0.5,
+  "similar kinds fall more than different_topic (RMSProp)": simDrop < disDrop,
+  "similar kinds have a higher gradient ratio": simRatio > disRatio,
+  "single-pair step: first-order sign right for >= 80%": singleSignAgree >= 0.8,
+  "full-batch SGD step: first-order sign right for >= 80%": batchSignAgree >= 0.8,
+};
+console.log(`backend ${report.name}; ${result.steps} RMSProp steps, ${pairIds.length} pairs`);
+console.log(
+  `RMSProp, whole set after step ${first.step} -> ${last.step}: margin ` +
+    `${first["rewards/margins"].toFixed(3)} -> ${last["rewards/margins"].toFixed(3)}, accuracy ` +
+    `${first["rewards/accuracies"].toFixed(2)} -> ${last["rewards/accuracies"].toFixed(2)}`,
+);
+console.log(
+  `RMSProp: chosen log-prob fell for ${(100 * fracDown).toFixed(0)}% of pairs ` +
+    `(mean ${mean(allFinal.map((x) => x.dc)).toFixed(2)} nats; rejected ${
+      mean(allFinal.map((x) => x.dr)).toFixed(2)
+    }; chosen paraphrase ${mean(allFinal.map((x) => x.dp)).toFixed(2)})`,
+);
+console.log(
+  `RMSProp mean Δ chosen: paraphrase+minor_edit ${simDrop.toFixed(2)} vs different_topic ` +
+    `${disDrop.toFixed(2)}; gradient ratio at step 0 ${simRatio.toFixed(3)} vs ${
+      disRatio.toFixed(3)
+    }; ratio > 1 for ${ratioAbove1} of ${single.length} pairs`,
+);
+console.log(
+  `single-pair step: first-order sign right for ${(100 * singleSignAgree).toFixed(0)}% ` +
+    `(Spearman ${singleRho.toFixed(2)}); full-batch SGD step: ${
+      (100 * batchSignAgree).toFixed(0)
+    }% (Spearman ${batchRho.toFixed(2)}, median relative error ${(100 * batchRelErr).toFixed(0)}%)`,
+);
+console.log(
+  `full-batch SGD, ${sgdLast} steps: chosen log-prob fell for ${
+    (100 * sgdFracDown).toFixed(0)
+  }% of pairs (RMSProp: ${(100 * fracDown).toFixed(0)}%)`,
+);
+console.table(Object.entries(checks).map(([check, ok]) => ({ check, ok })));
+const agree = Object.values(checks).every(Boolean);
+console.log(
+  `\nexpected: margin and accuracy rise; the chosen log-prob falls for many pairs, more for ` +
+    `similar pairs, where ⟨∇l_w, ∇l_l⟩ > ‖∇l_w‖²; the first-order formula predicts plain ` +
+    `gradient steps.\nmeasured: ${
+      agree
+        ? "as expected"
+        : `partly as expected — not confirmed: ${
+          Object.entries(checks).filter(([, ok]) => !ok).map(([c]) =>
+            c
+          ).join("; ")
+        }`
+    }` + (lab.isSmoke() ? ` (smoke mode: ${result.steps} steps on ${data.size} pairs)` : ""),
+);
