@@ -41,8 +41,21 @@ export function bySmoke<T>(full: T, smoke: T): T {
   return isSmoke() ? smoke : full;
 }
 
-function inJupyter(): boolean {
-  return typeof (Deno as unknown as { jupyter?: unknown }).jupyter !== "undefined";
+/**
+ * Sends a MIME bundle to the Jupyter frontend; false when not running in a Jupyter kernel (the
+ * `Deno.jupyter` namespace exists in every Deno process but only the kernel can send).
+ */
+async function displayInJupyter(bundle: Record<string, string>): Promise<boolean> {
+  const j = (Deno as unknown as {
+    jupyter?: { display(b: Record<string, string>, o: { raw: boolean }): Promise<void> };
+  }).jupyter;
+  if (!j) return false;
+  try {
+    await j.display(bundle, { raw: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -57,20 +70,12 @@ function inJupyter(): boolean {
 export async function setupNotebook(opts: InitBackendOptions = {}): Promise<BackendReport> {
   const r = await initBackend(opts);
   const line = formatBackendReport(r) + (isSmoke() ? " [smoke mode]" : "");
-  if (inJupyter()) {
-    const kind = r.hardware ? "hardware" : r.softwareFallback ? "software fallback" : "CPU";
-    const html = `<div style="font:13px system-ui;padding:6px 10px;border-left:4px solid #0072B2;` +
-      `background:#f4f8fb"><b>backend</b> ${r.name} · ${escape(r.adapter)} · <i>${kind}</i>` +
-      `${isSmoke() ? " · <b>smoke mode</b>" : ""}<br><span style="color:#555">${
-        escape(r.reason)
-      }; ` +
-      `tfjs ${r.versions.tfjs}, deno ${r.versions.deno}, ${escape(r.host)}</span></div>`;
-    await (Deno as unknown as {
-      jupyter: { display(b: Record<string, string>, o: { raw: boolean }): Promise<void> };
-    }).jupyter.display({ "text/plain": line, "text/html": html }, { raw: true });
-  } else {
-    console.log(line);
-  }
+  const kind = r.hardware ? "hardware" : r.softwareFallback ? "software fallback" : "CPU";
+  const html = `<div style="font:13px system-ui;padding:6px 10px;border-left:4px solid #0072B2;` +
+    `background:#f4f8fb"><b>backend</b> ${r.name} · ${escape(r.adapter)} · <i>${kind}</i>` +
+    `${isSmoke() ? " · <b>smoke mode</b>" : ""}<br><span style="color:#555">${escape(r.reason)}; ` +
+    `tfjs ${r.versions.tfjs}, deno ${r.versions.deno}, ${escape(r.host)}</span></div>`;
+  if (!(await displayInJupyter({ "text/plain": line, "text/html": html }))) console.log(line);
   return r;
 }
 
