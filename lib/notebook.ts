@@ -43,14 +43,14 @@ export function bySmoke<T>(full: T, smoke: T): T {
 
 /**
  * Sends a MIME bundle to the Jupyter frontend; false when not running in a Jupyter kernel (the
- * `Deno.jupyter` namespace exists in every Deno process but only the kernel can send).
+ * `Deno.jupyter` namespace throws on access outside `deno jupyter`).
  */
 async function displayInJupyter(bundle: Record<string, string>): Promise<boolean> {
-  const j = (Deno as unknown as {
-    jupyter?: { display(b: Record<string, string>, o: { raw: boolean }): Promise<void> };
-  }).jupyter;
-  if (!j) return false;
   try {
+    // Outside `deno jupyter`, merely reading Deno.jupyter throws.
+    const j = (Deno as unknown as {
+      jupyter: { display(b: Record<string, string>, o: { raw: boolean }): Promise<void> };
+    }).jupyter;
     await j.display(bundle, { raw: true });
     return true;
   } catch {
