@@ -27,14 +27,14 @@ console.table(
 );
 
 // %%
-lab.lineFigure(
+await lab.show(lab.lineFigure(
   { x: bench.map((b) => b.n), y: bench.map((b) => b.gflops), name: report.name },
   {
     title: `matmul throughput on ${report.name}`,
     xTitle: "matrix size n (n x n)",
     yTitle: "throughput (GFLOP/s)",
   },
-);
+));
 
 // %% [markdown]
 // ## Measured

@@ -66,11 +66,11 @@ const fieldSgQ = lab.tokenGradientField(lab.sgdpo({ beta, r1: 0.25, r2: 0.25 }),
   samples: lab.bySmoke(20, 3),
   seed: 1,
 });
-lab.objectiveFields([
+await lab.show(lab.objectiveFields([
   { name: "DPO", field: fieldDpo },
   { name: "SGDPO, r = 1 (exact pilot)", field: fieldSg1 },
   { name: "SGDPO, r = 0.25 (noisy pilot, mean)", field: fieldSgQ },
-], { title: "Gradient fields: DPO and reconstructed SGDPO (β = 0.1)" });
+], { title: "Gradient fields: DPO and reconstructed SGDPO (β = 0.1)" }));
 
 // %% [markdown]
 // The multipliers themselves, `k_w = g_w/g_w(DPO)` and `k_l = g_l/g_l(DPO)`: the chosen push is
@@ -85,7 +85,7 @@ const kPanels = [
   { name: "k_w, r = 0.25", z: ratio(fieldSgQ.gW, fieldDpo.gW) },
   { name: "k_l, r = 0.25", z: ratio(fieldSgQ.gL, fieldDpo.gL) },
 ];
-lab.subplots(
+await lab.show(lab.subplots(
   kPanels.map((p) =>
     lab.heatmapFigure({ z: p.z, x: fieldDpo.uW, y: fieldDpo.uL }, {
       title: p.name,
@@ -97,7 +97,7 @@ lab.subplots(
     })
   ),
   { columns: 2, rowHeight: 320, title: "SGDPO gradient multipliers relative to DPO" },
-);
+));
 
 // %% [markdown]
 // ## 2 · Training on the toy model
@@ -167,20 +167,22 @@ console.log(
 );
 
 // %%
-lab.runComparison([{ name: "DPO", records: dpoRun }, { name: "SGDPO", records: sgRun }], {
-  keys: ["rewards/chosen", "rewards/rejected", "rewards/margins", "loss"],
-  title: "Implicit rewards β·u (nats), DPO vs reconstructed SGDPO",
-});
+await lab.show(
+  lab.runComparison([{ name: "DPO", records: dpoRun }, { name: "SGDPO", records: sgRun }], {
+    keys: ["rewards/chosen", "rewards/rejected", "rewards/margins", "loss"],
+    title: "Implicit rewards β·u (nats), DPO vs reconstructed SGDPO",
+  }),
+);
 
 // %% [markdown]
 // What the pilot did: the mean multipliers over the batch at each step (SGDPO logs them as
 // `kChosen` and `kRejected`).
 
 // %%
-lab.runComparison([{ name: "SGDPO", records: sgRun }], {
+await lab.show(lab.runComparison([{ name: "SGDPO", records: sgRun }], {
   keys: ["kChosen", "kRejected"],
   title: "SGDPO multipliers k_w, k_l (batch mean)",
-});
+}));
 
 // %% [markdown]
 // ## 3 · Sweeps: r1 × r2, and λ for contrast
@@ -246,7 +248,7 @@ const sweepLines = (key: "gain" | "fall", along: "r1" | "r2") => {
     };
   });
 };
-lab.subplots([
+await lab.show(lab.subplots([
   lab.lineFigure(sweepLines("gain", "r1"), {
     title: `chosen gain after ${SWEEP_STEPS} steps`,
     xTitle: "r1 (chosen pilot fraction)",
@@ -257,10 +259,10 @@ lab.subplots([
     xTitle: "r2 (rejected pilot fraction)",
     yTitle: "−β·u_l per step",
   }),
-], { columns: 2, rowHeight: 340, title: "SGDPO r1 × r2 sweep (λ = 0.5)" });
+], { columns: 2, rowHeight: 340, title: "SGDPO r1 × r2 sweep (λ = 0.5)" }));
 
 // %%
-lab.subplots([
+await lab.show(lab.subplots([
   lab.lineFigure({ x: lambdas, y: lambdaSweep.map((s) => s.gain), name: "chosen gain" }, {
     title: "chosen gain vs λ",
     xTitle: "λ_w = λ_l",
@@ -271,7 +273,7 @@ lab.subplots([
     xTitle: "λ_w = λ_l",
     yTitle: "per step",
   }),
-], { columns: 2, rowHeight: 300, title: "SGDPO λ sweep (r1 = r2 = 0.5); λ = 0 is DPO" });
+], { columns: 2, rowHeight: 300, title: "SGDPO λ sweep (r1 = r2 = 0.5); λ = 0 is DPO" }));
 
 // %% [markdown]
 // ## Measured

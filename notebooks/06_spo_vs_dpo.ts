@@ -117,22 +117,22 @@ console.log(`3 runs of ${STEPS} steps in ${((performance.now() - t0) / 1000).toF
 
 // %%
 const named = Object.entries(runs).map(([name, r]) => ({ name, records: r.records }));
-lab.runComparison(named, {
+await lab.show(lab.runComparison(named, {
   keys: ["dist/chosen", "dist/rejected", "dist/other", "rewards/margins"],
   title: "π(y+ = No), π(y− = Never), OOD mass 1 − π(y+) − π(y−), and the reward margin",
-});
+}));
 
 // %% [markdown]
 // Where the mass went: the full distribution over the run, the top tokens stacked (y+ and y− at
 // the bottom).
 
 // %%
-lab.subplots(
+await lab.show(lab.subplots(
   Object.entries(runs).map(([name, r]) =>
     lab.massEvolution(r.history, { include: [NO, NEVER], topK: 5, labels: TOKENS, title: name })
   ),
   { columns: 3, rowHeight: 340, title: "Probability mass by token over training" },
-);
+));
 
 // %%
 const finalOf = (r: Run) => r.history.at(-1)!.probs;
@@ -175,7 +175,7 @@ console.table(sweep.map((s) => ({
   "final π(No)/π0": s.final.toFixed(3),
   "final OOD mass": s.ood.toFixed(3),
 })));
-lab.lineFigure([
+await lab.show(lab.lineFigure([
   { x: lambdas, y: sweep.map((s) => s.min), name: "lowest π(No)/π0(No)" },
   { x: lambdas, y: sweep.map((s) => s.final), name: "final π(No)/π0(No)", dash: "dash" },
   { x: lambdas, y: sweep.map((s) => s.ood), name: "final OOD mass" },
@@ -183,7 +183,7 @@ lab.lineFigure([
   title: "SPO hinge penalty weight λ (λ = 0 is DPO)",
   xTitle: "λ",
   yTitle: "ratio / probability",
-});
+}));
 
 // %% [markdown]
 // ## Measured

@@ -133,10 +133,10 @@ console.log(groups.map((g, k) => `${k + 1}: ${g.join(", ")}`).join("\n"));
 
 // %%
 // DPO alone first, at full size, as the reference every panel below is read against.
-lab.gradientFieldFigure(fields.get("dpo")!, {
+await lab.show(lab.gradientFieldFigure(fields.get("dpo")!, {
   title: "DPO (β = 0.1): the reference for the panels below",
   background: "loss",
-});
+}));
 
 // %%
 fieldGroup(0);

@@ -99,18 +99,18 @@ for (const [uw, ul] of [[0.5, -0.5], [0.5, -3]]) {
 const grid = { uW: { min: -6, max: 6, n: 25 }, uL: { min: -6, max: 6, n: 25 } };
 const fDpo = lab.gradientField(lab.dpo({ beta: BETA }), grid);
 const fVar = lab.gradientField(variant, grid);
-lab.objectiveFields([
+await lab.show(lab.objectiveFields([
   { name: "DPO", field: fDpo },
   { name: `DPO with rejected floor (τ = ${TAU})`, field: fVar },
-], { columns: 2, title: "Gradient fields (β = 0.1)" });
+], { columns: 2, title: "Gradient fields (β = 0.1)" }));
 
 // %%
-lab.heatmapFigure({ z: fVar.gL, x: fVar.uW, y: fVar.uL }, {
+await lab.show(lab.heatmapFigure({ z: fVar.gL, x: fVar.uW, y: fVar.uL }, {
   title: `g_l of the variant (zero below u_l = −${TAU})`,
   xTitle: "u<sub>w</sub> (nats)",
   yTitle: "u<sub>l</sub> (nats)",
   zTitle: "∂L/∂ℓθ(y_l)",
-});
+}));
 
 // %% [markdown]
 // ## Toy dynamics
@@ -164,7 +164,7 @@ console.log(`2 runs of ${STEPS} steps in ${((performance.now() - t0) / 1000).toF
 const logRatioPath = (r: Run, token: number) =>
   r.history.map((s) => Math.log(s.probs[token]) - Math.log(r.history[0].probs[token]));
 const steps = (r: Run) => r.history.map((s) => s.step);
-lab.subplots([
+await lab.show(lab.subplots([
   lab.lineFigure([
     { x: steps(dpoRun), y: dpoRun.history.map((s) => s.probs[YP]), name: "DPO" },
     { x: steps(varRun), y: varRun.history.map((s) => s.probs[YP]), name: "variant" },
@@ -194,10 +194,10 @@ lab.subplots([
   columns: 2,
   rowHeight: 280,
   title: "DPO vs DPO with a rejected floor on the displacement toy",
-});
+}));
 
 // %%
-lab.subplots([
+await lab.show(lab.subplots([
   lab.massEvolution(dpoRun.history, { include: [YP, YM], topK: 4, labels: TOKENS, title: "DPO" }),
   lab.massEvolution(varRun.history, {
     include: [YP, YM],
@@ -205,7 +205,7 @@ lab.subplots([
     labels: TOKENS,
     title: `rejected floor, τ = ${TAU}`,
   }),
-], { columns: 2, rowHeight: 320, title: "Where the mass went" });
+], { columns: 2, rowHeight: 320, title: "Where the mass went" }));
 
 // %% [markdown]
 // ## The floor τ
@@ -227,11 +227,11 @@ console.table(tauSweep.map((s) => ({
   "final π(y+)/π0": s.final.toFixed(3),
   "final π(Yes)": s.yes.toFixed(3),
 })));
-lab.lineFigure([
+await lab.show(lab.lineFigure([
   { x: taus, y: tauSweep.map((s) => s.lowest), name: "lowest π(y+)/π0(y+)" },
   { x: taus, y: tauSweep.map((s) => s.final), name: "final π(y+)/π0(y+)", dash: "dash" },
   { x: taus, y: tauSweep.map((s) => s.yes), name: "final π(Yes)" },
-], { title: "Effect of the floor τ", xTitle: "τ (nats)", yTitle: "ratio / probability" });
+], { title: "Effect of the floor τ", xTitle: "τ (nats)", yTitle: "ratio / probability" }));
 
 // %% [markdown]
 // ## Measured
