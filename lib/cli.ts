@@ -22,6 +22,10 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
     about: "print the tfjs backend report (--backend NAME to force one)",
     load: async () => (await import("./backend_cli.ts")).backendCommand,
   },
+  bench: {
+    about: "measure training/scoring throughput on every backend; writes BENCHMARKS.md",
+    load: async () => (await import("./bench/cli.ts")).benchCommand,
+  },
   ches: {
     about: "score preference pairs by CHES (and length-normalised CHES)",
     load: async () => (await import("./analysis/ches_cli.ts")).chesCommand,

@@ -1,0 +1,578 @@
+/**
+ * One benchmark run: every backend that starts here, the shipped model and GPT-2 small, the
+ * PyTorch peer when one is installed, tracker overhead, memory over a long run and a profile of
+ * the default backend's step. `lab bench` (./cli.ts) calls {@link runBench} and writes its
+ * result.
+ *
+ * Backends are measured one after the other, each on models built on it afresh (tfjs moves a
+ * tensor to the active backend when an op on another backend reads it, which would put copies
+ * into the timings). Every figure records the 1-minute load average at its start and end.
+ *
+ * @module
+ */
+import { BACKEND_NAMES, type BackendName, initBackend, startBackend } from "../backend.ts";
+import { conformance } from "../backend_measure.ts";
+import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
+import type { GPT2Config } from "../models/gpt2.ts";
+import { describeMachine, loadAverage } from "./machine.ts";
+import { detectPeer, type PeerResult, peerSanity, peerSpec, runPeer } from "./peer.ts";
+import { profileKernels, stepPhases } from "./profile.ts";
+import {
+  type BackendEntry,
+  type BenchResults,
+  evaluateGoals,
+  type Figure,
+  type ModelEntry,
+  RESULTS_FORMAT,
+  type Task,
+  TASK_UNITS,
+} from "./report.ts";
+import { rateSummary, summarize } from "./stats.ts";
+import {
+  chesPass,
+  DEFAULT_DPO_SETTINGS,
+  dpoStepper,
+  precomputeReference,
+  scoreBatch,
+  type Timing,
+} from "./steps.ts";
+import { memoryCheck, trackerOverhead } from "./trainer_runs.ts";
+import {
+  type BatchShape,
+  batchTokens,
+  findShippedModel,
+  GPT2_SMALL_CONFIG,
+  openBenchModel,
+  syntheticBatches,
+  syntheticPairs,
+  TINY_CONFIG,
+  weightsFile,
+} from "./workload.ts";
+
+/** Repetitions of each measurement. */
+export interface Repeats {
+  dpoWarmup: number;
+  dpoSteps: number;
+  scoreRepeats: number;
+  /** Runs of the reference precomputation and of CHES over their pairs. */
+  passRepeats: number;
+}
+
+/** One model's workload. */
+export interface ModelPlan {
+  label: string;
+  /** Checkpoint directory; undefined: random init of `config`. */
+  dir?: string;
+  config?: Partial<GPT2Config>;
+  batch: BatchShape;
+  scoringPairs: number;
+  scoringBatch: number;
+  /** Backends to run it on (others are skipped for this model, with the reason). */
+  backends: BackendName[];
+  repeats: Repeats;
+  /** Fewer repetitions on the pure-JS `cpu` backend, which is 50-100x slower. */
+  cpuRepeats: Repeats;
+  peer: boolean;
+}
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  quick: boolean;
+  /** Backends to try (default: all but `tensorflow` unless it is installed). */
+  backends?: BackendName[];
+  /** Directory of the shipped model (default: the first of SHIPPED_MODEL_DIRS found). */
+  modelDir?: string;
+  /** Skip GPT-2 small. */
+  skipLarge?: boolean;
+  /** Run the PyTorch peer when available (default true). */
+  peer?: boolean;
+  /** Pythons to probe for torch. */
+  pythons?: string[];
+  /** Intra-op threads of the peer (default: all cores). */
+  peerThreads?: number;
+  /** Steps of the memory check (default 1000; quick: 40). */
+  memorySteps?: number;
+  /** Skip tracker overhead / memory / profile. */
+  skipTrackers?: boolean;
+  skipMemory?: boolean;
+  skipProfile?: boolean;
+  /** Scratch directory (peer spec, random weights for the peer). */
+  tmpDir: string;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** Repetition settings of the full and the quick run. */
+export const FULL_REPEATS: Readonly<Repeats> = {
+  dpoWarmup: 2,
+  dpoSteps: 7,
+  scoreRepeats: 7,
+  passRepeats: 3,
+};
+export const QUICK_REPEATS: Readonly<Repeats> = {
+  dpoWarmup: 1,
+  dpoSteps: 2,
+  scoreRepeats: 2,
+  passRepeats: 1,
+};
+const CPU_REPEATS: Readonly<Repeats> = {
+  dpoWarmup: 1,
+  dpoSteps: 2,
+  scoreRepeats: 2,
+  passRepeats: 1,
+};
+const LARGE_REPEATS: Readonly<Repeats> = {
+  dpoWarmup: 1,
+  dpoSteps: 3,
+  scoreRepeats: 3,
+  passRepeats: 1,
+};
+
+/**
+ * The models and shapes a run measures: the shipped model (4 pairs of 128 tokens) and, unless
+ * skipped or quick, GPT-2 small (1 pair of 128 tokens, wasm and webgpu only: the `cpu`
+ * backend would take minutes per step).
+ *
+ * @example
+ * ```ts
+ * import { planModels } from "./run.ts";
+ * const plans = planModels({ quick: true, tmpDir: "/tmp" }, undefined, ["wasm", "cpu"]);
+ * console.log(plans.map((p) => p.label)); // ["tiny (random init)"]
+ * ```
+ */
+export function planModels(
+  opts: BenchOptions,
+  shippedDir: string | undefined,
+  backends: BackendName[],
+): ModelPlan[] {
+  const quick = opts.quick;
+  const plans: ModelPlan[] = [{
+    label: shippedDir ? "tiny (shipped)" : "tiny (random init)",
+    dir: shippedDir,
+    config: shippedDir ? undefined : TINY_CONFIG,
+    batch: quick
+      ? { pairs: 2, length: 64, promptLength: 32 }
+      : { pairs: 4, length: 128, promptLength: 64 },
+    scoringPairs: quick ? 8 : 32,
+    scoringBatch: 8,
+    backends,
+    repeats: quick ? QUICK_REPEATS : FULL_REPEATS,
+    cpuRepeats: quick ? { ...QUICK_REPEATS, dpoSteps: 1, scoreRepeats: 1 } : CPU_REPEATS,
+    peer: opts.peer !== false,
+  }];
+  if (!quick && !opts.skipLarge) {
+    plans.push({
+      label: "gpt2-small 124M (random init)",
+      config: GPT2_SMALL_CONFIG,
+      batch: { pairs: 1, length: 128, promptLength: 64 },
+      scoringPairs: 4,
+      scoringBatch: 2,
+      backends: backends.filter((b) => b !== "cpu"),
+      repeats: LARGE_REPEATS,
+      cpuRepeats: LARGE_REPEATS,
+      peer: opts.peer !== false,
+    });
+  }
+  return plans;
+}
+
+/** Rate and timing summaries of timed runs; `units` per run. */
+function figure(
+  task: Task,
+  model: string,
+  backend: string,
+  units: number,
+  runs: readonly Timing[],
+  load: [number, number] | undefined,
+  note?: string,
+): Figure {
+  return {
+    task,
+    model,
+    backend,
+    unit: TASK_UNITS[task],
+    unitsPerRun: units,
+    rate: rateSummary(runs.map((r) => r.ms), units),
+    wallMs: summarize(runs.map((r) => r.ms)),
+    cpuMs: summarize(runs.map((r) => r.cpuMs)),
+    ...(load ? { load } : {}),
+    ...(note ? { note } : {}),
+  };
+}
+
+function peerFigure(
+  task: Task,
+  model: string,
+  device: string,
+  units: number,
+  times: { times_ms: number[]; cpu_ms: number[] },
+  load: [number, number] | undefined,
+): Figure {
+  const runs = times.times_ms.map((ms, i) => ({ ms, cpuMs: times.cpu_ms[i] ?? NaN }));
+  const f = figure(
+    task,
+    model,
+    `torch-${device.startsWith("cuda") ? "cuda" : "cpu"}`,
+    units,
+    runs,
+    load,
+  );
+  if (runs.some((r) => !Number.isFinite(r.cpuMs))) delete f.cpuMs;
+  return f;
+}
+
+async function load1(): Promise<number> {
+  return (await loadAverage())?.[0] ?? NaN;
+}
+
+function errorLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+}
+
+/** What the default backend's DPO run of a model gave, for the peer's sanity check. */
+interface OursFirst {
+  backend: string;
+  logps: number[];
+  losses: number[];
+}
+
+/**
+ * Measures one model on one backend: DPO step, scoring, reference precomputation and CHES.
+ * Returns the figures and the first-batch numbers for the sanity check.
+ */
+async function measureModel(
+  plan: ModelPlan,
+  backend: BackendName,
+  batches: PreferenceBatch[],
+  pairs: TokenizedPair[],
+  log: (s: string) => void,
+): Promise<{ figures: Figure[]; first: OursFirst; entry: ModelEntry; failures: string[] }> {
+  const reps = backend === "cpu" ? plan.cpuRepeats : plan.repeats;
+  const open = () =>
+    openBenchModel({ label: plan.label, dir: plan.dir, config: plan.config, seed: 0 });
+  const policy = await open();
+  const reference = await open();
+  const figures: Figure[] = [];
+  const tokens = batchTokens(plan.batch);
+  const entry: ModelEntry = {
+    label: plan.label,
+    params: policy.params,
+    source: plan.dir ?? "random init",
+    config: policy.config,
+    batch: plan.batch,
+    scoringPairs: plan.scoringPairs,
+    scoringBatch: plan.scoringBatch,
+  };
+  try {
+    // DPO step.
+    let l0 = await load1();
+    const stepper = dpoStepper(policy.model, reference.model, batches, DEFAULT_DPO_SETTINGS);
+    const firstLogps = await stepper.logps(batches[0]!);
+    const losses: number[] = [];
+    const runs: Timing[] = [];
+    try {
+      for (let i = 0; i < reps.dpoWarmup + reps.dpoSteps; i++) {
+        const t = await stepper.step();
+        losses.push(t.loss);
+        if (i >= reps.dpoWarmup) runs.push(t);
+        log(
+          `  ${backend} ${plan.label} dpo step ${i + 1}: ${t.ms.toFixed(0)} ms (cpu ${
+            t.cpuMs.toFixed(0)
+          })`,
+        );
+      }
+    } finally {
+      stepper.dispose();
+    }
+    figures.push(figure("dpo_step", plan.label, backend, tokens, runs, [l0, await load1()]));
+    // Forward-only scoring (the reference model is untouched by the steps above).
+    l0 = await load1();
+    const scores: Timing[] = [];
+    for (let i = 0; i < 1 + reps.scoreRepeats; i++) {
+      const t = await scoreBatch(reference.model, batches[i % batches.length]!);
+      if (i > 0) scores.push(t);
+    }
+    figures.push(figure("score", plan.label, backend, tokens, scores, [l0, await load1()]));
+    log(`  ${backend} ${plan.label} scoring: ${scores.map((s) => s.ms.toFixed(0)).join(", ")} ms`);
+    // Reference precomputation and CHES over `scoringPairs` pairs.
+    const pairTokens = pairs.length * 2 * plan.batch.length;
+    const failures: string[] = [];
+    for (const task of ["ref_precompute", "ches"] as const) {
+      try {
+        l0 = await load1();
+        const passes: Timing[] = [];
+        // One untimed pass first: shapes of the last (smaller) batch compile on webgpu.
+        for (let i = 0; i < 1 + reps.passRepeats; i++) {
+          const t = task === "ches"
+            ? await chesPass(reference.model, pairs, plan.scoringBatch)
+            : await precomputeReference(reference.model, pairs, plan.scoringBatch);
+          if (i > 0) passes.push(t);
+        }
+        const units = task === "ches" ? pairs.length : pairTokens;
+        figures.push(figure(task, plan.label, backend, units, passes, [l0, await load1()]));
+        log(`  ${backend} ${plan.label} ${task}: ${passes.map((s) => s.ms.toFixed(0))} ms`);
+      } catch (err) {
+        failures.push(`${task} of ${plan.label} on ${backend}: ${errorLine(err)}`);
+        log(`  ${task} failed: ${errorLine(err)}`);
+      }
+    }
+    return { figures, first: { backend, logps: firstLogps, losses }, entry, failures };
+  } finally {
+    policy.model.dispose();
+    reference.model.dispose();
+  }
+}
+
+/**
+ * Runs the whole benchmark and returns its results (nothing is written here).
+ *
+ * @example
+ * ```ts ignore
+ * const r = await runBench({ quick: true, tmpDir: "/tmp/bench" });
+ * console.log(r.figures.length);
+ * ```
+ */
+export async function runBench(opts: BenchOptions): Promise<BenchResults> {
+  const log = opts.log ?? (() => {});
+  const startedAt = new Date().toISOString();
+  const loadStart = await loadAverage();
+  await Deno.mkdir(opts.tmpDir, { recursive: true });
+  const machine = await describeMachine();
+  const skipped: string[] = [];
+  log(`machine: ${machine.cpu}, ${machine.cores} cores; load ${loadStart?.join(" ") ?? "n/a"}`);
+
+  // The default backend (what `initBackend()` picks here), then every backend asked for.
+  const chosen = await initBackend();
+  const defaultBackend = chosen.name;
+  log(`default backend: ${defaultBackend} (${chosen.reason})`);
+  const wanted = opts.backends ??
+    BACKEND_NAMES.filter((b) =>
+      b !== "tensorflow" || chosen.tried.some((t) => t.name === b && t.ok)
+    );
+  const backends: BackendEntry[] = [];
+  const usable: BackendName[] = [];
+  for (const name of wanted) {
+    const e: BackendEntry = { name, started: false };
+    backends.push(e);
+    try {
+      e.adapter = (await startBackend(name)).adapter;
+      e.started = true;
+      const c = await conformance(name);
+      e.conformance = { ok: c.ok, maxError: c.maxError, worst: c.worst, tolerance: c.tolerance };
+      usable.push(name);
+    } catch (err) {
+      e.error = errorLine(err);
+      skipped.push(`backend ${name}: ${e.error}`);
+    }
+  }
+  log(`backends: ${backends.map((b) => `${b.name}${b.started ? "" : " (no)"}`).join(", ")}`);
+
+  const peerInfo = opts.peer === false
+    ? { available: false, python: "", reason: "disabled with --no-peer" }
+    : await detectPeer(opts.pythons ? { pythons: opts.pythons } : {});
+  const results: BenchResults = {
+    format: RESULTS_FORMAT,
+    startedAt,
+    finishedAt: "",
+    quick: opts.quick,
+    machine,
+    load: { ...(loadStart ? { start: loadStart } : {}) },
+    defaultBackend,
+    backends,
+    models: [],
+    figures: [],
+    peer: {
+      available: peerInfo.available,
+      ...(peerInfo.python ? { python: peerInfo.python } : {}),
+      ...(peerInfo.torch ? { torch: peerInfo.torch } : {}),
+      ...(peerInfo.reason ? { reason: peerInfo.reason } : {}),
+    },
+    goals: [],
+    skipped,
+  };
+  if (!peerInfo.available) skipped.push(`PyTorch peer: ${peerInfo.reason}`);
+  log(
+    `peer: ${
+      peerInfo.available ? `torch ${peerInfo.torch} (${peerInfo.python})` : peerInfo.reason
+    }`,
+  );
+
+  const shippedDir = opts.modelDir ?? await findShippedModel();
+  if (!shippedDir) {
+    skipped.push("shipped model: no checkpoint found; a random GPT-2 of its shape was used");
+  }
+  for (const plan of planModels(opts, shippedDir, usable)) {
+    const vocab = Number((plan.config ?? {}).vocab_size ?? TINY_CONFIG.vocab_size);
+    let batches: PreferenceBatch[] | undefined;
+    let pairs: TokenizedPair[] | undefined;
+    let first: OursFirst | undefined;
+    let peerWeights: string | undefined;
+    for (const backend of plan.backends) {
+      log(`${plan.label} on ${backend}`);
+      try {
+        await startBackend(backend);
+        if (!batches) {
+          // The vocabulary comes from the checkpoint when there is one.
+          const probe = await openBenchModel({
+            label: plan.label,
+            dir: plan.dir,
+            config: plan.config,
+          });
+          const v = plan.dir ? probe.model.vocabSize : vocab;
+          batches = syntheticBatches(v, plan.batch, 2, 1);
+          pairs = syntheticPairs(v, plan.batch, plan.scoringPairs, 100);
+          if (plan.peer && peerInfo.available) peerWeights = await weightsFile(probe, opts.tmpDir);
+          probe.model.dispose();
+        }
+        const m = await measureModel(plan, backend, batches, pairs!, log);
+        results.figures.push(...m.figures);
+        skipped.push(...m.failures);
+        if (!results.models.some((x) => x.label === plan.label)) results.models.push(m.entry);
+        if (backend === defaultBackend || !first) first = m.first;
+      } catch (err) {
+        skipped.push(`${plan.label} on ${backend}: ${errorLine(err)}`);
+        log(`  failed: ${errorLine(err)}`);
+      }
+    }
+    for (const b of ["cpu", "wasm", "webgpu", "tensorflow"] as BackendName[]) {
+      if (!plan.backends.includes(b) && usable.includes(b)) {
+        skipped.push(
+          `${plan.label} on ${b}: skipped (the pure-JS cpu backend would take minutes per step)`,
+        );
+      }
+    }
+    if (plan.peer && peerInfo.available && batches && peerWeights && first) {
+      log(`${plan.label}: PyTorch peer`);
+      const reps = plan.repeats;
+      try {
+        const l0 = await load1();
+        const spec = peerSpec({
+          config: results.models.find((x) => x.label === plan.label)!.config,
+          weights: peerWeights,
+          batches,
+          settings: DEFAULT_DPO_SETTINGS,
+          dpoSteps: reps.dpoSteps,
+          dpoWarmup: reps.dpoWarmup,
+          scoreRepeats: reps.scoreRepeats,
+          threads: opts.peerThreads ?? machine.cores,
+        });
+        const r: PeerResult = await runPeer(peerInfo.python, spec, `${opts.tmpDir}/peer-spec.json`);
+        const l1 = await load1();
+        const tokens = batchTokens(plan.batch);
+        if (r.dpo) {
+          results.figures.push(
+            peerFigure("dpo_step", plan.label, r.device, tokens, r.dpo, [l0, l1]),
+          );
+        }
+        if (r.score) {
+          results.figures.push(
+            peerFigure("score", plan.label, r.device, tokens, r.score, [l0, l1]),
+          );
+        }
+        Object.assign(results.peer, { device: r.device, threads: r.threads, blas: r.blas });
+        const ours = first;
+        const peerLosses = r.dpo?.losses ?? [];
+        const n = Math.min(ours.losses.length, peerLosses.length);
+        (results.peer.sanity ??= {})[plan.label] = {
+          backend: ours.backend,
+          ...peerSanity(
+            { logps: ours.logps, losses: ours.losses.slice(0, n) },
+            { logps: r.first_batch_logps, losses: peerLosses.slice(0, n) },
+          ),
+        };
+      } catch (err) {
+        (results.peer.errors ??= []).push(`${plan.label}: ${errorLine(err)}`);
+        skipped.push(`PyTorch peer on ${plan.label}: ${errorLine(err)}`);
+      }
+    }
+  }
+
+  // Trainer-level measurements on the default backend and the shipped model's shape.
+  const tinyPlan = planModels(opts, shippedDir, [defaultBackend])[0]!;
+  const withTiny = async <T>(
+    what: string,
+    f: (model: import("../models/types.ts").CausalLM) => Promise<T>,
+  ) => {
+    try {
+      await startBackend(defaultBackend);
+      const m = await openBenchModel({
+        label: tinyPlan.label,
+        dir: tinyPlan.dir,
+        config: tinyPlan.config,
+      });
+      try {
+        return await f(m.model);
+      } finally {
+        m.model.dispose();
+      }
+    } catch (err) {
+      skipped.push(`${what}: ${errorLine(err)}`);
+      log(`  ${what} failed: ${errorLine(err)}`);
+      return undefined;
+    }
+  };
+  const vocab = results.models[0]?.config.vocab_size as number ?? TINY_CONFIG.vocab_size!;
+  if (!opts.skipTrackers) {
+    log(`tracker overhead (${defaultBackend})`);
+    const pairs = syntheticPairs(vocab, tinyPlan.batch, 32, 200);
+    const t = await withTiny("tracker overhead", (model) =>
+      trackerOverhead(model, pairs, {
+        batchSize: tinyPlan.batch.pairs,
+        steps: opts.quick ? 4 : 20,
+        rounds: opts.quick ? 1 : 3,
+        setting: opts.quick ? { every: 2, trackedPairs: 16, gradientPairs: 2 } : undefined,
+      }));
+    if (t) results.trackers = { ...t, backend: defaultBackend, model: tinyPlan.label };
+  }
+  if (!opts.skipMemory) {
+    const steps = opts.memorySteps ?? (opts.quick ? 40 : 1000);
+    const batch: BatchShape = { pairs: 2, length: 64, promptLength: 32 };
+    log(`memory over ${steps} steps (${defaultBackend})`);
+    const pairs = syntheticPairs(vocab, batch, 64, 300);
+    const m = await withTiny(
+      "memory check",
+      (model) => memoryCheck(model, pairs, { batchSize: batch.pairs, at: [10, steps] }),
+    );
+    if (m) results.memory = { ...m, backend: defaultBackend, model: tinyPlan.label, batch };
+  }
+  if (!opts.skipProfile) {
+    log(`profile (${defaultBackend})`);
+    const batch = syntheticBatches(vocab, tinyPlan.batch, 1, 1)[0]!;
+    const p = await withTiny("profile", async (model) => {
+      const ref = await openBenchModel({
+        label: "ref",
+        dir: tinyPlan.dir,
+        config: tinyPlan.config,
+      });
+      try {
+        const phases = await stepPhases(model, ref.model, batch, { steps: 3 });
+        const stepper = dpoStepper(model, ref.model, [batch]);
+        await stepper.step();
+        const k = await profileKernels(async () => {
+          await stepper.step();
+        });
+        stepper.dispose();
+        return { phases: phases.at(-1)!, ...k };
+      } finally {
+        ref.model.dispose();
+      }
+    });
+    if (p) {
+      results.profile = {
+        backend: defaultBackend,
+        model: tinyPlan.label,
+        phases: p.phases,
+        kernels: p.kernels,
+        kernelMs: p.kernelMs,
+        wallMs: p.wallMs,
+        peakBytes: p.peakBytes,
+      };
+    }
+  }
+  if (!machine.nvidiaGpu) skipped.push("GPU figures: not measured: no GPU in this session");
+  const loadEnd = await loadAverage();
+  if (loadEnd) results.load.end = loadEnd;
+  results.finishedAt = new Date().toISOString();
+  results.goals = evaluateGoals(results);
+  return results;
+}
