@@ -201,6 +201,14 @@ export async function show(fig: Figure, opts: ShowOptions = {}): Promise<void> {
   if (opts.update && !opts.displayId) {
     throw new TypeError("show: update: true needs a displayId naming the output to replace");
   }
+  const s = session();
+  if (!opts.update && (opts.plotly ?? "auto") === "auto" && !s.plotlySent) {
+    // plotly.js (~5 MB) goes out in an output of its own: the Deno kernel has been seen to sign
+    // one very large message (plotly.js plus a big figure's SVG) wrongly, and Jupyter then drops
+    // the connection ("Invalid Signature").
+    s.plotlySent = true;
+    await display({ "text/html": plotlyLoaderHtml(), "text/plain": "" }, { raw: true });
+  }
   await display(mimeBundle(fig, { ...opts, plotly: opts.update ? "omit" : opts.plotly }), {
     raw: true,
     update: opts.update ?? false,

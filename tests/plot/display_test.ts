@@ -117,11 +117,16 @@ Deno.test("show sends a raw bundle through Deno.jupyter.display", async () => {
   await withKernel(async (calls) => {
     await show(fig([1, 2]), { displayId: "curves" });
     await show(fig([2, 3]), { displayId: "curves", update: true });
-    assert.equal(calls.length, 2);
-    assert.deepEqual(calls[0].opts, { raw: true, update: false, display_id: "curves" });
-    assert.deepEqual(calls[1].opts, { raw: true, update: true, display_id: "curves" });
+    // 0: plotly.js alone in its own output; 1: the figure; 2: its in-place update.
+    assert.equal(calls.length, 3);
+    assert.deepEqual(calls[0].opts, { raw: true });
     assert.equal(count(String(calls[0].obj["text/html"]), PLOTLY_BANNER), 1);
+    assert.ok(!("application/vnd.plotly.v1+json" in calls[0].obj));
+    assert.deepEqual(calls[1].opts, { raw: true, update: false, display_id: "curves" });
+    assert.deepEqual(calls[2].opts, { raw: true, update: true, display_id: "curves" });
     assert.equal(count(String(calls[1].obj["text/html"]), PLOTLY_BANNER), 0);
+    assert.equal(count(String(calls[2].obj["text/html"]), PLOTLY_BANNER), 0);
+    assert.ok("application/vnd.plotly.v1+json" in calls[1].obj);
     await assert.rejects(() => show(fig([1]), { update: true }), TypeError);
   });
 });
