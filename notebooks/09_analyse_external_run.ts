@@ -24,6 +24,9 @@ import * as lab from "../lib/mod.ts";
 // The toy model has a few hundred parameters: the pure-JS `cpu` backend is faster for it than
 // webgpu on llvmpipe, where every step pays for kernel dispatch and read-backs.
 const report = await lab.setupNotebook({ backend: "cpu" });
+// The Deno kernel sends console output asynchronously; a cell that ends right after printing
+// can lose its last lines to the next cell (seen under load). Cells that print end with this.
+const flush = () => new Promise((resolve) => setTimeout(resolve, 500));
 
 // %% [markdown]
 // ## 1. Is the sample really TRL's format?
@@ -98,6 +101,7 @@ console.log(
 const trlFormatOk = missingFields.length === 0 && extraFields.length === 0 && sortedLikeHf &&
   trainMissingDpo === 0 && evalMissingDpo === 0 && rawSummary.length === 1;
 console.log(trlFormatOk ? "the sample has TRL's layout" : "the sample differs from TRL's layout");
+await flush();
 
 // %% [markdown]
 // ## 2. Read it with the run reader
@@ -119,6 +123,7 @@ console.table(
     accuracy: s["rewards/accuracies"],
   })),
 );
+await flush();
 
 // %%
 await lab.show(lab.rewardCurves(trl.steps, { title: "TRL sample (synthetic): training records" }));
@@ -158,6 +163,7 @@ console.log(
     `${result.summary.train_runtime?.toFixed(1)} s`,
 );
 toy.dispose();
+await flush();
 
 // %%
 lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" });
@@ -258,3 +264,4 @@ console.log(
     `measured: ${agree ? "as expected" : "NOT as expected (see above)"}` +
     (lab.isSmoke() ? ` (smoke mode: our run has only ${ourSteps} steps)` : ""),
 );
+await flush();
