@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dpo-lab entry point. Every subcommand first runs the idempotent set-up (scripts/setup.sh).
-#   ./lab.sh studies [--smoke] [NN ...]  run the flagship studies headless, write reports to out/studies/
+#   ./lab.sh studies [--smoke] [--out DIR] [NN ...]  run the studies headless, reports in out/studies/
 #   ./lab.sh test                        run the whole test suite; ends with "N passed, N failed"
 #   ./lab.sh notebook                    start Jupyter Notebook with the Deno kernel
 #   ./lab.sh cli ARGS...                 the library's CLI (same as: deno task lab ARGS...)

@@ -2,15 +2,17 @@
  * The main job: executes the flagship studies headless (full mode unless --smoke) on the default
  * backend and writes executed notebooks, HTML reports and an index page to out/studies/.
  *
- * Usage: deno run -A scripts/studies.ts [--smoke] [NN ...]   (NN selects studies by number)
+ * Usage: deno run -A scripts/studies.ts [--smoke] [--out DIR] [NN ...]   (NN selects studies)
  *
  * @module
  */
 import { describeFailure, executeNotebook, exportHtml, type NotebookRun } from "./nbexec.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const outDir = `${root}out/studies`;
 const args = [...Deno.args];
+const outAt = args.indexOf("--out");
+if (outAt >= 0 && !args[outAt + 1]) throw new TypeError("--out needs a directory");
+const outDir = outAt >= 0 ? args.splice(outAt, 2)[1]!.replace(/\/$/, "") : `${root}out/studies`;
 const smoke = args.includes("--smoke");
 const only = args.filter((a) => /^\d+$/.test(a)).map((a) => a.padStart(2, "0"));
 
