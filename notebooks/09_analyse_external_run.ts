@@ -21,9 +21,7 @@
 
 // %%
 import * as lab from "../lib/mod.ts";
-// The toy model has a few hundred parameters: the pure-JS `cpu` backend is faster for it than
-// webgpu on llvmpipe, where every step pays for kernel dispatch and read-backs.
-const report = await lab.setupNotebook({ backend: "cpu" });
+const report = await lab.setupNotebook();
 // The Deno kernel sends console output asynchronously; a cell that ends right after printing
 // can lose its last lines to the next cell (seen under load). Cells that print end with this.
 const flush = () => new Promise((resolve) => setTimeout(resolve, 500));
