@@ -283,7 +283,7 @@ lab.scatterFigure(
 //    (No ≻ Never), β = 0.1, RMSProp, from the SFT model and — the paper's Table 2 variant —
 //    from the base model. Responses are single tokens (no EOS appended), so the pair's log-probs
 //    are the next-token log-probs of *No* and *Never* after the prompt. The learning rates are
-//    chosen so that a few dozen steps move this small model by a few nats (the paper's 1e-7 is
+//    chosen so that a few dozen steps move this small model a lot (the paper's 1e-7 is
 //    for 1-8B models).
 
 // %%
