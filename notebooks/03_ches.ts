@@ -382,7 +382,9 @@ await lab.show(lab.makeFigure({
 
 // %% [markdown]
 // ## Measured
-// Everything below is computed from the runs above.
+// Everything below is computed from the runs above. Each subset is one run of a few dozen pairs
+// with one seed, so each point carries noise that five subsets cannot average out; the Spearman
+// correlations are over five points (two in smoke mode).
 
 // %%
 const checks = {
