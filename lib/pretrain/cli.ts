@@ -101,7 +101,9 @@ export async function pretrainCommand(args: string[]): Promise<number> {
     }
     if (doExport) {
       const rerun = args.filter((a) => a !== "--resume" && a !== "--no-export");
-      const card = await exportPretrained(result, out, modelDir, {
+      const card = await exportPretrained(result, {
+        runDir: out,
+        modelDir,
         backend: report,
         command: ["deno task lab pretrain", ...rerun].join(" "),
       });

@@ -13,15 +13,16 @@ import { Rng } from "../models/common.ts";
  * @example
  * ```ts
  * import { encodeStream } from "./data.ts";
- * const ids = encodeStream(["ab", "c"], (t) => Array.from(t, (ch) => ch.charCodeAt(0) - 97), 9);
+ * const encode = (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) - 97);
+ * const ids = encodeStream(["ab", "c"], { encode, eosId: 9 });
  * console.log(Array.from(ids)); // [0, 1, 9, 2, 9]
  * ```
  */
 export function encodeStream(
   texts: readonly string[],
-  encode: (text: string) => readonly number[],
-  eosId: number,
+  opts: { encode: (text: string) => readonly number[]; eosId: number },
 ): Int32Array {
+  const { encode, eosId } = opts;
   const parts: (readonly number[])[] = texts.map((t) => encode(t));
   const total = parts.reduce((n, p) => n + p.length + 1, 0);
   const out = new Int32Array(total);

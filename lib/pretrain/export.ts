@@ -55,6 +55,18 @@ export interface PretrainReport {
   exportedAt: string;
 }
 
+/** Options of {@link exportPretrained}. */
+export interface ExportOptions {
+  /** The run folder (`tokenizer/`, `log.jsonl`). */
+  runDir: string;
+  /** Where the Hugging Face folder is written. */
+  modelDir: string;
+  /** The backend the run used, for the card. */
+  backend: BackendReport;
+  /** The command that reproduces the run, for the card. */
+  command?: string;
+}
+
 /**
  * Measure a finished run and write `modelDir`: `config.json`, `model.safetensors`,
  * `tokenizer.json`, `tokenizer_config.json`, `README.md` (the card), `pretrain_report.json`
@@ -63,16 +75,19 @@ export interface PretrainReport {
  * @example
  * ```ts ignore
  * const result = await pretrain({ steps: 800 }, "out/pretrain/run");
- * const report = await exportPretrained(result, "out/pretrain/run", "data/models/tiny", { backend });
+ * const report = await exportPretrained(result, {
+ *   runDir: "out/pretrain/run",
+ *   modelDir: "data/models/tiny",
+ *   backend,
+ * });
  * console.log(report.heldOut.perplexity, report.unigram.perplexity);
  * ```
  */
 export async function exportPretrained(
   result: PretrainResult,
-  runDir: string,
-  modelDir: string,
-  opts: { backend: BackendReport; command?: string },
+  opts: ExportOptions,
 ): Promise<PretrainReport> {
+  const { runDir, modelDir } = opts;
   const { model, data, config } = result;
   const windows = evalWindows(data.heldOut, config.seqLen);
   const heldOut = await evaluate(model, windows);

@@ -174,11 +174,11 @@ export async function prepareData(
       `${tokenizerDir}/tokenizer.json has ${tokenizer.vocabSize} ids, config asks for ${c.vocabSize}`,
     );
   }
-  const encode = (t: string) => tokenizer.encode(t);
+  const enc = { encode: (t: string) => tokenizer.encode(t), eosId: tokenizer.eosId };
   return {
     tokenizer,
-    train: encodeStream(split.train.map((d) => d.text), encode, tokenizer.eosId),
-    heldOut: encodeStream(split.heldOut.map((d) => d.text), encode, tokenizer.eosId),
+    train: encodeStream(split.train.map((d) => d.text), enc),
+    heldOut: encodeStream(split.heldOut.map((d) => d.text), enc),
     trainDocs,
     heldOutDocs,
   };

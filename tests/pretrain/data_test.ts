@@ -3,7 +3,14 @@ import { encodeStream, evalWindows, sampleBatch, sliceRows } from "../../lib/pre
 
 Deno.test("encodeStream: each document followed by the end-of-text id", () => {
   const enc = (t: string) => Array.from(t, (c) => c.charCodeAt(0) - 96); // a=1, b=2, ...
-  assert.deepEqual(Array.from(encodeStream(["ab", "", "c"], enc, 0)), [1, 2, 0, 0, 3, 0]);
+  assert.deepEqual(Array.from(encodeStream(["ab", "", "c"], { encode: enc, eosId: 0 })), [
+    1,
+    2,
+    0,
+    0,
+    3,
+    0,
+  ]);
 });
 
 Deno.test("sampleBatch: windows of the stream, targets shifted by one, fixed by (seed, step)", () => {
