@@ -407,8 +407,12 @@ function checkMaxNorm(maxNorm: number | undefined): void {
  * ```
  */
 export function gradSquaredNorm(grads: readonly tf.Tensor[]): tf.Scalar {
+  // A left-to-right chain of adds rather than tf.addN: tfjs-backend-webgpu 4.22 (seen on Mesa
+  // llvmpipe) silently sums only the first four inputs of an addN. The order matches cpu's addN.
   return tf.tidy(() =>
-    grads.length === 0 ? tf.scalar(0) : tf.addN(grads.map((g) => tf.sum(tf.square(g))))
+    grads.length === 0
+      ? tf.scalar(0)
+      : grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))
   ) as tf.Scalar;
 }
 
