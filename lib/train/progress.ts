@@ -93,7 +93,10 @@ function num(x: number | undefined, digits = 4): string {
  * // [#####.....] 5/10 loss 0.5000 margin 0.2000 10s<10s
  * ```
  */
-export function formatProgress(p: ProgressState, opts: { width?: number; label?: string } = {}) {
+export function formatProgress(
+  p: ProgressState,
+  opts: { width?: number; label?: string } = {},
+): string {
   const w = opts.width ?? 24;
   const frac = p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : 0;
   const filled = Math.round(frac * w);
