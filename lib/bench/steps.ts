@@ -17,7 +17,7 @@ import type { CausalLM } from "../models/types.ts";
 import { dpo } from "../objectives/trl.ts";
 import { causalLMScorer } from "../train/logps.ts";
 import { createOptimizer, type OptimizerSpec } from "../train/optimizers.ts";
-import { computeReferenceLogps } from "../train/ref_cache.ts";
+import { computeReferenceLogpsAsync } from "../train/ref_cache.ts";
 import type { PairScores, TrainData } from "../train/types.ts";
 import type { SequenceScores } from "../objectives/types.ts";
 import { collate } from "../data/collate.ts";
@@ -94,7 +94,9 @@ export interface DpoStepper {
  * A DPO step as TRL runs it with a reference model: the reference scores the batch without a
  * tape, the policy scores it under the tape, the loss is the mean DPO loss over pairs, and
  * AdamW updates every policy variable. Chosen and rejected rows go through one forward pass
- * (the batch holds both).
+ * (the batch holds both). With `reference: "precomputed"` the reference scores are the
+ * policy's own before its first update, computed once outside the timed steps (TRL's
+ * `precompute_ref_log_probs`, the trainer's default), and no second model is held.
  *
  * @example
  * ```ts
@@ -113,25 +115,49 @@ export interface DpoStepper {
  */
 export function dpoStepper(
   policy: CausalLM,
-  reference: CausalLM,
+  reference: CausalLM | "precomputed",
   batches: readonly PreferenceBatch[],
   settings: Partial<DpoStepSettings> = {},
 ): DpoStepper {
   if (batches.length === 0) throw new RangeError("dpoStepper: no batches");
   const s = { ...DEFAULT_DPO_SETTINGS, ...settings };
-  const pol = causalLMScorer(policy), ref = causalLMScorer(reference);
+  const pol = causalLMScorer(policy);
+  const ref = reference === "precomputed" ? undefined : causalLMScorer(reference);
   const objective = dpo({ beta: s.beta });
   const optimizer = createOptimizer(s.optimizer);
   const vars = policy.variables();
+  // Precomputed: the policy's own scores before its first update (TRL's
+  // precompute_ref_log_probs), kept as plain numbers like the trainer keeps them.
+  let cached: Float32Array[] | undefined;
   let next = 0;
+  const refScores = async (i: number) => {
+    if (ref) {
+      return tf.tidy(() => {
+        const x = ref.scores(batches[i]!);
+        return [x.policyChosen, x.policyRejected] as const;
+      });
+    }
+    if (!cached) {
+      cached = [];
+      for (const b of batches) {
+        const x = tf.tidy(() => {
+          const sc = pol.scores(b);
+          return tf.concat([sc.policyChosen, sc.policyRejected]);
+        });
+        cached.push((await x.data()) as Float32Array);
+        x.dispose();
+      }
+    }
+    const v = cached[i]!, half = v.length / 2;
+    return [tf.tensor1d(v.subarray(0, half)), tf.tensor1d(v.subarray(half))] as const;
+  };
   return {
     async step() {
-      const batch = batches[next++ % batches.length]!;
+      const i = next++ % batches.length;
+      if (!ref && !cached) await refScores(i); // the one-time precomputation is not timed
+      const batch = batches[i]!;
       const t = await timed(async () => {
-        const r = tf.tidy(() => {
-          const x = ref.scores(batch);
-          return [x.policyChosen, x.policyRejected] as const;
-        });
+        const r = await refScores(i);
         const { value, grads } = tf.variableGrads(() => {
           const x = pol.scores(batch);
           const { losses } = objective.loss(dpoInputs(x, r));
@@ -218,7 +244,7 @@ export function pairData(pairs: readonly TokenizedPair[]): TrainData<PreferenceB
 }
 
 /**
- * Reference log-probs of every pair through `computeReferenceLogps` (what `train()` runs before
+ * Reference log-probs of every pair through `computeReferenceLogpsAsync` (what `train()` runs before
  * the first step in its default `precompute` mode), timed.
  *
  * @example
@@ -240,8 +266,8 @@ export function precomputeReference(
 ): Promise<Timing & { value: { chosen: Float32Array; rejected: Float32Array } }> {
   const scorer = causalLMScorer(model);
   const data = pairData(pairs);
-  // computeReferenceLogps is synchronous; wrapping keeps one timing helper for everything.
-  return timed(() => Promise.resolve(computeReferenceLogps(scorer, data, { batchSize })));
+  // The asynchronous variant: synchronous reads fail on webgpu under Deno.
+  return timed(() => computeReferenceLogpsAsync(scorer, data, { batchSize }));
 }
 
 /**

@@ -69,6 +69,20 @@ export interface TrainRunOptions {
   lr?: number;
 }
 
+/**
+ * How many of steps 1..`steps` a tracker with interval `every` measures: the multiples of
+ * `every`, and the last step always.
+ *
+ * @example
+ * ```ts
+ * import { measurementsIn } from "./trainer_runs.ts";
+ * console.log(measurementsIn(20, 10), measurementsIn(25, 10), measurementsIn(4, 10)); // 2 3 1
+ * ```
+ */
+export function measurementsIn(steps: number, every: number): number {
+  return Math.floor(steps / every) + (steps % every === 0 ? 0 : 1);
+}
+
 /** Which trackers a timed run has. */
 export type TrackerLevel = "off" | "rewards" | "all";
 
@@ -137,6 +151,12 @@ export interface TrackerOverhead {
   cpuRatio: number;
   /** Implicit-rewards rows only (the trainer's default) / none, wall. */
   rewardsRatio: number;
+  /**
+   * Wall ms of one measurement by the scoring trackers (mass, displacement, gradient
+   * alignment together), from the difference between "all" and "rewards" runs: the overhead
+   * at any interval k is about `measurementMs / k` per step.
+   */
+  measurementMs: number;
   steps: number;
   setting: TrackerSetting;
 }
@@ -186,7 +206,9 @@ export async function trackerOverhead(
     tf.dispose(initial);
   }
   const [off, rewards, all] = levels as [LevelTimes, LevelTimes, LevelTimes];
+  const extra = (median(all.wallMs) - median(rewards.wallMs)) * opts.steps;
   return {
+    measurementMs: extra / measurementsIn(opts.steps, setting.every),
     levels,
     ratio: median(all.wallMs) / median(off.wallMs),
     cpuRatio: median(all.cpuMs) / median(off.cpuMs),

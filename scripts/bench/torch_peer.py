@@ -165,7 +165,11 @@ def run(spec):
         params[key] = value.to(device)
     del raw
     policy_params = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-    ref_params = params
+    # A precomputed reference needs no second copy of the weights (the 124M model's memory).
+    if spec.get("dpo", {}).get("reference", "model") == "model":
+        ref_params = params
+    else:
+        ref_params, params = policy_params, None
     policy, ref = GPT2(cfg, policy_params), GPT2(cfg, ref_params)
     n_params = sum(v.numel() for v in policy_params.values())
 
@@ -210,13 +214,22 @@ def run(spec):
             list(policy_params.values()), lr=d["lr"], betas=(d["beta1"], d["beta2"]),
             eps=d["eps"], weight_decay=d["weight_decay"])
         losses, times, cpu = [], [], []
+        # "precomputed": the policy's own scores before any update, outside the timed steps
+        # (TRL's precompute_ref_log_probs); no reference forward inside the step.
+        cached = None
+        if d.get("reference", "model") == "precomputed":
+            with torch.no_grad():
+                cached = [sequence_logps(policy, b) for b in batches]
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         for i in range(d.get("warmup", 1) + d["steps"]):
             batch = batches[i % len(batches)]
             t0, c0 = time.perf_counter(), time.process_time()
-            with torch.no_grad():
-                ref_logps = sequence_logps(ref, batch)
+            if cached is not None:
+                ref_logps = cached[i % len(batches)]
+            else:
+                with torch.no_grad():
+                    ref_logps = sequence_logps(ref, batch)
             loss = dpo_loss(sequence_logps(policy, batch), ref_logps, d["beta"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
