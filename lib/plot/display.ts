@@ -168,7 +168,17 @@ export function jupyterDisplay(): DisplayFn | undefined {
   try {
     // Outside `deno jupyter` the getter throws rather than returning undefined.
     const j = (Deno as unknown as { jupyter?: { display?: DisplayFn } }).jupyter;
-    return typeof j?.display === "function" ? j.display.bind(j) : undefined;
+    if (typeof j?.display !== "function") return undefined;
+    const send = j.display.bind(j);
+    // The Deno kernel resolves display() before the message is on the wire, and a cell that ends
+    // right after a large output can report idle first; headless runs (nbconvert) then drop the
+    // output. Waiting in proportion to the payload lets it go out while the cell still runs.
+    return async (obj, opts) => {
+      await send(obj, opts);
+      const bytes = Object.values(obj as Record<string, unknown>)
+        .reduce((n: number, v) => n + String(v).length, 0);
+      await new Promise((r) => setTimeout(r, 30 + Math.ceil(bytes / 1e6) * 150));
+    };
   } catch {
     return undefined;
   }
