@@ -33,6 +33,9 @@
 // %%
 import * as lab from "../lib/mod.ts";
 const report = await lab.setupNotebook();
+// The Deno kernel sends console output asynchronously; a cell that ends right after printing
+// can lose its last lines (seen under load). Cells that print end with this.
+const flush = () => new Promise((resolve) => setTimeout(resolve, 500));
 
 // %% [markdown]
 // ## 1. Model and data
@@ -64,6 +67,7 @@ console.table(
     return { kind: k, prompt: r.prompt, chosen: r.chosen, rejected: r.rejected };
   }),
 );
+await flush();
 
 // %% [markdown]
 // ## 2. The mechanism on single pairs, before training
@@ -120,6 +124,7 @@ console.log(
       singleRho.toFixed(2)
     }`,
 );
+await flush();
 
 // %%
 const singleFig = lab.scatterFigure(
@@ -197,6 +202,7 @@ console.log(
   `${result.steps} steps of ${batchSize} pairs in ${result.summary.train_runtime.toFixed(0)} s ` +
     `on ${report.name}`,
 );
+await flush();
 
 // %% [markdown]
 // ## 4. TRL's metrics
@@ -367,6 +373,7 @@ console.table(byKind.map((r) => ({
   accuracy: r.accuracy.toFixed(2),
   "grad ratio (sec. 2)": r.ratio.toFixed(3),
 })));
+await flush();
 
 // %%
 lab.makeFigure({
@@ -479,6 +486,7 @@ console.log(
     `${(100 * batchSignAgree).toFixed(0)}% of ${firstStep.length} pairs; Spearman ` +
     `${batchRho.toFixed(2)}; median relative error ${(100 * batchRelErr).toFixed(0)}%`,
 );
+await flush();
 
 // %%
 lab.makeFigure({
@@ -686,3 +694,4 @@ console.log(
         }`
     }` + (lab.isSmoke() ? ` (smoke mode: ${result.steps} steps on ${data.size} pairs)` : ""),
 );
+await flush();
