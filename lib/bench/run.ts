@@ -10,6 +10,7 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { BACKEND_NAMES, type BackendName, initBackend, startBackend } from "../backend.ts";
 import { conformance } from "../backend_measure.ts";
 import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
@@ -135,9 +136,11 @@ const LARGE_REPEATS: Readonly<Repeats> = {
 };
 
 /**
- * The models and shapes a run measures: the shipped model (4 pairs of 128 tokens) and, unless
- * skipped or quick, GPT-2 small (1 pair of 128 tokens, wasm and webgpu only: the `cpu`
- * backend would take minutes per step).
+ * The models and shapes a run measures: the shipped model (4 pairs of 128 tokens) on every
+ * backend, and, unless skipped or quick, GPT-2 small (1 pair of 128 tokens): scored on wasm (its
+ * DPO step does not fit tfjs-wasm's 4 GiB heap), and trained and scored on webgpu only where the
+ * adapter can bind its 147 MiB token embedding (`webgpuMaxBinding`; llvmpipe's 128 MiB cannot,
+ * and tfjs-webgpu then computes with zeros without an error). Never on the pure-JS `cpu`.
  *
  * @example
  * ```ts
@@ -150,6 +153,7 @@ export function planModels(
   opts: BenchOptions,
   shippedDir: string | undefined,
   backends: BackendName[],
+  limits: { webgpuMaxBinding?: number } = {},
 ): ModelPlan[] {
   const quick = opts.quick;
   const plans: ModelPlan[] = [{
@@ -168,21 +172,26 @@ export function planModels(
     peer: opts.peer !== false,
   }];
   if (!quick && !opts.skipLarge) {
+    const c = GPT2_SMALL_CONFIG;
+    const largest = 4 * c.vocab_size! * c.n_embd!;
+    const gpuFits = (limits.webgpuMaxBinding ?? 0) >= largest;
+    const excluded: Partial<Record<BackendName, string>> = {
+      cpu: "the pure-JS cpu backend would take many minutes per step",
+    };
+    if (!gpuFits) {
+      excluded.webgpu = `its token embedding (${(largest / 2 ** 20).toFixed(0)} MiB) exceeds the ` +
+        `adapter's maxStorageBufferBindingSize (${
+          ((limits.webgpuMaxBinding ?? 0) / 2 ** 20).toFixed(0)
+        } MiB); tfjs-webgpu then computes with zeros without an error (the loss is NaN)`;
+    }
     plans.push({
       label: "gpt2-small 124M (random init)",
-      config: GPT2_SMALL_CONFIG,
+      config: c,
       batch: { pairs: 1, length: 128, promptLength: 64 },
       scoringPairs: 4,
       scoringBatch: 2,
-      // webgpu: its token embedding (147 MiB) exceeds llvmpipe's 128 MiB storage-binding limit,
-      // and tensors above it read back wrong (zeros) without an error; see BENCHMARKS.md.
-      backends: backends.filter((b) => b === "wasm"),
-      excluded: {
-        webgpu: "its token embedding (147 MiB) exceeds the adapter's 128 MiB " +
-          "maxStorageBufferBindingSize; tfjs-webgpu then computes zeros without an error " +
-          "(the loss is NaN); one step also took 325 s on llvmpipe",
-        cpu: "the pure-JS cpu backend would take many minutes per step",
-      },
+      backends: backends.filter((b) => b === "wasm" || (b === "webgpu" && gpuFits)),
+      excluded,
       tasks: ["dpo_step", "score"],
       noDpoStep: {
         wasm: "does not fit: forward+backward of one 128-token pair exhausted tfjs-wasm's " +
@@ -398,6 +407,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     }
   }
   log(`backends: ${backends.map((b) => `${b.name}${b.started ? "" : " (no)"}`).join(", ")}`);
+  let webgpuMaxBinding: number | undefined;
+  if (usable.includes("webgpu")) {
+    await startBackend("webgpu");
+    const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+    webgpuMaxBinding = device?.limits.maxStorageBufferBindingSize;
+  }
 
   const peerInfo = opts.peer === false
     ? { available: false, python: "", reason: "disabled with --no-peer" }
@@ -433,7 +448,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   if (!shippedDir) {
     skipped.push("shipped model: no checkpoint found; a random GPT-2 of its shape was used");
   }
-  for (const plan of planModels(opts, shippedDir, usable)) {
+  for (const plan of planModels(opts, shippedDir, usable, { webgpuMaxBinding })) {
     const vocab = Number((plan.config ?? {}).vocab_size ?? TINY_CONFIG.vocab_size);
     let batches: PreferenceBatch[] | undefined;
     let pairs: TokenizedPair[] | undefined;

@@ -249,10 +249,17 @@ Deno.test("plan: the quick run has one small model; the full run adds GPT-2 smal
     "tiny (random init)",
     "gpt2-small 124M (random init)",
   ]);
-  // GPT-2 small: wasm only (webgpu's 128 MiB binding limit, cpu's speed), scoring only there.
+  // GPT-2 small: not on cpu; not on webgpu whose binding limit (128 MiB) is below its 147 MiB
+  // embedding; its DPO step is not attempted on wasm (4 GiB heap).
   assert.deepEqual(full[1]!.backends, ["wasm"]);
-  assert.deepEqual(Object.keys(full[1]!.excluded!), ["webgpu", "cpu"]);
+  assert.deepEqual(Object.keys(full[1]!.excluded!).sort(), ["cpu", "webgpu"]);
+  assert.match(full[1]!.excluded!.webgpu!, /147 MiB\) exceeds .* \(0 MiB\)/);
   assert.ok(full[1]!.noDpoStep!.wasm!.includes("4 GiB"));
+  const gpu = planModels({ quick: false, tmpDir: "/tmp" }, undefined, ["webgpu", "wasm"], {
+    webgpuMaxBinding: 2 ** 31,
+  });
+  assert.deepEqual(gpu[1]!.backends, ["webgpu", "wasm"]);
+  assert.equal(gpu[1]!.excluded!.webgpu, undefined);
   assert.equal(full[1]!.config!.n_embd, 768);
   assert.equal(
     planModels({ quick: false, skipLarge: true, tmpDir: "/tmp" }, undefined, []).length,
