@@ -153,7 +153,9 @@ export async function chesFromBatch(
   const hidden = tf.tidy(() => {
     const ids = tf.tensor2d(batch.inputIds, [2 * B, T], "int32");
     const attentionMask = tf.tensor2d(batch.attentionMask, [2 * B, T]);
-    const out = model.forward(ids, { attentionMask, hidden: true });
+    // CHES reads hidden states only: one position's logits instead of [2B*T, V].
+    const logitsAt = tf.tensor1d([0], "int32");
+    const out = model.forward(ids, { attentionMask, hidden: true, logitsAt });
     if (!out.hidden) throw new TypeError(`model ${model.kind}: forward returned no hidden states`);
     out.logits.dispose();
     return out.hidden;

@@ -192,7 +192,12 @@ export class GPT2 implements CausalLM {
       }
       const final = this.#layerNorm(x, "transformer.ln_f");
       const unembed = c.tie_word_embeddings ? p("transformer.wte.weight") : p("lm_head.weight");
-      const logits = tf.reshape(tf.matMul(final, unembed, false, true), [n, t, c.vocab_size]);
+      const at = opts.logitsAt;
+      const rows = at ? tf.gather(final, at) : final;
+      const logits = tf.reshape(
+        tf.matMul(rows, unembed, false, true),
+        at ? [1, at.shape[0], c.vocab_size] : [n, t, c.vocab_size],
+      );
       const out: tf.TensorContainerObject = { logits };
       if (opts.hidden) out.hidden = tf.reshape(final, [n, t, d]);
       return out;

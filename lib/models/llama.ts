@@ -314,8 +314,12 @@ export class Llama implements CausalLM {
       }
       const final = this.#norm(x, "model.norm");
       const unembed = c.tie_word_embeddings ? p("model.embed_tokens.weight") : p("lm_head.weight");
+      const at = opts.logitsAt;
       const out: tf.TensorContainerObject = {
-        logits: tf.reshape(linear(final, unembed), [n, t, c.vocab_size]),
+        logits: tf.reshape(
+          linear(at ? tf.gather(final, at) : final, unembed),
+          at ? [1, at.shape[0], c.vocab_size] : [n, t, c.vocab_size],
+        ),
       };
       if (opts.hidden) out.hidden = tf.reshape(final, [n, t, d]);
       return out;

@@ -5,7 +5,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 
-/** What a forward pass returns. Shapes: logits [N, T, V], hidden [N, T, d]. */
+/** What a forward pass returns. Shapes: logits [N, T, V] (or [1, M, V], see `logitsAt`), hidden [N, T, d]. */
 export interface ForwardOutput {
   logits: tf.Tensor3D;
   /** Final hidden states (input to the unembedding, after the final norm), when asked for. */
@@ -18,6 +18,12 @@ export interface ForwardOptions {
   attentionMask?: tf.Tensor2D;
   /** Also return the final hidden states. */
   hidden?: boolean;
+  /**
+   * Compute logits only at these flat positions (`row * T + t`, int32 [M]); `logits` is then
+   * [1, M, V]. The unembedding is the largest product of a small model, and a preference loss
+   * reads it only at completion tokens: prompts and padding need no logits.
+   */
+  logitsAt?: tf.Tensor1D;
 }
 
 /** A causal language model over token ids, with trainable tfjs variables. */

@@ -168,49 +168,74 @@ export function tokenLogps(model: CausalLM, rows: TokenRows, opts: LogpsOptions 
   if (n * t * v >= 2 ** 31) {
     throw new RangeError(`${n} rows x ${t} tokens x ${v} vocab exceeds int32 gather indices`);
   }
-  // The next token at each position (last position: a dummy 0, never scored).
-  const next = new Int32Array(n * t);
+  // Flat position r*t+p predicts token p+1 of row r. Only positions whose next token is a
+  // scored completion token get logits (the unembedding and the [M, V] log-softmax are most of
+  // a small model's work; prompts and padding need neither). slot[r*t+q] is where token q's
+  // log-prob lands in the [M] result, or m (a trailing zero) when q is not scored.
+  const at: number[] = [], labels: number[] = [];
+  const slot = new Int32Array(n * t);
   for (let r = 0; r < n; r++) {
     for (let p = 0; p < t; p++) {
       const id = rows.inputIds[r * t + p];
       if (!Number.isInteger(id) || id < 0 || id >= v) {
         throw new RangeError(`inputIds row ${r}, position ${p}: token id ${id} outside [0, ${v})`);
       }
-      if (p > 0) next[r * t + p - 1] = id;
+      if (p > 0 && rows.completionMask[r * t + p] !== 0) {
+        slot[r * t + p] = at.length;
+        at.push(r * t + p - 1);
+        labels.push(id);
+      } else slot[r * t + p] = -1;
     }
   }
+  const m = at.length;
+  for (let i = 0; i < slot.length; i++) if (slot[i] < 0) slot[i] = m;
   const ref = opts.referenceLogits;
   if (ref && (ref.shape[0] !== n || ref.shape[1] !== t || ref.shape[2] !== v)) {
     throw new RangeError(`referenceLogits shape [${ref.shape}] != [${n}, ${t}, ${v}]`);
   }
   return tf.tidy((): tf.TensorContainerObject => {
     const { ids, attentionMask } = rowTensors(rows);
-    const out = model.forward(ids, { attentionMask, hidden: opts.hidden });
-    const flat = tf.reshape(out.logits, [n * t, v]) as tf.Tensor2D;
     const mask = tf.tensor2d(rows.completionMask, [n, t]);
-    // Position p holds the log-prob of token p+1; shift right so position t holds token t.
-    const shift = (next: tf.Tensor) =>
+    const atT = tf.tensor1d(at, "int32");
+    const out = model.forward(ids, {
+      attentionMask,
+      hidden: opts.hidden,
+      logitsAt: m > 0 ? atT : undefined,
+    });
+    // A model that ignores `logitsAt` returns every position's logits: pick the rows here.
+    const picked = out.logits.shape[0] === 1 && out.logits.shape[1] === m;
+    const flat = (picked
+      ? tf.reshape(out.logits, [m, v])
+      : tf.gather(tf.reshape(out.logits, [n * t, v]), atT)) as tf.Tensor2D;
+    // [M] values at scored tokens -> [n, t], zeros elsewhere (position 0 is never scored).
+    const spread = (x: tf.Tensor) =>
       tf.mul(
-        tf.concat([tf.zeros([n, 1]), tf.slice(tf.reshape(next, [n, t]), [0, 0], [n, t - 1])], 1),
+        tf.reshape(tf.gather(tf.concat([x, tf.zeros([1])]), tf.tensor1d(slot, "int32")), [n, t]),
         mask,
       );
-    const perToken = shift(labelLogProbs(flat, tf.tensor1d(next, "int32")));
+    const perToken = m > 0
+      ? spread(labelLogProbs(flat, tf.tensor1d(labels, "int32")))
+      : tf.zeros([n, t]);
     const result: tf.TensorContainerObject = {
       perToken,
       mask,
       summed: tf.sum(perToken, 1),
       lengths: tf.sum(mask, 1),
     };
-    if (out.hidden) result.hidden = out.hidden;
+    if (out.hidden) {
+      result.hidden = out.hidden;
+    }
     if (opts.logSumSquares) {
-      result.logSumSquares = shift(
-        detach(tf.sub(tf.logSumExp(tf.mul(flat, 2), 1), tf.mul(tf.logSumExp(flat, 1), 2))),
-      );
+      result.logSumSquares = m > 0
+        ? spread(detach(tf.sub(tf.logSumExp(tf.mul(flat, 2), 1), tf.mul(tf.logSumExp(flat, 1), 2))))
+        : tf.zeros([n, t]);
     }
     if (ref) {
-      const logRef = tf.logSoftmax(tf.reshape(ref, [n * t, v]));
-      const logPolicy = tf.logSoftmax(flat);
-      result.kl = shift(tf.sum(tf.mul(tf.exp(logRef), tf.sub(logRef, logPolicy)), 1));
+      if (m > 0) {
+        const logRef = tf.logSoftmax(tf.gather(tf.reshape(ref, [n * t, v]), atT));
+        const logPolicy = tf.logSoftmax(flat);
+        result.kl = spread(tf.sum(tf.mul(tf.exp(logRef), tf.sub(logRef, logPolicy)), 1));
+      } else result.kl = tf.zeros([n, t]);
     }
     return result;
   }) as unknown as TokenLogps;

@@ -198,6 +198,69 @@ Deno.test("sequenceLogps: batched results equal per-example results despite padd
   }
 });
 
+Deno.test("tokenLogps: logits only at scored positions give the full-logits values and gradients (GPT-2, Llama)", () => {
+  const models = [
+    createGPT2({ vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 }, { seed: 3 }),
+    createLlama({
+      vocab_size: 12,
+      hidden_size: 16,
+      intermediate_size: 20,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+    }, { seed: 4 }),
+  ];
+  // Two rows of 6: prompts of 2 and 3 tokens, the second row right-padded by one position.
+  const ids = [3, 9, 1, 4, 4, 2, 5, 1, 2, 8, 8, 0];
+  const completion = [0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0];
+  const rows = {
+    length: 6,
+    inputIds: Int32Array.from(ids),
+    attentionMask: Float32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]),
+    completionMask: Float32Array.from(completion),
+  };
+  for (const model of models) {
+    // Independently: every position's logits, log-softmax in float64, label read at t-1.
+    const full = model.forward(tf.tensor2d(ids, [2, 6], "int32"), {
+      attentionMask: tf.tensor2d(rows.attentionMask, [2, 6]),
+    }).logits.arraySync();
+    const expected = ids.map((id, q) => {
+      const r = Math.floor(q / 6), t = q % 6;
+      return t > 0 && completion[q] ? logSoftmax(full[r][t - 1])[id] : 0;
+    });
+    const lss = ids.map((_, q) => {
+      const r = Math.floor(q / 6), t = q % 6;
+      if (t === 0 || !completion[q]) return 0;
+      return Math.log(logSoftmax(full[r][t - 1]).reduce((s, v) => s + Math.exp(2 * v), 0));
+    });
+    const out = tokenLogps(model, rows, { logSumSquares: true });
+    assertClose(out.perToken.dataSync(), expected, { atol: 1e-5, msg: model.kind });
+    assertClose(out.logSumSquares!.dataSync(), lss, { atol: 1e-5, msg: model.kind });
+    // Gradients: against one-hot times log-softmax of the full logits, written out in tfjs.
+    const labels = tf.oneHot(tf.tensor1d(ids.map((_, q) => ids[q + 1] ?? 0), "int32"), 12);
+    const nextMask = tf.tensor2d(completion.map((_, q) => (q % 6 < 5 ? completion[q + 1] : 0)), [
+      12,
+      1,
+    ]);
+    const naive = tf.variableGrads(() => {
+      const z = model.forward(tf.tensor2d(ids, [2, 6], "int32"), {
+        attentionMask: tf.tensor2d(rows.attentionMask, [2, 6]),
+      }).logits;
+      const lp = tf.logSoftmax(tf.reshape(z, [12, 12]));
+      return tf.sum(tf.mul(tf.mul(lp, tf.cast(labels, "float32")), nextMask)) as tf.Scalar;
+    });
+    const fast = tf.variableGrads(() => tf.sum(tokenLogps(model, rows).perToken) as tf.Scalar);
+    assertClose(fast.value.dataSync()[0], naive.value.dataSync()[0], { atol: 1e-5 });
+    for (const v of model.variables()) {
+      assertClose(fast.grads[v.name].dataSync(), naive.grads[v.name].dataSync(), {
+        atol: 1e-5,
+        msg: `${model.kind} ${v.name}`,
+      });
+    }
+    model.dispose();
+  }
+});
+
 Deno.test("tokenLogps: WPO log-sum-squares and TDPO KL extras match hand values", () => {
   const model = new Bigram(TABLE);
   const refTable = TABLE.map((row, a) => row.map((v, b) => v * 0.5 + (a === b ? 1 : 0)));
