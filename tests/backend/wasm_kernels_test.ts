@@ -205,6 +205,69 @@ Deno.test("wasm Sum over leading axes (computed as a product with ones) equals t
   });
 });
 
+/** x[begin : begin + size] of a row-major array of `shape`, element by element. */
+function sliceJs(x: ArrayLike<number>, shape: number[], begin: number[], size: number[]): number[] {
+  const out: number[] = [];
+  const total = size.reduce((a, b) => a * b, 1);
+  for (let k = 0; k < total; k++) {
+    let rem = k, flat = 0, stride = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const i = rem % size[d]!;
+      rem = Math.floor(rem / size[d]!);
+      flat += (begin[d]! + i) * stride;
+      stride *= shape[d]!;
+    }
+    out.push(x[flat]!);
+  }
+  return out;
+}
+
+Deno.test("wasm Slice and SplitV (heap copies) equal an element-by-element slice", async () => {
+  await onWasm(async () => {
+    const cases: [number[], number[], number[]][] = [
+      [[7], [2], [4]],
+      [[5, 6], [1, 2], [3, 3]],
+      [[5, 6], [2, 0], [3, 6]], // whole rows: one contiguous run
+      [[3, 4, 5], [1, 0, 2], [2, 4, 3]],
+      [[3, 4, 5], [0, 1, 0], [3, 2, 5]],
+      [[2, 3, 4, 5], [1, 1, 1, 1], [1, 2, 3, 4]],
+      [[2, 3, 2, 2, 3], [0, 1, 0, 1, 1], [2, 2, 2, 1, 2]],
+      [[4, 3], [0, 0], [0, 3]], // empty
+    ];
+    for (const [shape, begin, size] of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = values(n, shape.length);
+      for (const dtype of ["float32", "int32"] as const) {
+        const src = dtype === "int32" ? Int32Array.from(x, (v) => Math.round(100 * v)) : x;
+        const t = tf.tensor(src, shape, dtype), y = tf.slice(t, begin, size);
+        assert.deepEqual(y.shape, size);
+        assert.equal(y.dtype, dtype);
+        assert.deepEqual(
+          Array.from(await y.data()),
+          sliceJs(src, shape, begin, size),
+          `${shape} ${begin} ${size}`,
+        );
+        tf.dispose([t, y]);
+      }
+    }
+    const shape = [3, 9, 4], x = values(3 * 9 * 4, 5), t = tf.tensor3d(x, [3, 9, 4]);
+    for (const [axis, splits] of [[1, [2, 4, 3]], [2, 2], [0, 3], [-1, [1, 3]]] as const) {
+      const parts = tf.split(t, splits as number | number[], axis);
+      const ax = axis < 0 ? shape.length + axis : axis;
+      let start = 0;
+      for (const part of parts) {
+        const begin = [0, 0, 0], size = [...shape];
+        begin[ax] = start;
+        size[ax] = part.shape[ax]!;
+        start += size[ax]!;
+        assert.deepEqual(Array.from(await part.data()), sliceJs(x, shape, begin, size));
+      }
+      tf.dispose(parts);
+    }
+    t.dispose();
+  });
+});
+
 Deno.test("wasm fused matMul (bias, relu) with transposed operands", async () => {
   await onWasm(async () => {
     const [m, k, n] = [3, 4, 5];
