@@ -24,6 +24,7 @@ import type {
   TrainCallback,
 } from "../train/callbacks.ts";
 import type { Metrics, PreferenceScorer, TrainData, TrainObjective } from "../train/types.ts";
+import { scoresAt } from "../train/tracked_scores.ts";
 import { argmaxMass, massShift, topKGains } from "./distribution.ts";
 import { displacement, type DisplacementLabel, labelDisplacement } from "./displacement.ts";
 import { firstOrderLogpChange, gradientInnerProducts } from "./gradient_alignment.ts";
@@ -325,11 +326,7 @@ export function displacementTracker<B, P = unknown>(
     const data = opts.data ?? ctx.data;
     const positions = opts.positions ?? defaultPositions(data, 64);
     const policy = ctx.policy as PreferenceScorer<B, P>;
-    const chosen: number[] = [];
-    for (let i = 0; i < positions.length; i += bs) {
-      const batch = data.batch(positions.slice(i, i + bs));
-      chosen.push(...await read1d(() => policy.scores(batch).policyChosen));
-    }
+    const chosen = (await scoresAt(ctx, data, positions, bs)).map((s) => s.chosen);
     const ids = positions.map((p) => data.pairIndex?.(p) ?? p);
     const good: (number[] | undefined)[] = [];
     for (const id of ids) {
@@ -461,15 +458,10 @@ export function gradientAlignmentTracker<B>(
     const positions = opts.positions ?? defaultPositions(data, 4);
     const policy = ctx.policy as PreferenceScorer<B, unknown>;
     const rows: Record<string, number>[] = [];
-    const current = [];
-    for (const pos of positions) {
-      const batch = data.batch([pos]);
-      const [chosen, rejected, chosenLength, rejectedLength] = await read1d(() => {
-        const sc = policy.scores(batch);
-        return tf.concat([sc.policyChosen, sc.policyRejected, sc.chosenLength, sc.rejectedLength]);
-      });
-      current.push({ batch, chosen, rejected, chosenLength, rejectedLength });
-    }
+    const current = (await scoresAt(ctx, data, positions, 32)).map((s, i) => ({
+      ...s,
+      batch: data.batch([positions[i]]),
+    }));
     if (!reference) {
       reference = {
         chosen: current.map((c) => c.chosen),

@@ -186,7 +186,7 @@ export async function findShippedModel(
  * import "@tensorflow/tfjs-backend-cpu";
  * import { openBenchModel } from "./workload.ts";
  * const m = await openBenchModel({ label: "t", config: { vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 } });
- * console.log(m.params); // 1016
+ * console.log(m.params); // 1080
  * m.model.dispose();
  * ```
  */

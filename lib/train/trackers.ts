@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BeginContext, HookResult, StepContext, TrainCallback } from "./callbacks.ts";
 import { pairRewards } from "./metrics.ts";
+import { scoresAt } from "./tracked_scores.ts";
 import type { PairValues, PreferenceScorer, TrainData } from "./types.ts";
 
 /** Options of {@link implicitRewardsTracker}. */
@@ -146,21 +147,8 @@ export function probabilityMassTracker<B, P = never>(
     const positions = opts.positions ??
       Array.from({ length: Math.min(64, data.size) }, (_, i) => i);
     const policy = ctx.policy as PreferenceScorer<B, P>;
-    const chosen: number[] = [], rejected: number[] = [];
-    for (let i = 0; i < positions.length; i += bs) {
-      const batch = data.batch(positions.slice(i, i + bs));
-      const kept = tf.tidy(() => {
-        const s = policy.scores(batch);
-        return [s.policyChosen, s.policyRejected];
-      });
-      try {
-        const [c, r] = await Promise.all(kept.map((t) => t.data()));
-        chosen.push(...c);
-        rejected.push(...r);
-      } finally {
-        tf.dispose(kept);
-      }
-    }
+    const scored = await scoresAt(ctx, data, positions, bs);
+    const chosen = scored.map((s) => s.chosen), rejected = scored.map((s) => s.rejected);
     let probes: number[] = [];
     if (opts.probes) {
       if (!policy.logps) {
