@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { LossOutput, Objective, ParamValue, SequenceScores } from "./types.ts";
+import type { LossOutput, Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
 
 /**
  * `L_i = Σ_k w_k·L_k,i`, so `mean(L) = Σ_k w_k·mean(L_k)`, TRL's combined loss. E.g. RPO =
@@ -65,6 +65,16 @@ export function combine(parts: readonly (readonly [Objective, number])[]): Objec
     },
     reset() {
       for (const [o] of parts) o.reset?.();
+    },
+    async saveState() {
+      const state: ObjectiveState = {};
+      for (const [k, [o]] of parts.entries()) if (o.saveState) state[k] = await o.saveState();
+      return state;
+    },
+    loadState(state: ObjectiveState) {
+      parts.forEach(([o], k) => {
+        if (o.loadState && state[k] !== undefined) o.loadState(state[k] as ObjectiveState);
+      });
     },
   };
 }

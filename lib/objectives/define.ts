@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type ParamSpecs, resolveParams } from "./params.ts";
-import type { LossOutput, Objective, ParamValue, SequenceScores } from "./types.ts";
+import type { LossOutput, Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
 
 /** Resolved parameters as the loss body sees them. */
 export type Resolved = Record<string, ParamValue>;
@@ -25,6 +25,8 @@ export interface ObjectiveDefinition {
   /** The loss body; runs inside `tf.tidy`. Return per-pair losses `[B]`. */
   loss: (scores: SequenceScores, p: Resolved) => tf.Tensor | LossOutput;
   reset?: () => void;
+  saveState?: () => Promise<ObjectiveState>;
+  loadState?: (state: ObjectiveState) => void;
 }
 
 function checkBatch(name: string, s: SequenceScores): void {
@@ -95,5 +97,7 @@ export function defineObjective(
       return out;
     },
     ...(def.reset ? { reset: def.reset } : {}),
+    ...(def.saveState ? { saveState: def.saveState } : {}),
+    ...(def.loadState ? { loadState: def.loadState } : {}),
   };
 }

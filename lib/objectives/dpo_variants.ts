@@ -329,7 +329,10 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
         mu.set(nextMu);
         sd.set(nextSd);
         center = nextMu;
-        scale = nextSd;
+        // Floored: at the first step of a run the policy is the reference, every ĥ is 0 and so
+        // is the std; the authors' code divides 0 by 0 there (NaN loss). With the floor the
+        // adaptive term is 0 until ĥ spreads.
+        scale = tf.maximum(nextSd, 1e-8);
       }
       const margin = tf.add(
         tf.mul(tf.div(tf.sub(gap, center), scale), p.alpha as number),
@@ -341,6 +344,11 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
     reset: () => {
       mu.reset();
       sd.reset();
+    },
+    saveState: async () => ({ mu: await mu.read(), sd: await sd.read() }),
+    loadState: (state) => {
+      mu.load(state.mu as number | null);
+      sd.load(state.sd as number | null);
     },
   }, params as Record<string, unknown>);
 }

@@ -27,7 +27,14 @@
  *
  * @module
  */
-export type { LossOutput, Objective, ParamValue, SequenceScores, TokenScores } from "./types.ts";
+export type {
+  LossOutput,
+  Objective,
+  ObjectiveState,
+  ParamValue,
+  SequenceScores,
+  TokenScores,
+} from "./types.ts";
 export { type ParamSpec, type ParamSpecs, resolveParams } from "./params.ts";
 export { defineObjective, type ObjectiveDefinition } from "./define.ts";
 /** Stable softplus / log-sigmoid / sigmoid, stop-gradient, log1mexp, permute: for writing objectives. */

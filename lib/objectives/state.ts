@@ -53,6 +53,17 @@ export class DeviceScalar {
     t.dispose();
   }
 
+  /** The current value read back (`null` before the first {@link set}): for checkpoints. */
+  async read(): Promise<number | null> {
+    return this.#v ? (await this.#v.data())[0]! : null;
+  }
+
+  /** Restore a value {@link read} returned (`null`: back to `initial`). */
+  load(v: number | null): void {
+    if (v === null) this.reset();
+    else tf.tidy(() => this.set(tf.scalar(v)));
+  }
+
   /** Back to `initial`; frees the device memory. */
   reset(): void {
     this.#v?.dispose();

@@ -24,7 +24,7 @@ import {
   smoothedLogistic,
   wpoWeight,
 } from "./scores.ts";
-import type { Objective, ParamValue, SequenceScores } from "./types.ts";
+import type { Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
 
 /** TRL modifiers accepted by every loss type of this file. */
 export interface TrlModifiers {
@@ -125,7 +125,11 @@ interface TrlDef {
   batchCoupled?: boolean | ((p: Resolved) => boolean);
   noWeighting?: boolean;
   body: (c: Ctx, p: Resolved, scores: SequenceScores) => tf.Tensor;
-  state?: { reset: () => void };
+  state?: {
+    reset: () => void;
+    save: () => Promise<ObjectiveState>;
+    load: (state: ObjectiveState) => void;
+  };
 }
 
 function withDefaults(
@@ -162,6 +166,8 @@ function trl(def: TrlDef, given: object | undefined): Objective {
       };
     },
     reset: def.state?.reset,
+    saveState: def.state?.save,
+    loadState: def.state?.load,
   }, given as Record<string, unknown> | undefined);
 }
 
@@ -388,6 +394,11 @@ export function bcoPair(params: BcoParams = {}): Objective {
       reset: () => {
         mean.reset();
         count = 0;
+      },
+      save: async () => ({ mean: await mean.read(), count }),
+      load: (state) => {
+        mean.load(state.mean as number | null);
+        count = state.count as number;
       },
     },
   }, params);

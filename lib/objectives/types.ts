@@ -102,4 +102,11 @@ export interface Objective {
   loss(scores: SequenceScores): LossOutput;
   /** Stateful objectives: forget running statistics / restart the random stream. */
   reset?(): void;
+  /** Stateful objectives: their running statistics as plain numbers (checkpoints keep them). */
+  saveState?(): Promise<ObjectiveState>;
+  /** Stateful objectives: continue from statistics {@link saveState} returned. */
+  loadState?(state: ObjectiveState): void;
 }
+
+/** Running statistics of a stateful objective, JSON-ready (`null`: not yet set). */
+export type ObjectiveState = { [key: string]: number | null | ObjectiveState };

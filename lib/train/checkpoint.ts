@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 import type { OptimizerState, SavedTensor } from "./optimizers.ts";
+import type { ObjectiveState } from "../objectives/types.ts";
 
 /** The JSON part of a checkpoint. */
 export interface CheckpointState {
@@ -29,6 +30,8 @@ export interface CheckpointState {
   optimizer: { spec: OptimizerState["spec"]; steps: number };
   /** Callback states by callback name. */
   callbacks: Record<string, unknown>;
+  /** Running statistics of a stateful objective (BCO's running mean, α-DPO's EMAs). */
+  objective?: ObjectiveState;
   /** Seconds of training before this checkpoint (continues `time_s` after a resume). */
   elapsedSeconds: number;
   /** Settings a resumed run must share with the run that wrote the checkpoint. */

@@ -390,6 +390,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
           cb.loadState(ckpt.state.callbacks[cb.name]);
         }
       }
+      // A stateful objective continues from its statistics at the checkpoint, not from zero.
+      objective.reset?.();
+      if (objective.loadState && ckpt.state.objective) objective.loadState(ckpt.state.objective);
       startStep = ckpt.state.step;
       priorSeconds = ckpt.state.elapsedSeconds;
       resumedFrom = ckpt.state;
@@ -740,6 +743,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       seed,
       optimizer: { spec: opt.spec, steps: opt.steps },
       callbacks: cbState,
+      ...(objective.saveState ? { objective: await objective.saveState() } : {}),
       elapsedSeconds: elapsed(),
       settings,
     };

@@ -10,6 +10,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { ObjectiveState } from "../objectives/types.ts";
 
 /**
  * Per-pair sequence scores of one batch under the model being scored, as tfjs tensors (all
@@ -151,11 +152,12 @@ export interface TrainObjective {
   readonly needsReference: boolean;
   readonly params: Readonly<Record<string, unknown>>;
   loss(scores: ObjectiveScores): { losses: tf.Tensor; extras?: Record<string, tf.Tensor> };
-  /**
-   * Objectives with running statistics: forget them. Called at the start of a fresh run. Their
-   * state is not part of checkpoints, so a resumed run of such an objective restarts it.
-   */
+  /** Objectives with running statistics: forget them. Called at the start of a fresh run. */
   reset?(): void;
+  /** Running statistics as JSON-ready values; checkpoints keep them. */
+  saveState?(): Promise<ObjectiveState>;
+  /** Continue from saved statistics (a resumed run). */
+  loadState?(state: ObjectiveState): void;
 }
 
 /** Metrics of one record: TRL names plus tracker prefixes; values are plain numbers. */

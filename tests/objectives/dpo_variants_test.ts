@@ -10,6 +10,7 @@ import {
   tdpo,
 } from "../../lib/objectives/mod.ts";
 import { f32, MODERATE, type Row, scoresOf, sig, sp } from "./_reference.ts";
+import { bcoPair } from "../../lib/objectives/trl.ts";
 
 await useCpu();
 
@@ -101,6 +102,29 @@ Deno.test("α-DPO: EMA (decay 0.9, from 0) of batch mean and unbiased std, updat
     (e) => e instanceof RangeError && /sigma/.test(String(e)),
   );
   assert.equal(alphaDpo({ sigma: 2 }).batchCoupled, false);
+});
+
+Deno.test("α-DPO: policy = reference (every ĥ = 0) gives the γ/β margin, not 0/0", () => {
+  const p = { beta: 2.5, gammaBetaRatio: 0.6, alpha: 0.2 };
+  const same = ROWS.map((r) => ({ ...r, rc: r.pc, rr: r.pr }));
+  const want = same.map((r) => sp(-p.beta * ((r.pc / r.lc - r.pr / r.lr) - p.gammaBetaRatio)));
+  assertClose(alphaDpo(p).loss(scoresOf(same)).losses.dataSync(), want, TOL);
+});
+
+Deno.test("α-DPO and BCO: saved running statistics continue in a fresh instance", async () => {
+  for (const make of [() => alphaDpo(), () => bcoPair({ runningMean: true })]) {
+    const a = make();
+    a.loss(scoresOf(ROWS.slice(0, 2))).losses.dispose();
+    const state = await a.saveState!();
+    const b = make();
+    b.loadState!(state);
+    // The second call of the original and the first of the restored copy see the same statistics.
+    const next = scoresOf(ROWS.slice(1));
+    const expected = Array.from(a.loss(next).losses.dataSync());
+    assertClose(b.loss(next).losses.dataSync(), expected, TOL);
+    // A fresh instance, without them, gives other losses.
+    assert.notDeepEqual(Array.from(make().loss(next).losses.dataSync()), expected);
+  }
 });
 
 Deno.test("Cal-DPO: mean of per-pair losses equals the code's DPO mean + ½(batch MSE_w + MSE_l)", () => {

@@ -13,6 +13,9 @@ import type {
 } from "../../lib/train/types.ts";
 import { readJsonl } from "../../lib/train/records.ts";
 import { dpoObjective, logp, PAIRS, softplus, toyModel } from "./toy_setup.ts";
+import { alphaDpo } from "../../lib/objectives/dpo_variants.ts";
+import { bcoPair } from "../../lib/objectives/trl.ts";
+import { combine } from "../../lib/objectives/combine.ts";
 
 await useCpu();
 
@@ -339,4 +342,48 @@ Deno.test("trainer: an abort signal stops after the current step with a checkpoi
     withoutTime(full.records),
   );
   policy.dispose();
+});
+
+Deno.test("trainer: a stateful objective's running statistics survive a resume (BCO mean, α-DPO EMAs)", async () => {
+  const dir = await Deno.makeTempDir();
+  const controller = new AbortController();
+  const stopAt3: TrainCallback<ToyBatch> = {
+    name: "stop",
+    onStepEnd(ctx) {
+      if (ctx.step === 3) controller.abort();
+    },
+  };
+  // A fresh objective per run: the statistics live in the instance.
+  const objective = () => combine([[bcoPair({ runningMean: true }), 1], [alphaDpo(), 1]]);
+  const opts = {
+    data: toyData(PAIRS),
+    optimizer: { name: "adam" as const },
+    lr: 0.05,
+    batchSize: 2,
+    maxSteps: 6,
+    outDir: dir,
+    progress: false as const,
+  };
+  await train({
+    ...opts,
+    objective: objective(),
+    policy: toyModel(5),
+    signal: controller.signal,
+    callbacks: [stopAt3],
+  });
+  const saved = JSON.parse(await Deno.readTextFile(`${dir}/checkpoints/step-000003/state.json`));
+  // Three calls of BCO's running mean; α-DPO's two EMAs set.
+  assert.equal(saved.objective["0"].count, 3);
+  assert.equal(typeof saved.objective["1"].mu, "number");
+  await train({ ...opts, objective: objective(), policy: toyModel(5), resume: true });
+  const full = await train({
+    ...opts,
+    objective: objective(),
+    policy: toyModel(5),
+    outDir: `${dir}/full`,
+  });
+  const resumed = withoutTime(await readJsonl(`${dir}/steps.jsonl`));
+  assert.deepEqual(resumed.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+  // Step 4 onwards depends on the statistics of steps 1-3: equal only if they were restored.
+  assert.deepEqual(resumed, withoutTime(full.records));
 });
