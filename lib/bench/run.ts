@@ -38,9 +38,11 @@ import {
   type Timing,
 } from "./steps.ts";
 import { memoryCheck, trackerOverhead } from "./trainer_runs.ts";
+import { parallelLMScorer } from "../train/parallel.ts";
 import {
   type BatchShape,
   batchTokens,
+  type BenchModel,
   findShippedModel,
   GPT2_SMALL_CONFIG,
   openBenchModel,
@@ -259,6 +261,57 @@ interface OursFirst {
 }
 
 /**
+ * Timed DPO steps of a fresh policy against `reference`, on this thread or (`parallel`) split
+ * across this thread and a worker (figure backend `<backend>+worker`).
+ */
+async function timeDpoSteps(
+  plan: ModelPlan,
+  backend: BackendName,
+  batches: PreferenceBatch[],
+  open: () => Promise<BenchModel>,
+  reference: BenchModel,
+  reps: Repeats,
+  log: (s: string) => void,
+  parallel: boolean,
+): Promise<{ figure: Figure; firstLogps: number[]; losses: number[] }> {
+  const label = parallel ? `${backend}+worker` : backend;
+  const policy = await open();
+  const scorers = parallel
+    ? {
+      policy: await parallelLMScorer(policy.model),
+      reference: await parallelLMScorer(reference.model, { frozen: true }),
+    }
+    : undefined;
+  try {
+    const l0 = await load1();
+    const stepper = dpoStepper(policy.model, reference.model, batches, {
+      ...DEFAULT_DPO_SETTINGS,
+      parallel: scorers,
+    });
+    const firstLogps = await stepper.logps(batches[0]!);
+    const losses: number[] = [];
+    const runs: Timing[] = [];
+    try {
+      for (let i = 0; i < reps.dpoWarmup + reps.dpoSteps; i++) {
+        const t = await stepper.step();
+        losses.push(t.loss);
+        if (i >= reps.dpoWarmup) runs.push(t);
+        log(`  ${label} dpo step ${i + 1}: ${t.ms.toFixed(0)} ms (cpu ${t.cpuMs.toFixed(0)})`);
+      }
+    } finally {
+      stepper.dispose();
+    }
+    const tokens = batchTokens(plan.batch);
+    const fig = figure("dpo_step", plan.label, label, tokens, runs, [l0, await load1()]);
+    return { figure: fig, firstLogps, losses };
+  } finally {
+    scorers?.policy.dispose();
+    scorers?.reference.dispose();
+    policy.model.dispose();
+  }
+}
+
+/**
  * Measures one model on one backend: DPO step, scoring, reference precomputation and CHES.
  * Returns the figures and the first-batch numbers for the sanity check.
  */
@@ -292,29 +345,19 @@ async function measureModel(
       failures.push(`DPO step of ${plan.label} on ${backend}: ${plan.noDpoStep[backend]}`);
     }
     if (dpoHere) {
-      const policy = await open();
-      try {
-        const l0 = await load1();
-        const stepper = dpoStepper(policy.model, reference.model, batches, DEFAULT_DPO_SETTINGS);
-        const firstLogps = await stepper.logps(batches[0]!);
-        const losses: number[] = [];
-        const runs: Timing[] = [];
+      const r = await timeDpoSteps(plan, backend, batches, open, reference, reps, log, false);
+      figures.push(r.figure);
+      first = { backend, logps: r.firstLogps, losses: r.losses };
+      // The same step split across two threads (lib/train/parallel.ts), on single-threaded
+      // CPU backends with a batch of at least two pairs.
+      if ((backend === "wasm" || backend === "cpu") && plan.batch.pairs >= 2) {
         try {
-          for (let i = 0; i < reps.dpoWarmup + reps.dpoSteps; i++) {
-            const t = await stepper.step();
-            losses.push(t.loss);
-            if (i >= reps.dpoWarmup) runs.push(t);
-            log(
-              `  ${backend} dpo step ${i + 1}: ${t.ms.toFixed(0)} ms (cpu ${t.cpuMs.toFixed(0)})`,
-            );
-          }
-        } finally {
-          stepper.dispose();
+          const p = await timeDpoSteps(plan, backend, batches, open, reference, reps, log, true);
+          figures.push(p.figure);
+        } catch (err) {
+          failures.push(`DPO step of ${plan.label} on ${backend}+worker: ${errorLine(err)}`);
+          log(`  ${backend}+worker dpo step failed: ${errorLine(err)}`);
         }
-        figures.push(figure("dpo_step", plan.label, backend, tokens, runs, [l0, await load1()]));
-        first = { backend, logps: firstLogps, losses };
-      } finally {
-        policy.model.dispose();
       }
     }
     // Forward-only scoring (the reference model is never updated).

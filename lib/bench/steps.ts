@@ -18,6 +18,7 @@ import { dpo } from "../objectives/trl.ts";
 import { causalLMScorer } from "../train/logps.ts";
 import { createOptimizer, type OptimizerSpec } from "../train/optimizers.ts";
 import { computeReferenceLogpsAsync } from "../train/ref_cache.ts";
+import type { ParallelScorer } from "../train/parallel.ts";
 import type { PairScores, TrainData } from "../train/types.ts";
 import type { SequenceScores } from "../objectives/types.ts";
 import { collate } from "../data/collate.ts";
@@ -45,6 +46,14 @@ export interface DpoStepSettings {
   lr: number;
   /** Optimizer (default AdamW with PyTorch's defaults). */
   optimizer: OptimizerSpec;
+  /**
+   * Data-parallel scorers over a worker thread (lib/train/parallel.ts) for the policy's
+   * gradients and the reference's forward pass; default: this thread only.
+   */
+  parallel?: {
+    policy: ParallelScorer<PreferenceBatch, unknown>;
+    reference?: ParallelScorer<PreferenceBatch, unknown>;
+  };
 }
 
 /** Defaults of {@link DpoStepSettings}: TRL's β, a usual DPO learning rate, AdamW. */
@@ -131,6 +140,11 @@ export function dpoStepper(
   let cached: Float32Array[] | undefined;
   let next = 0;
   const refScores = async (i: number) => {
+    if (ref && s.parallel?.reference) {
+      const x = await s.parallel.reference.scoresAsync(batches[i]!);
+      tf.dispose([x.chosenLength, x.rejectedLength]);
+      return [x.policyChosen, x.policyRejected] as const;
+    }
     if (ref) {
       return tf.tidy(() => {
         const x = ref.scores(batches[i]!);
@@ -158,11 +172,11 @@ export function dpoStepper(
       const batch = batches[i]!;
       const t = await timed(async () => {
         const r = await refScores(i);
-        const { value, grads } = tf.variableGrads(() => {
-          const x = pol.scores(batch);
-          const { losses } = objective.loss(dpoInputs(x, r));
-          return tf.mean(losses) as tf.Scalar;
-        }, vars);
+        const lossOf = (x: PairScores) =>
+          tf.mean(objective.loss(dpoInputs(x, r)).losses) as tf.Scalar;
+        const { value, grads } = s.parallel
+          ? await s.parallel.policy.valueAndGrads(batch, lossOf)
+          : tf.variableGrads(() => lossOf(pol.scores(batch)), vars);
         tf.dispose([...r]);
         optimizer.apply(vars, vars.map((v) => grads[v.name]!), s.lr);
         tf.dispose(Object.values(grads));

@@ -24,6 +24,7 @@ import { createObjective } from "../objectives/registry.ts";
 import type { TrainCallback } from "./callbacks.ts";
 import { parseTrainConfig, type ToyModelConfig, type TrainConfig } from "./config.ts";
 import { lmScorer, lmUnpairedScorer, probeSet } from "./lm.ts";
+import { isParallelScorer, parallelLMScorer } from "./parallel.ts";
 import { readRun, writeRun } from "./records.ts";
 import { probabilityMassTracker } from "./trackers.ts";
 import { type ReferenceOption, train, type TrainOptions, type TrainResult } from "./trainer.ts";
@@ -210,6 +211,7 @@ export async function runConfig(
   const tokenizer = await loadTokenizer(dir);
   const policyModel = await loadCausalLM(dir);
   let refModel: CausalLM | undefined;
+  let disposePolicy: (() => void) | undefined;
   try {
     const file = resolvePath((cfg.data as { file: string }).file, opts.baseDir);
     if ((cfg.data as { unpaired?: boolean }).unpaired) {
@@ -249,7 +251,10 @@ export async function runConfig(
     if (tok.pairs.length === 0) throw new RangeError(`${file}: no pair left after tokenization`);
     const data = preferenceData(tok.pairs, { padId: tokenizer.padId });
     const { train: trainData, evaluation } = split(data);
-    const policy = lmScorer(policyModel, { tokens: needsTokens });
+    const policy = cfg.threads === 2
+      ? await parallelLMScorer(policyModel, { tokens: needsTokens })
+      : lmScorer(policyModel, { tokens: needsTokens });
+    disposePolicy = isParallelScorer(policy) ? () => policy.dispose() : undefined;
     const callbacks: TrainCallback<PreferenceBatch>[] = [];
     for (const t of cfg.trackers ?? []) {
       if (t.name !== "mass") continue;
@@ -292,6 +297,7 @@ export async function runConfig(
     }
     return result;
   } finally {
+    disposePolicy?.();
     policyModel.dispose();
     refModel?.dispose();
   }

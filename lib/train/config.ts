@@ -108,6 +108,11 @@ export interface TrainConfig {
   backend?: BackendName | "auto";
   /** Causal LM: write the final model as a Hugging Face checkpoint to `<out>/model` (default true). */
   saveModel?: boolean;
+  /**
+   * Causal LM on `wasm`/`cpu`: 2 splits every batch across this thread and a worker
+   * (lib/train/parallel.ts); default 1.
+   */
+  threads?: 1 | 2;
 }
 
 const TOP_KEYS = [
@@ -135,6 +140,7 @@ const TOP_KEYS = [
   "examplesEvery",
   "backend",
   "saveModel",
+  "threads",
 ];
 
 type Obj = Record<string, unknown>;
@@ -397,6 +403,11 @@ export function parseTrainConfig(raw: unknown, source: string): TrainConfig {
   }
   if (o.resume !== undefined) out.resume = c.bool(o.resume, "resume");
   if (o.saveModel !== undefined) out.saveModel = c.bool(o.saveModel, "saveModel");
+  if (o.threads !== undefined) {
+    const t = c.int(o.threads, "threads", 1);
+    if (t > 2) c.fail("threads", `must be 1 or 2, got ${t}`, RangeError);
+    out.threads = t as 1 | 2;
+  }
   if (o.examplesEvery !== undefined) {
     out.examplesEvery = o.examplesEvery === false
       ? false

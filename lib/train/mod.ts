@@ -30,3 +30,4 @@ export * from "./trainer.ts";
 export * from "./logps.ts";
 export * from "./lm.ts";
 export * from "./config.ts";
+export * from "./parallel.ts";

@@ -31,6 +31,7 @@ import {
   saveCheckpoint,
 } from "./checkpoint.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
+import { isParallelScorer } from "./parallel.ts";
 import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./optimizers.ts";
 import { progressCallback, type ProgressOptions } from "./progress.ts";
 import { readJsonl, type RunStepRecord, RunWriter } from "./records.ts";
@@ -561,8 +562,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
           const kept: Record<string, tf.Tensor> = {};
           let grads: tf.NamedTensorMap;
           try {
-            const out = tf.variableGrads(() => {
-              const s = policy.scores(batch);
+            const lossOf = (s: PairScores) => {
               const { losses, extras: ex } = objective.loss(objectiveScores(s, ref));
               const perPair = losses.rank === 0
                 ? tf.mul(losses, tf.onesLike(s.policyChosen))
@@ -570,7 +570,11 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
               keepScores(kept, s, perPair);
               for (const [k, v] of Object.entries(ex ?? {})) kept[`extra:${k}`] = tf.keep(v);
               return tf.div(tf.sum(perPair), windowPairs) as tf.Scalar;
-            }, vars);
+            };
+            // A data-parallel scorer (lib/train/parallel.ts) splits the batch across threads.
+            const out = isParallelScorer(policy)
+              ? await policy.valueAndGrads(batch, lossOf)
+              : tf.variableGrads(() => lossOf(policy.scores(batch)), vars);
             out.value.dispose();
             grads = out.grads;
           } finally {

@@ -46,6 +46,7 @@ Deno.test("config: bad configs are rejected with the file and field named", () =
       JSON.stringify(patch),
     );
   bad({ batchSize: 0 }, /^run\.json: field 'batchSize' must be >= 1, got 0$/, RangeError);
+  bad({ threads: 3 }, /^run\.json: field 'threads' must be 1 or 2, got 3$/, RangeError);
   bad({ lerningRate: 1 }, /run\.json: field 'lerningRate' is not a known field/);
   bad(
     { optimizer: { name: "adam", beta1: 2 } },
@@ -101,7 +102,7 @@ Deno.test("lab train: a toy config runs to a run directory; step 1 loss is log 2
   await assert.rejects(trainCommand(["--config", path, "--bogus"]), /unknown option --bogus/);
 });
 
-Deno.test("lab train: a causal LM config trains, tracks probe responses and saves the model", async () => {
+Deno.test("lab train: a causal LM config trains on two threads, tracks probe responses and saves the model", async () => {
   const dir = await Deno.makeTempDir();
   const model = createGPT2(
     { vocab_size: 300, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 },
@@ -138,6 +139,7 @@ Deno.test("lab train: a causal LM config trains, tracks probe responses and save
     out: `${dir}/run`,
     reference: { kind: "precompute", cacheDir: `${dir}/cache` },
     trackers: [{ name: "mass", pairs: 3, probeFields: ["para"], otherAnswers: 1 }],
+    threads: 2,
   }, "lm.json");
   const result = await runConfig(config, { quiet: true });
   assert.equal(result.steps, 2);
