@@ -59,3 +59,44 @@ export async function matmulBenchmark(
   }
   return out;
 }
+
+/**
+ * Median wall time of float32 products `[m, k] x [k, n]` on the current backend, after three
+ * untimed ones; each timed product ends by reading back one element, so queued GPU work is
+ * inside the time and the result is not copied out.
+ *
+ * @example
+ * ```ts
+ * import { productTimes } from "./matmul.ts";
+ * import { initBackend } from "../backend.ts";
+ * await initBackend({ backend: "cpu" });
+ * const [r] = await productTimes([[8, 4, 2]], 2);
+ * console.log(r.shape, r.ms >= 0); // [8, 4, 2] true
+ * ```
+ */
+export async function productTimes(
+  shapes: readonly number[][],
+  repeats: number,
+): Promise<{ shape: number[]; ms: number }[]> {
+  const out: { shape: number[]; ms: number }[] = [];
+  for (const shape of shapes) {
+    const [m, k, n] = shape;
+    const a = tf.randomNormal([m, k]), b = tf.randomNormal([k, n]);
+    const times: number[] = [];
+    try {
+      for (let i = 0; i < 3 + repeats; i++) {
+        const t0 = performance.now();
+        const y = tf.matMul(a, b);
+        const first = tf.slice(y, [0, 0], [1, 1]);
+        await first.data();
+        tf.dispose([y, first]);
+        if (i >= 3) times.push(performance.now() - t0);
+      }
+    } finally {
+      tf.dispose([a, b]);
+    }
+    times.sort((x, y) => x - y);
+    out.push({ shape: [...shape], ms: times[Math.floor(times.length / 2)] });
+  }
+  return out;
+}

@@ -118,6 +118,8 @@ export interface PeerSpec {
     steps: number;
   };
   score: { warmup: number; repeats: number };
+  /** Plain float32 products `[m, k] x [k, n]` to time (median of `repeats`). */
+  matmul?: { shapes: number[][]; repeats: number };
 }
 
 /** What the peer script prints. */
@@ -134,6 +136,8 @@ export interface PeerResult {
   score?: { times_ms: number[]; cpu_ms: number[] };
   dpo?: { losses: number[]; times_ms: number[]; cpu_ms: number[]; peak_bytes?: number };
   max_rss_bytes?: number;
+  /** Median ms of each product of `spec.matmul`. */
+  matmul?: { shape: number[]; ms: number }[];
 }
 
 /**
@@ -164,6 +168,7 @@ export function peerSpec(opts: {
   device?: PeerSpec["device"];
   tasks?: PeerSpec["tasks"];
   reference?: PeerSpec["dpo"]["reference"];
+  matmul?: PeerSpec["matmul"];
 }): PeerSpec {
   const o = opts.settings.optimizer;
   if (o.name !== "adamw") {
@@ -193,6 +198,7 @@ export function peerSpec(opts: {
       steps: opts.dpoSteps,
     },
     score: { warmup: opts.scoreWarmup ?? 1, repeats: opts.scoreRepeats },
+    ...(opts.matmul ? { matmul: opts.matmul } : {}),
   };
 }
 
@@ -228,6 +234,13 @@ export function parsePeerResult(text: string): PeerResult {
     if (t !== undefined && !Array.isArray(t.times_ms)) {
       throw new TypeError(`torch peer result: '${k}.times_ms' is not a list`);
     }
+  }
+  if (r.matmul !== undefined) {
+    const ok = Array.isArray(r.matmul) &&
+      (r.matmul as { shape?: unknown; ms?: unknown }[]).every((m) =>
+        Array.isArray(m.shape) && typeof m.ms === "number"
+      );
+    if (!ok) throw new TypeError("torch peer result: 'matmul' is not a list of {shape, ms}");
   }
   return r as unknown as PeerResult;
 }

@@ -134,6 +134,11 @@ export interface BenchResults {
     wallMs: number;
     peakBytes: number;
   };
+  /**
+   * Plain float32 products at the shipped model's step shapes `[m, k, n]`: median ms of each,
+   * by who ran them (a tfjs backend, or the peer as `torch-cpu-Nt`).
+   */
+  matmul?: { model: string; shapes: number[][]; ms: Record<string, number[]> };
   goals: Goal[];
   /** Anything that could not be measured, one line each. */
   skipped: string[];
@@ -452,6 +457,35 @@ export function renderResults(r: BenchResults, jsonPath: string): string {
           x.rss ? mib(x.rss) : "-",
           x.peakRss ? mib(x.peakRss) : "-",
         ]),
+      ),
+    );
+  }
+  if (r.matmul) {
+    const mm = r.matmul, who = Object.keys(mm.ms);
+    out.push("");
+    out.push("#### Matrix products at the step's shapes");
+    out.push("");
+    out.push(
+      `The float32 products of one DPO step of ${mm.model} alone (\`[m, k] x [k, n]\`, median ` +
+        "of 20 after 3 untimed, one element read back): GFLOPS = 2mkn / time. The fused qkv " +
+        "projection, the MLP's two products and the unembedding at completion positions.",
+    );
+    out.push("");
+    out.push(
+      table(
+        ["[m, k, n]", ...who.map((w) => `${w} GFLOPS (ms)`)],
+        mm.shapes.map((sh, i) => {
+          const flop = 2 * sh[0] * sh[1] * sh[2];
+          return [
+            `[${sh.join(", ")}]`,
+            ...who.map((w) => {
+              const ms = mm.ms[w][i];
+              return ms === undefined
+                ? "-"
+                : `${formatNumber(flop / ms / 1e6)} (${formatNumber(ms)})`;
+            }),
+          ];
+        }),
       ),
     );
   }

@@ -18,6 +18,7 @@ import type { GPT2Config } from "../models/gpt2.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { detectPeer, type PeerResult, peerSanity, peerSpec, runPeer } from "./peer.ts";
 import { profileKernels, stepPhases } from "./profile.ts";
+import { productTimes } from "./matmul.ts";
 import {
   type BackendEntry,
   type BenchResults,
@@ -258,6 +259,23 @@ interface OursFirst {
   backend: string;
   logps: number[];
   losses: number[];
+}
+
+/**
+ * The products of a GPT-2 step on `plan`'s batch, `[m, k, n]`: the fused qkv projection, the
+ * MLP's two, and the unembedding at completion positions (the only ones scored).
+ *
+ * @example
+ * ```ts ignore
+ * stepShapes(plan); // [[1024,128,384], [1024,128,512], [1024,512,128], [512,128,4096]]
+ * ```
+ */
+function stepShapes(plan: ModelPlan, config: Record<string, unknown>): number[][] {
+  const c = { n_embd: Number(config.n_embd), vocab_size: Number(config.vocab_size) };
+  const rows = 2 * plan.batch.pairs * plan.batch.length;
+  const scored = 2 * plan.batch.pairs * (plan.batch.length - plan.batch.promptLength);
+  const d = c.n_embd, inner = 4 * d;
+  return [[rows, d, 3 * d], [rows, d, inner], [rows, inner, d], [scored, d, c.vocab_size]];
 }
 
 /**
@@ -516,6 +534,17 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
         }
         const m = await measureModel(plan, backend, batches, pairs!, log);
         results.figures.push(...m.figures);
+        // Kernel speed under the step: the step's products alone (not on the pure-JS cpu
+        // backend, whose minutes would say nothing new).
+        if (plan.label.startsWith("tiny") && backend !== "cpu") {
+          const mm = (results.matmul ??= {
+            model: plan.label,
+            shapes: stepShapes(plan, m.entry.config),
+            ms: {},
+          });
+          mm.ms[backend] = (await productTimes(mm.shapes, 20)).map((x) => x.ms);
+          log(`  ${backend} products: ${mm.ms[backend].map((x) => x.toFixed(2))} ms`);
+        }
         skipped.push(...m.failures);
         if (!results.models.some((x) => x.label === plan.label)) results.models.push(m.entry);
         if (m.first && (backend === defaultBackend || !first)) first = m.first;
@@ -549,6 +578,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
             dpoWarmup: reps.dpoWarmup,
             scoreRepeats: reps.scoreRepeats,
             threads,
+            ...(results.matmul?.model === plan.label
+              ? { matmul: { shapes: results.matmul.shapes, repeats: 20 } }
+              : {}),
           });
           const r: PeerResult = await runPeer(
             peerInfo.python,
@@ -564,6 +596,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
           if (r.score) {
             results.figures.push(peerFigure("score", plan.label, name, tokens, r.score, [l0, l1]));
           }
+          if (r.matmul && results.matmul) results.matmul.ms[name] = r.matmul.map((x) => x.ms);
           Object.assign(results.peer, { device: r.device, blas: r.blas });
           results.peer.threads = [...new Set([...(results.peer.threads ?? []), r.threads])];
           if (results.peer.sanity?.[plan.label]) continue;

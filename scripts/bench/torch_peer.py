@@ -242,6 +242,21 @@ def run(spec):
         out["dpo"] = {"losses": losses, "times_ms": times, "cpu_ms": cpu}
         if device.type == "cuda":
             out["dpo"]["peak_bytes"] = torch.cuda.max_memory_allocated(device)
+    if "matmul" in spec:
+        # Plain float32 products at the step's shapes: the kernel speed under everything else.
+        mm = spec["matmul"]
+        out["matmul"] = []
+        for m, k, n in mm["shapes"]:
+            a = torch.randn(m, k, device=device)
+            b = torch.randn(k, n, device=device)
+            times = []
+            for i in range(3 + mm["repeats"]):
+                t0 = time.perf_counter()
+                (a @ b)[0, 0].item()
+                if i >= 3:
+                    times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            out["matmul"].append({"shape": [m, k, n], "ms": times[len(times) // 2]})
     try:
         import resource
         out["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

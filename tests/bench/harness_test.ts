@@ -178,6 +178,13 @@ Deno.test("peer: spec carries the batches and AdamW settings; results are checke
       ),
     /dpo.times_ms/,
   );
+  assert.throws(
+    () =>
+      parsePeerResult(
+        '{"torch":"1","device":"cpu","device_name":"cpu","threads":1,"params":1,"first_batch_logps":[],"matmul":[{"shape":[1,2,3]}]}',
+      ),
+    /'matmul' is not a list of \{shape, ms\}/,
+  );
 });
 
 Deno.test("peer sanity: relative log-prob error and loss differences by hand", () => {
@@ -355,6 +362,7 @@ function results(): BenchResults {
       model: "tiny",
       batch: { pairs: 2, length: 64, promptLength: 32 },
     },
+    matmul: { model: "tiny", shapes: [[100, 20, 30]], ms: { wasm: [0.5], "torch-cpu-1t": [0.2] } },
     goals: [],
     skipped: ["something"],
   };
@@ -391,6 +399,7 @@ Deno.test("report: the results survive a JSON round trip and render every sectio
       "#### Against PyTorch",
       "#### Tracker overhead",
       "#### Memory over a long run",
+      "#### Matrix products at the step's shapes",
       "#### Goals",
       "Not measured in this run:",
     ]
@@ -398,6 +407,8 @@ Deno.test("report: the results survive a JSON round trip and render every sectio
     assert.ok(md.includes(heading), heading);
   }
   assert.match(md, /load average \(1\/5\/15 min\) at the start 0\.50 \/ 0\.40 \/ 0\.30/i);
+  // 2 * 100 * 20 * 30 = 120,000 FLOP: 0.24 GFLOPS in 0.5 ms, 0.6 in 0.2 ms.
+  assert.match(md, /\| \[100, 20, 30\] \| 0\.240 \(0\.500\) \| 0\.600 \(0\.200\) \|/);
   assert.match(md, /\| DPO step .* \| tiny \| wasm \| 600 \| 1\.50x|\*\*1\.50x\*\*/);
   // Every table row has as many cells as its header.
   for (const block of md.split("\n\n").filter((b) => b.startsWith("| "))) {
