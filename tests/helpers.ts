@@ -8,6 +8,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 // tfjs-core under Deno ships no gradient functions; this registers them (see the module).
 import "../lib/kernels/gradients.ts";
+import { createGPT2 } from "../lib/models/gpt2.ts";
+import { createLlama } from "../lib/models/llama.ts";
+import type { CausalLM } from "../lib/models/types.ts";
 
 /** Put tfjs on the pure-JS `cpu` backend, the reference every other backend is compared to. */
 export async function useCpu(): Promise<void> {
@@ -52,4 +55,22 @@ export function assertClose(
       );
     }
   }
+}
+
+/**
+ * Two small causal LMs over a 12-token vocabulary, one of each architecture family: a GPT-2
+ * (seed `seed`) and a grouped-query Llama (seed `seed + 1`).
+ */
+export function smallLMs(seed: number): [CausalLM, CausalLM] {
+  return [
+    createGPT2({ vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 }, { seed }),
+    createLlama({
+      vocab_size: 12,
+      hidden_size: 16,
+      intermediate_size: 20,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+    }, { seed: seed + 1 }),
+  ];
 }

@@ -1,10 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import "../../lib/kernels/gradients.ts";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, smallLMs, useCpu } from "../helpers.ts";
 import { causalLMScorer, sequenceLogps, tokenLogps } from "../../lib/train/logps.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
-import { createLlama } from "../../lib/models/llama.ts";
 import type { CausalLM, ForwardOptions } from "../../lib/models/types.ts";
 import type { PreferenceBatch } from "../../lib/data/types.ts";
 
@@ -164,17 +163,7 @@ Deno.test("sequenceLogps: batched results equal per-example results despite padd
     { prompt: [5], chosen: [1, 2], rejected: [8, 8, 8, 8, 6] },
     { prompt: [2, 2, 2, 2], chosen: [0], rejected: [11, 3] },
   ];
-  const models = [
-    createGPT2({ vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 }, { seed: 1 }),
-    createLlama({
-      vocab_size: 12,
-      hidden_size: 16,
-      intermediate_size: 20,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-    }, { seed: 2 }),
-  ];
+  const models = smallLMs(1);
   for (const model of models) {
     const batched = sequenceLogps(model, makeBatch(pairs, 11, 2)); // pad with a real token id
     pairs.forEach((p, i) => {
@@ -199,17 +188,7 @@ Deno.test("sequenceLogps: batched results equal per-example results despite padd
 });
 
 Deno.test("tokenLogps: logits only at scored positions give the full-logits values and gradients (GPT-2, Llama)", () => {
-  const models = [
-    createGPT2({ vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 }, { seed: 3 }),
-    createLlama({
-      vocab_size: 12,
-      hidden_size: 16,
-      intermediate_size: 20,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-    }, { seed: 4 }),
-  ];
+  const models = smallLMs(3);
   // Two rows of 6: prompts of 2 and 3 tokens, the second row right-padded by one position.
   const ids = [3, 9, 1, 4, 4, 2, 5, 1, 2, 8, 8, 0];
   const completion = [0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0];

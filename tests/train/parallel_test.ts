@@ -1,9 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import "../../lib/kernels/gradients.ts";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, smallLMs, useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
-import { createLlama } from "../../lib/models/llama.ts";
 import { lmScorer } from "../../lib/train/lm.ts";
 import { parallelLMScorer } from "../../lib/train/parallel.ts";
 import { pairSlice } from "../../lib/train/parallel_shared.ts";
@@ -39,17 +38,7 @@ function lossOf(s: PairScores): tf.Scalar {
 }
 
 Deno.test("parallelLMScorer: value and gradients equal the single-thread ones (GPT-2, Llama)", async () => {
-  const models = [
-    createGPT2({ vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 }, { seed: 5 }),
-    createLlama({
-      vocab_size: 12,
-      hidden_size: 16,
-      intermediate_size: 20,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-    }, { seed: 6 }),
-  ];
+  const models = smallLMs(5);
   const batch = collate(PAIRS, 0) as PreferenceBatch;
   for (const model of models) {
     const single = lmScorer(model, { tokens: true });

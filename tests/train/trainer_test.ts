@@ -20,6 +20,18 @@ import { combine } from "../../lib/objectives/combine.ts";
 await useCpu();
 
 const TIME_KEYS = new Set(["time_s", "step_time_s"]);
+/** An abort controller and a callback that aborts it at the end of step 3. */
+function stopAfter3() {
+  const controller = new AbortController();
+  const stopAt3: TrainCallback<ToyBatch> = {
+    name: "stop",
+    onStepEnd(ctx) {
+      if (ctx.step === 3) controller.abort();
+    },
+  };
+  return { controller, stopAt3 };
+}
+
 function withoutTime(rows: Record<string, unknown>[]): Record<string, unknown>[] {
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIME_KEYS.has(k))));
 }
@@ -309,13 +321,7 @@ Deno.test("trainer: callbacks may not overwrite core metrics or each other", asy
 
 Deno.test("trainer: an abort signal stops after the current step with a checkpoint; resume finishes the run", async () => {
   const dir = await Deno.makeTempDir();
-  const controller = new AbortController();
-  const stopAt3: TrainCallback<ToyBatch> = {
-    name: "stop",
-    onStepEnd(ctx) {
-      if (ctx.step === 3) controller.abort();
-    },
-  };
+  const { controller, stopAt3 } = stopAfter3();
   const opts = {
     data: toyData(PAIRS),
     objective: dpoObjective(0.1),
@@ -346,13 +352,7 @@ Deno.test("trainer: an abort signal stops after the current step with a checkpoi
 
 Deno.test("trainer: a stateful objective's running statistics survive a resume (BCO mean, α-DPO EMAs)", async () => {
   const dir = await Deno.makeTempDir();
-  const controller = new AbortController();
-  const stopAt3: TrainCallback<ToyBatch> = {
-    name: "stop",
-    onStepEnd(ctx) {
-      if (ctx.step === 3) controller.abort();
-    },
-  };
+  const { controller, stopAt3 } = stopAfter3();
   // A fresh objective per run: the statistics live in the instance.
   const objective = () => combine([[bcoPair({ runningMean: true }), 1], [alphaDpo(), 1]]);
   const opts = {
