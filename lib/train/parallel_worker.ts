@@ -36,6 +36,9 @@ interface State {
 /** Longest wait for the main thread's upstream gradients. */
 const WAIT_MS = 120_000;
 
+// Before any backend starts: silences tfjs's "install tfjs-node" banner, as lib/backend.ts does.
+tf.env().set("PROD", true);
+
 let state: State | undefined;
 
 function loadWeights(s: State, version: number): void {
