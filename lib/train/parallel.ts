@@ -157,8 +157,8 @@ export async function parallelLMScorer(
     });
   };
   // Scores and upstream gradients of the worker's half pass through `io`; `ctl[0]` is the
-  // hand-over state (0 idle, 1 scores ready, 2 gradients ready, -1 worker failed), `ctl[1]`
-  // the number of values.
+  // hand-over state (0 idle, 1 scores ready, 2 gradients ready, 3 step cancelled by this
+  // thread, -1 worker failed), `ctl[1]` the number of values.
   const ctl = new Int32Array(new SharedArrayBuffer(8));
   let io = new Float32Array(new SharedArrayBuffer(4 * (1 << 16)));
   const ensureIo = (n: number) => {
@@ -293,10 +293,13 @@ export async function parallelLMScorer(
         return lossOf(rebuildScores(own, joined));
       }, vars);
     } catch (e) {
-      // Release the worker, then report its own error if it had one.
-      if (!handedOver) handOver();
+      const workerFailed = Atomics.load(ctl, 0) === -1;
+      // Release the worker: cancel it before it hands its scores over (3), or, when it already
+      // waits for upstream gradients, give it zeros.
+      if (!handedOver && Atomics.compareExchange(ctl, 0, 0, 3) === 1) handOver();
+      Atomics.notify(ctl, 0);
       const failed = await remote.then(() => undefined, (err: Error) => err);
-      throw failed ?? e;
+      throw workerFailed && failed ? failed : e;
     }
     // A loss that does not read the worker's half never reached `capture`.
     if (!handedOver) handOver();

@@ -33,6 +33,9 @@ interface State {
   version: number;
 }
 
+/** The error of a step the main thread cancelled (its half failed). */
+const CANCELLED = "step cancelled by the main thread";
+
 /** Longest wait for the main thread's upstream gradients. */
 const WAIT_MS = 120_000;
 
@@ -112,7 +115,8 @@ async function handle(msg: Record<string, unknown>): Promise<Record<string, unkn
           count += v.length;
         }
         Atomics.store(s.ctl, 1, count);
-        Atomics.store(s.ctl, 0, 1);
+        // The main thread may have cancelled the step (its own half failed) meanwhile.
+        if (Atomics.compareExchange(s.ctl, 0, 0, 1) === 3) throw new Error(CANCELLED);
         Atomics.notify(s.ctl, 0);
         while (Atomics.load(s.ctl, 0) === 1) {
           if (Atomics.wait(s.ctl, 0, 1, WAIT_MS) === "timed-out") {
@@ -143,10 +147,7 @@ async function handle(msg: Record<string, unknown>): Promise<Record<string, unkn
       return { cmd: "grads" };
     } catch (e) {
       // Never leave the main thread waiting for scores that will not come.
-      if (Atomics.load(s.ctl, 0) === 0) {
-        Atomics.store(s.ctl, 0, -1);
-        Atomics.notify(s.ctl, 0);
-      }
+      if (Atomics.compareExchange(s.ctl, 0, 0, -1) === 0) Atomics.notify(s.ctl, 0);
       throw e;
     }
   }

@@ -123,3 +123,33 @@ Deno.test("train() with a parallel scorer: the same run as on one thread (DPO, a
   assert.ok(Math.abs(one[2] - one[0]) > 1e-3);
   assertClose(two, one, { rtol: 1e-4 });
 });
+
+Deno.test("parallelLMScorer: an error in the worker's half is reported, and the scorer still works", async () => {
+  const [model] = smallLMs(7);
+  const par = await parallelLMScorer(model, { tokens: true });
+  try {
+    const batch = collate(PAIRS, 0) as PreferenceBatch;
+    const bad = { ...batch, inputIds: batch.inputIds.slice() };
+    // Token 99 (vocabulary of 12) in the last pair's chosen row: the worker's half.
+    bad.inputIds[2 * batch.length + 1] = 99;
+    await assert.rejects(
+      () => par.valueAndGrads(bad, lossOf),
+      (e: Error) => /parallel worker: .*token id 99 outside \[0, 12\)/.test(e.message),
+    );
+    // And in this thread's half (the first pair): the worker is released, not left waiting.
+    const bad2 = { ...batch, inputIds: batch.inputIds.slice() };
+    bad2.inputIds[1] = 99;
+    await assert.rejects(
+      () => par.valueAndGrads(bad2, lossOf),
+      (e: Error) => /token id 99 outside \[0, 12\)/.test(e.message),
+    );
+    const before = tf.memory().numTensors;
+    const ok = await par.valueAndGrads(batch, lossOf);
+    assert.ok(Number.isFinite(ok.value.dataSync()[0]));
+    tf.dispose([ok.value, ...Object.values(ok.grads)]);
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    par.dispose();
+    model.dispose();
+  }
+});
