@@ -57,3 +57,28 @@ Deno.test("scoresAt: values in the order asked, batched, each pair scored once p
   assert.equal(f.calls.length, 6);
   assert.equal(tf.memory().numTensors, 0);
 });
+
+Deno.test("scoresAt: a data-parallel policy scores through scoresAsync (both threads)", async () => {
+  const f = fixture();
+  const asyncCalls: number[][] = [];
+  const base = f.ctx(1).policy as PreferenceScorer<number[]>;
+  const parallel = {
+    ...base,
+    threads: 2,
+    valueAndGrads: () => Promise.reject(new Error("not used")),
+    scoresAsync: (batch: number[]) => {
+      asyncCalls.push(batch);
+      return Promise.resolve(
+        tf.tidy(() =>
+          base.scores(batch) as unknown as tf.TensorContainerObject
+        ) as unknown as PairScores,
+      );
+    },
+    dispose() {},
+  };
+  const ctx = { ...f.ctx(1), policy: parallel } as unknown as RunContext<number[]>;
+  const s = await scoresAt(ctx, f.data, [4, 1], 8);
+  assert.deepEqual(s.map((x) => x.rejected), [-40, -10]);
+  assert.deepEqual(asyncCalls, [[4, 1]]);
+  assert.equal(tf.memory().numTensors, 0);
+});
