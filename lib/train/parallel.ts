@@ -52,7 +52,15 @@ export interface ParallelScorer<B, P = never> extends PreferenceScorer<B, P> {
   dispose(): void;
 }
 
-/** True for a scorer that offers {@link ParallelScorer.valueAndGrads}. */
+/**
+ * True for a scorer that offers {@link ParallelScorer.valueAndGrads}.
+ *
+ * @example
+ * ```ts
+ * import { isParallelScorer } from "./parallel.ts";
+ * console.log(isParallelScorer({ variables: () => [], scores: () => { throw 0; } })); // false
+ * ```
+ */
 export function isParallelScorer<B>(s: PreferenceScorer<B, unknown>): s is ParallelScorer<B> {
   return typeof (s as Partial<ParallelScorer<B>>).valueAndGrads === "function";
 }
@@ -88,10 +96,17 @@ interface WorkerReply {
  * device already) it runs single-threaded and says so in `reason`.
  *
  * @example
- * ```ts ignore
- * const policy = await parallelLMScorer(model);
- * await train({ policy, data, objective: dpo({ beta: 0.1 }), ... });
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { parallelLMScorer } from "./parallel.ts";
+ * await tf.setBackend("cpu");
+ * const model = createGPT2({ vocab_size: 8, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * const policy = await parallelLMScorer(model); // pass it to train() as `policy`
+ * console.log(policy.threads); // 2
  * policy.dispose();
+ * model.dispose();
  * ```
  */
 export async function parallelLMScorer(
