@@ -8,6 +8,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { isParallelScorer } from "./parallel.ts";
+import { flattenScores } from "./parallel_shared.ts";
 import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 import type { PreferenceScorer, TrainData } from "./types.ts";
 
@@ -117,6 +119,24 @@ function scoreBatch<B>(scorer: PreferenceScorer<B, unknown>, batch: B): tf.Tenso
   });
 }
 
+/** {@link scoreBatch}, on both threads when the scorer is data-parallel (lib/train/parallel.ts). */
+async function scoreBatchAsync<B>(
+  scorer: PreferenceScorer<B, unknown>,
+  batch: B,
+): Promise<tf.Tensor1D[]> {
+  if (!isParallelScorer(scorer)) return scoreBatch(scorer, batch);
+  const s = await scorer.scoresAsync(batch);
+  const keep = s.klPolicy ? [s.policyChosen, s.policyRejected, s.klPolicy] : [
+    s.policyChosen,
+    s.policyRejected,
+  ];
+  const rest = flattenScores(s).map((l) => l.tensor).filter((t) =>
+    !keep.includes(t as tf.Tensor1D)
+  );
+  tf.dispose(rest);
+  return keep;
+}
+
 function collect(size: number, rows: { start: number; values: ArrayLike<number>[] }[]) {
   const chosen = new Float32Array(size);
   const rejected = new Float32Array(size);
@@ -173,7 +193,7 @@ export async function computeReferenceLogpsAsync<B>(
 ): Promise<ReferenceLogps> {
   const rows: { start: number; values: ArrayLike<number>[] }[] = [];
   for (const positions of batchesOf(data.size, opts.batchSize)) {
-    const ts = scoreBatch(scorer, data.batch(positions));
+    const ts = await scoreBatchAsync(scorer, data.batch(positions));
     try {
       rows.push({ start: positions[0], values: await Promise.all(ts.map((t) => t.data())) });
     } finally {
