@@ -65,6 +65,37 @@ export function isParallelScorer<B>(s: PreferenceScorer<B, unknown>): s is Paral
   return typeof (s as Partial<ParallelScorer<B>>).valueAndGrads === "function";
 }
 
+/** `scorer.scores(batch)` under `tf.tidy`, no tape: the caller owns the returned tensors. */
+function tidyScores<B>(scorer: PreferenceScorer<B, unknown>, batch: B): PairScores {
+  return tf.tidy(() =>
+    scorer.scores(batch) as unknown as tf.TensorContainerObject
+  ) as unknown as PairScores;
+}
+
+/**
+ * The scores of `batch` without a tape, on both threads when `scorer` is data-parallel
+ * ({@link ParallelScorer.scoresAsync}), else on this one. The caller owns the tensors.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { scoresWithoutTape } from "./parallel.ts";
+ * const v = () => tf.tensor1d([-1]);
+ * const s = await scoresWithoutTape({ variables: () => [], scores: () => ({
+ *   policyChosen: v(), policyRejected: v(), chosenLength: v(), rejectedLength: v() }) }, 0);
+ * console.log(s.policyChosen.dataSync()[0]); // -1
+ * ```
+ */
+export function scoresWithoutTape<B>(
+  scorer: PreferenceScorer<B, unknown>,
+  batch: B,
+): Promise<PairScores> {
+  return isParallelScorer(scorer)
+    ? scorer.scoresAsync(batch)
+    : Promise.resolve(tidyScores(scorer, batch));
+}
+
 /** Options of {@link parallelLMScorer}. */
 export interface ParallelOptions {
   /** Per-token scores for token-level objectives (as `lmScorer`). */
@@ -125,12 +156,7 @@ export async function parallelLMScorer(
     threads: 1,
     reason,
     valueAndGrads: sequential,
-    scoresAsync: (batch) =>
-      Promise.resolve(
-        tf.tidy(() =>
-          base.scores(batch) as unknown as tf.TensorContainerObject
-        ) as unknown as PairScores,
-      ),
+    scoresAsync: (batch) => Promise.resolve(tidyScores(base, batch)),
     dispose() {},
   });
   if (backend !== "wasm" && backend !== "cpu") {
@@ -219,17 +245,11 @@ export async function parallelLMScorer(
 
   const scoresAsync = async (batch: PreferenceBatch): Promise<PairScores> => {
     const n = batch.size;
-    if (n < minPairs) {
-      return tf.tidy(() =>
-        base.scores(batch) as unknown as tf.TensorContainerObject
-      ) as unknown as PairScores;
-    }
+    if (n < minPairs) return tidyScores(base, batch);
     const a = Math.ceil(n / 2);
     publishWeights();
     const remote = request({ cmd: "scores", batch: pairSlice(batch, a, n), version: published });
-    const own = tf.tidy(() =>
-      base.scores(pairSlice(batch, 0, a)) as unknown as tf.TensorContainerObject
-    ) as unknown as PairScores;
+    const own = tidyScores(base, pairSlice(batch, 0, a));
     const ownLeaves = flattenScores(own);
     let reply: WorkerReply;
     try {

@@ -8,10 +8,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { isParallelScorer } from "./parallel.ts";
-import { flattenScores } from "./parallel_shared.ts";
+import { scoresWithoutTape } from "./parallel.ts";
 import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
-import type { PreferenceScorer, TrainData } from "./types.ts";
+import type { PairScores, PreferenceScorer, TrainData } from "./types.ts";
 
 /** Per-pair reference scores by data position. */
 export interface ReferenceLogps {
@@ -108,15 +107,16 @@ function batchesOf(size: number, batchSize: number | undefined): number[][] {
   return out;
 }
 
+/** The score vectors the cache keeps: chosen, rejected and (KTO) mismatched-completion ones. */
+function kept(s: PairScores): tf.Tensor1D[] {
+  return s.klPolicy
+    ? [s.policyChosen, s.policyRejected, s.klPolicy]
+    : [s.policyChosen, s.policyRejected];
+}
+
 /** The score tensors one batch contributes, kept past the tidy that computed them. */
 function scoreBatch<B>(scorer: PreferenceScorer<B, unknown>, batch: B): tf.Tensor1D[] {
-  return tf.tidy(() => {
-    const s = scorer.scores(batch);
-    return s.klPolicy ? [s.policyChosen, s.policyRejected, s.klPolicy] : [
-      s.policyChosen,
-      s.policyRejected,
-    ];
-  });
+  return tf.tidy(() => kept(scorer.scores(batch)));
 }
 
 /** {@link scoreBatch}, on both threads when the scorer is data-parallel (lib/train/parallel.ts). */
@@ -124,17 +124,10 @@ async function scoreBatchAsync<B>(
   scorer: PreferenceScorer<B, unknown>,
   batch: B,
 ): Promise<tf.Tensor1D[]> {
-  if (!isParallelScorer(scorer)) return scoreBatch(scorer, batch);
-  const s = await scorer.scoresAsync(batch);
-  const keep = s.klPolicy ? [s.policyChosen, s.policyRejected, s.klPolicy] : [
-    s.policyChosen,
-    s.policyRejected,
-  ];
-  const rest = flattenScores(s).map((l) => l.tensor).filter((t) =>
-    !keep.includes(t as tf.Tensor1D)
-  );
-  tf.dispose(rest);
-  return keep;
+  const s = await scoresWithoutTape(scorer, batch);
+  const out = kept(s).map((t) => tf.clone(t));
+  tf.dispose(s as unknown as tf.TensorContainer);
+  return out;
 }
 
 function collect(size: number, rows: { start: number; values: ArrayLike<number>[] }[]) {

@@ -10,8 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { RunContext } from "./callbacks.ts";
-import { isParallelScorer } from "./parallel.ts";
-import type { PairScores, PreferenceScorer, TrainData } from "./types.ts";
+import { scoresWithoutTape } from "./parallel.ts";
+import type { PreferenceScorer, TrainData } from "./types.ts";
 
 /** One pair's summed log-probs and completion lengths under the policy. */
 export interface PairScore {
@@ -58,17 +58,11 @@ export async function scoresAt<B>(
   const policy = ctx.policy as PreferenceScorer<B, unknown>;
   for (let i = 0; i < missing.length; i += batchSize) {
     const part = missing.slice(i, i + batchSize);
-    const pack = (s: PairScores) =>
-      tf.tidy(() => tf.stack([s.policyChosen, s.policyRejected, s.chosenLength, s.rejectedLength]));
-    let packed: tf.Tensor;
-    if (isParallelScorer(policy)) {
-      // A data-parallel policy scores the batch on both threads.
-      const s = await policy.scoresAsync(data.batch(part));
-      packed = pack(s);
-      tf.dispose(s as unknown as tf.TensorContainer);
-    } else {
-      packed = tf.tidy(() => pack(policy.scores(data.batch(part))));
-    }
+    const s = await scoresWithoutTape(policy, data.batch(part));
+    const packed = tf.tidy(() =>
+      tf.stack([s.policyChosen, s.policyRejected, s.chosenLength, s.rejectedLength])
+    );
+    tf.dispose(s as unknown as tf.TensorContainer);
     let v: Float32Array;
     try {
       v = (await packed.data()) as Float32Array;
