@@ -224,16 +224,14 @@ export async function parallelLMScorer(
     throw e;
   }
 
-  // Weights go to the worker only when they changed: a frozen reference model is sent once.
-  let version = 0, published = -1;
-  const sameWeights = () => vars.every((v, i) => v === seen[i] && v.dataId === seenIds[i]);
-  let seen: tf.Variable[] = [], seenIds: unknown[] = [];
+  // Weights go to the worker only when they changed: a frozen reference model is sent once
+  // (an assign gives a variable new data, so its data id tells whether it changed).
+  let published = -1, publishedIds: unknown[] = [];
   const publishWeights = () => {
-    if (opts.frozen && published >= 0 && sameWeights()) return;
+    if (opts.frozen && vars.every((v, i) => v.dataId === publishedIds[i])) return;
     vars.forEach((v, i) => weights.set(v.dataSync() as Float32Array, offsets[i]));
-    seen = [...vars];
-    seenIds = vars.map((v) => v.dataId);
-    published = ++version;
+    publishedIds = vars.map((v) => v.dataId);
+    published++;
   };
   const waitWhile = (value: number, what: string) => {
     while (Atomics.load(ctl, 0) === value) {
