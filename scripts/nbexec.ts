@@ -19,7 +19,15 @@ export interface NotebookRun {
   seconds: number;
   /** Tail of nbconvert's own output, for failures outside any cell (kernel died, timeout). */
   log: string;
+  /**
+   * Runs repeated because Jupyter dropped a kernel message as "Invalid Signature" (a transport
+   * fault of the Deno kernel, not a cell's error); at most one.
+   */
+  retries?: number;
 }
+
+/** Jupyter's client rejecting a kernel message it could not authenticate. */
+const TRANSPORT_FAULT = "Invalid Signature";
 
 interface Cell {
   cell_type: string;
@@ -44,32 +52,45 @@ export async function executeNotebook(
   const name = notebook.split("/").pop()!;
   const executed = `${opts.outDir}/${name}`;
   const t0 = performance.now();
-  const out = await new Deno.Command("jupyter", {
-    args: [
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      "--allow-errors",
-      "--ExecutePreprocessor.kernel_name=deno",
-      `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
-      // A figure's first output carries plotly.js (~5 MB); on a loaded machine it can reach
-      // Jupyter after the cell's reply, and nbclient's default 4 s wait silently drops it.
-      "--ExecutePreprocessor.iopub_timeout=120",
-      "--ExecutePreprocessor.raise_on_iopub_timeout=True",
-      "--output-dir",
-      opts.outDir,
-      "--output",
-      name,
-      notebook,
-    ],
-    env: opts.env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const convert = () =>
+    new Deno.Command("jupyter", {
+      args: [
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--allow-errors",
+        "--ExecutePreprocessor.kernel_name=deno",
+        `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
+        // A figure's first output carries plotly.js (~5 MB); on a loaded machine it can reach
+        // Jupyter after the cell's reply, and nbclient's default 4 s wait silently drops it.
+        "--ExecutePreprocessor.iopub_timeout=120",
+        "--ExecutePreprocessor.raise_on_iopub_timeout=True",
+        "--output-dir",
+        opts.outDir,
+        "--output",
+        name,
+        notebook,
+      ],
+      env: opts.env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const tail = (o: Deno.CommandOutput) =>
+    (new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr))
+      .split("\n").slice(-40).join("\n");
+  let out = await convert();
+  let log = tail(out);
+  let retries = 0;
+  // The Deno kernel (2.9.6) now and then sends a message Jupyter cannot authenticate; nbconvert
+  // then stops without a notebook. That is the transport, not the notebook: run it once more.
+  if (!out.success && log.includes(TRANSPORT_FAULT)) {
+    await Deno.remove(executed).catch(() => {});
+    retries = 1;
+    out = await convert();
+    log = tail(out);
+  }
   const seconds = (performance.now() - t0) / 1000;
-  const log = (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr))
-    .split("\n").slice(-40).join("\n");
   let cells: Cell[] = [];
   try {
     cells = JSON.parse(await Deno.readTextFile(executed)).cells as Cell[];
@@ -111,7 +132,7 @@ export async function executeNotebook(
       error: { cell: -1, ename: "nbconvert", evalue: `exit code ${out.code}`, source: "" },
     };
   }
-  return { notebook, executed, ok: true, seconds, log };
+  return { notebook, executed, ok: true, seconds, log, ...(retries ? { retries } : {}) };
 }
 
 /** One line describing a failed run, naming the notebook and the cell. */

@@ -21,7 +21,8 @@ for (const name of notebooks) {
         env: { DPO_LAB_SMOKE: Deno.env.get("DPO_LAB_SMOKE") ?? "1" },
         timeoutSeconds: 600,
       });
-      console.log(`${name}: ${run.seconds.toFixed(1)} s`);
+      const retried = run.retries ? ` (run again after a kernel transport fault)` : "";
+      console.log(`${name}: ${run.seconds.toFixed(1)} s${retried}`);
       if (!run.ok) throw new Error(describeFailure(run));
     },
   });
