@@ -6,7 +6,8 @@
  * factories validate their parameters (`dpo({ beta: 0.1 })`). `gradientWeights` gives
  * `g_w = ∂L/∂ℓθ(y_w)` and `g_l = ∂L/∂ℓθ(y_l)` for any objective, including your own, and
  * `gradientField` evaluates them over the (u_w, u_l) plane. See docs/objectives.md for every
- * formula, default and source; SGDPO and SPO are documented reconstructions. The analyses read
+ * formula, default and source (SGDPO from its authors' code; SPO and `sgdpo_multiplier` are
+ * documented reconstructions). The analyses read
  * tensors back synchronously (cpu and wasm backends); their `...Async` twins
  * (`gradientWeightsAsync`, `gradientFieldAsync`, `tokenGradientFieldAsync`,
  * `preferenceMetricsAsync`) work on every backend, webgpu included.
@@ -104,14 +105,23 @@ export {
 } from "./dpo_variants.ts";
 export { kto, type KtoParams } from "./kto.ts";
 export {
+  pilotKey,
+  type PilotOverride,
+  type PilotSets,
+  pilotSets,
+  pilotSize,
+  sgdpo,
+  type SgdpoParams,
+} from "./sgdpo.ts";
+export {
   defaultPilotRule,
   type Pilot,
   type PilotRule,
   type PilotSampling,
   samplePilotMasks,
-  sgdpo,
-  type SgdpoParams,
-} from "./sgdpo.ts";
+  sgdpoMultiplier,
+  type SgdpoMultiplierParams,
+} from "./sgdpo_multiplier.ts";
 export { spo, type SpoParams, type SpoPenalty, spoPenalty } from "./spo.ts";
 export { combine } from "./combine.ts";
 export {

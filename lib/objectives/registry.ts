@@ -9,6 +9,7 @@ import { alphaDpo, calDpo, dpop, rdpo, rpo, rpoReg, tdpo } from "./dpo_variants.
 import { kto } from "./kto.ts";
 import { alphapo, asft, cpo, orpo, simpo, slicHf } from "./reference_free.ts";
 import { sgdpo } from "./sgdpo.ts";
+import { sgdpoMultiplier } from "./sgdpo_multiplier.ts";
 import { spo } from "./spo.ts";
 import {
   aot,
@@ -357,12 +358,22 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
   {
     name: "sgdpo",
     aliases: ["sg_dpo", "self_guided_dpo"],
-    title: "SGDPO: self-guided DPO (pilot term)",
+    title: "SGDPO: self-guided DPO (pilot term; authors' code WNQzhu/SGDPO)",
+    arxiv: "2505.12435",
+    formula: "½ℓ_ε(β(u_w − p_l)) + ½ℓ_ε(β(p_w − u_l)), p = sg[Σ log-ratio over random " +
+      "pilot sets of max(⌊r·min(|y_w|,|y_l|)⌋, 1) tokens]",
+    source: "code",
+    create: (p?: P) => sgdpo(p),
+  },
+  {
+    name: "sgdpo_multiplier",
+    aliases: [],
+    title: "Our earlier SGDPO reconstruction (NOT the paper's method): DPO with pilot multipliers",
     arxiv: "2505.12435",
     formula:
       "value = DPO; g_w = k_w·g_w(DPO), g_l = k_l·g_l(DPO), k from random sub-sequence pilots",
     source: "reconstructed",
-    create: (p?: P) => sgdpo(p),
+    create: (p?: P) => sgdpoMultiplier(p),
   },
   {
     name: "spo",

@@ -1,103 +1,109 @@
 /**
- * SGDPO, Self-Guided DPO (Zhu et al., arXiv 2505.12435) — **reconstructed**.
+ * SGDPO, Self-Guided DPO (Zhu, Liu, Wang, Wu, Zhang; arXiv 2505.12435, ACL Findings 2025), as
+ * its authors' training code computes it (repository `WNQzhu/SGDPO`,
+ * `code/scripts/pdpo_trainer_v4.py`, `pdpo_loss` and `get_pilot_logps`; defaults in
+ * `pdpo_config.py`). Formula from the authors' code, not a reconstruction.
  *
- * What is public: a "pilot term" steers the gradient flow to control the updates of the chosen
- * and rejected rewards; it is built from sub-sequences sampled at random from the chosen and
- * the rejected response (fractions r1, r2; same or different random indices, "different"
- * adopted); goals: G1 enlarge the chosen reward's update, G2 keep the rejected reward from
- * falling too fast. The paper's formula was not available.
+ * Per pair, with completion lengths n_w, n_l and m = min(n_w, n_l):
+ * - pilot index sets, drawn afresh at every call, uniformly without replacement and
+ *   independently for the two sides (the paper's "different indices" variant, the one the code
+ *   runs): `S_w`, `k_w = max(⌊r1·m⌋, 1)` of the n_w positions of y_w; `S_l`,
+ *   `k_l = max(⌊r2·m⌋, 1)` of the n_l positions of y_l;
+ * - pilot log-ratios `p_w = Σ_{t∈S_w} (log πθ − log πref)(y_w,t)`, `p_l` likewise: plain sums
+ *   (no n/k rescaling), held constant (the code rebuilds them as fresh tensors: no gradient);
+ * - `L = ½·ℓ_ε(β(u_w − p_l)) + ½·ℓ_ε(β(p_w − u_l))`, `ℓ_ε(z) = (1−ε)·softplus(−z) + ε·softplus(z)`
+ *   (the code's only loss type, "sigmoid", with label smoothing ε), u = ℓθ − ℓref summed.
  *
- * Reconstruction (ours):
- * 1. Pilot: per pair, sample k = max(1, round(r·n)) of the n completion tokens of each side
- *    (seeded; "same" = the same completion positions on both sides where both exist,
- *    "different" = independent draws) and form the pilot log-ratio estimates
- *    `p̂ = (n/k)·Σ_{t∈sample} (log πθ(y_t) − log πref(y_t))`, detached — an unbiased estimate of
- *    u = ℓθ − ℓref from a fraction of the tokens.
- * 2. Rule ({@link defaultPilotRule}): gradient multipliers `k_w = 1 + λ_w·σ(−β p̂_w) ∈ [1, 1+λ_w]`
- *    and `k_l = 1 − λ_l·σ(−β p̂_l) ∈ [1−λ_l, 1]`: the chosen push grows most when the pilot sees
- *    the chosen response losing likelihood (G1), the rejected push shrinks most when the pilot
- *    sees the rejected response already pushed down (G2).
- * 3. Loss: `L = softplus(−βh) + c·[−(k_w−1)(u_w − sg u_w) + (k_l−1)(u_l − sg u_l)]`, `c = sg[βσ(−βh)]`.
- *    Its value equals DPO's; its gradient weights are `g_w = −βσ(−βh)·k_w`, `g_l = βσ(−βh)·k_l`,
- *    so `g_w ≤ g_w(DPO) < 0 < g_l ≤ g_l(DPO)`.
+ * Gradient weights (pilots constant): `g_w = (β/2)·ℓ_ε'(β(u_w − p_l))`,
+ * `g_l = −(β/2)·ℓ_ε'(β(p_w − u_l))`, with `ℓ_ε'(z) = −(1−ε)σ(−z) + εσ(z)`. Every token of a
+ * completion gets the same weight, since only the full sums carry gradient.
  *
- * Swapping in the paper's form: replace {@link defaultPilotRule} (or pass `rule`).
+ * Randomness: the draws are a pure function of (`seed`, the number of calls since `reset()`,
+ * the row, the side, the completion length), so a run repeats exactly, the draws do not depend
+ * on padding, and the state a checkpoint needs is one counter (`saveState`/`loadState`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective } from "./define.ts";
-import { sigmoid, softplus, stopGradient } from "./numerics.ts";
-import { BETA } from "./params.ts";
+import { softplus, stopGradient } from "./numerics.ts";
+import { BETA, LABEL_SMOOTHING } from "./params.ts";
 import { requireRef, requireTokens } from "./scores.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective, ObjectiveState, SequenceScores } from "./types.ts";
 
-/** Pilot estimates handed to a {@link PilotRule}; all detached, `[B]`. */
-export interface Pilot {
-  /** p̂_w: pilot estimate of u_w = ℓθ(y_w) − ℓref(y_w). */
-  chosen: tf.Tensor1D;
-  /** p̂_l: pilot estimate of u_l. */
-  rejected: tf.Tensor1D;
-  /** The full margin h = u_w − u_l (detached), for rules that want it. */
-  margin: tf.Tensor1D;
-  beta: number;
+/** murmur3's 32-bit finaliser: a bijective mix with full avalanche. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**
- * A combination rule: pilot → multipliers `{ chosen: k_w, rejected: k_l }` of DPO's gradient
- * weights (`g_w = k_w·g_w(DPO)`, `g_l = k_l·g_l(DPO)`). The result is detached by the caller.
- */
-export type PilotRule = (
-  pilot: Pilot,
-  params: { lambdaChosen: number; lambdaRejected: number },
-) => { chosen: tf.Tensor1D; rejected: tf.Tensor1D };
-
-/**
- * The reconstructed SGDPO rule: `k_w = 1 + λ_w·σ(−β p̂_w)`, `k_l = 1 − λ_l·σ(−β p̂_l)`.
+ * The random key of relative completion position `q` of one side of one row at one call: a
+ * uniform float in [0, 1) determined by its five arguments. A side's pilot set is the k
+ * positions among its n with the smallest keys (ties by position), which is a uniformly drawn
+ * k-subset; the chosen (`side` 0) and rejected (`side` 1) keys are independent.
  *
  * @example
  * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { defaultPilotRule } from "./sgdpo.ts";
- * const z = tf.tensor1d([0]);
- * const k = defaultPilotRule({ chosen: z, rejected: z, margin: z, beta: 0.1 },
- *   { lambdaChosen: 0.5, lambdaRejected: 0.5 });
- * console.log(k.chosen.dataSync(), k.rejected.dataSync()); // [1.25] [0.75]
+ * import { pilotKey } from "./sgdpo.ts";
+ * console.log(pilotKey(0, 0, 0, 0, 3) === pilotKey(0, 0, 0, 0, 3)); // true
  * ```
  */
-export const defaultPilotRule: PilotRule = (pilot, p) => ({
-  chosen: tf.add(
-    1,
-    tf.mul(sigmoid(tf.mul(pilot.chosen, -pilot.beta)), p.lambdaChosen),
-  ) as tf.Tensor1D,
-  rejected: tf.sub(
-    1,
-    tf.mul(sigmoid(tf.mul(pilot.rejected, -pilot.beta)), p.lambdaRejected),
-  ) as tf.Tensor1D,
-});
-
-/** A small seeded PRNG (mulberry32): uniform floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export function pilotKey(seed: number, call: number, row: number, side: 0 | 1, q: number): number {
+  let h = fmix32((seed >>> 0) ^ 0x9e3779b9);
+  h = fmix32(h ^ (call >>> 0));
+  h = fmix32(h ^ Math.imul(row >>> 0, 2) ^ side);
+  h = fmix32(h ^ (q >>> 0));
+  return h / 4294967296;
 }
 
-/** Options of {@link samplePilotMasks}. */
-export interface PilotSampling {
-  r1: number;
-  r2: number;
-  mode: "same" | "different";
-  rng: () => number;
+/** Pilot sizes `max(⌊r·min(n_w, n_l)⌋, 1)`, as the authors' code computes them (`int()`). */
+export function pilotSize(r: number, nW: number, nL: number): number {
+  return Math.max(Math.floor(r * Math.min(nW, nL)), 1);
 }
 
-/** Ranks of `keys` in stable ascending order: `rank[q]` = place of entry q (ties by index). */
+/** Relative positions (0 = first completion token) of the pilot sets {@link sgdpo} draws. */
+export interface PilotSets {
+  chosen: number[][];
+  rejected: number[][];
+}
+
+/**
+ * The pilot index sets {@link sgdpo} draws at call `call` (0 = the first call after a reset)
+ * for rows with the given completion lengths: sorted relative positions. The objective selects
+ * the same sets on the device; this is the JavaScript statement of the draw, for tests,
+ * notebooks and the CLI.
+ *
+ * @example
+ * ```ts
+ * import { pilotSets } from "./sgdpo.ts";
+ * const s = pilotSets({ seed: 0, call: 0, r1: 0.6, r2: 0.9 }, [5], [8]);
+ * console.log(s.chosen[0].length, s.rejected[0].length); // 3 4
+ * ```
+ */
+export function pilotSets(
+  opts: { seed: number; call: number; r1: number; r2: number },
+  chosenLengths: readonly number[],
+  rejectedLengths: readonly number[],
+): PilotSets {
+  const pick = (row: number, side: 0 | 1, n: number, k: number) =>
+    Array.from({ length: n }, (_, q) => q)
+      .map((q) => ({ q, key: pilotKey(opts.seed, opts.call, row, side, q) }))
+      .sort((a, b) => a.key - b.key || a.q - b.q)
+      .slice(0, Math.min(k, n))
+      .map((e) => e.q)
+      .sort((a, b) => a - b);
+  const out: PilotSets = { chosen: [], rejected: [] };
+  chosenLengths.forEach((nW, i) => {
+    const nL = rejectedLengths[i];
+    out.chosen.push(pick(i, 0, nW, pilotSize(opts.r1, nW, nL)));
+    out.rejected.push(pick(i, 1, nL, pilotSize(opts.r2, nW, nL)));
+  });
+  return out;
+}
+
+/** Ranks of `keys` in ascending order, ties by index: `rank[q]` = place of entry q. */
 function ranksOf(keys: readonly number[]): number[] {
   const order = keys.map((_, i) => i).sort((a, b) => keys[a] - keys[b] || a - b);
   const rank = new Array<number>(keys.length);
@@ -106,185 +112,155 @@ function ranksOf(keys: readonly number[]): number[] {
 }
 
 /**
- * The device half of the sampling: per row, select the k(n) completion positions whose
- * relative index (0 = first completion token) has the smallest key rank, where n is the row's
- * completion length; plus the scale n/k. `ranks` is `[B, R]` with R at least the row width.
- * Nothing is read back: n and the relative indices come from the mask with tensor ops, and k(n)
- * and n/k are looked up in tables computed here for every possible n.
+ * Selection mask `[B, T]`: per row, the `k[i]` completion positions whose relative index has
+ * the smallest rank in `ranks[i]` (`[B][≥T]`). Computed with tensor ops from the mask, so no
+ * value is read back from the device (webgpu cannot read synchronously inside a tape).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { selectRanked } from "./sgdpo.ts";
+ * const sel = selectRanked(tf.tensor2d([[0, 1, 1, 1]]), [[2, 0, 1, 3]], tf.tensor1d([2], "int32"));
+ * console.log(Array.from(sel.dataSync())); // [0, 0, 1, 1]
+ * ```
  */
-function selectPilot(
-  mask: tf.Tensor2D,
-  ranks: number[][],
-  r: number,
-): { sel: tf.Tensor2D; scale: tf.Tensor1D } {
+export function selectRanked(mask: tf.Tensor2D, ranks: number[][], k: tf.Tensor1D): tf.Tensor2D {
   const [b, t] = mask.shape;
-  if (b === 0 || t === 0) {
-    return { sel: tf.zeros([b, t]) as tf.Tensor2D, scale: tf.zeros([b]) as tf.Tensor1D };
-  }
+  if (b === 0 || t === 0) return tf.zeros([b, t]) as tf.Tensor2D;
   const width = ranks[0].length;
-  const kOf = (n: number) => n === 0 ? 0 : Math.min(n, Math.max(1, Math.round(r * n)));
-  const kTable = Array.from({ length: t + 1 }, (_, n) => kOf(n));
-  const sTable = kTable.map((k, n) => k > 0 ? n / k : 0);
   return tf.tidy(() => {
     const on = tf.cast(tf.greater(mask, 0), "float32");
-    const n = tf.cast(tf.sum(on, 1), "int32");
     // Relative index of each completion position (exact: sums of 0/1 in float32).
     const q = tf.cast(tf.maximum(tf.sub(tf.cumsum(on, 1), 1), 0), "int32");
     const rowStart = tf.tensor2d(Array.from({ length: b }, (_, i) => [i * width]), [b, 1], "int32");
     const keyAt = tf.gather(tf.tensor1d(ranks.flat(), "float32"), tf.add(q, rowStart)) as tf.Tensor;
     // Positions outside the completion sort after every completion position.
     const key = tf.where(tf.greater(on, 0), keyAt, tf.fill([b, t], width + 1));
-    // topk breaks ties by lower index on every backend; the order of the order is the rank.
+    // topk breaks ties by lower index on every backend; the order of the order is the place.
     const order = tf.topk(tf.neg(key), t).indices;
     const place = tf.topk(tf.neg(tf.cast(order, "float32")), t).indices;
-    const k = tf.gather(tf.tensor1d(kTable, "int32"), n);
-    const sel = tf.cast(tf.less(place, tf.expandDims(k, 1)), "float32");
-    return {
-      sel: tf.mul(sel, on) as tf.Tensor2D,
-      scale: tf.gather(tf.tensor1d(sTable, "float32"), n) as tf.Tensor1D,
-    };
+    const sel = tf.cast(tf.less(place, tf.expandDims(tf.cast(k, "int32"), 1)), "float32");
+    return tf.mul(sel, on) as tf.Tensor2D;
   });
 }
 
-/**
- * Random sub-sequence selection masks (`[B, T]`, 1 = sampled) over completion tokens, plus the
- * scale n/k per pair that turns a sampled sum into an estimate of the full sum.
- *
- * Per row, keys are drawn from `rng` for every possible relative completion index (the row
- * width, so the number of draws does not depend on the data), and the k = max(1, round(r·n))
- * indices with the smallest keys among the n completion tokens are taken; "same" mode shares
- * the keys between the two sides. The masks are never read back (the selection is computed on
- * the device), so this runs on every backend, webgpu included.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { mulberry32, samplePilotMasks } from "./sgdpo.ts";
- * const m = tf.tensor2d([[0, 1, 1, 1, 1]]);
- * const s = samplePilotMasks(m, m, { r1: 0.5, r2: 0.5, mode: "same", rng: mulberry32(1) });
- * console.log(await tf.sum(s.chosen).data()); // [2]
- * ```
- */
-export function samplePilotMasks(
-  chosenMask: tf.Tensor2D,
-  rejectedMask: tf.Tensor2D,
-  opts: PilotSampling,
-): {
-  chosen: tf.Tensor2D;
-  rejected: tf.Tensor2D;
-  scaleChosen: tf.Tensor1D;
-  scaleRejected: tf.Tensor1D;
-} {
-  const [b, tw] = chosenMask.shape;
-  const tl = rejectedMask.shape[1];
-  if (rejectedMask.shape[0] !== b) {
-    throw new RangeError(
-      `samplePilotMasks: chosenMask has ${b} rows, rejectedMask ${rejectedMask.shape[0]}`,
-    );
-  }
-  const same = opts.mode === "same";
-  const ranksW: number[][] = [], ranksL: number[][] = [];
-  for (let i = 0; i < b; i++) {
-    // "same": one key per relative index, shared, so both sides take the same indices.
-    const kw = Array.from({ length: same ? Math.max(tw, tl) : tw }, opts.rng);
-    const kl = same ? kw : Array.from({ length: tl }, opts.rng);
-    ranksW.push(ranksOf(kw));
-    ranksL.push(ranksOf(kl));
-  }
-  const w = selectPilot(chosenMask, ranksW, opts.r1);
-  const l = selectPilot(rejectedMask, ranksL, opts.r2);
-  return { chosen: w.sel, rejected: l.sel, scaleChosen: w.scale, scaleRejected: l.scale };
+/** Pilot sizes per row on the device: `max(⌊r·m⌋, 1)` looked up in a table by m. */
+function sizes(m: tf.Tensor1D, r: number, maxM: number): tf.Tensor1D {
+  const table = Array.from({ length: maxM + 1 }, (_, n) => pilotSize(r, n, n));
+  return tf.gather(tf.tensor1d(table, "int32"), tf.cast(m, "int32")) as tf.Tensor1D;
 }
+
+/** Hand-picked pilot sets for a call (the raw interface): relative positions per row. */
+export type PilotOverride = (call: number, rows: number) => PilotSets;
 
 /** Parameters of {@link sgdpo}. */
 export interface SgdpoParams {
   /** β, default 0.1. */
   beta?: number;
-  /** Fraction of chosen tokens in the pilot, (0, 1], default 0.5. */
+  /** `sample_ratio_r1`: chosen pilot size r1·min(n_w, n_l), in (0, 1], default 0.6. */
   r1?: number;
-  /** Fraction of rejected tokens in the pilot, (0, 1], default 0.5. */
+  /** `sample_ratio_r2`: rejected pilot size r2·min(n_w, n_l), in (0, 1], default 0.9. */
   r2?: number;
-  /** "same" or "different" (default) random indices. */
-  mode?: "same" | "different";
-  /** Seed of the sampling stream, default 0. */
+  /** Label smoothing ε, default 0. */
+  labelSmoothing?: number;
+  /** Seed of the pilot draws, default 0. */
   seed?: number;
-  /** λ_w ∈ [0, 1]: maximum relative boost of the chosen update, default 0.5. */
-  lambdaChosen?: number;
-  /** λ_l ∈ [0, 1]: maximum relative damping of the rejected update, default 0.5. */
-  lambdaRejected?: number;
+}
+
+function pilotMasks(
+  t: { chosenMask: tf.Tensor2D; rejectedMask: tf.Tensor2D },
+  p: { seed: number; r1: number; r2: number },
+  call: number,
+  override: PilotOverride | undefined,
+): { chosen: tf.Tensor2D; rejected: tf.Tensor2D; kW: tf.Tensor1D; kL: tf.Tensor1D } {
+  const [b, tw] = t.chosenMask.shape;
+  const tl = t.rejectedMask.shape[1];
+  const nW = tf.sum(tf.cast(tf.greater(t.chosenMask, 0), "float32"), 1);
+  const nL = tf.sum(tf.cast(tf.greater(t.rejectedMask, 0), "float32"), 1);
+  if (override) {
+    // Hand-picked sets: a set's position q becomes rank q - |set| (before every other position).
+    const sets = override(call, b);
+    const ranks = (set: number[], width: number) => {
+      const r = Array.from({ length: width }, (_, q) => q + width);
+      set.forEach((q, j) => (r[q] = j));
+      return ranksOf(r);
+    };
+    const kC = tf.tensor1d(sets.chosen.map((s) => s.length), "int32");
+    const kR = tf.tensor1d(sets.rejected.map((s) => s.length), "int32");
+    return {
+      chosen: selectRanked(t.chosenMask, sets.chosen.map((s) => ranks(s, tw)), kC),
+      rejected: selectRanked(t.rejectedMask, sets.rejected.map((s) => ranks(s, tl)), kR),
+      kW: tf.cast(kC, "float32") as tf.Tensor1D,
+      kL: tf.cast(kR, "float32") as tf.Tensor1D,
+    };
+  }
+  const keys = (side: 0 | 1, width: number) =>
+    Array.from(
+      { length: b },
+      (_, i) =>
+        ranksOf(Array.from({ length: width }, (_, q) => pilotKey(p.seed, call, i, side, q))),
+    );
+  const m = tf.minimum(nW, nL) as tf.Tensor1D;
+  const kW = sizes(m, p.r1, Math.min(tw, tl));
+  const kL = sizes(m, p.r2, Math.min(tw, tl));
+  const chosen = selectRanked(t.chosenMask, keys(0, tw), kW);
+  const rejected = selectRanked(t.rejectedMask, keys(1, tl), kL);
+  // Sizes actually used: a side with fewer positions than k (only when it is empty) takes all.
+  return {
+    chosen,
+    rejected,
+    kW: tf.sum(chosen, 1) as tf.Tensor1D,
+    kL: tf.sum(rejected, 1) as tf.Tensor1D,
+  };
 }
 
 /**
- * SGDPO, **reconstructed** (see the module doc for what is public and what is ours). Needs
- * `scores.tokens` with policy and reference per-token log-probs and masks. Each call draws new
- * pilot positions from the seeded stream; `reset()` restarts it. Pass `{ rule }` to supply your
- * own combination rule (the raw interface).
+ * SGDPO as in the authors' code (see the module doc for the formula and its source). Needs
+ * `scores.tokens` (policy and reference per-token log-probs, masks). Every call draws new pilot
+ * sets; `reset()` restarts the draws, `saveState()` / `loadState()` carry the call counter
+ * through checkpoints. Logs `pilotChosen` (p_w), `pilotRejected` (p_l) and the set sizes
+ * `kChosen`, `kRejected`. `options.pilots` replaces the random draw by hand-picked sets.
  *
  * @example
  * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
  * import { sgdpo } from "./sgdpo.ts";
- * // The raw interface: your own rule from the pilot estimates.
- * const mine = sgdpo({ r1: 0.3, mode: "same" }, {
- *   rule: (pilot) => ({
- *     chosen: tf.add(1, tf.sigmoid(tf.neg(pilot.chosen))) as tf.Tensor1D,
- *     rejected: tf.onesLike(pilot.rejected) as tf.Tensor1D,
- *   }),
- * });
- * console.log(mine.needsTokens, mine.params.rule); // true custom
+ * const o = sgdpo();
+ * console.log(o.params.r1, o.params.r2, o.needsTokens); // 0.6 0.9 true
  * ```
  */
-export function sgdpo(params: SgdpoParams = {}, options: { rule?: PilotRule } = {}): Objective {
-  const rule = options.rule ?? defaultPilotRule;
-  let rng = mulberry32(0);
-  let seed = 0;
-  const obj = defineObjective({
+export function sgdpo(
+  params: SgdpoParams = {},
+  options: { pilots?: PilotOverride } = {},
+): Objective {
+  let calls = 0;
+  return defineObjective({
     name: "sgdpo",
     specs: {
       beta: BETA(0.1),
       r1: {
-        default: 0.5,
+        default: 0.6,
         type: "number",
         range: "(0, 1]",
-        about: "fraction of y_w tokens in the pilot",
+        aliases: ["sample_ratio_r1"],
+        about: "chosen pilot size r1·min(|y_w|, |y_l|)",
       },
       r2: {
-        default: 0.5,
+        default: 0.9,
         type: "number",
         range: "(0, 1]",
-        about: "fraction of y_l tokens in the pilot",
+        aliases: ["sample_ratio_r2"],
+        about: "rejected pilot size r2·min(|y_w|, |y_l|)",
       },
-      mode: {
-        default: "different",
-        type: "string",
-        values: ["same", "different"],
-        about: "same or different random indices for y_w and y_l",
-      },
+      labelSmoothing: LABEL_SMOOTHING,
       seed: {
         default: 0,
         type: "integer",
         range: "[0, inf)",
-        about: "seed of the sampling stream",
-      },
-      lambdaChosen: {
-        default: 0.5,
-        type: "number",
-        range: "[0, 1]",
-        about: "λ_w: chosen update boosted by up to (1+λ_w)",
-      },
-      lambdaRejected: {
-        default: 0.5,
-        type: "number",
-        range: "[0, 1]",
-        about: "λ_l: rejected update damped by up to (1−λ_l)",
+        about: "seed of the pilot draws",
       },
     },
     needsTokens: () => true,
-    validate: (p) => {
-      seed = p.seed as number;
-      rng = mulberry32(seed);
-    },
     loss: (s: SequenceScores, p) => {
       const ref = requireRef("sgdpo", s);
       const t = requireTokens("sgdpo", s, [
@@ -295,50 +271,43 @@ export function sgdpo(params: SgdpoParams = {}, options: { rule?: PilotRule } = 
         "chosenMask",
         "rejectedMask",
       ]);
-      const beta = p.beta as number;
-      const sel = samplePilotMasks(t.chosenMask, t.rejectedMask, {
-        r1: p.r1 as number,
-        r2: p.r2 as number,
-        mode: p.mode as "same" | "different",
-        rng,
-      });
-      const est = (pol: tf.Tensor2D, rf: tf.Tensor2D, m: tf.Tensor2D, scale: tf.Tensor1D) =>
-        stopGradient(tf.mul(tf.sum(tf.mul(tf.sub(pol, rf), m), 1), scale)) as tf.Tensor1D;
-      const uW = tf.sub(s.policyChosen, ref.chosen) as tf.Tensor1D;
-      const uL = tf.sub(s.policyRejected, ref.rejected) as tf.Tensor1D;
-      const h = tf.sub(uW, uL) as tf.Tensor1D;
-      const pilot: Pilot = {
-        chosen: est(t.policyChosen, t.refChosen!, sel.chosen, sel.scaleChosen),
-        rejected: est(t.policyRejected, t.refRejected!, sel.rejected, sel.scaleRejected),
-        margin: stopGradient(h),
-        beta,
-      };
-      const k = rule(pilot, {
-        lambdaChosen: p.lambdaChosen as number,
-        lambdaRejected: p.lambdaRejected as number,
-      });
-      const kw = stopGradient(k.chosen);
-      const kl = stopGradient(k.rejected);
-      const c = stopGradient(tf.mul(sigmoid(tf.mul(h, -beta)), beta));
-      const dW = tf.sub(uW, stopGradient(uW));
-      const dL = tf.sub(uL, stopGradient(uL));
-      const steer = tf.mul(c, tf.add(tf.neg(tf.mul(tf.sub(kw, 1), dW)), tf.mul(tf.sub(kl, 1), dL)));
+      const call = calls++;
+      const sel = pilotMasks(
+        t,
+        { seed: p.seed as number, r1: p.r1 as number, r2: p.r2 as number },
+        call,
+        options.pilots,
+      );
+      const pilot = (pol: tf.Tensor2D, rf: tf.Tensor2D, m: tf.Tensor2D) =>
+        stopGradient(tf.sum(tf.mul(tf.sub(pol, rf), m), 1)) as tf.Tensor1D;
+      const pW = pilot(t.policyChosen, t.refChosen!, sel.chosen);
+      const pL = pilot(t.policyRejected, t.refRejected!, sel.rejected);
+      const uW = tf.sub(s.policyChosen, ref.chosen);
+      const uL = tf.sub(s.policyRejected, ref.rejected);
+      const beta = p.beta as number, eps = p.labelSmoothing as number;
+      const ell = (z: tf.Tensor) =>
+        eps === 0
+          ? softplus(tf.neg(z))
+          : tf.add(tf.mul(softplus(tf.neg(z)), 1 - eps), tf.mul(softplus(z), eps));
+      const losses = tf.mul(
+        tf.add(ell(tf.mul(tf.sub(uW, pL), beta)), ell(tf.mul(tf.sub(pW, uL), beta))),
+        0.5,
+      ) as tf.Tensor1D;
       return {
-        losses: tf.add(softplus(tf.mul(h, -beta)), steer) as tf.Tensor1D,
-        extras: {
-          pilotChosen: pilot.chosen,
-          pilotRejected: pilot.rejected,
-          kChosen: kw,
-          kRejected: kl,
-        },
+        losses,
+        extras: { pilotChosen: pW, pilotRejected: pL, kChosen: sel.kW, kRejected: sel.kL },
       };
     },
     reset: () => {
-      rng = mulberry32(seed);
+      calls = 0;
+    },
+    saveState: () => Promise.resolve({ calls } as ObjectiveState),
+    loadState: (state: ObjectiveState) => {
+      const c = state.calls;
+      if (typeof c !== "number" || !Number.isInteger(c) || c < 0) {
+        throw new TypeError(`sgdpo: saved state 'calls' must be a count, got ${JSON.stringify(c)}`);
+      }
+      calls = c;
     },
   }, params as Record<string, unknown>);
-  return {
-    ...obj,
-    params: Object.freeze({ ...obj.params, rule: options.rule ? "custom" : "default" }),
-  };
 }
