@@ -18,11 +18,11 @@ import {
   preferenceMetrics,
   preferenceMetricsAsync,
   samplePilotMasks,
-  sgdpo,
+  sgdpoMultiplier,
   tokenGradientField,
   tokenGradientFieldAsync,
 } from "../../lib/objectives/mod.ts";
-import { mulberry32 } from "../../lib/objectives/sgdpo.ts";
+import { mulberry32 } from "../../lib/objectives/sgdpo_multiplier.ts";
 import { DeviceScalar } from "../../lib/objectives/state.ts";
 import { MODERATE, scoresOf } from "./_reference.ts";
 
@@ -57,8 +57,8 @@ Deno.test("gradientWeightsAsync and gradientFieldAsync equal the synchronous ver
 Deno.test("tokenGradientFieldAsync and preferenceMetricsAsync equal the synchronous versions", async () => {
   const spec = { uW: [-2, 0, 3], uL: [1, -1], spread: 0.5, samples: 2, seed: 4 };
   assert.deepEqual(
-    await tokenGradientFieldAsync(sgdpo({ r1: 0.5, r2: 0.25 }), spec),
-    tokenGradientField(sgdpo({ r1: 0.5, r2: 0.25 }), spec),
+    await tokenGradientFieldAsync(sgdpoMultiplier({ r1: 0.5, r2: 0.25 }), spec),
+    tokenGradientField(sgdpoMultiplier({ r1: 0.5, r2: 0.25 }), spec),
   );
   const s = scoresOf(MODERATE);
   const losses = dpo().loss(s).losses;

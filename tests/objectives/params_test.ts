@@ -48,7 +48,7 @@ Deno.test("other ranges: ldAlpha, tau, r1, lambda, enum values, non-finite numbe
   throwsNaming(() => createObjective("dpo", { ldAlpha: 1.5 }), RangeError, "ldAlpha");
   throwsNaming(() => createObjective("discopop", { tau: 0 }), RangeError, "tau");
   throwsNaming(() => createObjective("sgdpo", { r1: 0 }), RangeError, "r1");
-  throwsNaming(() => createObjective("sgdpo", { mode: "both" }), RangeError, "mode");
+  throwsNaming(() => createObjective("sgdpo_multiplier", { mode: "both" }), RangeError, "mode");
   throwsNaming(() => createObjective("dpop", { lambda: -1 }), RangeError, "lambda");
   throwsNaming(
     () => createObjective("dpo", { fDivergence: "hellinger" }),
@@ -77,7 +77,10 @@ Deno.test("TRL and snake_case spellings are accepted; giving a name twice is an 
     "js_divergence",
   );
   assert.equal(createObjective("simpo", { gamma_beta_ratio: 0.5 }).params.gammaBetaRatio, 0.5);
-  assert.equal(createObjective("sgdpo", { lambda_chosen: 0.3 }).params.lambdaChosen, 0.3);
+  assert.equal(
+    createObjective("sgdpo_multiplier", { lambda_chosen: 0.3 }).params.lambdaChosen,
+    0.3,
+  );
   assert.equal(createObjective("cpo", { cpo_alpha: 0.4 }).params.alpha, 0.4);
   assert.throws(
     () => createObjective("dpo", { labelSmoothing: 0.1, label_smoothing: 0.2 }),

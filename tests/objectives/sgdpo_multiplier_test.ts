@@ -1,5 +1,5 @@
 /**
- * SGDPO (reconstructed): the pilot sampling, the loss value (= DPO), the gradient weights
+ * sgdpo_multiplier (our earlier SGDPO reconstruction): the pilot sampling, the loss value (= DPO), the gradient weights
  * against a float64 computation of the documented rule, and the design goal
  * g_w(SGDPO) <= g_w(DPO) < 0 < g_l(SGDPO) <= g_l(DPO) on a grid.
  */
@@ -11,7 +11,7 @@ import {
   gradientWeights,
   samplePilotMasks,
   type SequenceScores,
-  sgdpo,
+  sgdpoMultiplier,
 } from "../../lib/objectives/mod.ts";
 import { sig, sp } from "./_reference.ts";
 
@@ -75,7 +75,7 @@ Deno.test("SGDPO with r = 1: pilot = u exactly; value = DPO; g = DPO·(1 + λ_w 
   const us: [number, number][] = [[1.5, -2], [-3, 0.5], [0.2, 0.1], [-8, -9]];
   const s = pairs(us, [[5, 7], [3, 3], [8, 2], [4, 6]]);
   const beta = 0.3, lw = 0.7, ll = 0.4;
-  const obj = sgdpo({ beta, r1: 1, r2: 1, lambdaChosen: lw, lambdaRejected: ll });
+  const obj = sgdpoMultiplier({ beta, r1: 1, r2: 1, lambdaChosen: lw, lambdaRejected: ll });
   const g = gradientWeights(obj, s);
   const out = obj.loss(s);
   us.forEach(([u, v], i) => {
@@ -89,10 +89,11 @@ Deno.test("SGDPO with r = 1: pilot = u exactly; value = DPO; g = DPO·(1 + λ_w 
 
 Deno.test("SGDPO pilot with r < 1 is (n/k)·Σ over the sampled tokens of the log-ratio", () => {
   const s = pairs([[2, -1], [-1, 3]], [[6, 5], [9, 4]]);
-  const out = sgdpo({ r1: 0.5, r2: 0.25, seed: 3 }).loss(s);
+  const out = sgdpoMultiplier({ r1: 0.5, r2: 0.25, seed: 3 }).loss(s);
   const pilot = out.extras!.pilotChosen.dataSync();
   // Re-draw with a fresh objective of the same seed: the same stream gives the same pilot.
-  const again = sgdpo({ r1: 0.5, r2: 0.25, seed: 3 }).loss(s).extras!.pilotChosen.dataSync();
+  const again = sgdpoMultiplier({ r1: 0.5, r2: 0.25, seed: 3 }).loss(s).extras!.pilotChosen
+    .dataSync();
   assert.deepEqual(Array.from(again), Array.from(pilot));
   // Each pilot is a scaled sum of per-token log-ratios over a subset of size round(n/2).
   const t = s.tokens!;
@@ -122,7 +123,7 @@ Deno.test("SGDPO design goal on a grid: g_w(SGDPO) <= g_w(DPO) < 0 < g_l(SGDPO) 
   const s = pairs(us, lens, 11);
   for (const mode of ["same", "different"] as const) {
     const sg = gradientWeights(
-      sgdpo({ r1: 0.5, r2: 0.3, mode, lambdaChosen: 1, lambdaRejected: 1 }),
+      sgdpoMultiplier({ r1: 0.5, r2: 0.3, mode, lambdaChosen: 1, lambdaRejected: 1 }),
       s,
     );
     const d = gradientWeights(dpo(), s);
@@ -140,7 +141,7 @@ Deno.test("SGDPO design goal on a grid: g_w(SGDPO) <= g_w(DPO) < 0 < g_l(SGDPO) 
 Deno.test("SGDPO raw interface: a user rule's multipliers scale DPO's gradient weights", () => {
   const us: [number, number][] = [[1, -1], [-2, 2]];
   const s = pairs(us, [[4, 4], [5, 3]]);
-  const obj = sgdpo({}, {
+  const obj = sgdpoMultiplier({}, {
     rule: (p) => ({
       chosen: tf.fill(p.chosen.shape, 2) as tf.Tensor1D,
       rejected: tf.fill(p.rejected.shape, 0.5) as tf.Tensor1D,
@@ -154,7 +155,7 @@ Deno.test("SGDPO raw interface: a user rule's multipliers scale DPO's gradient w
     assertClose(g.gL[i], 0.5 * d, { rtol: 1e-5 });
   });
   assert.throws(
-    () => sgdpo().loss({ ...s, tokens: undefined }),
+    () => sgdpoMultiplier().loss({ ...s, tokens: undefined }),
     (e) => e instanceof TypeError && /tokens/.test(String(e)),
   );
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
-import { dpo, kto, sgdpo, tokenGradientField } from "../../lib/objectives/mod.ts";
+import { dpo, kto, sgdpoMultiplier, tokenGradientField } from "../../lib/objectives/mod.ts";
 import { sig, sp } from "./_reference.ts";
 
 await useCpu();
@@ -51,10 +51,10 @@ Deno.test("LD-DPO with a longer rejected response: the extra tokens count α, pe
   });
 });
 
-Deno.test("SGDPO, r = 1: k_w = 1 + λ_w σ(−βu_w), k_l = 1 − λ_l σ(−βu_l) times DPO's weights", () => {
+Deno.test("sgdpo_multiplier, r = 1: k_w = 1 + λ_w σ(−βu_w), k_l = 1 − λ_l σ(−βu_l) times DPO's weights", () => {
   const beta = 0.2, lw = 0.6, ll = 0.3;
   const f = tokenGradientField(
-    sgdpo({ beta, r1: 1, r2: 1, lambdaChosen: lw, lambdaRejected: ll }),
+    sgdpoMultiplier({ beta, r1: 1, r2: 1, lambdaChosen: lw, lambdaRejected: ll }),
     { uW: GRID, uL: GRID, spread: 1.5, chosenTokens: 6, rejectedTokens: 3 },
   );
   each((uw, ul, i, j) => {
@@ -65,16 +65,16 @@ Deno.test("SGDPO, r = 1: k_w = 1 + λ_w σ(−βu_w), k_l = 1 − λ_l σ(−βu
   });
 });
 
-Deno.test("SGDPO, r < 1: exact pilot when tokens share u equally; noisy pilot stays in bounds", () => {
+Deno.test("sgdpo_multiplier, r < 1: exact pilot when tokens share u equally; noisy pilot stays in bounds", () => {
   const beta = 0.1, lam = 0.5;
   const spec = { uW: GRID, uL: GRID, chosenTokens: 8 };
-  const even = tokenGradientField(sgdpo({ beta, r1: 0.25, r2: 0.25 }), spec);
+  const even = tokenGradientField(sgdpoMultiplier({ beta, r1: 0.25, r2: 0.25 }), spec);
   each((uw, ul, i, j) => {
     const d = beta * sig(-beta * (uw - ul));
     assertClose(even.gW[i][j], -d * (1 + lam * sig(-beta * uw)), { atol: 1e-5 });
   });
   const noisy = (seed: number) =>
-    tokenGradientField(sgdpo({ beta, r1: 0.25, r2: 0.25 }), {
+    tokenGradientField(sgdpoMultiplier({ beta, r1: 0.25, r2: 0.25 }), {
       ...spec,
       spread: 3,
       samples: 20,
@@ -107,6 +107,6 @@ Deno.test("sequence-score objectives and batch-coupled ones; bad specs", () => {
   );
   assert.throws(() => tokenGradientField(dpo(), { uW: GRID, uL: GRID, spread: -1 }), RangeError);
   const before = tf.memory().numTensors;
-  tokenGradientField(sgdpo(), { uW: GRID, uL: GRID, spread: 1, samples: 2 });
+  tokenGradientField(sgdpoMultiplier(), { uW: GRID, uL: GRID, spread: 1, samples: 2 });
   assert.equal(tf.memory().numTensors, before, "no tensors leak");
 });

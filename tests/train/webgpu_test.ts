@@ -21,6 +21,7 @@ import {
   type Objective,
   type SequenceScores,
   sgdpo,
+  sgdpoMultiplier,
 } from "../../lib/objectives/mod.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { toyData } from "../../lib/train/train_data.ts";
@@ -158,7 +159,7 @@ const OBJECTIVES: [string, () => Objective][] = [
   ["bco_pair running mean", () => bcoPair({ beta: 0.3, runningMean: true })],
   ["alpha_dpo", () => alphaDpo({ beta: 2.5 })],
   ["sgdpo", () => sgdpo({ r1: 0.5, r2: 0.3, seed: 2 })],
-  ["sgdpo same", () => sgdpo({ r1: 0.5, r2: 0.5, mode: "same", seed: 5 })],
+  ["sgdpo_multiplier same", () => sgdpoMultiplier({ r1: 0.5, r2: 0.5, mode: "same", seed: 5 })],
 ];
 
 /** Two calls per objective (stateful ones advance), gradient weights and losses of each. */
