@@ -3,12 +3,18 @@
  *
  * ```sh
  * lab objectives list [--json]
- * lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch]
+ * lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch] [--seed N]
  * ```
  *
  * `eval` reads a JSON array of rows `{policy_chosen, policy_rejected, ref_chosen, ref_rejected,
  * chosen_length, rejected_length}` (ref fields optional for reference-free objectives; KTO rows
  * may add `kl_policy`, `kl_ref`) and prints a JSON array of `{loss, g_w, g_l}`, one per row.
+ * A row may give per-token log-probs instead of (or besides) the sums, in
+ * `policy_chosen_tokens`, `policy_rejected_tokens`, `ref_chosen_tokens`, `ref_rejected_tokens`
+ * (TDPO also `kl_chosen_tokens`, `kl_rejected_tokens`; WPO `chosen_logsumsq_tokens`,
+ * `rejected_logsumsq_tokens`): sequence-level objectives use their sums, token-level ones the
+ * tokens, and `g_w` (`g_l`) is then the mean over the chosen (rejected) tokens of
+ * ∂loss/∂(token log-prob). `--seed N` seeds objectives that draw at random (SGDPO's pilots).
  * Each row is evaluated as its own batch of one (so a row's numbers depend on that row only);
  * `--batch` evaluates all rows as one batch (matters only for batch-coupled objectives, whose
  * g_w, g_l are then derivatives of the batch total). Computation is float32 on the tfjs `cpu`
@@ -20,7 +26,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { gradientWeightsAsync } from "./gradients.ts";
 import { createObjective, findObjective, OBJECTIVES } from "./registry.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { GradientWeights } from "./gradients.ts";
+import type { Objective, SequenceScores, TokenScores } from "./types.ts";
 
 class UsageError extends Error {}
 class InputError extends Error {}
@@ -44,7 +51,8 @@ function parseFlags(args: string[]): { flags: Record<string, string | true>; res
 }
 
 const USAGE = "usage: lab objectives list [--json]\n" +
-  "       lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch]";
+  "       lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch] " +
+  "[--seed N]";
 
 function listCommand(json: boolean): number {
   const rows = OBJECTIVES.map((e) => {
@@ -68,7 +76,7 @@ function listCommand(json: boolean): number {
   for (const r of rows) {
     const flags = [
       r.needsReference ? "reference" : "reference-free",
-      r.needsTokens ? "needs token data (not available to eval)" : "",
+      r.needsTokens ? "needs token data (eval: *_tokens row fields)" : "",
       r.batchCoupled ? "batch-coupled" : "",
       r.source === "reconstructed" ? "RECONSTRUCTED" : `formula from ${r.source}`,
     ].filter(Boolean).join(", ");
@@ -84,10 +92,28 @@ function listCommand(json: boolean): number {
   return 0;
 }
 
-const REQUIRED = ["policy_chosen", "policy_rejected", "chosen_length", "rejected_length"] as const;
 const REF = ["ref_chosen", "ref_rejected"] as const;
+/** Per-token row fields and the `TokenScores` field each fills, by side. */
+const TOKEN_FIELDS = {
+  policy_chosen_tokens: ["chosen", "policyChosen"],
+  ref_chosen_tokens: ["chosen", "refChosen"],
+  kl_chosen_tokens: ["chosen", "klChosen"],
+  chosen_logsumsq_tokens: ["chosen", "chosenLogSumSquares"],
+  policy_rejected_tokens: ["rejected", "policyRejected"],
+  ref_rejected_tokens: ["rejected", "refRejected"],
+  kl_rejected_tokens: ["rejected", "klRejected"],
+  rejected_logsumsq_tokens: ["rejected", "rejectedLogSumSquares"],
+} as const;
+type TokenField = keyof typeof TOKEN_FIELDS;
+/** Each summed field and the token field it can be computed from. */
+const SUMS = [
+  ["policy_chosen", "policy_chosen_tokens"],
+  ["policy_rejected", "policy_rejected_tokens"],
+  ["ref_chosen", "ref_chosen_tokens"],
+  ["ref_rejected", "ref_rejected_tokens"],
+] as const;
 
-/** One validated input row. */
+/** One validated input row: sums and lengths always filled in, token arrays as given. */
 interface Row {
   policy_chosen: number;
   policy_rejected: number;
@@ -97,61 +123,199 @@ interface Row {
   rejected_length: number;
   kl_policy?: number;
   kl_ref?: number;
+  tokens: Partial<Record<TokenField, number[]>>;
+}
+
+function numberField(at: string, f: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new InputError(`${at}: field '${f}' must be a finite number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function tokenArray(at: string, f: string, v: unknown): number[] {
+  if (!Array.isArray(v) || v.length === 0) {
+    throw new InputError(`${at}: field '${f}' must be a non-empty array of numbers`);
+  }
+  v.forEach((x, k) => {
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new InputError(
+        `${at}: field '${f}'[${k}] must be a finite number, got ${JSON.stringify(x)}`,
+      );
+    }
+  });
+  return v as number[];
+}
+
+/** A side's length: the stated one, checked against every token array of that side. */
+function sideLength(
+  at: string,
+  r: Record<string, unknown>,
+  side: "chosen" | "rejected",
+  tokens: Partial<Record<TokenField, number[]>>,
+): number {
+  const f = `${side}_length`;
+  const stated = f in r && r[f] !== undefined ? numberField(at, f, r[f]) : undefined;
+  if (stated !== undefined && !(stated > 0)) {
+    throw new InputError(`${at}: field '${f}' must be a positive token count, got ${stated}`);
+  }
+  let n = stated;
+  for (const [tf_, arr] of Object.entries(tokens)) {
+    if (TOKEN_FIELDS[tf_ as TokenField][0] !== side) continue;
+    if (n === undefined) n = arr.length;
+    else if (arr.length !== n) {
+      throw new InputError(
+        `${at}: field '${tf_}' has ${arr.length} entries, but ${
+          stated !== undefined ? `'${f}' is ${stated}` : `other ${side} token fields have ${n}`
+        }`,
+      );
+    }
+  }
+  if (n === undefined) {
+    throw new InputError(`${at}: field '${f}' is missing (or give ${side} token arrays)`);
+  }
+  return n;
+}
+
+function validateRow(row: unknown, at: string, obj: Objective): Row {
+  if (typeof row !== "object" || row === null || Array.isArray(row)) {
+    throw new InputError(`${at}: expected an object`);
+  }
+  const r = row as Record<string, unknown>;
+  const tokens: Partial<Record<TokenField, number[]>> = {};
+  for (const f of Object.keys(TOKEN_FIELDS) as TokenField[]) {
+    if (f in r && r[f] !== undefined) tokens[f] = tokenArray(at, f, r[f]);
+  }
+  const out: Record<string, unknown> = {
+    chosen_length: sideLength(at, r, "chosen", tokens),
+    rejected_length: sideLength(at, r, "rejected", tokens),
+    tokens,
+  };
+  const wantRef = obj.needsReference;
+  for (const [f, tf_] of SUMS) {
+    const given = f in r && r[f] !== undefined ? numberField(at, f, r[f]) : undefined;
+    const arr = tokens[tf_];
+    const sum = arr?.reduce((a, b) => a + b, 0);
+    if (
+      given !== undefined && sum !== undefined &&
+      Math.abs(given - sum) > 1e-6 * Math.max(1, Math.abs(sum))
+    ) {
+      throw new InputError(`${at}: field '${f}' is ${given} but '${tf_}' sums to ${sum}`);
+    }
+    const v = given ?? sum;
+    const isRef = (REF as readonly string[]).includes(f);
+    if (v === undefined) {
+      if (!isRef || wantRef) {
+        throw new InputError(
+          `${at}: field '${f}' (or '${tf_}') is missing (objective ${obj.name} needs it)`,
+        );
+      }
+      continue;
+    }
+    out[f] = v;
+  }
+  for (const f of ["kl_policy", "kl_ref"]) {
+    if (f in r && r[f] !== undefined) out[f] = numberField(at, f, r[f]);
+  }
+  if (("kl_policy" in out) !== ("kl_ref" in out)) {
+    throw new InputError(`${at}: fields 'kl_policy' and 'kl_ref' must be given together`);
+  }
+  if (obj.needsTokens) {
+    const need: TokenField[] = ["policy_chosen_tokens", "policy_rejected_tokens"];
+    if (wantRef) need.push("ref_chosen_tokens", "ref_rejected_tokens");
+    for (const f of need) {
+      if (!tokens[f]) {
+        throw new InputError(
+          `${at}: field '${f}' is missing (objective ${obj.name} reads per-token log-probs)`,
+        );
+      }
+    }
+  }
+  return out as unknown as Row;
 }
 
 function validateRows(data: unknown, where: string, obj: Objective): Row[] {
   if (!Array.isArray(data)) throw new InputError(`${where}: expected a JSON array of rows`);
-  return data.map((row, i) => {
-    const at = `${where} row[${i}]`;
-    if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      throw new InputError(`${at}: expected an object`);
-    }
-    const r = row as Record<string, unknown>;
-    const need: string[] = [...REQUIRED, ...(obj.needsReference ? REF : [])];
-    const optional = ["kl_policy", "kl_ref", ...(obj.needsReference ? [] : REF)];
-    const out: Record<string, number> = {};
-    for (const f of [...need, ...optional]) {
-      if (!(f in r) || r[f] === undefined) {
-        if (need.includes(f)) {
-          throw new InputError(`${at}: field '${f}' is missing (objective ${obj.name} needs it)`);
-        }
-        continue;
-      }
-      const v = r[f];
-      if (typeof v !== "number" || !Number.isFinite(v)) {
-        throw new InputError(
-          `${at}: field '${f}' must be a finite number, got ${JSON.stringify(v)}`,
-        );
-      }
-      if ((f === "chosen_length" || f === "rejected_length") && !(v > 0)) {
-        throw new InputError(`${at}: field '${f}' must be a positive token count, got ${v}`);
-      }
-      out[f] = v;
-    }
-    if (("kl_policy" in out) !== ("kl_ref" in out)) {
-      throw new InputError(`${at}: fields 'kl_policy' and 'kl_ref' must be given together`);
-    }
-    return out as unknown as Row;
-  });
+  return data.map((row, i) => validateRow(row, `${where} row[${i}]`, obj));
 }
 
-function toScores(rows: Row[], obj: Objective): SequenceScores {
-  const col = (f: keyof Row) => tf.tensor1d(rows.map((r) => r[f] as number));
+/** `[B, T]` tensors of one token field, zero-padded, and the side's mask. */
+function tokenMatrix(rows: Row[], f: TokenField, width: number): tf.Tensor2D {
+  return tf.tensor2d(
+    rows.map((r) => {
+      const v = r.tokens[f]!;
+      return [...v, ...Array(width - v.length).fill(0)];
+    }),
+    [rows.length, width],
+  );
+}
+
+function tokenScores(rows: Row[], where: string): TokenScores {
+  const tw = Math.max(...rows.map((r) => r.chosen_length));
+  const tl = Math.max(...rows.map((r) => r.rejected_length));
+  const mask = (len: (r: Row) => number, t: number) =>
+    tf.tensor2d(rows.map((r) => Array.from({ length: t }, (_, k) => (k < len(r) ? 1 : 0))));
+  const out: TokenScores = {
+    policyChosen: tokenMatrix(rows, "policy_chosen_tokens", tw),
+    policyRejected: tokenMatrix(rows, "policy_rejected_tokens", tl),
+    chosenMask: mask((r) => r.chosen_length, tw),
+    rejectedMask: mask((r) => r.rejected_length, tl),
+  };
+  for (
+    const [f, [side, key]] of Object.entries(TOKEN_FIELDS) as [
+      TokenField,
+      readonly [string, string],
+    ][]
+  ) {
+    if (key === "policyChosen" || key === "policyRejected") continue;
+    const have = rows.filter((r) => r.tokens[f]).length;
+    if (have === 0) continue;
+    if (have < rows.length) {
+      throw new InputError(
+        `${where}: field '${f}' must be given in every row of the batch or none`,
+      );
+    }
+    (out as unknown as Record<string, tf.Tensor2D>)[key] = tokenMatrix(
+      rows,
+      f,
+      side === "chosen" ? tw : tl,
+    );
+  }
+  return out;
+}
+
+function toScores(rows: Row[], obj: Objective, where: string): SequenceScores {
+  const col = (
+    f:
+      | "policy_chosen"
+      | "policy_rejected"
+      | "ref_chosen"
+      | "ref_rejected"
+      | "chosen_length"
+      | "rejected_length"
+      | "kl_policy"
+      | "kl_ref",
+  ) => tf.tensor1d(rows.map((r) => r[f] as number));
   const s: SequenceScores = {
     policyChosen: col("policy_chosen"),
     policyRejected: col("policy_rejected"),
     chosenLength: col("chosen_length"),
     rejectedLength: col("rejected_length"),
   };
-  const hasRef = rows.every((r) => r.ref_chosen !== undefined && r.ref_rejected !== undefined);
-  if (obj.needsReference || hasRef) {
-    if (hasRef) {
-      s.refChosen = col("ref_chosen");
-      s.refRejected = col("ref_rejected");
-    }
+  if (rows.every((r) => r.ref_chosen !== undefined && r.ref_rejected !== undefined)) {
+    s.refChosen = col("ref_chosen");
+    s.refRejected = col("ref_rejected");
   }
   if (rows.every((r) => r.kl_policy !== undefined)) {
     s.kl = { policy: col("kl_policy"), ref: col("kl_ref") };
+  }
+  if (obj.needsTokens) {
+    try {
+      s.tokens = tokenScores(rows, where);
+    } catch (e) {
+      disposeScores(s);
+      throw e;
+    }
   }
   return s;
 }
@@ -161,11 +325,60 @@ function disposeScores(s: SequenceScores): void {
   if (s.refChosen) ts.push(s.refChosen);
   if (s.refRejected) ts.push(s.refRejected);
   if (s.kl) ts.push(s.kl.policy, s.kl.ref);
+  if (s.tokens) ts.push(...(Object.values(s.tokens) as tf.Tensor[]));
   tf.dispose(ts);
+}
+
+/** A missing `scores.tokens.X` in an objective's error, said as the row field that fills it. */
+function withRowField(msg: string): string {
+  for (const [f, [, key]] of Object.entries(TOKEN_FIELDS)) {
+    if (msg.includes(`scores.tokens.${key} `) || msg.endsWith(`scores.tokens.${key}`)) {
+      return `${msg} (row field '${f}')`;
+    }
+  }
+  return msg;
+}
+
+/**
+ * Per-row g_w, g_l: with token data, the mean over a side's tokens of ∂loss/∂(token log-prob),
+ * which counts both the sums' and the tokens' own paths; without, the sums' weights.
+ */
+function rowWeights(g: GradientWeights, rows: Row[]): { gW: number[]; gL: number[] } {
+  if (!g.tokens) return { gW: g.gW, gL: g.gL };
+  const mean = (v: number[], n: number) => v.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  return {
+    gW: rows.map((r, i) => g.gW[i] + mean(g.tokens!.chosen[i], r.chosen_length)),
+    gL: rows.map((r, i) => g.gL[i] + mean(g.tokens!.rejected[i], r.rejected_length)),
+  };
 }
 
 function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
+}
+
+/**
+ * Params with `seed` set wherever the objective (or a part of `combine`) takes one; an explicit
+ * `seed` in --params wins.
+ */
+function withSeed(
+  name: string,
+  params: Record<string, unknown>,
+  seed: number,
+): Record<string, unknown> {
+  if (name.trim().toLowerCase() === "combine" && Array.isArray(params.parts)) {
+    return {
+      ...params,
+      parts: params.parts.map((part) => {
+        const p = part as { objective?: unknown; params?: Record<string, unknown> };
+        return typeof p?.objective === "string"
+          ? { ...p, params: withSeed(p.objective, p.params ?? {}, seed) }
+          : part;
+      }),
+    };
+  }
+  const entry = findObjective(name);
+  if (!entry || "seed" in params) return params;
+  return "seed" in entry.create().params ? { ...params, seed } : params;
 }
 
 async function readInput(path: string): Promise<string> {
@@ -178,7 +391,7 @@ async function readInput(path: string): Promise<string> {
 }
 
 async function evalCommand(flags: Record<string, string | true>): Promise<number> {
-  const known = new Set(["objective", "params", "input", "batch"]);
+  const known = new Set(["objective", "params", "input", "batch", "seed"]);
   for (const k of Object.keys(flags)) {
     if (!known.has(k)) throw new UsageError(`unknown flag --${k}`);
   }
@@ -202,6 +415,13 @@ async function evalCommand(flags: Record<string, string | true>): Promise<number
       `unknown objective '${name}' (known: ${OBJECTIVES.map((e) => e.name).join(", ")}, combine)`,
     );
   }
+  if (flags.seed !== undefined) {
+    const seed = Number(flags.seed);
+    if (!Number.isInteger(seed) || seed < 0 || String(flags.seed).trim() === "") {
+      throw new UsageError(`--seed must be a non-negative integer, got '${flags.seed}'`);
+    }
+    params = withSeed(name, params, seed);
+  }
   let make: () => Objective;
   try {
     createObjective(name, params);
@@ -210,12 +430,6 @@ async function evalCommand(flags: Record<string, string | true>): Promise<number
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const probe = make();
-  if (probe.needsTokens) {
-    throw new UsageError(
-      `objective '${probe.name}' (with these parameters) needs per-token log-probs ` +
-        `(scores.tokens), which eval rows do not carry; use the library API`,
-    );
-  }
   const text = await readInput(input);
   let data: unknown;
   try {
@@ -231,15 +445,17 @@ async function evalCommand(flags: Record<string, string | true>): Promise<number
   for (const [gi, group] of groups.entries()) {
     if (group.length === 0) continue;
     const obj = make();
-    const scores = toScores(group, obj);
+    const at = flags.batch ? "the batch" : `row[${gi}]`;
+    const scores = toScores(group, obj, `input '${input}' ${at}`);
     try {
       const g = await gradientWeightsAsync(obj, scores);
+      const w = rowWeights(g, group);
       g.losses.forEach((l, i) =>
-        out.push({ loss: finite(l), g_w: finite(g.gW[i]), g_l: finite(g.gL[i]) })
+        out.push({ loss: finite(l), g_w: finite(w.gW[i]), g_l: finite(w.gL[i]) })
       );
     } catch (e) {
-      const at = flags.batch ? "the batch" : `row[${gi}]`;
-      throw new InputError(`input '${input}' ${at}: ${e instanceof Error ? e.message : e}`);
+      const msg = withRowField(e instanceof Error ? e.message : String(e));
+      throw new InputError(`input '${input}' ${at}: ${msg}`);
     } finally {
       disposeScores(scores);
     }

@@ -136,7 +136,7 @@ Deno.test("eval errors name the row and field and exit non-zero", async () => {
     ],
     [JSON.stringify([{ ...ROWS[0], chosen_length: 0 }]), "dpo", /row\[0\].*'chosen_length'/, 1],
     [JSON.stringify(ROWS), "dpoo", /unknown objective 'dpoo'/, 2],
-    [JSON.stringify(ROWS), "tdpo", /per-token/, 2],
+    [JSON.stringify(ROWS), "tdpo", /row\[0\].*'policy_chosen_tokens'.*per-token/, 1],
   ];
   for (const [text, name, re, code] of cases) {
     await withInput(text, async (path) => {
@@ -202,4 +202,205 @@ Deno.test("the real entry point: deno run lib/cli.ts objectives eval prints JSON
     assertClose(got[0].loss, (hbar - 5) ** 2, { rtol: 1e-5 });
     assertClose(got[0].g_w, 2 * (hbar - 5) / 5, { rtol: 1e-5 });
   });
+});
+
+/** Token rows: per-token log-probs of both completions under policy and reference. */
+const TOKEN_ROWS = [
+  {
+    policy_chosen_tokens: [-1, -2, -3, -1.5, -0.5],
+    ref_chosen_tokens: [-1.2, -1.9, -3.3, -1, -0.7],
+    policy_rejected_tokens: [-2, -1, -1, -1, -3, -2, -1, -1],
+    ref_rejected_tokens: [-1.5, -1.2, -0.9, -1.1, -2.5, -2.2, -1.3, -0.8],
+  },
+  {
+    // Extreme margin, unequal lengths, lengths stated.
+    policy_chosen_tokens: [-0.1, -0.2, -0.1, -0.3, -0.1, -0.2, -0.4],
+    ref_chosen_tokens: [-90, -80, -85, -70, -95, -60, -100],
+    policy_rejected_tokens: [-120, -110, -99],
+    ref_rejected_tokens: [-2, -3, -1],
+    chosen_length: 7,
+    rejected_length: 3,
+  },
+  {
+    policy_chosen_tokens: [-4, -1],
+    ref_chosen_tokens: [-3, -1.5],
+    policy_rejected_tokens: [-0.5, -0.25, -2, -1, -3, -0.75],
+    ref_rejected_tokens: [-1, -1, -1, -1, -1, -1],
+  },
+];
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+
+/** SGDPO in float64 from the formula, given the pilot sets (relative positions). */
+function sgdpo64(r: (typeof TOKEN_ROWS)[number], sw: number[], sl: number[], beta: number) {
+  const uw = sum(r.policy_chosen_tokens) - sum(r.ref_chosen_tokens);
+  const ul = sum(r.policy_rejected_tokens) - sum(r.ref_rejected_tokens);
+  const pw = sum(sw.map((q) => r.policy_chosen_tokens[q] - r.ref_chosen_tokens[q]));
+  const pl = sum(sl.map((q) => r.policy_rejected_tokens[q] - r.ref_rejected_tokens[q]));
+  const z1 = beta * (uw - pl), z2 = beta * (pw - ul);
+  return {
+    loss: 0.5 * sp(-z1) + 0.5 * sp(-z2),
+    g_w: -0.5 * beta * sig(-z1),
+    g_l: 0.5 * beta * sig(-z2),
+  };
+}
+
+async function evalRows(rows: unknown[], args: string[]) {
+  let r = { code: -1, out: "", err: "" };
+  await withInput(JSON.stringify(rows), async (path) => {
+    r = await run(["eval", ...args, "--input", path]);
+  });
+  return r;
+}
+
+Deno.test("eval sgdpo on token rows: loss and mean per-token weights against float64, --seed", async () => {
+  const { pilotSets } = await import("../../lib/objectives/sgdpo.ts");
+  const lengths = (side: "chosen" | "rejected") =>
+    TOKEN_ROWS.map((r) => r[`policy_${side}_tokens`].length);
+  for (const [beta, r1, r2, seed] of [[0.1, 0.6, 0.9, 0], [0.5, 0.3, 1, 4], [2, 1, 0.5, 9]]) {
+    const params = JSON.stringify({ beta, r1, r2 });
+    for (const batch of [false, true]) {
+      const got = await evalRows(TOKEN_ROWS, [
+        "--objective",
+        "sgdpo",
+        "--params",
+        params,
+        "--seed",
+        String(seed),
+        ...(batch ? ["--batch"] : []),
+      ]);
+      assert.equal(got.code, 0, got.err);
+      const out = JSON.parse(got.out);
+      // Each row alone is call 0, row 0 of a fresh objective; a batch is call 0, rows 0..B-1.
+      TOKEN_ROWS.forEach((row, i) => {
+        const sets = pilotSets(
+          { seed, call: 0, r1, r2 },
+          batch ? lengths("chosen") : [lengths("chosen")[i]],
+          batch ? lengths("rejected") : [lengths("rejected")[i]],
+        );
+        const k = batch ? i : 0;
+        const e = sgdpo64(row, sets.chosen[k], sets.rejected[k], beta);
+        const at = `row ${i} β ${beta} batch ${batch}`;
+        assertClose(out[i].loss, e.loss, { rtol: 1e-5, atol: 1e-5, msg: `${at} loss` });
+        assertClose(out[i].g_w, e.g_w, { rtol: 1e-4, atol: 1e-7, msg: `${at} g_w` });
+        assertClose(out[i].g_l, e.g_l, { rtol: 1e-4, atol: 1e-7, msg: `${at} g_l` });
+      });
+    }
+  }
+  // The same seed repeats; another seed draws other sets (row 0 has distinct token ratios).
+  const a = await evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", "3"]);
+  const b = await evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", "3"]);
+  assert.equal(a.out, b.out);
+  const others = await Promise.all(
+    [4, 5, 6].map((s) => evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", String(s)])),
+  );
+  assert.ok(others.some((o) => JSON.parse(o.out)[0].loss !== JSON.parse(a.out)[0].loss));
+  // With r1 = r2 = 1 and equal lengths the sets are every position: DPO's value, half weights.
+  const eq = [{ ...TOKEN_ROWS[0], policy_rejected_tokens: [-2, -1, -1, -1, -3] }];
+  eq[0].ref_rejected_tokens = [-1.5, -1.2, -0.9, -1.1, -2.5];
+  const full = JSON.parse(
+    (await evalRows(eq, ["--objective", "sgdpo", "--params", '{"r1":1,"r2":1}'])).out,
+  )[0];
+  const h = sum(eq[0].policy_chosen_tokens) - sum(eq[0].ref_chosen_tokens) -
+    (sum(eq[0].policy_rejected_tokens) - sum(eq[0].ref_rejected_tokens));
+  assertClose(full.loss, sp(-0.1 * h), { rtol: 1e-5 });
+  assertClose(full.g_w, -0.05 * sig(-0.1 * h), { rtol: 1e-4 });
+  assertClose(full.g_l, 0.05 * sig(-0.1 * h), { rtol: 1e-4 });
+});
+
+Deno.test("eval on token rows: sequence objectives use the sums; TDPO and LD-DPO their tokens", async () => {
+  const beta = 0.1;
+  const dpoOut = JSON.parse((await evalRows(TOKEN_ROWS, ["--objective", "dpo"])).out);
+  TOKEN_ROWS.forEach((r, i) => {
+    const h = sum(r.policy_chosen_tokens) - sum(r.ref_chosen_tokens) -
+      (sum(r.policy_rejected_tokens) - sum(r.ref_rejected_tokens));
+    assertClose(dpoOut[i].loss, sp(-beta * h), { rtol: 1e-5, atol: 1e-6 });
+    assertClose(dpoOut[i].g_w, -beta * sig(-beta * h), { rtol: 1e-4, atol: 1e-8 });
+    assertClose(dpoOut[i].g_l, beta * sig(-beta * h), { rtol: 1e-4, atol: 1e-8 });
+  });
+  // TDPO2: softplus(−β(h − α(K_l − K_w))), K = Σ_t KL; the KL values are row inputs.
+  const kl = [
+    {
+      kl_chosen_tokens: [0.1, 0.2, 0.05, 0, 0.3],
+      kl_rejected_tokens: [0, 0.4, 0.1, 0, 0.2, 0.1, 0, 0.3],
+    },
+    { kl_chosen_tokens: [1, 1, 1, 1, 1, 1, 1], kl_rejected_tokens: [0.5, 0.5, 2] },
+    { kl_chosen_tokens: [0.2, 0.1], kl_rejected_tokens: [0, 0, 0, 0, 0, 1] },
+  ];
+  const rows = TOKEN_ROWS.map((r, i) => ({ ...r, ...kl[i] }));
+  const tdpoOut = JSON.parse((await evalRows(rows, ["--objective", "tdpo"])).out);
+  rows.forEach((r, i) => {
+    const h = sum(r.policy_chosen_tokens) - sum(r.ref_chosen_tokens) -
+      (sum(r.policy_rejected_tokens) - sum(r.ref_rejected_tokens));
+    const z = beta * (h - 0.5 * (sum(r.kl_rejected_tokens) - sum(r.kl_chosen_tokens)));
+    assertClose(tdpoOut[i].loss, sp(-z), { rtol: 1e-5, atol: 1e-6 });
+    assertClose(tdpoOut[i].g_w, -beta * sig(-z), { rtol: 1e-4, atol: 1e-8 });
+    assertClose(tdpoOut[i].g_l, beta * sig(-z), { rtol: 1e-4, atol: 1e-8 });
+  });
+  // LD-DPO (α = 0.5): tokens past l_p = min(n_w, n_l) count α, so the mean per-token weight
+  // of the longer side is g·(l_p + α(n − l_p))/n.
+  const ld = JSON.parse((await evalRows(TOKEN_ROWS, ["--objective", "ld_dpo"])).out);
+  TOKEN_ROWS.forEach((r, i) => {
+    const nw = r.policy_chosen_tokens.length, nl = r.policy_rejected_tokens.length;
+    const lp = Math.min(nw, nl);
+    const agg = (pol: number[], ref: number[]) =>
+      sum(pol.map((x, k) => (x - ref[k]) * (k < lp ? 1 : 0.5)));
+    const h = agg(r.policy_chosen_tokens, r.ref_chosen_tokens) -
+      agg(r.policy_rejected_tokens, r.ref_rejected_tokens);
+    const g = beta * sig(-beta * h);
+    assertClose(ld[i].loss, sp(-beta * h), { rtol: 1e-5, atol: 1e-6 });
+    assertClose(ld[i].g_w, -g * (lp + 0.5 * (nw - lp)) / nw, { rtol: 1e-4, atol: 1e-8 });
+    assertClose(ld[i].g_l, g * (lp + 0.5 * (nl - lp)) / nl, { rtol: 1e-4, atol: 1e-8 });
+  });
+  // No objective is refused any more.
+  const list = await run(["list"]);
+  assert.ok(!list.out.includes("not available to eval"));
+});
+
+Deno.test("eval token rows: bad rows exit 1 naming the row and field", async () => {
+  const r0 = TOKEN_ROWS[0];
+  const cases: [unknown[], string, RegExp][] = [
+    [
+      [r0, { ...r0, chosen_length: 4 }],
+      "sgdpo",
+      /row\[1\].*'policy_chosen_tokens' has 5 entries.*'chosen_length' is 4/,
+    ],
+    [[{ ...r0, ref_rejected_tokens: [-1, -2] }], "sgdpo", /row\[0\].*'ref_rejected_tokens' has 2/],
+    [
+      [{ ...r0, policy_rejected_tokens: [] }],
+      "dpo",
+      /row\[0\].*'policy_rejected_tokens'.*non-empty/,
+    ],
+    [
+      [{ ...r0, ref_chosen_tokens: [-1, "a", -1, -1, -1] }],
+      "sgdpo",
+      /row\[0\].*'ref_chosen_tokens'\[1\]/,
+    ],
+    [
+      [{ ...r0, policy_chosen_tokens: [-1, null, -1, -1, -1] }],
+      "dpo",
+      /row\[0\].*'policy_chosen_tokens'\[1\]/,
+    ],
+    [[{ ...r0, ref_chosen_tokens: "x" }], "sgdpo", /row\[0\].*'ref_chosen_tokens'/],
+    [
+      [r0, { ...r0, ref_rejected_tokens: undefined }],
+      "sgdpo",
+      /row\[1\].*'ref_rejected_tokens'.*missing/,
+    ],
+    [
+      [{ ...r0, policy_chosen: -3 }],
+      "dpo",
+      /row\[0\].*'policy_chosen' is -3 but 'policy_chosen_tokens' sums/,
+    ],
+    [[r0], "tdpo", /row\[0\].*kl_chosen_tokens/],
+    [[r0], "wpo", /row\[0\].*chosen_logsumsq_tokens/],
+  ];
+  for (const [rows, name, re] of cases) {
+    const r = await evalRows(rows, ["--objective", name]);
+    assert.equal(r.code, 1, `${name}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.equal(r.out, "");
+  }
+  const bad = await evalRows([r0], ["--objective", "sgdpo", "--seed", "-2"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--seed/);
 });
