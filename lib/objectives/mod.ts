@@ -122,7 +122,14 @@ export {
   sgdpoMultiplier,
   type SgdpoMultiplierParams,
 } from "./sgdpo_multiplier.ts";
-export { spo, type SpoParams, type SpoPenalty, spoPenalty } from "./spo.ts";
+export {
+  spo,
+  SPO_BASES,
+  type SpoBase,
+  type SpoParams,
+  type SpoPenalty,
+  spoPenalty,
+} from "./spo.ts";
 export { combine } from "./combine.ts";
 export {
   METRIC_NAMES,

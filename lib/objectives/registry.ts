@@ -378,9 +378,9 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
   {
     name: "spo",
     aliases: ["stable_po"],
-    title: "Stable Preference Optimization (bilevel, penalty)",
+    title: "Stable Preference Optimization (bilevel, penalty; base: any BT loss)",
     arxiv: "2507.07723",
-    formula: "L_base + λ·max(0, ℓ̄ref(y_w) − ℓ̄θ(y_w)) (default penalty)",
+    formula: "L_base + λ·(ℓ̄ref(y_w) − ℓ̄θ(y_w)) (value-function penalty, default; base dpo)",
     source: "reconstructed",
     create: (p?: P) => spo(p),
   },

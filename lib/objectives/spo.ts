@@ -1,35 +1,38 @@
 /**
  * Stable Preference Optimization (Jian, Yang et al., arXiv 2507.07723) — **reconstructed**.
  *
- * What is public (abstract, v1 and v2): a bilevel problem whose upper level is a preference
- * loss (DPO, CPO or SimPO) and whose lower level is SFT on preferred responses (its optimal set
- * is a "safe alignment region"), solved by a penalty method that moves the lower-level
- * optimality constraint into the objective, explicitly encouraging an *absolute* rise of the
- * preferred response's likelihood. The exact penalty was not available.
+ * What is public (abstracts of v1 and v2, and reading notes of v2's results): a bilevel problem
+ * whose upper level is a Bradley–Terry preference loss (DPO, CPO, SimPO, DPOP, R-DPO, α-DPO are
+ * all used as bases) and whose lower level is SFT on the preferred responses (its optimal set is
+ * a "safe alignment region"), solved by a penalty method that moves the lower-level optimal-value
+ * constraint into the upper objective, explicitly encouraging an *absolute* rise of the
+ * preferred response's likelihood. The paper body and code are not available.
  *
  * Reconstruction: `L = L_base + λ·P(y_w)` with one of three candidate penalties (per pair,
- * per-token normalised, `ℓ̄` = mean token log-prob, see {@link spoPenalty}):
- * - "hinge" (default): `max(0, ℓ̄ref(y_w) − ℓ̄θ(y_w))` — penalise only a fall of the preferred
- *   likelihood below the reference (the SFT model), i.e. enforce absolute improvement;
- * - "value": `ℓ̄ref(y_w) − ℓ̄θ(y_w)` — value-function penalty `L_SFT(θ) − L_SFT*` with the
- *   inner minimum approximated by the reference model's SFT loss;
- * - "sft": `−ℓ̄θ(y_w)` — the same with the inner minimum approximated by a constant (0).
+ * per-token normalised as SFT losses are, `ℓ̄` = mean token log-prob, see {@link spoPenalty}):
+ * - "value" (default): `ℓ̄ref(y_w) − ℓ̄θ(y_w)` = `L_SFT(θ) − L_SFT(θ_ref)`, the value-function
+ *   penalty of a lower-level optimal-value constraint (Shen et al., ICML 2024) with the inner
+ *   minimum approximated by the SFT model's (= the reference's) value: the form the reading notes
+ *   of v2 describe ("optimal-value constraint moved into the upper objective as a penalty");
+ * - "hinge": `max(0, ℓ̄ref(y_w) − ℓ̄θ(y_w))` — penalise only a fall below the reference;
+ * - "sft": `−ℓ̄θ(y_w)` — the inner minimum approximated by a constant (0).
  * "value" and "sft" have the same gradient; they differ in the reported loss.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective } from "./define.ts";
+import { alphaDpo, dpop, rdpo } from "./dpo_variants.ts";
 import { cpo, simpo } from "./reference_free.ts";
 import { dpo } from "./trl.ts";
 import type { Objective, SequenceScores } from "./types.ts";
 
 /** The candidate penalties. */
-export type SpoPenalty = "hinge" | "value" | "sft";
+export type SpoPenalty = "value" | "hinge" | "sft";
 
 /**
  * The reconstructed SPO penalty `P(y_w)` per pair (see the module doc). Replacing this function
- * is all it takes to use the paper's exact form.
+ * is all it takes to use the paper's exact form once it is published.
  *
  * @example
  * ```ts
@@ -55,36 +58,50 @@ export function spoPenalty(scores: SequenceScores, penalty: SpoPenalty): tf.Tens
   return (penalty === "hinge" ? tf.relu(gap) : gap) as tf.Tensor1D;
 }
 
-/** Parameters of {@link spo}. */
+/** The Bradley–Terry base losses SPO is applied on top of. */
+export const SPO_BASES = ["dpo", "simpo", "cpo", "dpop", "r_dpo", "alpha_dpo"] as const;
+/** One of {@link SPO_BASES}. */
+export type SpoBase = (typeof SPO_BASES)[number];
+
+const FACTORIES: Record<SpoBase, (p: Record<string, unknown>) => Objective> = {
+  dpo: (p) => dpo(p),
+  simpo: (p) => simpo(p),
+  cpo: (p) => cpo(p),
+  dpop: (p) => dpop(p),
+  r_dpo: (p) => rdpo(p),
+  alpha_dpo: (p) => alphaDpo(p),
+};
+
+/** Parameters of {@link spo}; every other key is a parameter of the base loss. */
 export interface SpoParams {
-  /** Upper-level loss: "dpo" (default), "cpo" or "simpo". */
-  base?: "dpo" | "cpo" | "simpo";
-  /** Candidate penalty, default "hinge". */
+  /** Upper-level loss, one of {@link SPO_BASES}; default "dpo". */
+  base?: SpoBase;
+  /** Candidate penalty, default "value". */
   penalty?: SpoPenalty;
-  /** Penalty weight λ ≥ 0, default 1. */
+  /** Penalty weight λ ≥ 0, default 1 (DPOP's own λ: `dpop_lambda`). */
   lambda?: number;
-  /** β of the base loss (default: the base's own, 0.1 / 0.1 / 2.0). */
-  beta?: number;
-  /** Base label smoothing ε. */
-  labelSmoothing?: number;
-  /** SimPO base only: γ/β. */
-  gammaBetaRatio?: number;
-  /** CPO base only: NLL weight α. */
-  alpha?: number;
+  /** Base parameters, e.g. `beta`, `labelSmoothing`, `gammaBetaRatio`, `dpop_lambda`. */
+  [baseParam: string]: unknown;
 }
+
+const OWN = new Set(["base", "penalty", "lambda", "spo_lambda"]);
 
 /**
  * SPO, **reconstructed**: `L = L_base + λ·spoPenalty(y_w)`. Defaults base "dpo", penalty
- * "hinge", λ = 1. Base parameters are passed to {@link dpo}, {@link cpo} or {@link simpo}.
+ * "value", λ = 1. Keys other than `base`, `penalty`, `lambda` go to the base's factory (its
+ * defaults apply; an unknown key is an error naming the base). A stateful base (α-DPO) keeps
+ * its statistics through `reset`/`saveState`/`loadState`; `params.beta` is the base's β.
  *
  * @example
  * ```ts
  * import { spo } from "./spo.ts";
  * const o = spo({ base: "simpo", penalty: "sft", lambda: 0.5 });
- * console.log(o.needsReference); // false
+ * console.log(o.needsReference, o.params.beta); // false 2
  * ```
  */
 export function spo(params: SpoParams = {}): Objective {
+  const own: Record<string, unknown> = {}, rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params ?? {})) (OWN.has(k) ? own : rest)[k] = v;
   let baseObj: Objective | undefined;
   const obj = defineObjective({
     name: "spo",
@@ -92,59 +109,53 @@ export function spo(params: SpoParams = {}): Objective {
       base: {
         default: "dpo",
         type: "string",
-        values: ["dpo", "cpo", "simpo"],
-        about: "upper-level loss",
+        values: SPO_BASES,
+        about: "upper-level Bradley–Terry loss",
       },
       penalty: {
-        default: "hinge",
+        default: "value",
         type: "string",
-        values: ["hinge", "value", "sft"],
+        values: ["value", "hinge", "sft"],
         about: "lower-level SFT penalty (reconstructed candidates)",
       },
-      lambda: { default: 1, type: "number", range: "[0, inf)", about: "penalty weight λ" },
-      beta: { default: undefined, type: "number", range: "(0, inf)", about: "β of the base loss" },
-      labelSmoothing: {
-        default: undefined,
-        type: "number",
-        range: "[0, 0.5)",
-        aliases: ["label_smoothing"],
-        about: "label smoothing ε of the base loss",
-      },
-      gammaBetaRatio: {
-        default: undefined,
-        type: "number",
-        aliases: ["gamma_beta_ratio"],
-        about: "SimPO base only: γ/β",
-      },
-      alpha: {
-        default: undefined,
+      lambda: {
+        default: 1,
         type: "number",
         range: "[0, inf)",
-        about: "CPO base only: NLL weight",
+        aliases: ["spo_lambda"],
+        about: "penalty weight λ",
       },
     },
     validate: (p) => {
-      if (p.gammaBetaRatio !== undefined && p.base !== "simpo") {
-        throw new TypeError("spo: parameter 'gammaBetaRatio' applies only to base 'simpo'");
+      const base = p.base as SpoBase;
+      try {
+        baseObj = FACTORIES[base](rest);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        const Err = e instanceof RangeError ? RangeError : TypeError;
+        throw new Err(`spo (base ${base}): ${msg}`);
       }
-      if (p.alpha !== undefined && p.base !== "cpo") {
-        throw new TypeError("spo: parameter 'alpha' applies only to base 'cpo'");
-      }
-      const common = {
-        beta: p.beta as number | undefined,
-        labelSmoothing: p.labelSmoothing as number | undefined,
-      };
-      baseObj = p.base === "dpo"
-        ? dpo(common)
-        : p.base === "cpo"
-        ? cpo({ ...common, alpha: p.alpha as number | undefined })
-        : simpo({ ...common, gammaBetaRatio: p.gammaBetaRatio as number | undefined });
     },
-    needsReference: (p) => p.base === "dpo" || p.penalty !== "sft",
+    needsReference: (p) => baseObj!.needsReference || p.penalty !== "sft",
+    needsTokens: () => baseObj!.needsTokens,
+    batchCoupled: () => baseObj!.batchCoupled,
     loss: (s, p) => {
-      const base = baseObj!.loss(s).losses;
-      return tf.add(base, tf.mul(spoPenalty(s, p.penalty as SpoPenalty), p.lambda as number));
+      const base = baseObj!.loss(s);
+      const pen = spoPenalty(s, p.penalty as SpoPenalty);
+      return {
+        losses: tf.add(base.losses, tf.mul(pen, p.lambda as number)) as tf.Tensor1D,
+        extras: { ...(base.extras ?? {}), spoPenalty: pen },
+      };
     },
-  }, params as Record<string, unknown>);
-  return { ...obj, params: Object.freeze({ ...obj.params, beta: baseObj!.params.beta }) };
+    reset: () => baseObj!.reset?.(),
+    saveState: () => baseObj!.saveState ? baseObj!.saveState() : Promise.resolve({}),
+    loadState: (state) => baseObj!.loadState?.(state),
+  }, own);
+  const baseParams = Object.fromEntries(
+    Object.entries(baseObj!.params).map(([k, v]) => [`base.${k}`, v]),
+  );
+  return {
+    ...obj,
+    params: Object.freeze({ ...obj.params, beta: baseObj!.params.beta, ...baseParams }),
+  };
 }

@@ -181,7 +181,8 @@ export const REF: Record<string, { defaults: Record<string, number>; loss: Ref }
   },
   spo: {
     defaults: { beta: 0.1, lambda: 1 },
-    loss: (r, p) => sp(-p.beta * hh(r)) + p.lambda * Math.max(0, (r.rc - r.pc) / L(r.lc)),
+    // Default penalty: the value-function form ℓ̄ref(y_w) − ℓ̄θ(y_w).
+    loss: (r, p) => sp(-p.beta * hh(r)) + p.lambda * ((r.rc - r.pc) / L(r.lc)),
   },
   kto: {
     defaults: { beta: 0.1, desirableWeight: 1, undesirableWeight: 1, z0: 0 },
