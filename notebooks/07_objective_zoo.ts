@@ -15,9 +15,10 @@
 //   reference-free objectives see ℓθ = u − 12 < 0). Stated assumptions where an objective needs
 //   more than (u_w, u_l): batch-coupled objectives (AOT, SFT, MPO, KTO) are evaluated one pair per
 //   batch; KTO with a fixed reference point z0 = 0 and α-DPO with fixed statistics μ = 0, σ = 1
-//   (their defaults estimate these from other pairs of a batch); the token-level LD-DPO and SGDPO
-//   with 8-token completions that share the log-ratio evenly (`lab.tokenGradientField`; SGDPO's
-//   pilot is then exact). WPO and TDPO are excluded from the fields: their weights depend on the
+//   (their defaults estimate these from other pairs of a batch); the token-level LD-DPO, SGDPO
+//   and the `sgdpo_multiplier` reconstruction with 8-token completions that share the log-ratio
+//   evenly (`lab.tokenGradientField`; SGDPO's pilot sums are then k·u/8 whichever positions are
+//   drawn). WPO and TDPO are excluded from the fields: their weights depend on the
 //   whole next-token distribution at each position (Σ_v π(v)², KL to the reference), not on
 //   (u_w, u_l). Arrows show the descent direction (unit length); the background is
 //   log₁₀‖(g_w, g_l)‖ on one shared scale.
@@ -35,8 +36,10 @@
 // - NCA: `g_w < 0` iff βu_w < ln 2; BCO and APO-zero: each weight depends on one score only;
 //   SPPO-hard: `g_w = 2(u_w − 1/(2β))`, `g_l = 2(u_l + 1/(2β))`: pulls towards fixed targets.
 // - DPOP, Cal-DPO, SimPO, ORPO, CPO, RPO, ASFT, EXO, APO-down, KTO, AlphaPO, α-DPO, MPO, SLiC-HF,
-//   robust, R-DPO, sigmoid-norm: the table's formulas (with length 1); SPO and SGDPO: their
-//   reconstructions' formulas (`lib/objectives/spo.ts`, `sgdpo.ts`).
+//   robust, R-DPO, sigmoid-norm: the table's formulas (with length 1); SGDPO: the authors'
+//   loss (`lib/objectives/sgdpo.ts`), `g_w = −(β/2)σ(−β(u_w − p_l))`,
+//   `g_l = (β/2)σ(−β(p_w − u_l))`; SPO and `sgdpo_multiplier`: their reconstructions' formulas
+//   (`spo.ts`, `sgdpo_multiplier.ts`).
 // - DiscoPOP (derived from its loss, not in the table): at h = 0,
 //   `g_w = β[(1 − ln 2)/(4τ) − 3/4] > 0` for τ = 0.05 — descent from policy = reference *lowers*
 //   the margin, so on the toy its margin should end negative.
@@ -375,11 +378,21 @@ massFigure;
       return [-active - q.lambda, active];
     },
     kto: (w, l, q) => [-0.5 * q.beta * dsig(q.beta * w), 0.5 * q.beta * dsig(q.beta * l)],
-    sgdpo: (w, l, q) => [
+    // 8 tokens each carrying u/8: pilots p_w = k_w·u_w/8, p_l = k_l·u_l/8 with
+    // k = max(⌊r·8⌋, 1) (4 and 7 at the defaults), whatever positions are drawn.
+    sgdpo: (w, l, q) => {
+      const kw = Math.max(Math.floor(q.r1 * 8), 1), kl = Math.max(Math.floor(q.r2 * 8), 1);
+      return [
+        -0.5 * q.beta * sig(-q.beta * (w - kl * l / 8)),
+        0.5 * q.beta * sig(-q.beta * (kw * w / 8 - l)),
+      ];
+    },
+    sgdpo_multiplier: (w, l, q) => [
       dpoW(q.beta, w - l) * (1 + q.lambdaChosen * sig(-q.beta * w)),
       -dpoW(q.beta, w - l) * (1 - q.lambdaRejected * sig(-q.beta * l)),
     ],
-    spo: (w, l, q) => [dpoW(q.beta, w - l) - (w < 0 ? q.lambda : 0), -dpoW(q.beta, w - l)],
+    // Value-function penalty λ(ℓ̄ref − ℓ̄θ)(y_w): −λ on g_w everywhere (length 1).
+    spo: (w, l, q) => [dpoW(q.beta, w - l) - q.lambda, -dpoW(q.beta, w - l)],
   };
   const rows: Record<string, string | number>[] = [];
   let allAgree = true;
