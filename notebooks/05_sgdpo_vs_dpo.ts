@@ -343,6 +343,14 @@ const fmt = (ci: lab.MeanInterval) => lab.formatInterval(ci, 3);
     diff("sgdpo_multiplier", "DPO", "rewards/rejected"),
     1,
   );
+  // How much of SGDPO − DPO is the halved step alone (DPO at lr/2 − DPO)?
+  for (const key of ["rewards/chosen", "rewards/rejected"]) {
+    const all = diff("SGDPO", "DPO", key).mean, half = diff("DPO, lr/2", "DPO", key).mean;
+    lines.push(
+      `  ${key}: DPO(lr/2) − DPO accounts for ${(100 * half / all).toFixed(0)}% of SGDPO − DPO ` +
+        `(${half.toPrecision(3)} of ${all.toPrecision(3)}); the pilot's own effect is the rest`,
+    );
+  }
   lines.push(`(backend ${report.name} on ${report.adapter})`);
   if (lab.isSmoke()) {
     lines.push(

@@ -1,92 +1,74 @@
 // %% [markdown]
-// # 06 · Stable Preference Optimization versus DPO: where the preferred mass goes
+// # 06 · Stable Preference Optimization versus DPO and SimPO: does log π(y_w) stay up?
 //
-// **Question.** DPO only asks the preferred response to beat the dispreferred one; when the two
-// are similar, the preferred response's absolute probability can fall while the margin grows, and
-// the mass can go to responses of the opposite meaning (*likelihood displacement*, Razin et al.,
-// arXiv 2410.08847; *catastrophic preference shift* in the SPO paper). Stable Preference
-// Optimization (Jian, Yang et al., arXiv 2507.07723) adds a lower-level SFT problem to keep the
-// preferred response's likelihood from falling. On a toy where DPO displaces, does SPO keep
-// π(y+) up, and where does the mass go under each?
+// **Question.** Bradley–Terry preference losses only ask the preferred response to beat the
+// dispreferred one; after SFT they often lower the preferred response's own likelihood
+// (*likelihood displacement*, Razin et al., arXiv 2410.08847; *catastrophic preference shift* in
+// the SPO paper). Stable Preference Optimization (Jian, Yang et al., arXiv 2507.07723) adds the SFT
+// problem as a lower level of a bilevel objective; its v2 results (read in public notes) show a BT
+// loss alone falling below its SFT starting point and the same loss with SPO recovering it, on top
+// of DPO, SimPO, CPO, DPOP, R-DPO and α-DPO. Here: **on top of DPO and of SimPO, does log π(y_w)
+// stay at or above its start under SPO, while the base loss alone lowers it?**
 //
-// **Which SPO this is.** The paper's exact penalty was not available (abstract only), so
-// `lab.spo` is a documented **reconstruction** (`lib/objectives/spo.ts`):
-// `L = L_DPO + λ·P(y_w)` with the default candidate penalty `P = max(0, ℓ̄ref(y_w) − ℓ̄θ(y_w))`
-// (a hinge: penalise only a fall of the preferred response's mean token log-prob below the
-// reference), λ = 1, β = 0.1. The two other candidates (`value`, `sft`) share the gradient
-// `−λ/|y_w|` on ℓθ(y_w) but apply it always. Everything below measures the reconstruction.
+// **Which SPO this is.** The paper's penalty is not public, so `lab.spo` is a documented
+// **reconstruction** (`lib/objectives/spo.ts`, docs/objectives.md): `L = L_base + λ·P(y_w)` with
+// the default value-function penalty `P = ℓ̄ref(y_w) − ℓ̄θ(y_w)` (the lower-level optimal-value
+// constraint `L_SFT(θ) − L_SFT*` moved into the objective, the inner optimum approximated by the
+// SFT model = the reference), λ = 1. Its gradient adds `−λ/|y_w|` to `g_w` at every step. The
+// other candidates (`hinge`: only below the reference; `sft`: same gradient as `value`) stay
+// options; the hinge and a weaker λ are run as exploration. Every number below measures the
+// reconstruction.
 //
-// **Setup.** The unconstrained-features model (one prompt, free hidden embedding h_x and free
-// unembedding W, logits `W h_x`) over 10 single-token answers. As in Razin et al.'s OLMo
-// experiment, y+ = "No" is preferred over y− = "Never", and the two are built similar:
-// `W_No = (9, 1.2, 0, …)`, `W_Never = (9, −1.2, 0, …)` (cosine 0.97), while "Yes" is the token most
-// aligned with `W_No − W_Never`: `W_Yes = (3, 4.5, 0, …)`. The other 7 tokens are random;
-// h_x = (0.2, 0.05, 0.1, 0, …) (`lab.displacementToy()`). One pair, full batch, SGD with lr 0.03 for 400 steps (as Razin's
-// Phase 2, one prompt); the reference is the initial model. Tracked every 5 steps with
-// `lab.distributionTracker`: π(y+), π(y−), the out-of-distribution mass `1 − π(y+) − π(y−)` and
-// the tokens that gained most.
+// **Setup.** (A) Illustration, one deterministic instance: Razin et al.'s single-token toy
+// (`lab.displacementToy()`: y+ = "No", y− = "Never" with nearly parallel unembeddings, "Yes"
+// aligned with their difference), SGD lr 0.03 for 400 steps, where DPO moves mass from "No" to
+// "Yes".
+// (B) Findings: the toy of notebook 05 — unconstrained features, 8 prompts, 6-token responses
+// over 16 tokens, y_l = y_w except at 2 positions — per seed 40 steps of SFT on y_w, then each
+// loss from the SFT model (also the reference): full-batch SGD, lr 0.2, 100 steps, DPO β = 0.1,
+// SimPO β = 2, γ/β = 0.25 (its defaults), SPO λ = 1. Six seeds (smoke: three seeds, 20 steps).
+// The measured quantity is `Δ = logps/chosen − its value at step 0`, the batch mean of the summed
+// log π(y_w), in nats.
 //
-// **Expected** (stated before the run).
-// 1. *DPO displaces:* π(No) ends below its initial value although the margin grows, and the
-//    largest gain goes to "Yes" — Theorem 5 of Razin et al.: among the other tokens, `ln π(z)` grows
-//    fastest for the z with the largest `⟨W_z, W_No − W_Never⟩`.
-// 2. *SPO keeps π(y+):* the hinge's gradient, λ = 1 per nat, is ten times DPO's largest pull
-//    (β = 0.1), so as soon as ℓθ(No) dips below the reference it is pushed back: π(No) should stay
-//    within 10% of its initial value at every tracked step and end at or above it.
-// 3. *OOD mass:* SPO protects y+ only, so mass can still leave y− for other tokens; expected an OOD
-//    mass below DPO's at the end, not that it stays at its initial value.
-// 4. *λ:* the weaker the penalty, the more π(y+) can dip before it is restored: the lowest π(y+)
-//    over the run should not decrease as λ grows.
+// **Claims and thresholds (stated before the run)**, each a mean over seeds with its 95%
+// t-interval:
+// - **G1:** DPO alone lowers log π(y_w): final Δ < 0 (interval below 0).
+// - **G2:** SimPO alone lowers it: final Δ < 0.
+// - **G3:** DPO + SPO keeps it: the lowest Δ over the run is ≥ −0.1 nats (interval's lower end
+//   ≥ −0.1; a tolerance of one small step), and the final Δ exceeds DPO's (paired difference > 0).
+// - **G4:** SimPO + SPO keeps it: the same two statements against SimPO.
+// - **G5:** the preference is still learned under SPO: the gain of TRL's `rewards/margins` over
+//   the run (β·Δ(ℓθ(y_w) − ℓθ(y_l)) from the start) is > 0 for both bases.
+// - Exploration (no threshold): DPO + SPO with the hinge penalty and with λ = 0.1.
 
 // %%
 import * as lab from "../lib/mod.ts";
-// Toy tensors of a few dozen numbers: per-op dispatch dominates. Measured on this 2-core machine
-// when the study was written (a DPO step of this toy): cpu ~8 ms, wasm ~13 ms, webgpu on the
-// llvmpipe software adapter ~64 ms; so the pure-JS cpu backend, which is also deterministic.
+// Toy tensors of a few hundred numbers: per-op dispatch dominates, so the pure-JS cpu backend
+// (also deterministic); measured on this 2-core machine a step costs ~10-40 ms.
 const report = await lab.setupNotebook({ backend: "cpu" });
+
+// %% [markdown]
+// ## A · Where the mass goes on the single-token displacement toy (illustration)
 
 // %%
 const toy = lab.displacementToy();
-const TOKENS = toy.options.tokens as string[];
+const TOY_TOKENS = toy.options.tokens as string[];
 const NO = toy.chosen, NEVER = toy.rejected;
-const W = toy.options.unembedding!;
-const H = toy.options.hidden!;
-const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
-const diff = W[NO].map((v, i) => v - W[NEVER][i]);
-console.table(TOKENS.map((t, k) => ({
-  token: t,
-  "<W_z, W_No - W_Never>": dot(W[k], diff).toFixed(2),
-  "<W_z, W_No>": dot(W[k], W[NO]).toFixed(2),
-})));
-const pi0 = lab.softmax64(W.map((w) => dot(w, H[0])));
-console.log(TOKENS.map((t, k) => `${t} ${pi0[k].toFixed(3)}`).join(", "));
-
-// %% [markdown]
-// One training run: a fresh model from the same weights, an objective, and the distribution
-// tracker (which also labels the displacement: no other token counts as "as good as No", so any
-// displacement is labelled catastrophic).
-
-// %%
-const STEPS = lab.bySmoke(400, 250);
-const EVERY = lab.bySmoke(5, 5);
-type Rec = Record<string, number>;
-interface Run {
-  records: Rec[];
-  history: lab.DistributionSnapshot[];
-}
-async function run(objective: lab.Objective, steps = STEPS): Promise<Run> {
+// DPO lowers π(No) only late on this toy (Razin et al. run it to 400 steps as well).
+const A_STEPS = lab.bySmoke(400, 60);
+async function toyRun(objective: lab.Objective) {
   const model = lab.createUnconstrainedFeatures({
-    tokens: TOKENS,
+    tokens: TOY_TOKENS,
     dim: 6,
-    hidden: H,
-    unembedding: W,
+    hidden: toy.options.hidden!,
+    unembedding: toy.options.unembedding!,
   });
   const tracker = lab.distributionTracker({
     source: model,
     chosen: [NO],
     rejected: [NEVER],
     good: [[]],
-    every: EVERY,
+    every: 5,
     k: 3,
   });
   try {
@@ -97,153 +79,273 @@ async function run(objective: lab.Objective, steps = STEPS): Promise<Run> {
       optimizer: { name: "sgd" },
       lr: 0.03,
       batchSize: 1,
-      maxSteps: steps,
+      maxSteps: A_STEPS,
       progress: false,
       examplesEvery: false,
       callbacks: [tracker],
     });
-    return { records: result.records as unknown as Rec[], history: tracker.history };
+    return {
+      records: result.records as unknown as Record<string, number>[],
+      history: tracker.history,
+    };
   } finally {
     model.dispose();
   }
 }
-const t0 = performance.now();
-const runs = {
-  DPO: await run(lab.dpo({ beta: 0.1 })),
-  "SPO (hinge, λ=1)": await run(lab.spo({ penalty: "hinge", lambda: 1 })),
-  "SPO (sft, λ=0.1)": await run(lab.spo({ penalty: "sft", lambda: 0.1 })),
+const toyRuns = {
+  DPO: await toyRun(lab.dpo({ beta: 0.1 })),
+  "DPO + SPO (value, λ=1)": await toyRun(lab.spo({ base: "dpo" })),
 };
-console.log(`3 runs of ${STEPS} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-
-// %%
-const named = Object.entries(runs).map(([name, r]) => ({ name, records: r.records }));
-await lab.show(lab.runComparison(named, {
-  keys: ["dist/chosen", "dist/rejected", "dist/other", "rewards/margins"],
-  title: "π(y+ = No), π(y− = Never), OOD mass 1 − π(y+) − π(y−), and the reward margin",
-}));
-
-// %% [markdown]
-// Where the mass went: the full distribution over the run, the top tokens stacked (y+ and y− at
-// the bottom).
-
-// %%
 await lab.show(lab.subplots(
-  Object.entries(runs).map(([name, r]) =>
-    lab.massEvolution(r.history, { include: [NO, NEVER], topK: 5, labels: TOKENS, title: name })
+  Object.entries(toyRuns).map(([name, r]) =>
+    lab.massEvolution(r.history, {
+      include: [NO, NEVER],
+      topK: 4,
+      labels: TOY_TOKENS,
+      title: name,
+    })
   ),
-  { columns: 3, rowHeight: 340, title: "Probability mass by token over training" },
+  { columns: 2, rowHeight: 340, title: "Probability mass by token (y+ = No, y− = Never)" },
 ));
-
-// %%
-const finalOf = (r: Run) => r.history.at(-1)!.probs;
-const gainsTable = Object.entries(runs).map(([name, r]) => {
-  const top = lab.topKGains(pi0, finalOf(r), { k: 3, exclude: [NO, NEVER] });
-  return {
+const pEnd = (r: (typeof toyRuns)["DPO"]) => r.history.at(-1)!.probs;
+const dot = (a: number[], b: number[]) => a.reduce((acc, v, i) => acc + v * b[i], 0);
+const p0 = lab.softmax64(toy.options.unembedding!.map((w) => dot(w, toy.options.hidden![0])));
+console.table(
+  Object.entries(toyRuns).map(([name, r]) => ({
     run: name,
-    "π(No) start→end": `${pi0[NO].toFixed(3)} → ${finalOf(r)[NO].toFixed(3)}`,
-    "π(Never)": `${pi0[NEVER].toFixed(3)} → ${finalOf(r)[NEVER].toFixed(3)}`,
-    "largest gains (others)": top.map((g) =>
-      `${TOKENS[g.token]} ${g.gain >= 0 ? "+" : ""}${g.gain.toFixed(3)}`
-    ).join(", "),
-  };
-});
-console.table(gainsTable);
+    "π(No) start → end": `${p0[NO].toFixed(3)} → ${pEnd(r)[NO].toFixed(3)}`,
+    "π(Never)": `${p0[NEVER].toFixed(3)} → ${pEnd(r)[NEVER].toFixed(3)}`,
+    "largest other gain": lab.topKGains(p0, pEnd(r), { k: 1, exclude: [NO, NEVER] }).map((g) =>
+      `${TOY_TOKENS[g.token]} ${g.gain >= 0 ? "+" : ""}${g.gain.toFixed(3)}`
+    ).join(""),
+  })),
+);
 
 // %% [markdown]
-// ## The penalty weight λ
-// With plain SGD the hinge acts only on the steps where ℓθ(y+) has dipped below the reference,
-// and then all at once, so under SPO π(y+) moves as a sawtooth around its initial level rather
-// than a smooth curve. Below: the lowest π(y+) reached over the run, relative to its start, and
-// the final values, for the hinge penalty at several λ (DPO is λ = 0).
+// ## B · Seeds on the SFT'd multi-token toy
+// Data and initialisation depend on the seed; every loss starts from the same SFT model of its
+// seed (weights copied), so per-seed differences are paired.
 
 // %%
-const lambdas = lab.bySmoke([0, 0.03, 0.1, 0.3, 1, 3], [0, 0.1, 1]);
-const minRatio = (r: Run) => Math.min(...r.history.map((s) => s.probs[NO])) / pi0[NO];
-const sweep: { lambda: number; min: number; final: number; ood: number }[] = [];
-for (const lambda of lambdas) {
-  const r = lambda === 0 ? runs.DPO : await run(lab.spo({ penalty: "hinge", lambda }));
-  sweep.push({
-    lambda,
-    min: minRatio(r),
-    final: finalOf(r)[NO] / pi0[NO],
-    ood: 1 - finalOf(r)[NO] - finalOf(r)[NEVER],
-  });
+const V = 16, DIM = 8, PROMPTS = 8, LEN = 6, DIFFER = 2;
+const SFT_STEPS = lab.bySmoke(40, 10), STEPS = lab.bySmoke(100, 20), LR = 0.2;
+const SEEDS = lab.bySmoke([1, 2, 3, 4, 5, 6], [1, 2, 3]);
+const tokens = Array.from({ length: V }, (_, i) => `t${i}`);
+const perPrompt = { maxLength: LEN, context: (x: number) => x };
+
+function pairsFor(seed: number) {
+  const rng = new lab.Rng(1000 + seed);
+  const randInt = (n: number) => Math.floor(rng.uniform() * n);
+  const pairs = { prompt: [] as number[], chosen: [] as number[][], rejected: [] as number[][] };
+  for (let x = 0; x < PROMPTS; x++) {
+    const yw = Array.from({ length: LEN }, () => randInt(V));
+    const yl = [...yw];
+    const order = Array.from({ length: LEN }, (_, i) => i).sort(() => rng.uniform() - 0.5);
+    for (const t of order.slice(0, DIFFER)) yl[t] = (yw[t] + 1 + randInt(V - 1)) % V;
+    pairs.prompt.push(x), pairs.chosen.push(yw), pairs.rejected.push(yl);
+  }
+  return lab.toySequenceData(pairs);
 }
-console.table(sweep.map((s) => ({
-  λ: s.lambda,
-  "min π(No)/π0": s.min.toFixed(3),
-  "final π(No)/π0": s.final.toFixed(3),
-  "final OOD mass": s.ood.toFixed(3),
-})));
-await lab.show(lab.lineFigure([
-  { x: lambdas, y: sweep.map((s) => s.min), name: "lowest π(No)/π0(No)" },
-  { x: lambdas, y: sweep.map((s) => s.final), name: "final π(No)/π0(No)", dash: "dash" },
-  { x: lambdas, y: sweep.map((s) => s.ood), name: "final OOD mass" },
-], {
-  title: "SPO hinge penalty weight λ (λ = 0 is DPO)",
-  xTitle: "λ",
-  yTitle: "ratio / probability",
+
+type Rec = Record<string, number>;
+interface Start {
+  hidden: number[][];
+  unembedding: number[][];
+  data: ReturnType<typeof lab.toySequenceData>;
+}
+
+/** The SFT model of a seed: its weights after SFT_STEPS of SFT on y_w. */
+async function sftStart(seed: number): Promise<Start> {
+  const data = pairsFor(seed);
+  const model = lab.createUnconstrainedFeatures({ tokens, prompts: PROMPTS, dim: DIM, seed });
+  const scorer = lab.createToySequenceScorer(model, perPrompt);
+  try {
+    await lab.train({
+      policy: scorer,
+      data,
+      objective: lab.sft(),
+      optimizer: { name: "sgd" },
+      lr: 1,
+      batchSize: PROMPTS,
+      maxSteps: SFT_STEPS,
+      progress: false,
+      examplesEvery: false,
+    });
+    return {
+      hidden: model.hidden.arraySync() as number[][],
+      unembedding: model.unembedding.arraySync() as number[][],
+      data,
+    };
+  } finally {
+    scorer.dispose();
+    model.dispose();
+  }
+}
+
+/** Train from the SFT model (also the reference); the records of steps 0..STEPS. */
+async function run(start: Start, objective: lab.Objective): Promise<Rec[]> {
+  const model = lab.createUnconstrainedFeatures({
+    tokens,
+    prompts: PROMPTS,
+    dim: DIM,
+    hidden: start.hidden,
+    unembedding: start.unembedding,
+  });
+  const scorer = lab.createToySequenceScorer(model, perPrompt);
+  try {
+    const result = await lab.train({
+      policy: scorer,
+      data: start.data,
+      objective,
+      optimizer: { name: "sgd" },
+      lr: LR,
+      batchSize: PROMPTS,
+      maxSteps: STEPS,
+      progress: false,
+      examplesEvery: false,
+    });
+    return result.records as unknown as Rec[];
+  } finally {
+    scorer.dispose();
+    model.dispose();
+  }
+}
+
+type Method = { name: string; make: () => lab.Objective; full?: boolean };
+const METHODS: Method[] = [
+  { name: "DPO", make: () => lab.dpo({ beta: 0.1 }) },
+  { name: "DPO + SPO", make: () => lab.spo({ base: "dpo" }) },
+  { name: "SimPO", make: () => lab.simpo() },
+  { name: "SimPO + SPO", make: () => lab.spo({ base: "simpo" }) },
+  {
+    name: "DPO + SPO hinge",
+    make: () => lab.spo({ base: "dpo", penalty: "hinge" }),
+    full: true,
+  },
+  { name: "DPO + SPO λ=0.1", make: () => lab.spo({ base: "dpo", lambda: 0.1 }), full: true },
+];
+const methods = METHODS.filter((m) => !m.full || !lab.isSmoke());
+const runs = new Map<string, Rec[][]>(methods.map((m) => [m.name, []]));
+const t0 = performance.now();
+for (const seed of SEEDS) {
+  const start = await sftStart(seed);
+  for (const m of methods) runs.get(m.name)!.push(await run(start, m.make()));
+}
+console.log(
+  `${SEEDS.length} seeds × ${methods.length} losses of ${STEPS} steps in ${
+    ((performance.now() - t0) / 1000).toFixed(0)
+  } s`,
+);
+
+// %% [markdown]
+// Δ log π(y_w) over training, mean over seeds (dotted: its 95% t-interval).
+
+// %%
+const delta = (r: Rec[]) => r.map((x) => x["logps/chosen"] - r[0]["logps/chosen"]);
+const COLORS: Record<string, string> = {
+  DPO: "#1f77b4",
+  "DPO + SPO": "#aec7e8",
+  SimPO: "#d62728",
+  "SimPO + SPO": "#ff9896",
+  "DPO + SPO hinge": "#2ca02c",
+  "DPO + SPO λ=0.1": "#9467bd",
+};
+const band = (name: string) => {
+  const ds = runs.get(name)!.map(delta);
+  const steps = runs.get(name)![0].map((r) => r.step);
+  const cis = steps.map((_, i) => lab.tInterval(ds.map((d) => d[i])));
+  const color = COLORS[name];
+  return [
+    { x: steps, y: cis.map((c) => c.mean), name, color },
+    {
+      x: steps,
+      y: cis.map((c) => c.lo),
+      name: `${name} lo`,
+      color,
+      dash: "dot" as const,
+      width: 1,
+    },
+    {
+      x: steps,
+      y: cis.map((c) => c.hi),
+      name: `${name} hi`,
+      color,
+      dash: "dot" as const,
+      width: 1,
+    },
+  ];
+};
+await lab.show(lab.lineFigure(methods.flatMap((m) => band(m.name)), {
+  title: `Δ log π(y_w) (batch mean of summed log-probs, nats), ${SEEDS.length} seeds`,
+  xTitle: "step",
+  yTitle: "Δ log π(y_w) (nats)",
 }));
 
 // %% [markdown]
 // ## Measured
-// Every number below is computed from the runs above.
+// Sanity checks first, then the findings (mean and 95% t-interval over seeds).
 
 // %%
+const fmt = (ci: lab.MeanInterval) => lab.formatInterval(ci, 3);
+const finalDelta = (name: string) => runs.get(name)!.map((r) => delta(r).at(-1)!);
+const lowestDelta = (name: string) => runs.get(name)!.map((r) => Math.min(...delta(r)));
+const margin = (name: string) =>
+  runs.get(name)!.map((r) => r.at(-1)!["rewards/margins"] - r[0]["rewards/margins"]);
 {
-  const dpoRun = runs.DPO, spoRun = runs["SPO (hinge, λ=1)"];
-  const lines: string[] = [];
-  const say = (what: string, expected: string, measured: string, agree: boolean) =>
-    lines.push(
-      `${
-        agree ? "AGREE   " : "DISAGREE"
-      } ${what}\n  expected: ${expected}\n  measured: ${measured}`,
-    );
-  const others = TOKENS.map((_, k) => k).filter((k) => k !== NO && k !== NEVER);
-  const predicted = others.reduce((a, b) => dot(W[b], diff) > dot(W[a], diff) ? b : a);
-  const topDpo = lab.topKGains(pi0, finalOf(dpoRun), { k: 1, exclude: [NO, NEVER] })[0];
-  const dpoEnd = finalOf(dpoRun)[NO] / pi0[NO];
-  const marginDpo = dpoRun.records.at(-1)!["rewards/margins"];
-  say(
-    "1. DPO displaces y+ and the mass goes to the token Theorem 5 names",
-    `π(No) ends below its start; top gainer = ${TOKENS[predicted]} (largest <W_z, W_No − W_Never>)`,
-    `π(No) ${pi0[NO].toFixed(3)} → ${finalOf(dpoRun)[NO].toFixed(3)} (×${dpoEnd.toFixed(2)}) ` +
-      `while the reward margin grew to ${marginDpo.toFixed(3)}; top gainer ${
-        TOKENS[topDpo.token]
-      } (+${topDpo.gain.toFixed(3)}); labelled ${
-        dpoRun.records.at(-1)!["dist/catastrophic"] === 1 ? "catastrophic" : "not catastrophic"
-      }`,
-    dpoEnd < 1 && topDpo.token === predicted,
+  const lines: string[] = ["SANITY CHECKS (code against its own formula)"];
+  const check = (what: string, ok: boolean, measured: string) =>
+    lines.push(`${ok ? "PASS" : "FAIL"}  ${what}: ${measured}`);
+  const piDpo = pEnd(toyRuns.DPO)[NO] / p0[NO];
+  const piSpo = pEnd(toyRuns["DPO + SPO (value, λ=1)"])[NO] / p0[NO];
+  check(
+    "toy A: DPO lowers π(No), its largest other gain is Yes (Razin et al. Thm 5)",
+    piDpo < 1 &&
+      lab.topKGains(p0, pEnd(toyRuns.DPO), { k: 1, exclude: [NO, NEVER] })[0].token ===
+        TOY_TOKENS.indexOf("Yes"),
+    `π(No) ×${piDpo.toFixed(3)}`,
   );
-  const spoMin = minRatio(spoRun), spoEnd = finalOf(spoRun)[NO] / pi0[NO];
-  say(
-    "2. SPO (hinge, λ = 1) keeps π(y+)",
-    "π(No) ≥ 0.9·π0(No) at every tracked step and ≥ π0(No) at the end",
-    `lowest π(No)/π0 ${spoMin.toFixed(3)}, final ${spoEnd.toFixed(3)} (DPO final ${
-      dpoEnd.toFixed(3)
-    })`,
-    spoMin >= 0.9 && spoEnd >= 1,
-  );
-  const ood = (r: Run) => 1 - finalOf(r)[NO] - finalOf(r)[NEVER];
-  say(
-    "3. OOD mass",
-    "SPO's final OOD mass below DPO's (not necessarily at its start)",
-    `start ${(1 - pi0[NO] - pi0[NEVER]).toFixed(3)}; end: DPO ${ood(dpoRun).toFixed(3)}, SPO ${
-      ood(spoRun).toFixed(3)
-    }; SPO's top gainer ${
-      TOKENS[lab.topKGains(pi0, finalOf(spoRun), { k: 1, exclude: [NO, NEVER] })[0].token]
+  check("toy A: DPO + SPO raises π(No)", piSpo > 1, `π(No) ×${piSpo.toFixed(3)}`);
+  // At step 0 (policy = reference) every penalty is 0 and the loss is the base's.
+  const l0 = (name: string, base: string) =>
+    Math.max(...runs.get(name)!.map((r, i) => Math.abs(r[0].loss - runs.get(base)![i][0].loss)));
+  check(
+    "step 0: SPO's loss equals its base's (penalty 0 at the reference)",
+    l0("DPO + SPO", "DPO") < 1e-6 && l0("SimPO + SPO", "SimPO") < 1e-6,
+    `max |difference| ${
+      Math.max(l0("DPO + SPO", "DPO"), l0("SimPO + SPO", "SimPO")).toExponential(2)
     }`,
-    ood(spoRun) < ood(dpoRun),
   );
-  const mins = sweep.map((s) => s.min);
-  const monotone = mins.every((m, i) => i === 0 || m >= mins[i - 1] - 1e-3);
-  say(
-    "4. λ",
-    "lowest π(No)/π0 non-decreasing in λ",
-    sweep.map((s) => `λ=${s.lambda}: ${s.min.toFixed(3)}`).join(", "),
-    monotone,
-  );
+  lines.push("", "FINDINGS");
+  const say = (id: string, claim: string, ok: boolean, measured: string) =>
+    lines.push(`${(ok ? "AGREE" : "DISAGREE").padEnd(9)} ${id} ${claim}: ${measured}`);
+  for (const m of methods) {
+    lines.push(
+      `  ${m.name}: final Δ ${fmt(lab.tInterval(finalDelta(m.name)))}, lowest Δ ${
+        fmt(lab.tInterval(lowestDelta(m.name)))
+      }, margin gain ${fmt(lab.tInterval(margin(m.name)))}`,
+    );
+  }
+  const below = (name: string) => lab.tInterval(finalDelta(name));
+  const g1 = below("DPO"), g2 = below("SimPO");
+  say("G1", "DPO alone: final Δ < 0", g1.hi < 0, fmt(g1));
+  say("G2", "SimPO alone: final Δ < 0", g2.hi < 0, fmt(g2));
+  for (const [id, base] of [["G3", "DPO"], ["G4", "SimPO"]] as const) {
+    const low = lab.tInterval(lowestDelta(`${base} + SPO`));
+    const a = finalDelta(`${base} + SPO`), b = finalDelta(base);
+    const d = lab.tInterval(a.map((v, i) => v - b[i]));
+    say(id, `${base} + SPO: lowest Δ ≥ −0.1 nats`, low.lo >= -0.1, fmt(low));
+    say(id, `${base} + SPO − ${base}: final Δ difference > 0`, d.lo > 0, fmt(d));
+  }
+  for (const base of ["DPO", "SimPO"]) {
+    const mg = lab.tInterval(margin(`${base} + SPO`));
+    say("G5", `${base} + SPO: reward margin gain > 0`, mg.lo > 0, fmt(mg));
+  }
   lines.push(`(backend ${report.name} on ${report.adapter})`);
-  if (lab.isSmoke()) lines.push("(smoke mode: 250 instead of 400 steps and a shorter λ sweep)");
+  if (lab.isSmoke()) {
+    lines.push(
+      `(smoke mode: ${SEEDS.length} seeds instead of 6, ${STEPS} steps instead of 100, no exploration runs, ` +
+        `${A_STEPS} toy steps (DPO displaces later) — not findings)`,
+    );
+  }
   console.log(lines.join("\n"));
 }
