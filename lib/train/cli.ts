@@ -279,14 +279,17 @@ export async function runConfig(
       }
       callbacks.push(probabilityMassTracker({ every: t.every, positions, probes }));
     }
-    if (cfg.reference?.kind === "model") refModel = await loadCausalLM(dir);
+    // Per-token reference log-probs (SGDPO, LD-DPO with a reference) come from a frozen model:
+    // the precomputed cache holds sequence sums only.
+    const tokenRef = needsTokens && objective.needsReference;
+    if (cfg.reference?.kind === "model" || tokenRef) refModel = await loadCausalLM(dir);
     const result = await train({
       ...common,
       policy: policy as PreferenceScorer<PreferenceBatch, unknown>,
       data: trainData,
       evalData: evaluation,
       reference: refModel
-        ? { kind: "model", scorer: lmScorer(refModel) }
+        ? { kind: "model", scorer: lmScorer(refModel, { tokens: tokenRef }) }
         : cfg.reference?.kind === "precompute"
         ? { kind: "precompute", cacheDir: cfg.reference.cacheDir }
         : undefined,

@@ -232,6 +232,8 @@ interface RefTensors {
   rejected: tf.Tensor1D;
   /** Mismatched-completion scores (KTO). */
   kl?: tf.Tensor1D;
+  /** Per-token reference log-probs, when a reference model scores with tokens (SGDPO, LD-DPO). */
+  tokens?: { chosen: tf.Tensor2D; rejected: tf.Tensor2D };
 }
 
 /** Plain numbers of a tensor, read asynchronously (webgpu under Deno cannot read synchronously). */
@@ -254,6 +256,8 @@ function disposeRef(r: RefTensors): void {
   r.chosen.dispose();
   r.rejected.dispose();
   r.kl?.dispose();
+  r.tokens?.chosen.dispose();
+  r.tokens?.rejected.dispose();
 }
 
 /** The objective's input from the policy's scores and the reference's. */
@@ -269,6 +273,11 @@ function objectiveScores(s: PairScores, ref: RefTensors | undefined): ObjectiveS
   if (ref) {
     out.refChosen = ref.chosen;
     out.refRejected = ref.rejected;
+    // A scorer that keeps its own reference tokens (the toy scorers) wins over the model's.
+    const own = out.tokens as Record<string, unknown> | undefined;
+    if (ref.tokens && own && !own.refChosen) {
+      out.tokens = { ...own, refChosen: ref.tokens.chosen, refRejected: ref.tokens.rejected };
+    }
     if (s.klPolicy && ref.kl) out.kl = { policy: s.klPolicy, ref: ref.kl };
   }
   return out;
@@ -506,7 +515,13 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     if (refOpt.kind === "model") {
       return tf.tidy(() => {
         const s = refOpt.scorer.scores(batch);
-        return { chosen: s.policyChosen, rejected: s.policyRejected, kl: s.klPolicy };
+        const t = s.tokens as
+          | { policyChosen?: tf.Tensor2D; policyRejected?: tf.Tensor2D }
+          | undefined;
+        const tokens = t?.policyChosen && t.policyRejected
+          ? { tokens: { chosen: t.policyChosen, rejected: t.policyRejected } }
+          : {};
+        return { chosen: s.policyChosen, rejected: s.policyRejected, kl: s.klPolicy, ...tokens };
       }) as RefTensors;
     }
     const t = table!;
