@@ -290,9 +290,11 @@ Deno.test("eval sgdpo on token rows: loss and mean per-token weights against flo
   const a = await evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", "3"]);
   const b = await evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", "3"]);
   assert.equal(a.out, b.out);
-  const others = await Promise.all(
-    [4, 5, 6].map((s) => evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", String(s)])),
-  );
+  // One at a time: run() swaps console.log while a command runs.
+  const others = [];
+  for (const s of [4, 5, 6]) {
+    others.push(await evalRows(TOKEN_ROWS, ["--objective", "sgdpo", "--seed", String(s)]));
+  }
   assert.ok(others.some((o) => JSON.parse(o.out)[0].loss !== JSON.parse(a.out)[0].loss));
   // With r1 = r2 = 1 and equal lengths the sets are every position: DPO's value, half weights.
   const eq = [{ ...TOKEN_ROWS[0], policy_rejected_tokens: [-2, -1, -1, -1, -3] }];
