@@ -86,13 +86,13 @@ function ratios(u: number, n: number, spread: number, rng: Rng): number[] {
  * Reads synchronously (cpu and wasm backends only); on webgpu use
  * {@link tokenGradientFieldAsync}.
  *
- * @example SGDPO's chosen multiplier k_w = g_w / g_w(DPO) at one point
+ * @example SGDPO's chosen weight relative to DPO's at one point
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
  * import { tokenGradientField } from "./token_field.ts";
  * import { sgdpo } from "./sgdpo.ts";
  * const f = tokenGradientField(sgdpo({ r1: 1, r2: 1 }), { uW: [0], uL: [0] });
- * console.log(f.gW[0][0] / -0.05); // 1.25 (= 1 + 0.5·σ(0))
+ * console.log(f.gW[0][0] / -0.05); // 0.5 (full pilots: half of DPO's weight)
  * ```
  */
 export function tokenGradientField(objective: Objective, spec: TokenFieldSpec): GradientField {
@@ -109,7 +109,7 @@ export function tokenGradientField(objective: Objective, spec: TokenFieldSpec): 
  * import { tokenGradientFieldAsync } from "./token_field.ts";
  * import { sgdpo } from "./sgdpo.ts";
  * const f = await tokenGradientFieldAsync(sgdpo({ r1: 1, r2: 1 }), { uW: [0], uL: [0] });
- * console.log(f.gW[0][0] / -0.05); // 1.25
+ * console.log(f.gW[0][0] / -0.05); // 0.5
  * ```
  */
 export function tokenGradientFieldAsync(
