@@ -146,3 +146,11 @@ export {
   OBJECTIVES,
 } from "./registry.ts";
 export { type PointWeights, type TokenPoint, type WeightPoint, weightsAt } from "./weights_at.ts";
+export {
+  anchoredDpo,
+  type AnchoredDpoParams,
+  modpo,
+  type ModpoParams,
+  tgdpo,
+  type TgdpoParams,
+} from "./seed_methods.ts";

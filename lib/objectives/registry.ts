@@ -8,6 +8,7 @@ import { combine } from "./combine.ts";
 import { alphaDpo, calDpo, dpop, rdpo, rpo, rpoReg, tdpo } from "./dpo_variants.ts";
 import { kto } from "./kto.ts";
 import { alphapo, asft, cpo, orpo, simpo, slicHf } from "./reference_free.ts";
+import { anchoredDpo, modpo, tgdpo } from "./seed_methods.ts";
 import { sgdpo } from "./sgdpo.ts";
 import { spo } from "./spo.ts";
 import {
@@ -372,6 +373,33 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     formula: "L_base + λ·max(0, ℓ̄ref(y_w) − ℓ̄θ(y_w)) (default penalty)",
     source: "reconstructed",
     create: (p?: P) => spo(p),
+  },
+  {
+    name: "anchored_dpo",
+    aliases: ["anchored-dpo", "soft_dpo"],
+    title: "ADPO: anchored DPO, pairwise (soft labels)",
+    arxiv: "2510.18913",
+    formula: "KL(q ‖ σ(h/τ)) = q·softplus(−h/τ) + (1−q)·softplus(h/τ) − H(q)",
+    source: "paper",
+    create: (p?: P) => anchoredDpo(p),
+  },
+  {
+    name: "modpo",
+    aliases: ["mo_dpo"],
+    title: "MODPO: multi-objective DPO, length-penalty margin",
+    arxiv: "2310.03708",
+    formula: "softplus(−(βh + w₁(|y_w| − |y_l|))/w₀), margin reward r(y) = −|y|",
+    source: "code",
+    create: (p?: P) => modpo(p),
+  },
+  {
+    name: "tgdpo",
+    aliases: ["tg_dpo"],
+    title: "TGDPO: token-level reward guidance",
+    arxiv: "2506.14574",
+    formula: "softplus(−(A_w − A_l)), A = Σ_t β(1 ± αβ·r̂_t)·u_t, r̂ = sg[log π_guide − log π_ref]",
+    source: "code",
+    create: (p?: P) => tgdpo(p),
   },
 ];
 

@@ -53,8 +53,8 @@ function shown(v: unknown): string {
 }
 
 const SOURCE: Record<string, RegExp> = {
-  code: /^read \(code\)/,
-  paper: /^read \(paper\)/,
+  code: /^read \(code\b/,
+  paper: /^read \(paper\b/,
   reconstructed: /^\*\*reconstructed\*\*/,
 };
 
