@@ -63,6 +63,7 @@ const ADJUST: Record<string, Record<string, unknown>> = {
 const EXCLUDED: Record<string, string> = {
   wpo: "weights need Σ_v π(v)² at each position (no (u_w, u_l) field)",
   tdpo: "weights need KL(πref ‖ πθ) at each position (no (u_w, u_l) field)",
+  tgdpo: "weights need a guide model's token log-probs (no (u_w, u_l) field)",
 };
 const make = (e: lab.ObjectiveEntry) => e.create(ADJUST[e.name] ?? {});
 const howShown = (e: lab.ObjectiveEntry) => {
@@ -393,6 +394,12 @@ massFigure;
     ],
     // Value-function penalty λ(ℓ̄ref − ℓ̄θ)(y_w): −λ on g_w everywhere (length 1).
     spo: (w, l, q) => [dpoW(q.beta, w - l) - q.lambda, -dpoW(q.beta, w - l)],
+    anchored_dpo: (w, l, q) => {
+      const g = (sig((w - l) / q.tau) - q.q) / q.tau;
+      return [g, -g];
+    },
+    // Equal lengths on the grid: the length margin vanishes, z = βh/w₀.
+    modpo: (w, l, q) => [dpoW(q.beta / q.w0, w - l), -dpoW(q.beta / q.w0, w - l)],
   };
   const rows: Record<string, string | number>[] = [];
   let allAgree = true;

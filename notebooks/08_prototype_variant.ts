@@ -58,8 +58,9 @@ function dpoRejectedFloor(params: { beta?: number; tau?: number } = {}): lab.Obj
     },
     loss: (s, p) => {
       const uW = tf.sub(s.policyChosen, s.refChosen!);
-      const uL = tf.maximum(tf.sub(s.policyRejected, s.refRejected!), -(p.tau as number));
-      return lab.objectiveMath.softplus(tf.mul(tf.sub(uL, uW), p.beta as number));
+      // p is typed from the specs: p.tau and p.beta are numbers.
+      const uL = tf.maximum(tf.sub(s.policyRejected, s.refRejected!), -p.tau);
+      return lab.objectiveMath.softplus(tf.mul(tf.sub(uL, uW), p.beta));
     },
   }, params);
 }
@@ -73,21 +74,12 @@ console.log(variant.name, variant.params, "needs reference:", variant.needsRefer
 
 // %%
 for (const [uw, ul] of [[0.5, -0.5], [0.5, -3]]) {
-  const s = {
-    policyChosen: tf.tensor1d([uw - 5]),
-    policyRejected: tf.tensor1d([ul - 5]),
-    refChosen: tf.tensor1d([-5]),
-    refRejected: tf.tensor1d([-5]),
-    chosenLength: tf.tensor1d([1]),
-    rejectedLength: tf.tensor1d([1]),
-  };
-  const mine = lab.gradientWeights(variant, s),
-    ref = lab.gradientWeights(lab.dpo({ beta: BETA }), s);
+  const mine = lab.weightsAt(variant, { uW: uw, uL: ul }),
+    ref = lab.weightsAt(lab.dpo({ beta: BETA }), { uW: uw, uL: ul });
   console.log(
-    `u_w=${uw}, u_l=${ul}: variant g_w ${mine.gW[0].toFixed(5)}, g_l ${mine.gL[0].toFixed(5)} | ` +
-      `DPO g_w ${ref.gW[0].toFixed(5)}, g_l ${ref.gL[0].toFixed(5)}`,
+    `u_w=${uw}, u_l=${ul}: variant g_w ${mine.g_w.toFixed(5)}, g_l ${mine.g_l.toFixed(5)} | ` +
+      `DPO g_w ${ref.g_w.toFixed(5)}, g_l ${ref.g_l.toFixed(5)}`,
   );
-  tf.dispose(Object.values(s));
 }
 
 // %% [markdown]

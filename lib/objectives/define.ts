@@ -5,25 +5,44 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ParamSpecs, resolveParams } from "./params.ts";
+import { type ParamSpec, type ParamSpecs, resolveParams } from "./params.ts";
 import type { LossOutput, Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
 
-/** Resolved parameters as the loss body sees them. */
-export type Resolved = Record<string, ParamValue>;
+/**
+ * The value type one spec resolves to. A spec whose type is only known as the wide
+ * {@link ParamSpec} (not a literal) resolves to {@link ParamValue}, so untyped definitions
+ * keep compiling.
+ */
+export type SpecValue<P extends ParamSpec> =
+  | (P["type"] extends "number" | "integer" ? number
+    : P["type"] extends "boolean" ? boolean
+    : P["type"] extends "string"
+      ? (P["values"] extends readonly (infer V extends string)[] ? V : string)
+    : P["type"] extends "number|string" ? number | string
+    : ParamValue)
+  // A spec defaulting to `undefined` ("off") may stay unset.
+  | (undefined extends P["default"] ? undefined : never);
 
-/** What {@link defineObjective} needs. */
-export interface ObjectiveDefinition {
+/**
+ * Resolved parameters as the loss body sees them: typed per spec when the specs are a literal
+ * (as in `defineObjective({ specs: { beta: BETA(0.1) }, ... })`), `Record<string, ParamValue>`
+ * otherwise.
+ */
+export type Resolved<S extends ParamSpecs = ParamSpecs> = { [K in keyof S]: SpecValue<S[K]> };
+
+/** What {@link defineObjective} needs; `S` is inferred from `specs`. */
+export interface ObjectiveDefinition<S extends ParamSpecs = ParamSpecs> {
   name: string;
-  specs: ParamSpecs;
+  specs: S;
   /** Whether the reference is read, given the resolved parameters (default: true). */
-  needsReference?: (p: Resolved) => boolean;
+  needsReference?: (p: Resolved<S>) => boolean;
   /** Whether per-token data is read, given the resolved parameters (default: false). */
-  needsTokens?: (p: Resolved) => boolean;
-  batchCoupled?: boolean | ((p: Resolved) => boolean);
+  needsTokens?: (p: Resolved<S>) => boolean;
+  batchCoupled?: boolean | ((p: Resolved<S>) => boolean);
   /** Checks that involve several parameters; throw RangeError/TypeError naming them. */
-  validate?: (p: Resolved) => void;
+  validate?: (p: Resolved<S>) => void;
   /** The loss body; runs inside `tf.tidy`. Return per-pair losses `[B]`. */
-  loss: (scores: SequenceScores, p: Resolved) => tf.Tensor | LossOutput;
+  loss: (scores: SequenceScores, p: Resolved<S>) => tf.Tensor | LossOutput;
   reset?: () => void;
   saveState?: () => Promise<ObjectiveState>;
   loadState?: (state: ObjectiveState) => void;
@@ -54,27 +73,31 @@ function checkBatch(name: string, s: SequenceScores): void {
 }
 
 /**
- * Build an {@link Objective} from a definition and user parameters.
+ * Build an {@link Objective} from a definition and user parameters. The loss body's `p` is
+ * typed from `specs` (a `number` spec gives `p.x: number`), so bodies need no casts.
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { defineObjective } from "./define.ts";
+ * import { BETA } from "./params.ts";
  * const half = defineObjective({
- *   name: "half_margin",
- *   specs: {},
- *   loss: (s) => tf.mul(tf.sub(s.policyRejected, s.policyChosen), 0.5),
+ *   name: "scaled_margin",
+ *   specs: { beta: BETA(0.5) },
+ *   // p.beta is a number here: no cast.
+ *   loss: (s, p) => tf.mul(tf.sub(s.policyRejected, s.policyChosen), p.beta),
  *   needsReference: () => false,
  * }, {});
- * console.log(half.name, half.needsReference); // half_margin false
+ * console.log(half.name, half.params.beta); // scaled_margin 0.5
  * ```
  */
-export function defineObjective(
-  def: ObjectiveDefinition,
+export function defineObjective<const S extends ParamSpecs>(
+  def: ObjectiveDefinition<S>,
   given: Record<string, unknown> | undefined,
 ): Objective {
-  const params = resolveParams(def.name, given, def.specs);
+  // resolveParams checks every value against its spec, which is what the type promises.
+  const params = resolveParams(def.name, given, def.specs) as Resolved<S>;
   def.validate?.(params);
   const coupled = typeof def.batchCoupled === "function"
     ? def.batchCoupled(params)

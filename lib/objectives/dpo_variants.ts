@@ -52,11 +52,11 @@ function dpoPlusNll(name: string, beta: number, alpha: number, aliases: string[]
         },
         nll: NLL_MODE,
       },
-      batchCoupled: (p) => p.nll === "batch" && (p.alpha as number) > 0,
+      batchCoupled: (p) => p.nll === "batch" && p.alpha > 0,
       loss: (s, p) => {
         const { uW, uL } = logRatios(name, s);
-        const d = softplus(tf.mul(tf.sub(uL, uW), p.beta as number));
-        return tf.add(d, tf.mul(nll(s, p.nll as NllMode), p.alpha as number));
+        const d = softplus(tf.mul(tf.sub(uL, uW), p.beta));
+        return tf.add(d, tf.mul(nll(s, p.nll), p.alpha));
       },
     }, params as Record<string, unknown>);
 }
@@ -109,7 +109,7 @@ export function calDpo(params: { beta?: number } = {}): Objective {
     specs: { beta: BETA(0.002, "β: calibration targets ±1/(2β)") },
     loss: (s, p) => {
       const { uW, uL } = logRatios("cal_dpo", s);
-      const t = 1 / (2 * (p.beta as number));
+      const t = 1 / (2 * p.beta);
       const cal = tf.add(tf.square(tf.sub(uW, t)), tf.square(tf.add(uL, t)));
       return tf.add(softplus(tf.sub(uL, uW)), tf.mul(cal, 0.5));
     },
@@ -142,7 +142,7 @@ export function dpop(params: { beta?: number; lambda?: number } = {}): Objective
     loss: (s, p) => {
       const { uW, uL } = logRatios("dpop", s);
       const pen = tf.relu(tf.neg(uW));
-      const z = tf.mul(tf.sub(tf.sub(uW, uL), tf.mul(pen, p.lambda as number)), p.beta as number);
+      const z = tf.mul(tf.sub(tf.sub(uW, uL), tf.mul(pen, p.lambda)), p.beta);
       return softplus(tf.neg(z));
     },
   }, params as Record<string, unknown>);
@@ -191,10 +191,8 @@ export function tdpo(params: TdpoParams = {}): Objective {
       const kL = tf.sum(tf.mul(t.klRejected!, t.rejectedMask), 1);
       const { uW, uL } = logRatios("tdpo", s);
       const h = tf.sub(uW, uL);
-      const kl = p.variant === 1
-        ? tf.sub(kL, kW)
-        : tf.mul(tf.sub(kL, stopGradient(kW)), p.alpha as number);
-      return softplus(tf.neg(tf.mul(tf.sub(h, kl), p.beta as number)));
+      const kl = p.variant === 1 ? tf.sub(kL, kW) : tf.mul(tf.sub(kL, stopGradient(kW)), p.alpha);
+      return softplus(tf.neg(tf.mul(tf.sub(h, kl), p.beta)));
     },
   }, params as Record<string, unknown>);
 }
@@ -225,7 +223,7 @@ export function rdpo(params: { beta?: number; alpha?: number } = {}): Objective 
     loss: (s, p) => {
       const { uW, uL } = logRatios("r_dpo", s);
       const dLen = tf.sub(s.chosenLength, s.rejectedLength);
-      const z = tf.sub(tf.mul(tf.sub(uW, uL), p.beta as number), tf.mul(dLen, p.alpha as number));
+      const z = tf.sub(tf.mul(tf.sub(uW, uL), p.beta), tf.mul(dLen, p.alpha));
       return softplus(tf.neg(z));
     },
   }, params as Record<string, unknown>);
@@ -311,8 +309,8 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
       const pi = tf.sub(norm(s.policyChosen, len.chosen), norm(s.policyRejected, len.rejected));
       const refD = tf.sub(norm(ref.chosen, len.chosen), norm(ref.rejected, len.rejected));
       const gap = stopGradient(tf.sub(pi, refD));
-      let center: tf.Tensor | number = (p.mu as number | undefined) ?? 0;
-      let scale: tf.Tensor | number | undefined = p.sigma as number | undefined;
+      let center: tf.Tensor | number = p.mu ?? 0;
+      let scale: tf.Tensor | number | undefined = p.sigma;
       if (scale === undefined) {
         const n = gap.shape[0];
         if (n < 2) {
@@ -323,7 +321,7 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
         }
         const m = tf.mean(gap);
         const v = tf.div(tf.sum(tf.square(tf.sub(gap, m))), n - 1);
-        const d = p.emaDecay as number;
+        const d = p.emaDecay;
         const nextMu = tf.add(tf.mul(mu.value(), d), tf.mul(m, 1 - d));
         const nextSd = tf.add(tf.mul(sd.value(), d), tf.mul(tf.sqrt(v), 1 - d));
         mu.set(nextMu);
@@ -335,11 +333,11 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
         scale = tf.maximum(nextSd, 1e-8);
       }
       const margin = tf.add(
-        tf.mul(tf.div(tf.sub(gap, center), scale), p.alpha as number),
-        p.gammaBetaRatio as number,
+        tf.mul(tf.div(tf.sub(gap, center), scale), p.alpha),
+        p.gammaBetaRatio,
       );
       const m = tf.sub(pi, stopGradient(margin));
-      return smoothedLogistic(tf.mul(m, p.beta as number), p.labelSmoothing as number);
+      return smoothedLogistic(tf.mul(m, p.beta), p.labelSmoothing);
     },
     reset: () => {
       mu.reset();

@@ -70,7 +70,7 @@ export function kto(params: KtoParams = {}): Objective {
     batchCoupled: () => true,
     loss: (s, p) => {
       const ref = requireRef("kto", s);
-      const beta = p.beta as number;
+      const beta = p.beta;
       let z0: tf.Tensor | number;
       if (typeof p.z0 === "number") {
         z0 = p.z0;
@@ -90,11 +90,11 @@ export function kto(params: KtoParams = {}): Objective {
       const pl = s.present?.rejected ?? ones;
       const des = tf.mul(
         tf.sub(1, sigmoid(tf.mul(tf.sub(uW, z0), beta))),
-        p.desirableWeight as number,
+        p.desirableWeight,
       );
       const und = tf.mul(
         tf.sub(1, sigmoid(tf.mul(tf.sub(z0, uL), beta))),
-        p.undesirableWeight as number,
+        p.undesirableWeight,
       );
       const n = tf.add(tf.sum(pw), tf.sum(pl));
       const total = tf.add(tf.mul(des, pw), tf.mul(und, pl));

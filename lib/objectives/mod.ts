@@ -37,7 +37,12 @@ export type {
   TokenScores,
 } from "./types.ts";
 export { type ParamSpec, type ParamSpecs, resolveParams } from "./params.ts";
-export { defineObjective, type ObjectiveDefinition } from "./define.ts";
+export {
+  defineObjective,
+  type ObjectiveDefinition,
+  type Resolved,
+  type SpecValue,
+} from "./define.ts";
 /** Stable softplus / log-sigmoid / sigmoid, stop-gradient, log1mexp, permute: for writing objectives. */
 export * as objectiveMath from "./numerics.ts";
 export {
@@ -157,3 +162,12 @@ export {
   type ObjectiveEntry,
   OBJECTIVES,
 } from "./registry.ts";
+export { type PointWeights, type TokenPoint, type WeightPoint, weightsAt } from "./weights_at.ts";
+export {
+  anchoredDpo,
+  type AnchoredDpoParams,
+  modpo,
+  type ModpoParams,
+  tgdpo,
+  type TgdpoParams,
+} from "./seed_methods.ts";

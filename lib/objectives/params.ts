@@ -126,19 +126,19 @@ export const BETA = (def: number, about = "inverse temperature β of the implici
 } as const satisfies ParamSpec);
 
 /** Label smoothing ε (conservative DPO / robust DPO flip rate). */
-export const LABEL_SMOOTHING: ParamSpec = {
+export const LABEL_SMOOTHING = {
   default: 0,
   type: "number",
   range: "[0, 0.5)",
   aliases: ["label_smoothing", "epsilon"],
   about: "label smoothing ε: assumed probability that a preference label is flipped",
-};
+} as const satisfies ParamSpec;
 
 /** How an NLL (SFT) term is normalised. */
-export const NLL_MODE: ParamSpec = {
+export const NLL_MODE = {
   default: "token",
   type: "string",
-  values: ["token", "sum", "batch"],
+  values: ["token", "sum", "batch"] as const,
   about: "NLL of y_w: 'token' = −ℓθ(y_w)/|y_w| per pair, 'sum' = −ℓθ(y_w), " +
     "'batch' = −Σℓθ(y_w)/Σ|y_w| over the batch (TRL's pooled cross-entropy)",
-};
+} as const satisfies ParamSpec;

@@ -74,15 +74,15 @@ export function simpo(params: SimpoParams = {}): Objective {
       nll: NLL_MODE,
     },
     needsReference: () => false,
-    batchCoupled: (p) => p.nll === "batch" && (p.sftWeight as number) > 0,
+    batchCoupled: (p) => p.nll === "batch" && p.sftWeight > 0,
     loss: (s, p) => {
-      const beta = p.beta as number;
-      const gamma = typeof p.gamma === "number" ? p.gamma : beta * (p.gammaBetaRatio as number);
+      const beta = p.beta;
+      const gamma = typeof p.gamma === "number" ? p.gamma : beta * p.gammaBetaRatio;
       const l = meanLogps(s);
       const m = tf.sub(tf.mul(tf.sub(l.w, l.l), beta), gamma);
-      const pref = smoothedLogistic(m, p.labelSmoothing as number);
-      const w = p.sftWeight as number;
-      return w > 0 ? tf.add(pref, tf.mul(nll(s, p.nll as NllMode), w)) : pref;
+      const pref = smoothedLogistic(m, p.labelSmoothing);
+      const w = p.sftWeight;
+      return w > 0 ? tf.add(pref, tf.mul(nll(s, p.nll), w)) : pref;
     },
   }, params as Record<string, unknown>);
 }
@@ -119,7 +119,7 @@ export function orpo(params: OrpoParams = {}): Objective {
     loss: (s, p) => {
       const l = meanLogps(s);
       const odds = tf.sub(tf.sub(l.w, l.l), tf.sub(log1mexp(l.w), log1mexp(l.l)));
-      return tf.sub(nll(s, p.nll as NllMode), tf.mul(logSigmoid(odds), p.beta as number));
+      return tf.sub(nll(s, p.nll), tf.mul(logSigmoid(odds), p.beta));
     },
   }, params as Record<string, unknown>);
 }
@@ -163,11 +163,11 @@ export function cpo(params: CpoParams = {}): Objective {
       nll: NLL_MODE,
     },
     needsReference: () => false,
-    batchCoupled: (p) => p.nll === "batch" && (p.alpha as number) > 0,
+    batchCoupled: (p) => p.nll === "batch" && p.alpha > 0,
     loss: (s, p) => {
-      const z = tf.mul(tf.sub(s.policyChosen, s.policyRejected), p.beta as number);
-      const pref = smoothedLogistic(z, p.labelSmoothing as number);
-      return tf.add(pref, tf.mul(nll(s, p.nll as NllMode), p.alpha as number));
+      const z = tf.mul(tf.sub(s.policyChosen, s.policyRejected), p.beta);
+      const pref = smoothedLogistic(z, p.labelSmoothing);
+      return tf.add(pref, tf.mul(nll(s, p.nll), p.alpha));
     },
   }, params as Record<string, unknown>);
 }
@@ -205,7 +205,7 @@ export function asft(params: AsftParams = {}): Objective {
     },
     needsReference: () => false,
     loss: (s, p) => {
-      const lam = p.lambda as number;
+      const lam = p.lambda;
       const l = p.normalize ? meanLogps(s) : { w: s.policyChosen, l: s.policyRejected };
       return tf.sub(tf.mul(l.w, -(1 + lam)), tf.mul(log1mexp(l.l), lam));
     },
@@ -254,11 +254,11 @@ export function alphapo(params: AlphapoParams = {}): Objective {
     },
     needsReference: () => false,
     loss: (s, p) => {
-      const a = p.alpha as number;
+      const a = p.alpha;
       const l = meanLogps(s);
       const r = (x: tf.Tensor) => tf.div(tf.sub(1, tf.exp(tf.mul(x, -a))), a);
-      const m = tf.sub(tf.mul(tf.sub(r(l.w), r(l.l)), p.beta as number), p.gamma as number);
-      return smoothedLogistic(m, p.labelSmoothing as number);
+      const m = tf.sub(tf.mul(tf.sub(r(l.w), r(l.l)), p.beta), p.gamma);
+      return smoothedLogistic(m, p.labelSmoothing);
     },
   }, params as Record<string, unknown>);
 }
@@ -298,10 +298,10 @@ export function slicHf(params: SlicParams = {}): Objective {
       nll: { ...NLL_MODE, default: "sum" },
     },
     needsReference: () => false,
-    batchCoupled: (p) => p.nll === "batch" && (p.lambda as number) > 0,
+    batchCoupled: (p) => p.nll === "batch" && p.lambda > 0,
     loss: (s, p) => {
-      const rank = tf.relu(tf.add(tf.sub(s.policyRejected, s.policyChosen), p.delta as number));
-      return tf.add(rank, tf.mul(nll(s, p.nll as NllMode), p.lambda as number));
+      const rank = tf.relu(tf.add(tf.sub(s.policyRejected, s.policyChosen), p.delta));
+      return tf.add(rank, tf.mul(nll(s, p.nll), p.lambda));
     },
   }, params as Record<string, unknown>);
 }

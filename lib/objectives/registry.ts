@@ -8,6 +8,7 @@ import { combine } from "./combine.ts";
 import { alphaDpo, calDpo, dpop, rdpo, rpo, rpoReg, tdpo } from "./dpo_variants.ts";
 import { kto } from "./kto.ts";
 import { alphapo, asft, cpo, orpo, simpo, slicHf } from "./reference_free.ts";
+import { anchoredDpo, modpo, tgdpo } from "./seed_methods.ts";
 import { sgdpo } from "./sgdpo.ts";
 import { sgdpoMultiplier } from "./sgdpo_multiplier.ts";
 import { spo } from "./spo.ts";
@@ -136,7 +137,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     aliases: ["bco"],
     title: "BCO, pairwise",
     arxiv: "2404.04656",
-    formula: "softplus(−(βs_w − δ)) + softplus(βs_l − δ), δ = 0 (or running mean)",
+    formula: "softplus(−(βs_w − δ)) + softplus(βs_l − δ)",
     source: "code",
     create: (p?: P) => bcoPair(p),
   },
@@ -163,7 +164,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     aliases: ["aot_pair"],
     title: "AOT, unpaired (batch sort)",
     arxiv: "2406.05882",
-    formula: "d = sort_B(u_w) − sort_B(u_l); (1−ε)softplus(−βd) + ε·softplus(βd)",
+    formula: "d = sort_B(u_w) − sort_B(u_l); same loss",
     source: "code",
     create: (p?: P) => aotUnpaired(p),
   },
@@ -208,7 +209,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     aliases: ["nll"],
     title: "SFT / NLL on the chosen response (TRL sft)",
     arxiv: "—",
-    formula: "−Σ_i ℓθ(y_w,i) / Σ_i |y_w,i| (batch token mean)",
+    formula: "−Σ_i ℓθ(y_w,i) / Σ_i |y_w,i| in every slot (TRL's pooled token mean)",
     source: "code",
     create: (p?: P) => sft(p),
   },
@@ -217,7 +218,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     aliases: [],
     title: "MPO: 0.8·DPO + 0.2·BCO + 1·SFT (combine preset)",
     arxiv: "2411.10442",
-    formula: "0.8·L_sigmoid + 0.2·L_bco_pair + 1·L_sft",
+    formula: "0.8·L_dpo + 0.2·L_bco_pair + 1·L_sft",
     source: "code",
     create: (p?: P) => {
       const { beta, ...rest } = p ?? {};
@@ -233,7 +234,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     aliases: [],
     title: "SimPO",
     arxiv: "2405.14734",
-    formula: "(1−ε)softplus(−m) + ε·softplus(m), m = β(ℓ̄_w − ℓ̄_l) − γ; + sftWeight·NLL",
+    formula: "(1−ε)softplus(−m) + ε·softplus(m) + sftWeight·NLL, m = β(ℓ̄_w − ℓ̄_l) − γ",
     source: "code",
     create: (p?: P) => simpo(p),
   },
@@ -305,7 +306,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     aliases: [],
     title: "Token-level DPO (TDPO1/TDPO2)",
     arxiv: "2404.11999",
-    formula: "softplus(−β(h − α(K(y_l) − sg[K(y_w)]))), K = Σ_t KL(πref‖πθ)",
+    formula: "TDPO2: softplus(−β(h − α(K(y_l) − sg[K(y_w)]))), K = Σ_t KL(πref‖πθ)",
     source: "code",
     create: (p?: P) => tdpo(p),
   },
@@ -361,7 +362,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     title: "SGDPO: self-guided DPO (pilot term; authors' code WNQzhu/SGDPO)",
     arxiv: "2505.12435",
     formula: "½ℓ_ε(β(u_w − p_l)) + ½ℓ_ε(β(p_w − u_l)), p = sg[Σ log-ratio over random " +
-      "pilot sets of max(⌊r·min(|y_w|,|y_l|)⌋, 1) tokens]",
+      "pilot sets of max(⌊r·min(n_w, n_l)⌋, 1) tokens]",
     source: "code",
     create: (p?: P) => sgdpo(p),
   },
@@ -371,7 +372,7 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     title: "Our earlier SGDPO reconstruction (NOT the paper's method): DPO with pilot multipliers",
     arxiv: "2505.12435",
     formula:
-      "value = DPO; g_w = k_w·g_w(DPO), g_l = k_l·g_l(DPO), k from random sub-sequence pilots",
+      "value = DPO's; g_w = k_w·g_w(DPO), g_l = k_l·g_l(DPO), k from random sub-sequence pilots",
     source: "reconstructed",
     create: (p?: P) => sgdpoMultiplier(p),
   },
@@ -383,6 +384,33 @@ export const OBJECTIVES: readonly ObjectiveEntry[] = [
     formula: "L_base + λ·(ℓ̄ref(y_w) − ℓ̄θ(y_w)) (value-function penalty, default; base dpo)",
     source: "reconstructed",
     create: (p?: P) => spo(p),
+  },
+  {
+    name: "anchored_dpo",
+    aliases: ["anchored-dpo", "soft_dpo"],
+    title: "ADPO: anchored DPO, pairwise (soft labels)",
+    arxiv: "2510.18913",
+    formula: "KL(q ‖ σ(h/τ)) = q·softplus(−h/τ) + (1−q)·softplus(h/τ) − H(q)",
+    source: "paper",
+    create: (p?: P) => anchoredDpo(p),
+  },
+  {
+    name: "modpo",
+    aliases: ["mo_dpo"],
+    title: "MODPO: multi-objective DPO, length-penalty margin",
+    arxiv: "2310.03708",
+    formula: "softplus(−(βh + w₁(|y_w| − |y_l|))/w₀), margin reward r(y) = −|y|",
+    source: "code",
+    create: (p?: P) => modpo(p),
+  },
+  {
+    name: "tgdpo",
+    aliases: ["tg_dpo"],
+    title: "TGDPO: token-level reward guidance",
+    arxiv: "2506.14574",
+    formula: "softplus(−(A_w − A_l)), A = Σ_t β(1 ± αβ·r̂_t)·u_t, r̂ = sg[log π_guide − log π_ref]",
+    source: "code",
+    create: (p?: P) => tgdpo(p),
   },
 ];
 

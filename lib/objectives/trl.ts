@@ -43,7 +43,7 @@ export interface TrlModifiers {
 }
 
 /** Parameter specs of {@link TrlModifiers}. */
-export const TRL_MODIFIER_SPECS: ParamSpecs = {
+export const TRL_MODIFIER_SPECS = {
   beta: BETA(0.1),
   referenceFree: {
     default: false,
@@ -78,7 +78,7 @@ export const TRL_MODIFIER_SPECS: ParamSpecs = {
     aliases: ["use_weighting"],
     about: "WPO: multiply each pair's loss by sg[w(y_w)·w(y_l)] (needs tokens)",
   },
-};
+} as const satisfies ParamSpecs;
 
 /** Quantities a TRL loss body is written in. */
 interface Ctx {
@@ -93,20 +93,27 @@ interface Ctx {
   lenL: tf.Tensor1D;
 }
 
-function context(name: string, scores: SequenceScores, p: Resolved): Ctx {
+/** Resolved TRL modifiers plus a loss type's own parameters `S`. */
+type TrlResolved<S extends ParamSpecs> = Resolved<typeof TRL_MODIFIER_SPECS & S>;
+
+function context(
+  name: string,
+  scores: SequenceScores,
+  p: Resolved<typeof TRL_MODIFIER_SPECS>,
+): Ctx {
   const logps = sideLogps(name, scores, {
-    referenceFree: p.referenceFree as boolean,
-    ldAlpha: p.ldAlpha as number | undefined,
+    referenceFree: p.referenceFree,
+    ldAlpha: p.ldAlpha,
   });
   const uW = tf.sub(logps.policyChosen, logps.refChosen) as tf.Tensor1D;
   const uL = tf.sub(logps.policyRejected, logps.refRejected) as tf.Tensor1D;
-  const f = p.fDivergence as FDivergence;
-  const a = p.fAlpha as number;
+  const f = p.fDivergence;
+  const a = p.fAlpha;
   const sW = fScore(uW, f, a);
   const sL = fScore(uL, f, a);
   const len = lengths(scores);
   return {
-    beta: p.beta as number,
+    beta: p.beta,
     logps,
     uW,
     uL,
@@ -118,13 +125,13 @@ function context(name: string, scores: SequenceScores, p: Resolved): Ctx {
   };
 }
 
-interface TrlDef {
+interface TrlDef<S extends ParamSpecs> {
   name: string;
-  specs?: ParamSpecs;
+  specs?: S;
   defaults?: Partial<Record<string, ParamValue>>;
-  batchCoupled?: boolean | ((p: Resolved) => boolean);
+  batchCoupled?: boolean | ((p: TrlResolved<S>) => boolean);
   noWeighting?: boolean;
-  body: (c: Ctx, p: Resolved, scores: SequenceScores) => tf.Tensor;
+  body: (c: Ctx, p: TrlResolved<S>, scores: SequenceScores) => tf.Tensor;
   state?: {
     reset: () => void;
     save: () => Promise<ObjectiveState>;
@@ -132,19 +139,28 @@ interface TrlDef {
   };
 }
 
-function withDefaults(
-  specs: ParamSpecs,
+/** Presets change default values only, never a parameter's type. */
+function withDefaults<T extends ParamSpecs>(
+  specs: T,
   defaults: Partial<Record<string, ParamValue>>,
-): ParamSpecs {
+): T {
   const out: ParamSpecs = {};
   for (const [k, v] of Object.entries(specs)) {
     out[k] = k in defaults ? { ...v, default: defaults[k] } : v;
   }
-  return out;
+  return out as T;
 }
 
-function trl(def: TrlDef, given: object | undefined): Objective {
-  const specs = withDefaults({ ...TRL_MODIFIER_SPECS, ...def.specs }, def.defaults ?? {});
+// `{}` (no own parameters) is the default of S, so a loss type without specs still types.
+// deno-lint-ignore ban-types
+function trl<const S extends ParamSpecs = {}>(
+  def: TrlDef<S>,
+  given: object | undefined,
+): Objective {
+  const specs = withDefaults(
+    { ...TRL_MODIFIER_SPECS, ...def.specs } as typeof TRL_MODIFIER_SPECS & S,
+    def.defaults ?? {},
+  );
   return defineObjective({
     name: def.name,
     specs,
@@ -157,7 +173,8 @@ function trl(def: TrlDef, given: object | undefined): Objective {
       }
     },
     loss: (scores, p) => {
-      const c = context(def.name, scores, p);
+      // Own specs never redefine a modifier, so the modifiers keep their types.
+      const c = context(def.name, scores, p as Resolved<typeof TRL_MODIFIER_SPECS>);
       let losses = def.body(c, p, scores);
       if (p.weighting === true) losses = tf.mul(losses, wpoWeight(def.name, scores));
       return {
@@ -200,7 +217,7 @@ export function dpo(params: DpoParams = {}): Objective {
   return trl({
     name: "dpo",
     specs: { labelSmoothing: LABEL_SMOOTHING },
-    body: (c, p) => smoothedLogistic(tf.mul(c.dS, c.beta), p.labelSmoothing as number),
+    body: (c, p) => smoothedLogistic(tf.mul(c.dS, c.beta), p.labelSmoothing),
   }, params);
 }
 
@@ -281,7 +298,7 @@ export function exoPair(params: ExoParams = {}): Objective {
       },
     },
     body: (c, p) => {
-      const eps = p.labelSmoothing as number;
+      const eps = p.labelSmoothing;
       const z = tf.mul(c.dS, c.beta);
       const w = tf.mul(sigmoid(z), tf.sub(logSigmoid(z), Math.log1p(-eps)));
       const l = tf.mul(sigmoid(tf.neg(z)), tf.sub(logSigmoid(tf.neg(z)), Math.log(eps)));
@@ -333,7 +350,7 @@ export function robust(params: RobustParams = {}): Objective {
     name: "robust",
     specs: { labelSmoothing: { ...LABEL_SMOOTHING, about: "ε: label flip rate" } },
     body: (c, p) => {
-      const eps = p.labelSmoothing as number;
+      const eps = p.labelSmoothing;
       const z = tf.mul(c.dS, c.beta);
       const clean = tf.mul(softplus(tf.neg(z)), 1 - eps);
       const flipped = tf.mul(softplus(z), eps);
@@ -459,7 +476,7 @@ export function aot(params: AotParams = {}): Objective {
         tf.sub(c.logps.policyChosen, c.logps.policyRejected) as tf.Tensor1D,
         tf.sub(c.logps.refChosen, c.logps.refRejected) as tf.Tensor1D,
       );
-      return smoothedLogistic(tf.mul(d, c.beta), p.labelSmoothing as number);
+      return smoothedLogistic(tf.mul(d, c.beta), p.labelSmoothing);
     },
   }, params);
 }
@@ -481,7 +498,7 @@ export function aotUnpaired(params: AotParams = {}): Objective {
     batchCoupled: true,
     noWeighting: true,
     body: (c, p) =>
-      smoothedLogistic(tf.mul(sortedDifference(c.uW, c.uL), c.beta), p.labelSmoothing as number),
+      smoothedLogistic(tf.mul(sortedDifference(c.uW, c.uL), c.beta), p.labelSmoothing),
   }, params);
 }
 
@@ -551,7 +568,7 @@ export function discopop(params: DiscopopParams = {}): Objective {
     },
     body: (c, p) => {
       const rho = tf.mul(c.dS, c.beta);
-      const zt = tf.div(rho, p.tau as number);
+      const zt = tf.div(rho, p.tau);
       const logistic = tf.mul(sigmoid(tf.neg(zt)), softplus(tf.neg(rho)));
       const expo = tf.exp(tf.sub(logSigmoid(zt), rho));
       return tf.add(logistic, expo);
@@ -605,6 +622,6 @@ export function sft(params: SftParams = {}): Objective {
     specs: { nll: { ...NLL_MODE, default: "batch" } },
     needsReference: () => false,
     batchCoupled: (p) => p.nll === "batch",
-    loss: (scores, p) => nll(scores, p.nll as NllMode),
+    loss: (scores, p) => nll(scores, p.nll),
   }, params as Record<string, unknown>);
 }

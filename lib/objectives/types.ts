@@ -35,6 +35,12 @@ export interface TokenScores {
   rejectedLogSumSquares?: tf.Tensor2D;
   klChosen?: tf.Tensor2D;
   klRejected?: tf.Tensor2D;
+  /**
+   * TGDPO: per-position log-probs of the guide model (a DPO-trained policy whose log-ratio to
+   * the reference is the token reward) on the same tokens; no gradient needed.
+   */
+  guideChosen?: tf.Tensor2D;
+  guideRejected?: tf.Tensor2D;
 }
 
 /**

@@ -184,6 +184,24 @@ export const REF: Record<string, { defaults: Record<string, number>; loss: Ref }
     // Default penalty: the value-function form ℓ̄ref(y_w) − ℓ̄θ(y_w).
     loss: (r, p) => sp(-p.beta * hh(r)) + p.lambda * ((r.rc - r.pc) / L(r.lc)),
   },
+  // ADPO pairwise: KL(q ‖ p) between Bernoullis, p = σ(h/τ) (abstract of arXiv 2510.18913 v5).
+  anchored_dpo: {
+    defaults: { tau: 10, q: 1 },
+    loss: (r, p) => {
+      // Σ_k q_k·log(q_k/p_k) with log p through log-sigmoid, so extreme margins stay finite.
+      const z = hh(r) / p.tau, q = p.q;
+      const part = (qk: number, logp: number) => (qk > 0 ? qk * (Math.log(qk) - logp) : 0);
+      return part(q, logsig(z)) + part(1 - q, logsig(-z));
+    },
+  },
+  // MODPO with the authors' length-penalty margin reward r(y) = −|y| (ZHZisZZ/modpo).
+  modpo: {
+    defaults: { beta: 0.1, w0: 1, wLength: 0.1 },
+    loss: (r, p) => {
+      const rw = -r.lc, rl = -r.lr;
+      return sp(-(p.beta * hh(r) - p.wLength * (rw - rl)) / p.w0);
+    },
+  },
   kto: {
     defaults: { beta: 0.1, desirableWeight: 1, undesirableWeight: 1, z0: 0 },
     loss: (r, p) =>

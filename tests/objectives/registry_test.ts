@@ -56,6 +56,8 @@ const CASES: Record<string, Record<string, number | string | boolean>[]> = {
   slic_hf: [{}, { delta: 2, lambda: 0.01 }],
   spo: [{}, { lambda: 0.3, beta: 0.2 }],
   kto: [{ z0: 0 }, { z0: 0.7, beta: 0.3, desirableWeight: 1.2, undesirableWeight: 0.8 }],
+  anchored_dpo: [{}, { tau: 2, q: 0.8 }, { tau: 0.5, q: 0 }],
+  modpo: [{}, { beta: 0.3, w0: 0.5, wLength: 0.4 }],
 };
 
 const LOSS_TOL = { rtol: 1e-5, atol: 1e-5 };
@@ -72,7 +74,7 @@ function runRows(name: string, params: Record<string, unknown>, rows: Row[]) {
 }
 
 Deno.test("every registered objective has a float64 reference or is tested elsewhere", () => {
-  const elsewhere = new Set(["ld_dpo", "wpo", "tdpo", "sgdpo", "sgdpo_multiplier"]); // token-level: own test files
+  const elsewhere = new Set(["ld_dpo", "wpo", "tdpo", "sgdpo", "sgdpo_multiplier", "tgdpo"]); // token-level: own test files
   for (const e of OBJECTIVES) {
     assert.ok(e.name in CASES || elsewhere.has(e.name), `no value test for ${e.name}`);
   }
