@@ -43,6 +43,8 @@ import {
 } from "./ref_cache.ts";
 import { learningRate, type ScheduleSpec, validateSchedule } from "./schedule.ts";
 import { implicitRewardsTracker } from "./trackers.ts";
+import { TOKEN_STAT_KEYS } from "./token_stats.ts";
+import { trlMetricsCallback } from "./trl_metrics.ts";
 import { permutation } from "./train_data.ts";
 import type {
   Metrics,
@@ -286,6 +288,11 @@ function keepScores(kept: Record<string, tf.Tensor>, s: PairScores, perPair: tf.
     kept.presentRejected = tf.keep(s.present.rejected);
   }
   if (s.klPolicy) kept.klPolicy = tf.keep(s.klPolicy);
+  if (s.tokenStats) {
+    for (const k of TOKEN_STAT_KEYS) {
+      kept[`stat:${k}`] = tf.keep(s.tokenStats[k]);
+    }
+  }
 }
 
 /** Per-pair values from kept tensors (read back from the device). */
@@ -314,6 +321,11 @@ async function readScores(
   if (kept.klPolicy && ref?.kl) {
     const kl = ref.kl;
     part.kl = read("klPolicy").map((x, i) => x - kl[i]);
+  }
+  if (kept["stat:inputTokens"]) {
+    part.tokenStats = Object.fromEntries(
+      TOKEN_STAT_KEYS.map((k) => [k, read(`stat:${k}`)]),
+    ) as PairValues["tokenStats"];
   }
   return part;
 }
@@ -367,6 +379,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     callbacks.unshift(
       implicitRewardsTracker({ every: opts.examplesEvery ?? 1 }) as TrainCallback<B>,
     );
+  }
+  if (!callbacks.some((c) => c.name === "trl_metrics")) {
+    callbacks.push(trlMetricsCallback() as TrainCallback<B>);
   }
   if (opts.progress !== false) callbacks.push(progressCallback(opts.progress) as TrainCallback<B>);
   if (opts.resume && opts.outDir) {
