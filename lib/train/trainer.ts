@@ -36,7 +36,14 @@ import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./op
 import { progressCallback, type ProgressOptions } from "./progress.ts";
 import { readJsonl, type RunStepRecord, RunWriter } from "./records.ts";
 import {
+  type ReferenceMover,
+  referenceMover,
+  type RefSyncSpec,
+  resolveRefSync,
+} from "./ref_sync.ts";
+import {
   cachedReferenceLogps,
+  computeReferenceLogpsAsync,
   readReferenceFile,
   type ReferenceLogps,
   writeReferenceFile,
@@ -125,6 +132,12 @@ export interface TrainOptions<B> {
   config?: Record<string, unknown>;
   /** Stop cleanly after the current step (checkpoint written) when aborted. */
   signal?: AbortSignal;
+  /**
+   * A moving reference (TR-DPO; TRL's `sync_ref_model`): every `every` steps the reference
+   * becomes `alpha·policy + (1 − alpha)·reference` (defaults 0.6 and 512; see `ref_sync.ts`).
+   * Precomputed reference log-probs are recomputed after each sync. Not resumable yet.
+   */
+  syncReference?: RefSyncSpec;
 }
 
 /** What {@link train} returns. */
@@ -211,6 +224,12 @@ function validate<B>(opts: TrainOptions<B>): void {
   if (opts.checkpointEvery !== undefined) checkInt(opts.checkpointEvery, "checkpointEvery", 0);
   if (opts.seed !== undefined) checkInt(opts.seed, "seed", -(2 ** 31));
   if (opts.resume && !opts.outDir) throw new TypeError(`resume needs outDir`);
+  if (opts.syncReference) {
+    resolveRefSync(opts.syncReference);
+    if (!opts.objective.needsReference) {
+      throw new TypeError(`syncReference: objective '${opts.objective.name}' uses no reference`);
+    }
+  }
   const names = new Set<string>();
   for (const cb of opts.callbacks ?? []) {
     if (names.has(cb.name)) throw new TypeError(`two callbacks are named '${cb.name}'`);
@@ -415,6 +434,12 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     }
   }
 
+  if (resumedFrom && opts.syncReference) {
+    throw new TypeError(
+      `cannot resume ${opts.outDir} with syncReference: the moved reference is not checkpointed`,
+    );
+  }
+
   if (!resumedFrom) {
     // A fresh run: objectives with running statistics start from scratch, and checkpoints of an
     // earlier run in the same directory must not be picked up by a later resume.
@@ -430,9 +455,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const needsRef = objective.needsReference;
   const refOpt: ReferenceOption<B> = opts.reference ?? { kind: "precompute" };
   const refs: RefTables = {};
+  const trainPath = opts.outDir ? `${opts.outDir}/reference_logps.safetensors` : undefined;
+  const evalPath = opts.outDir ? `${opts.outDir}/reference_logps_eval.safetensors` : undefined;
   if (needsRef && refOpt.kind === "precompute") {
-    const trainPath = opts.outDir ? `${opts.outDir}/reference_logps.safetensors` : undefined;
-    const evalPath = opts.outDir ? `${opts.outDir}/reference_logps_eval.safetensors` : undefined;
     if (resumedFrom) {
       refs.train = await readReferenceFile(trainPath!);
       if (opts.evalData) refs.eval = await readReferenceFile(evalPath!);
@@ -452,6 +477,24 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     }
   }
 
+  const mover: ReferenceMover | undefined = opts.syncReference && needsRef
+    ? referenceMover({
+      spec: opts.syncReference,
+      policy,
+      kind: refOpt.kind,
+      scorer: refOpt.scorer,
+      rescore: async (scorer) => {
+        const batchSize = opts.evalBatchSize ?? plan.bs;
+        refs.train = await computeReferenceLogpsAsync(scorer, data, { batchSize });
+        if (trainPath) await writeReferenceFile(trainPath, refs.train);
+        if (opts.evalData) {
+          refs.eval = await computeReferenceLogpsAsync(scorer, opts.evalData, { batchSize });
+          if (evalPath) await writeReferenceFile(evalPath, refs.eval);
+        }
+      },
+    })
+    : undefined;
+
   const writer = opts.outDir
     ? await RunWriter.create(opts.outDir, {
       config: {
@@ -460,6 +503,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         train: {
           ...settings,
           reference: needsRef ? refOpt.kind : "none",
+          ...(mover ? { syncReference: { alpha: mover.alpha, every: mover.every } } : {}),
           evalEvery: opts.evalEvery ?? null,
           checkpointEvery: opts.checkpointEvery ?? 0,
           stepsPerEpoch: plan.stepsPerEpoch,
@@ -648,6 +692,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         } finally {
           clipped.grads.forEach((t) => t.dispose());
         }
+        await mover?.afterStep(step + 1);
         const values = concatPairs(parts);
         const stepSeconds = (performance.now() - tStep) / 1000;
         const rec: RunStepRecord = {
@@ -657,6 +702,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
           ...pairMetrics(values, beta),
           grad_norm: clipped.norm,
           pairs: windowPairs,
+          ...(mover ? { "reference/syncs": mover.syncs } : {}),
         };
         for (const [k, e] of Object.entries(extras)) {
           const key = k in rec ? `objective/${k}` : k;
@@ -791,6 +837,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     if (cb.onTrainEnd) mergeMetrics(summary, await cb.onTrainEnd(endCtx), cb.name);
   }
   optimizer.dispose();
+  mover?.dispose();
   if (!stopped) writer?.writeSummary(summary);
   writer?.writeStatus({ state: stopped ? "stopped" : "completed", step });
   return { steps: step, records, evals, summary, runDir: opts.outDir, stopped, rows: memoryRows };
