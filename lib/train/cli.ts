@@ -129,6 +129,7 @@ export async function runConfig(
     checkpointEvery: cfg.checkpointEvery,
     keepCheckpoints: cfg.keepCheckpoints,
     resume: cfg.resume,
+    syncReference: cfg.syncReference,
     examplesEvery: cfg.examplesEvery ??
       cfg.trackers?.find((t) => t.name === "implicit_rewards")?.every,
     progress: opts.quiet ? false as const : undefined,

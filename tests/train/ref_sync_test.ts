@@ -160,3 +160,29 @@ Deno.test("ref sync: bad settings are refused with the field named", async () =>
 function tensorLike(v: { shape: number[] }, values: number[]) {
   return tf.tensor(values, v.shape);
 }
+
+Deno.test("ref sync: lab train config field syncReference (validated, passed to the run)", async () => {
+  const { parseTrainConfig } = await import("../../lib/train/config.ts");
+  const { runConfig } = await import("../../lib/train/cli.ts");
+  const base = {
+    model: { toy: { kind: "unconstrained", tokens: ["a", "b", "c"], prompts: 1, dim: 2 } },
+    data: { pairs: [{ prompt: 0, chosen: "a", rejected: "b" }] },
+    objective: { name: "dpo", params: { beta: 0.1 } },
+    optimizer: { name: "sgd" },
+    lr: 0.1,
+    batchSize: 1,
+    steps: 4,
+    out: await Deno.makeTempDir(),
+  };
+  assert.throws(
+    () => parseTrainConfig({ ...base, syncReference: { alpha: 2 } }, "run.json"),
+    /run\.json: field 'syncReference': syncReference\.alpha must be in \(0, 1\], got 2/,
+  );
+  const cfg = parseTrainConfig({ ...base, syncReference: { alpha: 1, every: 2 } }, "run.json");
+  const result = await runConfig(cfg, { quiet: true });
+  assert.deepEqual(result.records.map((r) => r["reference/syncs"]), [0, 1, 1, 2]);
+  // Hard sync after step 2: step 3's rewards are measured against θ_2 = the scoring weights.
+  assertClose(result.records[2]["rewards/chosen"]!, 0, { atol: 1e-6 });
+  const config = JSON.parse(await Deno.readTextFile(`${base.out}/config.json`));
+  assert.deepEqual(config.train.syncReference, { alpha: 1, every: 2 });
+});
