@@ -287,7 +287,7 @@ export async function runConfig(
       data: trainData,
       evalData: evaluation,
       reference: refModel
-        ? { kind: "model", scorer: lmScorer(refModel) }
+        ? { kind: "model", scorer: lmScorer(refModel, { stats: false }) }
         : cfg.reference?.kind === "precompute"
         ? { kind: "precompute", cacheDir: cfg.reference.cacheDir }
         : undefined,
