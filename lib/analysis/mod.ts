@@ -25,3 +25,4 @@ export * from "./single_step.ts";
 export * from "./batch_effect.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
+export * from "./checkpoint_series.ts";

@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM } from "../models/types.ts";
 import type { PreferenceBatch } from "../data/types.ts";
 import type { TokenScores } from "../objectives/types.ts";
-import { logitStats, type TokenStats } from "./token_stats.ts";
+import { logitStatsDetached, type TokenStats } from "./token_stats.ts";
 import type { PairScores, PreferenceScorer } from "./types.ts";
 
 /** N token rows of length T, row-major (a `PreferenceBatch` is one, with N = 2B). */
@@ -244,13 +244,15 @@ export function tokenLogps(model: CausalLM, rows: TokenRows, opts: LogpsOptions 
         : tf.zeros([n, t]);
     }
     if (opts.stats) {
-      const rowSum = (x: tf.Tensor) =>
-        m > 0 ? tf.sum(spread(x), 1) : tf.zeros([n]);
-      const st = m > 0 ? logitStats(flat, tf.tensor1d(labels, "int32")) : undefined;
+      const rows = (i: number) =>
+        m > 0
+          ? tf.sum(spread(tf.reshape(tf.slice(stats!, [i, 0], [1, m]), [m])), 1)
+          : tf.zeros([n]);
+      const stats = m > 0 ? logitStatsDetached(flat, tf.tensor1d(labels, "int32")) : undefined;
       result.stats = {
-        entropy: rowSum(st?.entropy ?? tf.zeros([0])),
-        logitMean: rowSum(st?.logitMean ?? tf.zeros([0])),
-        correct: rowSum(st?.correct ?? tf.zeros([0])),
+        entropy: rows(0),
+        logitMean: rows(1),
+        correct: rows(2),
         inputTokens: tf.sum(attentionMask, 1),
       } as unknown as tf.TensorContainerObject;
     }

@@ -83,6 +83,32 @@ export function logitStats(
   });
 }
 
+/**
+ * {@link logitStats} as one op with a zero gradient, stacked `[3, M]` (entropy, mean logit,
+ * correct). Ops run inside a custom-gradient op are not taped, so a caller that backpropagates
+ * through every returned tensor (the data-parallel worker) never reaches argmax/equal, which
+ * have no gradient.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { logitStatsDetached } from "./token_stats.ts";
+ * const z = tf.variable(tf.tensor2d([[0, 1]]));
+ * const g = tf.grad((x: tf.Tensor) => tf.sum(logitStatsDetached(x as tf.Tensor2D, tf.tensor1d([1], "int32"))))(z);
+ * console.log(Array.from(g.dataSync())); // [0, 0]
+ * ```
+ */
+export const logitStatsDetached = tf.customGrad(
+  ((logits: tf.Tensor2D, labels: tf.Tensor1D) => {
+    const s = logitStats(logits, labels);
+    return {
+      value: tf.stack([s.entropy, s.logitMean, s.correct]),
+      gradFunc: () => [tf.zerosLike(logits), tf.zerosLike(labels)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0],
+) as (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor2D;
+
 /** Window sums of {@link TokenStatValues} and the completion-token counts they divide by. */
 export interface TokenStatTotals {
   stats: TokenStatValues;
