@@ -204,3 +204,55 @@ Deno.test("analyse-checkpoints: a dpo-lab run directory (base model = step 0, tr
   }
   await assert.rejects(() => findCheckpoints(`${tmp}/base`), /no checkpoints/);
 });
+
+Deno.test("analyse-checkpoints: --help documents every option; bad arguments and probes are named", async () => {
+  const { parseAnalyseArgs, parseProbeLines } = await import(
+    "../../lib/analysis/checkpoints_cli.ts"
+  );
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...xs: unknown[]) => printed.push(xs.join(" "));
+  try {
+    assert.equal(await analyseCheckpointsCommand(["--help"]), 0);
+  } finally {
+    console.log = log;
+  }
+  const help = printed.join("\n");
+  for (
+    const flag of [
+      "--run",
+      "--data",
+      "--probes",
+      "--out",
+      "--force",
+      "--batch-size",
+      "--max-length",
+      "--tokenizer",
+      "--backend",
+    ]
+  ) {
+    assert.match(help, new RegExp(`\\n  ${flag} `), flag);
+  }
+  assert.throws(() => parseAnalyseArgs(["--data", "d"]), /--run is required/);
+  assert.throws(
+    () => parseAnalyseArgs(["--run", "r", "--data", "d", "--nope"]),
+    /unknown argument '--nope'/,
+  );
+  assert.throws(
+    () => parseAnalyseArgs(["--run", "r", "--data", "d", "--batch-size", "0"]),
+    /--batch-size must be an integer >= 1, got '0'/,
+  );
+  assert.throws(
+    () =>
+      parseProbeLines('{"pair": 0, "label": "p", "response": "x"}\n{"pair": 5}\n', "p.jsonl", 3),
+    /^RangeError: p\.jsonl:2: field 'pair' must be a row index in \[0, 3\)/,
+  );
+  assert.throws(
+    () => parseProbeLines('{"pair": 0, "label": "chosen", "response": "x"}', "p.jsonl", 3),
+    /p\.jsonl:1: field 'label' 'chosen' is reserved/,
+  );
+  assert.throws(
+    () => parseProbeLines('{"pair": 0, "label": "a", "response": "x", "good": 1}', "p.jsonl", 3),
+    /p\.jsonl:1: field 'good' must be true or false/,
+  );
+});
