@@ -224,11 +224,21 @@ async function scoreModel(model: CausalLM, o: AnalyseOptions) {
  * the live trackers log: `mass/chosen`, `mass/rejected`, `mass/<label>`, `displacement/*` and
  * `ches/mean`.
  *
- * @example
- * ```ts ignore
- * const series = await findCheckpoints("out/trl_run");
- * const rows = await analyseCheckpoints(series.checkpoints, { pairs, padId: tok.padId });
- * console.log(rows.displacement.filter((r) => r.displaced).length);
+ * @example One saved checkpoint in TRL's layout, one pair
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { saveCausalLM } from "../models/checkpoint.ts";
+ * import { analyseCheckpoints, findCheckpoints } from "./checkpoint_series.ts";
+ * const dir = await Deno.makeTempDir();
+ * const model = createGPT2({ vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * await saveCausalLM(model, `${dir}/checkpoint-5`);
+ * model.dispose();
+ * const series = await findCheckpoints(dir);
+ * const pairs = [{ index: 0, promptIds: [1, 2], chosenIds: [3, 4], rejectedIds: [5] }];
+ * const rows = await analyseCheckpoints(series.checkpoints, { pairs, padId: 0 });
+ * console.log(rows.mass.map((r) => `${r.step}:${r.label}`)); // ["5:chosen", "5:rejected"]
+ * console.log(rows.displacement[0].change); // 0 (the first checkpoint is the baseline)
  * ```
  */
 export async function analyseCheckpoints(

@@ -45,11 +45,25 @@ const TRL_KEYS = [
  * A trainer callback writing `checkpoint-N/` folders with `trainer_state.json` (see the module
  * docs).
  *
- * @example
- * ```ts ignore
- * await train({ policy: lmScorer(model), ...opts,
- *   callbacks: [trlLayoutCallback({ dir: "out/trl_like", model, every: 5, tokenizerFrom: "data/models/tiny" })] });
- * // out/trl_like/checkpoint-5/, checkpoint-10/, ...
+ * @example Two DPO steps of a tiny GPT-2, a checkpoint after each
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { dpo } from "../objectives/mod.ts";
+ * import { causalLMScorer } from "./logps.ts";
+ * import { preferenceData } from "./train_data.ts";
+ * import { train } from "./trainer.ts";
+ * import { trlLayoutCallback } from "./trl_layout.ts";
+ * const model = createGPT2({ vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * const dir = await Deno.makeTempDir();
+ * await train({
+ *   policy: causalLMScorer(model), objective: dpo({ beta: 0.1 }), optimizer: { name: "sgd" },
+ *   data: preferenceData([{ index: 0, promptIds: [1], chosenIds: [2], rejectedIds: [3] }], { padId: 0 }),
+ *   lr: 0.1, batchSize: 1, maxSteps: 2, progress: false,
+ *   callbacks: [trlLayoutCallback({ dir, model, every: 1 })],
+ * });
+ * console.log([...Deno.readDirSync(dir)].map((e) => e.name).sort()); // ["checkpoint-1", "checkpoint-2"]
+ * model.dispose();
  * ```
  */
 export function trlLayoutCallback(opts: TrlLayoutOptions): TrainCallback {
