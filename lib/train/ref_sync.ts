@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { PreferenceScorer } from "./types.ts";
+import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 
 /** Settings of a moving reference. */
 export interface RefSyncSpec {
@@ -162,6 +163,14 @@ export class ReferenceWeights {
     }
   }
 
+  /** Replace the reference values (shapes must match). */
+  set(values: readonly tf.Tensor[]): void {
+    checkShapes(this.tensors, values);
+    const next = values.map((v) => tf.keep(tf.clone(v)));
+    tf.dispose(this.tensors);
+    this.tensors = next;
+  }
+
   /** The current reference values (owned by this object; do not dispose). */
   values(): readonly tf.Tensor[] {
     return this.tensors;
@@ -195,6 +204,13 @@ export interface ReferenceMover {
   readonly syncs: number;
   /** Sync when `step` (1-based, completed) is a multiple of τ; true when it did. */
   afterStep(step: number): Promise<boolean>;
+  /** The reference weights as safetensors bytes (`ref/<i>`, in the policy's variable order). */
+  encode(): Promise<Uint8Array>;
+  /**
+   * Continue from a checkpoint: the reference weights of `path` (written by {@link encode}),
+   * `step` the checkpoint's step; precomputed log-probs are recomputed under them.
+   */
+  restore(path: string, step: number): Promise<void>;
   dispose(): void;
 }
 
@@ -222,6 +238,7 @@ export function referenceMover<B>(o: MoverOptions<B>): ReferenceMover {
     : undefined;
   if (o.scorer) checkShapes(o.scorer.variables(), policyVars);
   let syncs = 0;
+  const refValues = (): readonly tf.Tensor[] => own ? own.values() : o.scorer!.variables();
   return {
     alpha,
     every,
@@ -239,6 +256,43 @@ export function referenceMover<B>(o: MoverOptions<B>): ReferenceMover {
       }
       syncs++;
       return true;
+    },
+    async encode() {
+      const map = new Map<string, { shape: number[]; values: Float32Array }>();
+      for (const [i, t] of refValues().entries()) {
+        map.set(`ref/${i}`, { shape: [...t.shape], values: (await t.data()) as Float32Array });
+      }
+      return encodeSafetensors(map);
+    },
+    async restore(path: string, step: number) {
+      let saved;
+      try {
+        saved = await readSafetensors(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) {
+          throw new TypeError(
+            `${path}: missing; the checkpoint was not written with a moving reference`,
+          );
+        }
+        throw e;
+      }
+      const values = policyVars.map((_, i) => {
+        const t = saved.get(`ref/${i}`);
+        if (!t) throw new RangeError(`${path}: no tensor 'ref/${i}'`);
+        return tf.tensor(t.values, t.shape);
+      });
+      try {
+        if (own) {
+          own.set(values);
+          await own.swapInto(policyVars, () => o.rescore(o.policy));
+        } else {
+          mixInto(o.scorer!.variables(), values, 1);
+          if (o.kind === "precompute") await o.rescore(o.scorer!);
+        }
+      } finally {
+        tf.dispose(values);
+      }
+      syncs = Math.floor(step / every);
     },
     dispose: () => own?.dispose(),
   };

@@ -135,7 +135,8 @@ export interface TrainOptions<B> {
   /**
    * A moving reference (TR-DPO; TRL's `sync_ref_model`): every `every` steps the reference
    * becomes `alpha·policy + (1 − alpha)·reference` (defaults 0.6 and 512; see `ref_sync.ts`).
-   * Precomputed reference log-probs are recomputed after each sync. Not resumable yet.
+   * Precomputed reference log-probs are recomputed after each sync. Checkpoints keep the moved
+   * reference (`reference.safetensors`), so a resumed run continues it.
    */
   syncReference?: RefSyncSpec;
 }
@@ -388,11 +389,13 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     lr: opts.lr,
     schedule: opts.schedule ?? {},
     maxGradNorm: opts.maxGradNorm ?? null,
+    ...(opts.syncReference ? { syncReference: resolveRefSync(opts.syncReference) } : {}),
   };
 
   // Resume: restore weights, optimizer, callback state, position.
   let startStep = 0, priorSeconds = 0;
   let resumedFrom: CheckpointState | undefined;
+  let resumedDir: string | undefined;
   const callbacks: TrainCallback<B>[] = [...(opts.callbacks ?? [])];
   if (opts.examplesEvery !== false && !callbacks.some((c) => c.name === "implicit_rewards")) {
     callbacks.unshift(
@@ -431,13 +434,8 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       startStep = ckpt.state.step;
       priorSeconds = ckpt.state.elapsedSeconds;
       resumedFrom = ckpt.state;
+      resumedDir = latest.dir;
     }
-  }
-
-  if (resumedFrom && opts.syncReference) {
-    throw new TypeError(
-      `cannot resume ${opts.outDir} with syncReference: the moved reference is not checkpointed`,
-    );
   }
 
   if (!resumedFrom) {
@@ -494,6 +492,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       },
     })
     : undefined;
+  if (mover && resumedFrom) {
+    await mover.restore(`${resumedDir}/reference.safetensors`, resumedFrom.step);
+  }
 
   const writer = opts.outDir
     ? await RunWriter.create(opts.outDir, {
@@ -503,7 +504,6 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         train: {
           ...settings,
           reference: needsRef ? refOpt.kind : "none",
-          ...(mover ? { syncReference: { alpha: mover.alpha, every: mover.every } } : {}),
           evalEvery: opts.evalEvery ?? null,
           checkpointEvery: opts.checkpointEvery ?? 0,
           stepsPerEpoch: plan.stepsPerEpoch,
@@ -816,7 +816,10 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       state,
       weights: await readWeights(vars, names),
       optimizer: opt,
-    }, { keep: opts.keepCheckpoints });
+    }, {
+      keep: opts.keepCheckpoints,
+      ...(mover ? { extra: { "reference.safetensors": await mover.encode() } } : {}),
+    });
   }
 
   // End. After a resume the records of earlier processes are in steps.jsonl.

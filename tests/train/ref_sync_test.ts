@@ -186,3 +186,74 @@ Deno.test("ref sync: lab train config field syncReference (validated, passed to 
   const config = JSON.parse(await Deno.readTextFile(`${base.out}/config.json`));
   assert.deepEqual(config.train.syncReference, { alpha: 1, every: 2 });
 });
+
+Deno.test("ref sync: a run stopped and resumed continues the moved reference exactly", async () => {
+  for (const kind of ["precompute", "model"] as const) {
+    const straight = await syncRun(kind, await Deno.makeTempDir());
+    const dir = await Deno.makeTempDir();
+    const first = await syncRun(kind, dir, 3);
+    assert.equal(first.stopped, true);
+    const names = [...Deno.readDirSync(`${dir}/checkpoints`)].map((e) => e.name);
+    assert.ok(
+      names.every((n) => Deno.statSync(`${dir}/checkpoints/${n}/reference.safetensors`).isFile),
+    );
+    const resumed = await syncRun(kind, dir, undefined, true);
+    const tail = (r: typeof straight) => r.records.filter((x) => x.step > 3);
+    assert.deepEqual(tail(resumed).map((r) => r.step), [4, 5]);
+    tail(resumed).forEach((r, i) => {
+      for (const k of ["loss", "rewards/chosen", "rewards/rejected", "reference/syncs"]) {
+        assertClose(r[k]!, tail(straight)[i][k]!, { rtol: 1e-6, atol: 1e-7, msg: `${kind} ${k}` });
+      }
+    });
+    straight.weights.forEach((w, i) =>
+      assertClose(resumed.weights[i], w, { rtol: 1e-6, atol: 1e-7 })
+    );
+    straight.ref.forEach((w, i) => assertClose(resumed.ref[i], w, { rtol: 1e-6, atol: 1e-7 }));
+  }
+});
+
+/** 5 steps with a moving reference (every 2); optionally stopped after `stopAt`, or resumed. */
+async function syncRun(
+  kind: "precompute" | "model",
+  outDir: string,
+  stopAt?: number,
+  resume = false,
+) {
+  const policy = toyModel(6), reference = toyModel(6);
+  const ac = new AbortController();
+  const stopper: TrainCallback<ToyBatch> = {
+    name: "stopper",
+    onStepEnd(ctx) {
+      if (ctx.step === stopAt) ac.abort();
+    },
+  };
+  try {
+    const result = await train({
+      ...common,
+      policy,
+      reference: kind === "model" ? { kind, scorer: reference } : { kind },
+      maxSteps: 5,
+      outDir,
+      resume,
+      checkpointEvery: 1,
+      signal: ac.signal,
+      syncReference: { alpha: 0.6, every: 2 },
+      callbacks: [stopper],
+    });
+    const read = (vs: { dataSync(): ArrayLike<number> }[]) =>
+      vs.map((v) => Array.from(v.dataSync()));
+    const table = kind === "precompute"
+      ? await readReferenceFile(`${outDir}/reference_logps.safetensors`)
+      : undefined;
+    return {
+      stopped: result.stopped,
+      records: (await Deno.readTextFile(`${outDir}/steps.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l)) as Record<string, number>[],
+      weights: read(policy.variables()),
+      ref: kind === "model" ? read(reference.variables()) : [Array.from(table!.chosen)],
+    };
+  } finally {
+    policy.dispose();
+    reference.dispose();
+  }
+}
