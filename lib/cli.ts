@@ -18,6 +18,11 @@ export type Command = (args: string[]) => Promise<number>;
 
 /** The commands, by name, with a one-line description and a lazy loader. */
 export const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> = {
+  "analyse-checkpoints": {
+    about:
+      "re-score a run's checkpoints (TRL checkpoint-N/ or ours): log-probs, displacement, CHES",
+    load: async () => (await import("./analysis/checkpoints_cli.ts")).analyseCheckpointsCommand,
+  },
   backend: {
     about: "print the tfjs backend report (--backend NAME to force one)",
     load: async () => (await import("./backend_cli.ts")).backendCommand,

@@ -14,7 +14,7 @@
 // `lab.runComparison`.
 //
 // **Expected.** The reader keeps every `log_history` entry: train entries become steps
-// (`learning_rate` renamed to `lr`), `eval_*` entries become evals (prefix dropped), the
+// (`learning_rate` also copied to `lr`), `eval_*` entries become evals (prefix dropped), the
 // `train_runtime` entry becomes the summary, so counts add up and every number is equal to the
 // raw JSON's. Both runs show the DPO signature: the reward margin grows and the reward accuracy
 // ends above one half. (The TRL numbers are synthetic, so nothing is concluded from them.)
@@ -185,6 +185,107 @@ lab.runComparison(
 );
 
 // %% [markdown]
+// ## 5. A checkpoint series, after the fact
+// A TRL run leaves `checkpoint-N/` folders (Hugging Face model + `trainer_state.json`), not
+// per-pair rows. `lab analyse-checkpoints --run DIR --data FILE` re-scores every checkpoint on a
+// preference file and writes the rows our live trackers write (`mass.jsonl`: summed log-probs of
+// chosen, rejected and probe responses per pair; `displacement.jsonl`; `ches.jsonl`), so the
+// live-run plots below read them unchanged. No TRL run with checkpoints ships here, so we make
+// one in TRL's layout: DPO on the shipped tiny GPT-2 (`data/models/tiny`), 16 pairs of
+// `simple_pairs`, with `lab.trlLayoutCallback` saving `checkpoint-N/` every `every` steps —
+// and, in the same run, the live probability-mass tracker on the same pairs at the same steps.
+//
+// **Expected.** The log-probs the tool computes from the saved checkpoints equal the ones the
+// live tracker measured at those steps (float32 forward passes of the same weights; we require
+// |difference| < 10⁻³ nats), and the displacement rows plot as the live ones do.
+
+// %%
+const tinyDir = "../data/models/tiny";
+const tinyTok = await lab.loadTokenizer(tinyDir);
+const seriesPairsFile = "../out/runs/09_series_pairs.jsonl";
+const allLines = (await Deno.readTextFile("../data/datasets/simple_pairs/pairs.jsonl"))
+  .split("\n").filter((l) => l.trim() !== "");
+const nSeries = lab.bySmoke(16, 4);
+await Deno.mkdir("../out/runs", { recursive: true });
+await Deno.writeTextFile(seriesPairsFile, allLines.slice(0, nSeries).join("\n") + "\n");
+const seriesRows = (await lab.loadPreferenceFile(seriesPairsFile)).rows;
+const seriesPairs = lab.tokenizePairs(seriesRows, tinyTok, { maxLength: 64 }).pairs;
+const tiny = await lab.loadCausalLM(tinyDir);
+const every = lab.bySmoke(4, 1);
+const seriesSteps = lab.bySmoke(16, 2);
+const trlLikeDir = "../out/runs/09_trl_layout";
+await Deno.remove(trlLikeDir, { recursive: true }).catch(() => {});
+const seriesData = lab.preferenceData(seriesPairs, { padId: tinyTok.padId });
+await lab.train({
+  policy: lab.lmScorer(tiny),
+  data: seriesData,
+  objective: lab.dpo({ beta: 0.1 }),
+  optimizer: { name: "adamw", weightDecay: 0 },
+  lr: 5e-4,
+  batchSize: lab.bySmoke(4, 2),
+  maxSteps: seriesSteps,
+  seed: 0,
+  outDir: "../out/runs/09_series_live",
+  progress: false,
+  callbacks: [
+    lab.probabilityMassTracker({
+      positions: seriesPairs.map((_, i) => i),
+      every,
+    }),
+    lab.trlLayoutCallback({ dir: trlLikeDir, model: tiny, every, tokenizerFrom: tinyDir }),
+  ],
+});
+tiny.dispose();
+const { analyseCheckpointsCommand } = await import("../lib/analysis/checkpoints_cli.ts");
+const seriesOut = `${trlLikeDir}/analysis`;
+await analyseCheckpointsCommand([
+  "--run",
+  trlLikeDir,
+  "--data",
+  seriesPairsFile,
+  "--out",
+  seriesOut,
+  "--force",
+]);
+type SeriesMass = { step: number; prompt: number; label: string; logp: number };
+const liveMass = await lab.readJsonl<SeriesMass>("../out/runs/09_series_live/mass.jsonl");
+const afterMass = await lab.readJsonl<SeriesMass>(`${seriesOut}/mass.jsonl`);
+let seriesCompared = 0, seriesMaxDiff = 0;
+for (const r of afterMass) {
+  const l = liveMass.find((x) => x.step === r.step && x.prompt === r.prompt && x.label === r.label);
+  if (!l) continue;
+  seriesCompared++;
+  seriesMaxDiff = Math.max(seriesMaxDiff, Math.abs(l.logp - r.logp));
+}
+const seriesOk = seriesCompared > 0 && seriesMaxDiff < 1e-3;
+console.log(
+  `checkpoints: ${[...new Set(afterMass.map((r) => r.step))].join(", ")}; ${seriesCompared} ` +
+    `log-probs compared with the live tracker's, largest difference ${
+      seriesMaxDiff.toExponential(2)
+    } nats`,
+);
+await flush();
+
+// %% [markdown]
+// The same run's step records carry TRL's whole metric set (`entropy`, `mean_token_accuracy`,
+// `logits/*`, `grad_norm`, `learning_rate`, `num_tokens`), drawn next to the TRL sample's.
+
+// %%
+const seriesLive = await lab.readRun("../out/runs/09_series_live");
+await lab.show(lab.trlMetricCurves([
+  { name: "tiny GPT-2 (ours)", records: seriesLive.steps.filter((r) => r.step > 0) },
+  { name: "TRL sample (synthetic)", records: trl.steps },
+]));
+
+// %%
+const seriesDisp = await lab.readJsonl(`${seriesOut}/displacement.jsonl`);
+await lab.show(lab.pairTrajectories(seriesDisp, {
+  valueKey: "change",
+  yTitle: "ln π_t(y+) − ln π_first(y+) (nats)",
+  title: "Chosen log-prob of every pair across the checkpoints (analyse-checkpoints)",
+}));
+
+// %% [markdown]
 // ## Measured
 // Every raw `log_history` entry is compared, number by number, with the record the reader made
 // of it (same position in its list, keys mapped as the reader documents). The TRL run is also
@@ -255,10 +356,17 @@ console.log(`round trip through a run directory of ours: ${roundTripOk ? "identi
 console.log(
   `margin grows and final accuracy > 0.5: TRL sample ${shapes.trl}, ours ${shapes.ours}`,
 );
-const agree = trlFormatOk && countsOk && mismatches.length === 0 && roundTripOk &&
-  shapes.trl && shapes.ours;
 console.log(
-  `\nexpected: every entry kept with equal numbers, and both runs show a growing margin.\n` +
+  `checkpoint series: ${seriesCompared} log-probs from the checkpoints vs the live tracker, ` +
+    `largest difference ${seriesMaxDiff.toExponential(2)} nats (${
+      seriesOk ? "< 1e-3" : "TOO LARGE"
+    })`,
+);
+const agree = trlFormatOk && countsOk && mismatches.length === 0 && roundTripOk &&
+  shapes.trl && shapes.ours && seriesOk;
+console.log(
+  `\nexpected: every entry kept with equal numbers, both runs show a growing margin, and the ` +
+    `checkpoint series reproduces the live log-probs.\n` +
     `measured: ${agree ? "as expected" : "NOT as expected (see above)"}` +
     (lab.isSmoke() ? ` (smoke mode: our run has only ${ourSteps} steps)` : ""),
 );

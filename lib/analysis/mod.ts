@@ -26,3 +26,4 @@ export * from "./batch_effect.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
 export * from "./intervals.ts";
+export * from "./checkpoint_series.ts";

@@ -17,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { PairScores, PreferenceScorer, ToyBatch, ToyProbes } from "../train/types.ts";
 import { Rng } from "./common.ts";
+import { logitStats } from "../train/token_stats.ts";
 
 /** A token or prompt, by name or index. */
 export type TokenRef = string | number;
@@ -131,8 +132,26 @@ abstract class SingleTokenModel implements PreferenceScorer<ToyBatch, ToyProbes>
       );
       const [policyChosen, policyRejected] = tf.split(both, 2) as tf.Tensor1D[];
       const ones = tf.ones([n]) as tf.Tensor1D;
-      return { policyChosen, policyRejected, chosenLength: ones, rejectedLength: tf.clone(ones) };
-    }) as PairScores;
+      // TRL's token metrics: one answer token per row, predicted by the prompt's logits; a
+      // row is two tokens (prompt and answer), so a pair feeds 4 to num_tokens.
+      const z = this.logits(batch.prompt);
+      const c = logitStats(z, tf.tensor1d(batch.chosen, "int32"));
+      const tokenStats = {
+        entropyChosen: c.entropy,
+        entropyRejected: tf.clone(c.entropy),
+        logitChosen: c.logitMean,
+        logitRejected: tf.clone(c.logitMean),
+        correctChosen: c.correct,
+        inputTokens: tf.fill([n], 4),
+      };
+      return {
+        policyChosen,
+        policyRejected,
+        chosenLength: ones,
+        rejectedLength: tf.clone(ones),
+        tokenStats,
+      } as unknown as tf.TensorContainerObject;
+    }) as unknown as PairScores;
   }
 
   /** log π(token_i | prompt_i) of probe rows. */

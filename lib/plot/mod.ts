@@ -86,3 +86,4 @@ export {
 } from "./display.ts";
 export { findChromium, renderPng, save, type SaveFigureOptions, type SaveFormat } from "./save.ts";
 export { type ReportBlock, reportHtml, type ReportOptions } from "./report.ts";
+export { TRL_EXTRA_KEYS, trlMetricCurves } from "./trl_metrics.ts";

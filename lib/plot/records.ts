@@ -88,6 +88,9 @@ export function metricTitle(key: string): string {
     "logits/rejected": "mean rejected logit",
     "grad_norm": "gradient norm",
     "learning_rate": "learning rate",
+    "entropy": "predictive entropy per token (nats)",
+    "mean_token_accuracy": "argmax = chosen token (fraction)",
+    "num_tokens": "tokens seen (cumulative)",
     "epoch": "epoch",
   };
   if (known[k]) return known[k];

@@ -65,8 +65,8 @@ export function checkpointName(step: number): string {
 }
 
 /**
- * Save a checkpoint under `<runDir>/checkpoints/`, keeping the newest `keep` (default 2).
- * Returns its directory.
+ * Save a checkpoint under `<runDir>/checkpoints/`, keeping the newest `keep` (default 2), with
+ * `extra` files (name → bytes) beside the standard ones. Returns its directory.
  *
  * @example
  * ```ts ignore
@@ -76,7 +76,7 @@ export function checkpointName(step: number): string {
 export async function saveCheckpoint(
   runDir: string,
   ckpt: Checkpoint,
-  opts: { keep?: number } = {},
+  opts: { keep?: number; extra?: Record<string, Uint8Array> } = {},
 ): Promise<string> {
   const root = join(runDir, "checkpoints");
   await Deno.mkdir(root, { recursive: true });
@@ -86,6 +86,10 @@ export async function saveCheckpoint(
   await Deno.writeFile(join(tmp, "weights.safetensors"), encodeSafetensors(ckpt.weights));
   await Deno.writeFile(join(tmp, "optimizer.safetensors"), encodeSafetensors(ckpt.optimizer.slots));
   await Deno.writeTextFile(join(tmp, "state.json"), JSON.stringify(ckpt.state, null, 2));
+  // Extra files (a moving reference's weights) land in the same atomic rename.
+  for (const [name, bytes] of Object.entries(opts.extra ?? {})) {
+    await Deno.writeFile(join(tmp, name), bytes);
+  }
   await Deno.remove(final, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });

@@ -129,6 +129,7 @@ export async function runConfig(
     checkpointEvery: cfg.checkpointEvery,
     keepCheckpoints: cfg.keepCheckpoints,
     resume: cfg.resume,
+    syncReference: cfg.syncReference,
     examplesEvery: cfg.examplesEvery ??
       cfg.trackers?.find((t) => t.name === "implicit_rewards")?.every,
     progress: opts.quiet ? false as const : undefined,
@@ -289,7 +290,7 @@ export async function runConfig(
       data: trainData,
       evalData: evaluation,
       reference: refModel
-        ? { kind: "model", scorer: lmScorer(refModel, { tokens: tokenRef }) }
+        ? { kind: "model", scorer: lmScorer(refModel, { tokens: tokenRef, stats: false }) }
         : cfg.reference?.kind === "precompute"
         ? { kind: "precompute", cacheDir: cfg.reference.cacheDir }
         : undefined,

@@ -18,6 +18,7 @@
 import { BACKEND_NAMES, type BackendName } from "../backend.ts";
 import { type OptimizerSpec, resolveOptimizerSpec } from "./optimizers.ts";
 import { type ScheduleSpec, validateSchedule } from "./schedule.ts";
+import { type RefSyncSpec, resolveRefSync } from "./ref_sync.ts";
 
 /** A single-token toy model. */
 export interface ToyModelConfig {
@@ -85,6 +86,12 @@ export interface TrainConfig {
   objective: { name: string; params?: Record<string, unknown> };
   /** Reference: precomputed (default, optional on-disk cache) or a frozen copy of the model. */
   reference?: { kind: "precompute"; cacheDir?: string } | { kind: "model" };
+  /**
+   * A moving reference (TR-DPO, TRL's `sync_ref_model`): every `every` steps (TRL's
+   * `ref_model_sync_steps`, default 512) the reference becomes `alpha·policy + (1 − alpha)·
+   * reference` (`ref_model_mixup_alpha`, default 0.6; 1 = hard sync). See `ref_sync.ts`.
+   */
+  syncReference?: RefSyncSpec;
   optimizer: OptimizerSpec;
   lr: number;
   schedule?: ScheduleSpec;
@@ -141,6 +148,7 @@ const TOP_KEYS = [
   "backend",
   "saveModel",
   "threads",
+  "syncReference",
 ];
 
 type Obj = Record<string, unknown>;
@@ -366,6 +374,12 @@ export function parseTrainConfig(raw: unknown, source: string): TrainConfig {
         "reference.kind",
         `must be "precompute" or "model", got ${JSON.stringify(r.kind)}`,
       );}
+  }
+
+  if (o.syncReference !== undefined) {
+    const spec = c.obj(o.syncReference, "syncReference") as RefSyncSpec;
+    c.wrap("syncReference", () => resolveRefSync(spec, "syncReference"));
+    out.syncReference = spec;
   }
 
   if (o.schedule !== undefined) {

@@ -27,7 +27,7 @@ import type { PairScores, PreferenceScorer } from "./types.ts";
  */
 export function lmScorer(
   model: CausalLM,
-  opts: { tokens?: boolean; logSumSquares?: boolean } = {},
+  opts: { tokens?: boolean; logSumSquares?: boolean; stats?: boolean } = {},
 ): PreferenceScorer<PreferenceBatch, ProbeBatch> {
   const base = causalLMScorer(model, opts);
   return {

@@ -21,6 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM } from "../models/types.ts";
 import type { PreferenceBatch } from "../data/types.ts";
 import type { TokenScores } from "../objectives/types.ts";
+import { logitStatsDetached, type TokenStats } from "./token_stats.ts";
 import type { PairScores, PreferenceScorer } from "./types.ts";
 
 /** N token rows of length T, row-major (a `PreferenceBatch` is one, with N = 2B). */
@@ -48,6 +49,16 @@ export interface LogpsOptions {
    * [N, T, V] log-softmax.
    */
   referenceLogits?: tf.Tensor3D;
+  /** Also return per-row sums for TRL's token metrics (`token_stats.ts`). */
+  stats?: boolean;
+}
+
+/** Per-row sums over scored tokens of {@link logitStats}, and each row's attention-mask sum. */
+export interface RowStats {
+  entropy: tf.Tensor1D;
+  logitMean: tf.Tensor1D;
+  correct: tf.Tensor1D;
+  inputTokens: tf.Tensor1D;
 }
 
 /** What {@link tokenLogps} returns; every tensor has N rows. */
@@ -66,6 +77,8 @@ export interface TokenLogps {
   logSumSquares?: tf.Tensor2D;
   /** Per-token KL(π_ref ‖ π_θ), when reference logits are given (masked). [N, T] */
   kl?: tf.Tensor2D;
+  /** Per-row statistics for TRL's token metrics, when asked for. [N] each */
+  stats?: RowStats;
 }
 
 /**
@@ -230,6 +243,19 @@ export function tokenLogps(model: CausalLM, rows: TokenRows, opts: LogpsOptions 
         ? spread(detach(tf.sub(tf.logSumExp(tf.mul(flat, 2), 1), tf.mul(tf.logSumExp(flat, 1), 2))))
         : tf.zeros([n, t]);
     }
+    if (opts.stats) {
+      const rows = (i: number) =>
+        m > 0
+          ? tf.sum(spread(tf.reshape(tf.slice(stats!, [i, 0], [1, m]), [m])), 1)
+          : tf.zeros([n]);
+      const stats = m > 0 ? logitStatsDetached(flat, tf.tensor1d(labels, "int32")) : undefined;
+      result.stats = {
+        entropy: rows(0),
+        logitMean: rows(1),
+        correct: rows(2),
+        inputTokens: tf.sum(attentionMask, 1),
+      } as unknown as tf.TensorContainerObject;
+    }
     if (ref) {
       if (m > 0) {
         const logRef = tf.logSoftmax(tf.gather(tf.reshape(ref, [n * t, v]), atT));
@@ -255,6 +281,8 @@ export interface SequenceLogps {
   /** Final hidden states of the chosen / rejected rows, when asked for. [B, T, d] */
   hiddenChosen?: tf.Tensor3D;
   hiddenRejected?: tf.Tensor3D;
+  /** Per-pair sums for TRL's token metrics, when asked for. */
+  tokenStats?: TokenStats;
 }
 
 /**
@@ -317,14 +345,33 @@ export function sequenceLogps(
       tokens,
     };
     if (out.hidden) [result.hiddenChosen, result.hiddenRejected] = halves(out.hidden);
+    if (out.stats) result.tokenStats = pairStats(out.stats) as unknown as tf.TensorContainerObject;
     return result;
   }) as unknown as SequenceLogps;
+}
+
+/** Chosen/rejected halves of row statistics as per-pair {@link TokenStats}. */
+function pairStats(rows: RowStats): TokenStats {
+  const halves = (x: tf.Tensor1D) => tf.split(x, 2, 0) as [tf.Tensor1D, tf.Tensor1D];
+  const [entropyChosen, entropyRejected] = halves(rows.entropy);
+  const [logitChosen, logitRejected] = halves(rows.logitMean);
+  const [correctChosen] = halves(rows.correct);
+  const [inChosen, inRejected] = halves(rows.inputTokens);
+  return {
+    entropyChosen,
+    entropyRejected,
+    logitChosen,
+    logitRejected,
+    correctChosen,
+    inputTokens: tf.add(inChosen, inRejected),
+  };
 }
 
 /**
  * A trainer adapter for a causal LM over `PreferenceBatch`es: its variables (named by their
  * Hugging Face tensor names) and {@link sequenceLogps} as the pair scores, with per-token data
- * in `tokens` when `opts.tokens` is set (token-level objectives).
+ * in `tokens` when `opts.tokens` is set (token-level objectives), and the sums behind TRL's token
+ * metrics in `tokenStats` unless `opts.stats` is false.
  *
  * @example
  * ```ts ignore
@@ -334,14 +381,17 @@ export function sequenceLogps(
  */
 export function causalLMScorer(
   model: CausalLM,
-  opts: { tokens?: boolean; logSumSquares?: boolean } = {},
+  opts: { tokens?: boolean; logSumSquares?: boolean; stats?: boolean } = {},
 ): PreferenceScorer<PreferenceBatch> {
   return {
     variables: () => model.variables(),
     variableNames: () => [...model.namedVariables().keys()],
     scores: (batch: PreferenceBatch): PairScores =>
       tf.tidy(() => {
-        const s = sequenceLogps(model, batch, { logSumSquares: opts.logSumSquares });
+        const s = sequenceLogps(model, batch, {
+          logSumSquares: opts.logSumSquares,
+          stats: opts.stats !== false,
+        });
         const out: tf.TensorContainerObject = {
           policyChosen: s.policyChosen,
           policyRejected: s.policyRejected,
@@ -349,6 +399,7 @@ export function causalLMScorer(
           rejectedLength: s.rejectedLength,
         };
         if (opts.tokens) out.tokens = s.tokens as unknown as tf.TensorContainerObject;
+        if (s.tokenStats) out.tokenStats = s.tokenStats as unknown as tf.TensorContainerObject;
         return out;
       }) as unknown as PairScores,
   };

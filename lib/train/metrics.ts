@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { TOKEN_STAT_KEYS, tokenStatMetrics, type TokenStatValues } from "./token_stats.ts";
 import type { Metrics, PairValues } from "./types.ts";
 
 /** Per-pair implicit rewards `β·u` and margins. */
@@ -99,7 +100,18 @@ export function pairMetrics(values: PairValues, beta: number): Metrics {
     "logps/rejected": mean(values.policyRejected),
   };
   if (values.kl) out.kl = mean(values.kl);
+  if (values.tokenStats) Object.assign(out, tokenMetrics(values));
   return out;
+}
+
+/** TRL's token metrics (token_stats.ts) except the running `num_tokens`, which the trainer keeps. */
+function tokenMetrics(values: PairValues): Metrics {
+  const { num_tokens: _, ...rest } = tokenStatMetrics({
+    stats: values.tokenStats!,
+    chosenLength: values.chosenLength,
+    rejectedLength: values.rejectedLength,
+  });
+  return rest;
 }
 
 /**
@@ -113,12 +125,14 @@ export function pairMetrics(values: PairValues, beta: number): Metrics {
  * ```
  */
 export function concatPairs(parts: readonly PairValues[]): PairValues {
-  type Column = Exclude<keyof PairValues, "present">;
+  type Column = Exclude<keyof PairValues, "present" | "tokenStats">;
   const cat = (k: Column) => parts.flatMap((p) => p[k] ?? []);
   const hasRef = parts.length > 0 && parts.every((p) => p.refChosen && p.refRejected);
   const hasPresent = parts.length > 0 && parts.every((p) => p.present);
   const hasKl = parts.length > 0 && parts.every((p) => p.kl);
+  const hasStats = parts.length > 0 && parts.every((p) => p.tokenStats);
   return {
+    ...(hasStats ? { tokenStats: concatStats(parts.map((p) => p.tokenStats!)) } : {}),
     ...(hasPresent
       ? {
         present: {
@@ -136,4 +150,10 @@ export function concatPairs(parts: readonly PairValues[]): PairValues {
     rejectedLength: cat("rejectedLength"),
     losses: cat("losses"),
   };
+}
+
+function concatStats(parts: readonly TokenStatValues[]): TokenStatValues {
+  const out = {} as TokenStatValues;
+  for (const k of TOKEN_STAT_KEYS) out[k] = parts.flatMap((p) => p[k]);
+  return out;
 }

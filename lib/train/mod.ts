@@ -31,3 +31,7 @@ export * from "./logps.ts";
 export * from "./lm.ts";
 export * from "./config.ts";
 export * from "./parallel.ts";
+export * from "./token_stats.ts";
+export * from "./trl_metrics.ts";
+export * from "./ref_sync.ts";
+export * from "./trl_layout.ts";

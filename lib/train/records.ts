@@ -31,7 +31,7 @@ export interface RunRecord {
   path: string;
   /** `config.json` (for TRL: the trainer state's fields other than `log_history`). */
   config: Record<string, unknown>;
-  /** Training records in step order. TRL `learning_rate` is mapped to `lr`. */
+  /** Training records in step order. TRL `learning_rate` is copied to `lr` (and kept). */
   steps: RunStepRecord[];
   /** Evaluation records; TRL's `eval_` prefix is removed (`eval_loss` → `loss`). */
   evals: RunStepRecord[];
@@ -269,7 +269,8 @@ const SUMMARY_KEYS = ["train_runtime", "train_loss", "total_flos"];
 /**
  * Convert the text of a Hugging Face `trainer_state.json` into a {@link RunRecord}: entries of
  * `log_history` with `eval_*` keys become evals (prefix removed), the entry with `train_runtime`
- * becomes the summary, the rest are training steps (`learning_rate` → `lr`).
+ * becomes the summary, the rest are training steps (`learning_rate` also copied to `lr`); TRL's
+ * token metrics (`entropy`, `mean_token_accuracy`, `num_tokens`, `logits/*`) pass through.
  *
  * @example
  * ```ts
@@ -316,6 +317,8 @@ export function parseTrainerState(text: string, path: string): RunRecord {
         ? (k.startsWith("eval_") ? k.slice(5) : k)
         : (k === "learning_rate" ? "lr" : k);
       rec[key] = v;
+      // TRL's own name is kept too, so TRL's metric set reads the same as in runs made here.
+      if (!isEval && key === "lr") rec.learning_rate = v;
     }
     (isEval ? evals : steps).push(rec);
   });

@@ -36,13 +36,22 @@ import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./op
 import { progressCallback, type ProgressOptions } from "./progress.ts";
 import { readJsonl, type RunStepRecord, RunWriter } from "./records.ts";
 import {
+  type ReferenceMover,
+  referenceMover,
+  type RefSyncSpec,
+  resolveRefSync,
+} from "./ref_sync.ts";
+import {
   cachedReferenceLogps,
+  computeReferenceLogpsAsync,
   readReferenceFile,
   type ReferenceLogps,
   writeReferenceFile,
 } from "./ref_cache.ts";
 import { learningRate, type ScheduleSpec, validateSchedule } from "./schedule.ts";
 import { implicitRewardsTracker } from "./trackers.ts";
+import { TOKEN_STAT_KEYS } from "./token_stats.ts";
+import { trlMetricsCallback } from "./trl_metrics.ts";
 import { permutation } from "./train_data.ts";
 import type {
   Metrics,
@@ -123,6 +132,13 @@ export interface TrainOptions<B> {
   config?: Record<string, unknown>;
   /** Stop cleanly after the current step (checkpoint written) when aborted. */
   signal?: AbortSignal;
+  /**
+   * A moving reference (TR-DPO; TRL's `sync_ref_model`): every `every` steps the reference
+   * becomes `alpha·policy + (1 − alpha)·reference` (defaults 0.6 and 512; see `ref_sync.ts`).
+   * Precomputed reference log-probs are recomputed after each sync. Checkpoints keep the moved
+   * reference (`reference.safetensors`), so a resumed run continues it.
+   */
+  syncReference?: RefSyncSpec;
 }
 
 /** What {@link train} returns. */
@@ -209,6 +225,12 @@ function validate<B>(opts: TrainOptions<B>): void {
   if (opts.checkpointEvery !== undefined) checkInt(opts.checkpointEvery, "checkpointEvery", 0);
   if (opts.seed !== undefined) checkInt(opts.seed, "seed", -(2 ** 31));
   if (opts.resume && !opts.outDir) throw new TypeError(`resume needs outDir`);
+  if (opts.syncReference) {
+    resolveRefSync(opts.syncReference);
+    if (!opts.objective.needsReference) {
+      throw new TypeError(`syncReference: objective '${opts.objective.name}' uses no reference`);
+    }
+  }
   const names = new Set<string>();
   for (const cb of opts.callbacks ?? []) {
     if (names.has(cb.name)) throw new TypeError(`two callbacks are named '${cb.name}'`);
@@ -295,6 +317,11 @@ function keepScores(kept: Record<string, tf.Tensor>, s: PairScores, perPair: tf.
     kept.presentRejected = tf.keep(s.present.rejected);
   }
   if (s.klPolicy) kept.klPolicy = tf.keep(s.klPolicy);
+  if (s.tokenStats) {
+    for (const k of TOKEN_STAT_KEYS) {
+      kept[`stat:${k}`] = tf.keep(s.tokenStats[k]);
+    }
+  }
 }
 
 /** Per-pair values from kept tensors (read back from the device). */
@@ -323,6 +350,11 @@ async function readScores(
   if (kept.klPolicy && ref?.kl) {
     const kl = ref.kl;
     part.kl = read("klPolicy").map((x, i) => x - kl[i]);
+  }
+  if (kept["stat:inputTokens"]) {
+    part.tokenStats = Object.fromEntries(
+      TOKEN_STAT_KEYS.map((k) => [k, read(`stat:${k}`)]),
+    ) as PairValues["tokenStats"];
   }
   return part;
 }
@@ -366,16 +398,21 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     lr: opts.lr,
     schedule: opts.schedule ?? {},
     maxGradNorm: opts.maxGradNorm ?? null,
+    ...(opts.syncReference ? { syncReference: resolveRefSync(opts.syncReference) } : {}),
   };
 
   // Resume: restore weights, optimizer, callback state, position.
   let startStep = 0, priorSeconds = 0;
   let resumedFrom: CheckpointState | undefined;
+  let resumedDir: string | undefined;
   const callbacks: TrainCallback<B>[] = [...(opts.callbacks ?? [])];
   if (opts.examplesEvery !== false && !callbacks.some((c) => c.name === "implicit_rewards")) {
     callbacks.unshift(
       implicitRewardsTracker({ every: opts.examplesEvery ?? 1 }) as TrainCallback<B>,
     );
+  }
+  if (!callbacks.some((c) => c.name === "trl_metrics")) {
+    callbacks.push(trlMetricsCallback() as TrainCallback<B>);
   }
   if (opts.progress !== false) callbacks.push(progressCallback(opts.progress) as TrainCallback<B>);
   if (opts.resume && opts.outDir) {
@@ -406,6 +443,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       startStep = ckpt.state.step;
       priorSeconds = ckpt.state.elapsedSeconds;
       resumedFrom = ckpt.state;
+      resumedDir = latest.dir;
     }
   }
 
@@ -424,9 +462,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const needsRef = objective.needsReference;
   const refOpt: ReferenceOption<B> = opts.reference ?? { kind: "precompute" };
   const refs: RefTables = {};
+  const trainPath = opts.outDir ? `${opts.outDir}/reference_logps.safetensors` : undefined;
+  const evalPath = opts.outDir ? `${opts.outDir}/reference_logps_eval.safetensors` : undefined;
   if (needsRef && refOpt.kind === "precompute") {
-    const trainPath = opts.outDir ? `${opts.outDir}/reference_logps.safetensors` : undefined;
-    const evalPath = opts.outDir ? `${opts.outDir}/reference_logps_eval.safetensors` : undefined;
     if (resumedFrom) {
       refs.train = await readReferenceFile(trainPath!);
       if (opts.evalData) refs.eval = await readReferenceFile(evalPath!);
@@ -444,6 +482,27 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         if (evalPath) await writeReferenceFile(evalPath, refs.eval);
       }
     }
+  }
+
+  const mover: ReferenceMover | undefined = opts.syncReference && needsRef
+    ? referenceMover({
+      spec: opts.syncReference,
+      policy,
+      kind: refOpt.kind,
+      scorer: refOpt.scorer,
+      rescore: async (scorer) => {
+        const batchSize = opts.evalBatchSize ?? plan.bs;
+        refs.train = await computeReferenceLogpsAsync(scorer, data, { batchSize });
+        if (trainPath) await writeReferenceFile(trainPath, refs.train);
+        if (opts.evalData) {
+          refs.eval = await computeReferenceLogpsAsync(scorer, opts.evalData, { batchSize });
+          if (evalPath) await writeReferenceFile(evalPath, refs.eval);
+        }
+      },
+    })
+    : undefined;
+  if (mover && resumedFrom) {
+    await mover.restore(`${resumedDir}/reference.safetensors`, resumedFrom.step);
   }
 
   const writer = opts.outDir
@@ -648,6 +707,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         } finally {
           clipped.grads.forEach((t) => t.dispose());
         }
+        await mover?.afterStep(step + 1);
         const values = concatPairs(parts);
         const stepSeconds = (performance.now() - tStep) / 1000;
         const rec: RunStepRecord = {
@@ -657,6 +717,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
           ...pairMetrics(values, beta),
           grad_norm: clipped.norm,
           pairs: windowPairs,
+          ...(mover ? { "reference/syncs": mover.syncs } : {}),
         };
         for (const [k, e] of Object.entries(extras)) {
           const key = k in rec ? `objective/${k}` : k;
@@ -770,7 +831,10 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       state,
       weights: await readWeights(vars, names),
       optimizer: opt,
-    }, { keep: opts.keepCheckpoints });
+    }, {
+      keep: opts.keepCheckpoints,
+      ...(mover ? { extra: { "reference.safetensors": await mover.encode() } } : {}),
+    });
   }
 
   // End. After a resume the records of earlier processes are in steps.jsonl.
@@ -791,6 +855,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     if (cb.onTrainEnd) mergeMetrics(summary, await cb.onTrainEnd(endCtx), cb.name);
   }
   optimizer.dispose();
+  mover?.dispose();
   if (!stopped) writer?.writeSummary(summary);
   writer?.writeStatus({ state: stopped ? "stopped" : "completed", step });
   return { steps: step, records, evals, summary, runDir: opts.outDir, stopped, rows: memoryRows };

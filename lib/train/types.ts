@@ -11,6 +11,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ObjectiveState } from "../objectives/types.ts";
+import type { TokenStats, TokenStatValues } from "./token_stats.ts";
 
 /**
  * Per-pair sequence scores of one batch under the model being scored, as tfjs tensors (all
@@ -37,6 +38,8 @@ export interface PairScores {
    * under this row's prompt), from which KTO estimates its reference point z0.
    */
   klPolicy?: tf.Tensor1D;
+  /** Per-pair sums behind TRL's token metrics (`entropy`, ...; see `token_stats.ts`). */
+  tokenStats?: TokenStats;
 }
 
 /**
@@ -183,4 +186,6 @@ export interface PairValues {
   present?: { chosen: number[]; rejected: number[] };
   /** KTO: `ℓθ − ℓref` of each row's mismatched completion. */
   kl?: number[];
+  /** Sums behind TRL's token metrics, when the scorer gives them (`token_stats.ts`). */
+  tokenStats?: TokenStatValues;
 }

@@ -22,7 +22,7 @@ Deno.test("records: the TRL sample trainer_state.json maps into train, eval and 
   assert.equal(first["rewards/chosen"], 0.010507502168534761);
   assert.equal(first["rewards/margins"], 0.1476182453049457);
   assert.equal(first.lr, 4.166666666666666e-07);
-  assert.equal(first.learning_rate, undefined);
+  assert.equal(first.learning_rate, 4.166666666666666e-07); // TRL's name is kept next to lr
   assert.equal(first.epoch, 0.08333333333333333);
   assert.ok(typeof first.grad_norm === "number" && typeof first.loss === "number");
   const ev = run.evals[2];
