@@ -19,6 +19,8 @@ export * from "./ufm_theory.ts";
 export * from "./ufm_lm.ts";
 export * from "./ches.ts";
 export * from "./ches_select.ts";
+export * from "./ches_tokens.ts";
+export * from "./learning_dynamics.ts";
 export * from "./edit_distance.ts";
 export * from "./gradient_alignment.ts";
 export * from "./single_step.ts";
