@@ -21,6 +21,7 @@ export * from "./ches.ts";
 export * from "./ches_select.ts";
 export * from "./ches_tokens.ts";
 export * from "./learning_dynamics.ts";
+export * from "./akg.ts";
 export * from "./edit_distance.ts";
 export * from "./gradient_alignment.ts";
 export * from "./single_step.ts";
