@@ -86,3 +86,5 @@ export {
 } from "./display.ts";
 export { findChromium, renderPng, save, type SaveFigureOptions, type SaveFormat } from "./save.ts";
 export { type ReportBlock, reportHtml, type ReportOptions } from "./report.ts";
+export { type ChesTokenData, chesTokenFigure, type ChesTokenFigureOptions } from "./ches_tokens.ts";
+export { type InfluenceData, influenceFigure, type InfluenceFigureOptions } from "./influence.ts";
