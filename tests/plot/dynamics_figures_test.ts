@@ -15,11 +15,17 @@ Deno.test("chesTokenFigure places each token's share in its cell, wrapped, chose
   // Rows bottom-up: rejected line, blank, chosen line 2, chosen line 1.
   assert.deepEqual(z, [[4, 0.5], [null, null], [-3, null], [-1, -2]]);
   const texts = (fig.layout.annotations ?? []).map((a) => [a.text, a.x, a.y]);
-  assert.deepEqual(texts.slice(0, 5), [["·a", 0, 3], ["b", 1, 3], ["c", 0, 2], ["&lt;x&gt;", 0, 0], [
-    "y",
-    1,
-    0,
-  ]]);
+  assert.deepEqual(texts.slice(0, 5), [
+    ["·a", 0, 3],
+    ["b", 1, 3],
+    ["c", 0, 2],
+    ["&lt;x&gt;", 0, 0],
+    [
+      "y",
+      1,
+      0,
+    ],
+  ]);
   const meta = fig.layout.meta as { total: number; chosenTotal: number; rejectedTotal: number };
   assert.deepEqual([meta.chosenTotal, meta.rejectedTotal, meta.total], [-6, 4.5, -1.5]);
   // Colour range symmetric about 0 at the largest |share|.
