@@ -17,7 +17,8 @@
  *
  * The states are read back and every product and sum is taken in float64, so the contributions
  * sum to the returned `ches` to float64 rounding; `chesScores` sums the states in float32 on the
- * backend, so the two CHES values agree to float32 rounding (about 1e-6 relative).
+ * backend, so the two CHES values agree to float32 rounding of the sums: about 1e-7 of `||H+||^2`
+ * (CHES itself can be a small difference of two such terms).
  *
  * @module
  */
