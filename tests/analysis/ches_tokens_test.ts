@@ -75,6 +75,9 @@ Deno.test("per-token CHES on the shipped model: sums to CHES, matches a hand com
     assert.equal(pairs.length, 10);
     const got = await chesTokenContributions(model, pairs, { batchSize: 4, padId });
     const plain = await chesScores(model, pairs, { batchSize: 4, padId });
+    const before = tf.memory().numTensors;
+    await chesTokenContributions(model, pairs, { batchSize: 4, padId });
+    assert.equal(tf.memory().numTensors, before, "no tensor leaked");
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i], c = got[i];
       assert.equal(c.index, p.index);

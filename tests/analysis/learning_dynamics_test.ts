@@ -161,6 +161,15 @@ Deno.test("influenceMatrix on multi-token toy pairs: equals A·K·G, and a real 
   // A real step at lr 1e-3 differs from first order by O(lr^2) and float32 rounding (measured 0.015%).
   console.log(`toy sequence, lr ${lr}: relative error ${inf.relativeError!.toExponential(2)}`);
   assert.ok(inf.relativeError! < 0.01, `relative error ${inf.relativeError}`);
+  // The variables are restored exactly and nothing is left on the backend.
+  const before = tf.memory().numTensors;
+  const again = await influenceMatrix(scorer, [data.batch([0]), data.batch([1])], probes, {
+    objective: dpo({ beta: 0.5 }),
+    lr,
+  });
+  assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+  assert.deepEqual(again.probeLogps, inf.probeLogps);
+  assert.deepEqual(again.observed, inf.observed);
   scorer.dispose();
   model.dispose();
 });
