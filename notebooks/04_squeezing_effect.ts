@@ -454,7 +454,7 @@ await lab.show(lab.influenceFigure({
   observed: dTokens.map((_, t) => snapshots.map((s) => s.inf.observed![t][0])),
 }, {
   probeLabels: [...dTokens],
-  pairLabels: snapshots.map((s) => `${s.step}`),
+  pairLabels: snapshots.map((s) => (s.step % 50 === 0 ? `step ${s.step}` : "")),
   title: `"No ≻ Never" toy: Δ ln π(token) of one step (η = ${etaC}) on the pair, ` +
     `by training step (columns)`,
 }));

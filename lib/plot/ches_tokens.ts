@@ -32,7 +32,7 @@ export interface ChesTokenFigureOptions {
  */
 function show(t: string): string {
   let s = t.replace(/\n/g, "⏎").replace(/\t/g, "⇥").replace(/^ /, "·");
-  if (s.length > 10) s = s.slice(0, 9) + "…";
+  if (s.length > 8) s = s.slice(0, 7) + "…";
   return (s || "∅").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
@@ -88,7 +88,7 @@ export function chesTokenFigure(
         xref: "x",
         yref: "y",
         showarrow: false,
-        font: { size: 11 },
+        font: { size: 10 },
       });
     });
   };
@@ -127,7 +127,7 @@ export function chesTokenFigure(
           } = ${(chosenTotal + rejectedTotal).toPrecision(3)}`,
       },
       xaxis: { showgrid: false, zeroline: false, showticklabels: false, range: [-1.6, per - 0.5] },
-      yaxis: { showgrid: false, zeroline: false, showticklabels: false },
+      yaxis: { showgrid: false, zeroline: false, showticklabels: false, range: [-0.5, rows - 0.5] },
       height: 120 + 34 * rows,
       annotations,
       meta: { total: chosenTotal + rejectedTotal, chosenTotal, rejectedTotal },

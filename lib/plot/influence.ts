@@ -10,7 +10,7 @@
 import type { DisplayableFigure } from "./figure.ts";
 import { heatmapFigure } from "./generic.ts";
 import { subplots } from "./subplots.ts";
-import type { Annotation } from "./types.ts";
+import type { Annotation, Axis, Figure } from "./types.ts";
 
 /** The matrices to draw, `[probe][pair]` (the fields of an `InfluenceMatrix`). */
 export interface InfluenceData {
@@ -51,11 +51,11 @@ export function influenceFigure(
   opts: InfluenceFigureOptions = {},
 ): DisplayableFigure {
   const panels: Array<[string, readonly (readonly number[])[]]> = [
-    ["chosen-gradient part", d.chosen],
-    ["rejected-gradient part", d.rejected],
+    ["chosen part", d.chosen],
+    ["rejected part", d.rejected],
     ["first-order total", d.predicted],
   ];
-  if (d.observed) panels.push(["observed after one step", d.observed]);
+  if (d.observed) panels.push(["observed", d.observed]);
   const rows = d.predicted.length, cols = d.predicted[0]?.length ?? 0;
   if (rows === 0 || cols === 0) throw new RangeError("influenceFigure: empty matrix");
   for (const [name, m] of panels) {
@@ -77,28 +77,6 @@ export function influenceFigure(
   const range = Math.max(...panels.flatMap(([, m]) => m.flat().map(Math.abs))) || 1;
   // Rows drawn top-down: probe 0 at the top.
   const flip = <T>(m: readonly T[]) => [...m].reverse();
-  const labels = (k: number): Annotation[] => [
-    ...(k === 0 ? opts.probeLabels ?? [] : []).map((text, j) => ({
-      text,
-      x: -0.6,
-      y: rows - 1 - j,
-      xref: "x",
-      yref: "y",
-      xanchor: "right" as const,
-      showarrow: false,
-      font: { size: 10 },
-    })),
-    ...(opts.pairLabels ?? []).map((text, i) => ({
-      text,
-      x: i,
-      y: -0.8,
-      xref: "x",
-      yref: "y",
-      yanchor: "top" as const,
-      showarrow: false,
-      font: { size: 10 },
-    })),
-  ];
   const figs = panels.map(([name, m], k) => {
     const f = heatmapFigure({ z: flip(m) as number[][] }, {
       title: name,
@@ -109,7 +87,16 @@ export function influenceFigure(
     });
     const t = f.data[0] as { showscale?: boolean };
     t.showscale = k === panels.length - 1;
-    f.layout.annotations = labels(k);
+    // Fixed ranges: the labels sit outside the cells instead of stretching the axes.
+    const axis = (n: number) => ({
+      range: [-0.5, n - 0.5],
+      showticklabels: false,
+      showgrid: false,
+      zeroline: false,
+      title: { text: "" },
+    });
+    f.layout.xaxis = axis(cols);
+    f.layout.yaxis = axis(rows);
     return f;
   });
   const fig = subplots(figs, {
@@ -119,5 +106,61 @@ export function influenceFigure(
     rowHeight: Math.max(260, 40 * rows + 120),
   });
   fig.layout.meta = { range };
+  fig.layout.annotations = [
+    ...(fig.layout.annotations ?? []),
+    ...labels(fig, panels.length, rows, cols, opts),
+  ];
+  // Room on the left for the probe labels.
+  const longest = Math.max(0, ...(opts.probeLabels ?? []).map((l) => l.length));
+  fig.layout.margin = { ...(fig.layout.margin ?? {}), l: 20 + 7 * longest };
   return fig;
+}
+
+/**
+ * Row labels left of the first panel and column labels under every panel, in paper coordinates
+ * (plotly hides annotations placed in data coordinates outside an axis range).
+ */
+function labels(
+  fig: Figure,
+  panels: number,
+  rows: number,
+  cols: number,
+  opts: InfluenceFigureOptions,
+): Annotation[] {
+  const domain = (k: number, d: "x" | "y") =>
+    ((fig.layout[`${d}axis${k === 0 ? "" : k + 1}`] as Axis | undefined)?.domain ?? [0, 1]) as [
+      number,
+      number,
+    ];
+  const at = (dom: [number, number], i: number, n: number) =>
+    dom[0] + ((i + 0.5) / n) * (dom[1] - dom[0]);
+  const font = { size: 10 };
+  const out: Annotation[] = (opts.probeLabels ?? []).map((text, j) => ({
+    text,
+    x: domain(0, "x")[0] - 0.01,
+    y: at(domain(0, "y"), rows - 1 - j, rows),
+    xref: "paper",
+    yref: "paper",
+    xanchor: "right",
+    yanchor: "middle",
+    showarrow: false,
+    font,
+  }));
+  for (let k = 0; k < panels; k++) {
+    (opts.pairLabels ?? []).forEach((text, i) =>
+      out.push({
+        text,
+        x: at(domain(k, "x"), i, cols),
+        y: domain(k, "y")[0] - 0.02,
+        xref: "paper",
+        yref: "paper",
+        // Paper-referenced annotations default to an anchor that depends on x: pin it.
+        xanchor: "center",
+        yanchor: "top",
+        showarrow: false,
+        font,
+      })
+    );
+  }
+  return out;
 }

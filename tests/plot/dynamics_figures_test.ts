@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertClose } from "../helpers.ts";
 import { chesTokenFigure } from "../../lib/plot/ches_tokens.ts";
 import { influenceFigure } from "../../lib/plot/influence.ts";
 import { figureToSvg } from "../../lib/plot/svg.ts";
@@ -67,10 +68,17 @@ Deno.test("influenceFigure draws four panels on one symmetric scale, probe 0 on 
     false,
     true,
   ]);
+  // Labels in paper coordinates: probe 0 highest, each pair label inside its panel's columns.
+  const ann = fig.layout.annotations ?? [];
+  const rowY = ["p0", "p1"].map((t) => ann.find((a) => a.text === t)!.y);
+  assert.ok(rowY[0] > rowY[1]);
+  const xDomain = (fig.layout.xaxis as { domain: number[] }).domain;
+  const colX = ann.filter((a) => a.text === "A" || a.text === "B").slice(0, 2).map((a) => a.x);
+  assertClose(colX, [0.75 * xDomain[0] + 0.25 * xDomain[1], 0.25 * xDomain[0] + 0.75 * xDomain[1]]);
   checkWellFormedXml(figureToSvg(fig));
   assert.throws(() => influenceFigure(d, { pairLabels: ["A"] }), /pairLabels has 1 labels for 2/);
   assert.throws(
     () => influenceFigure({ ...d, rejected: [[0, 0]] }),
-    /rejected-gradient part is not 2 x 2/,
+    /rejected part is not 2 x 2/,
   );
 });
