@@ -387,7 +387,7 @@ const influenceTracker: lab.TrainCallback<lab.ToyBatch> = {
     snapshots.push({ step: ctx.step, inf, akg });
   },
 };
-const stepsC = lab.bySmoke(300, 200);
+const stepsC = lab.bySmoke(300, 120);
 await lab.train({
   policy: dModel,
   data: lab.toyData({ prompt: [0], chosen: [dToy.chosen], rejected: [dToy.rejected] }),
