@@ -112,6 +112,8 @@ lab.subplots([
 // ## 2. The same scores from the command line
 // `lab ches` scores a JSONL file and writes one line per pair. We run it as a subprocess on the
 // same file (in smoke mode on its first 16 lines) and compare its numbers with section 1's.
+// With `--per-token` each line also carries every completion token's text and share of CHES
+// (section 5b); the shares must sum to the line's CHES.
 
 // %%
 await Deno.mkdir("../out/ches", { recursive: true });
@@ -122,7 +124,7 @@ if (lab.isSmoke()) {
   await Deno.writeTextFile(cliInput, head);
 }
 const cliOut = "../out/ches/simple_pairs_ches.jsonl";
-const cliArgs = ["ches", "--model", modelDir, "--data", cliInput, "--out", cliOut];
+const cliArgs = ["ches", "--model", modelDir, "--data", cliInput, "--out", cliOut, "--per-token"];
 console.log(`$ deno task lab ${cliArgs.join(" ")}`);
 const cli = await new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", "../lib/cli.ts", ...cliArgs],
@@ -131,9 +133,18 @@ const cli = await new Deno.Command(Deno.execPath(), {
 }).output();
 console.log(new TextDecoder().decode(cli.stderr).trim());
 if (!cli.success) throw new Error(`lab ches failed with code ${cli.code}`);
-const cliRows = await lab.readJsonl<{ pair: number; ches: number; ches_normalized: number }>(
-  cliOut,
-);
+const cliRows = await lab.readJsonl<{
+  pair: number;
+  ches: number;
+  ches_normalized: number;
+  chosen_token_contributions: number[];
+  rejected_token_contributions: number[];
+}>(cliOut);
+// --per-token: each line's token shares must sum to its CHES (float64 identity).
+const cliTokenSumDiff = Math.max(...cliRows.map((r) => {
+  const shares = [...r.chosen_token_contributions, ...r.rejected_token_contributions];
+  return Math.abs(shares.reduce((a, b) => a + b, 0) - r.ches) / Math.max(...shares.map(Math.abs));
+}));
 const byIndex = new Map(ches.map((c) => [c.index, c]));
 const common = cliRows.filter((r) => byIndex.has(r.pair));
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
@@ -143,7 +154,8 @@ const cliMaxDiff = Math.max(
 );
 console.log(
   `${cliRows.length} lines from lab ches; ${common.length} pairs in common with section 1; ` +
-    `largest relative difference ${cliMaxDiff.toExponential(1)}`,
+    `largest relative difference ${cliMaxDiff.toExponential(1)}; per-token shares sum to ` +
+    `CHES within ${cliTokenSumDiff.toExponential(1)}`,
 );
 await flush();
 
@@ -341,6 +353,95 @@ console.table(KINDS.map((k) => {
 await flush();
 
 // %% [markdown]
+// ## 5b. Which tokens drive it: per-token CHES
+// **Question.** In the highest-CHES pairs, which tokens make the two responses look alike to
+// the model? With `H+ = Σ_k h+_k`, CHES = `Σ_k ⟨H+, h−_k⟩ + Σ_k (−⟨H+, h+_k⟩)` exactly, so each
+// rejected token contributes `⟨H+, h−_k⟩` and each chosen token `−⟨H+, h+_k⟩`, attributed to
+// the token its state predicts (`lab.chesTokenContributions`; `lab ches --per-token` writes the
+// same per line). Where y+ and y− share a prefix, the two sides' tokens cancel one for one, so
+// what is left comes from where the responses differ.
+//
+// **Sanity check** (code against its own identity): the contributions sum to CHES to float64
+// rounding (bar: relative 1e-9) and that CHES agrees with `chesScores` (float32 sums; bar 1e-5
+// of `‖H+‖²`).
+//
+// **Expected** (a finding on these pairs, not a claim of the paper): in the pairs of the
+// 100th-percentile CHES subset trained in section 4, the rejected tokens that have no
+// counterpart in y+ (positions past |y+|) carry most of CHES: the mean share of CHES they carry
+// is above 0.5, with the bootstrap 95% interval over the subset's pairs above 0.5.
+
+// %%
+const topSubset = chesSubsets[chesSubsets.length - 1];
+const topRun = chesRuns[chesRuns.length - 1];
+const topPairs = topSubset.positions.map((p) => pairs[p]);
+const perToken = await lab.chesTokenContributions(model, topPairs, {
+  batchSize: 32,
+  padId: tokenizer.padId,
+});
+const tokenSumDiff = Math.max(...perToken.map((c) => {
+  const total = [...c.chosen, ...c.rejected].reduce((a, b) => a + b, 0);
+  const scale = Math.max(...[...c.chosen, ...c.rejected].map(Math.abs));
+  return Math.abs(total - c.ches) / scale;
+}));
+// Relative to ||H+||^2 (= minus the chosen shares' sum), the size float32 sums are rounded at.
+const tokenVsScores = Math.max(
+  ...perToken.map((c, i) =>
+    Math.abs(c.ches - chesRaw[topSubset.positions[i]]) / -c.chosen.reduce((a, b) => a + b, 0)
+  ),
+);
+const surplusShare = perToken.map((c, i) =>
+  Array.from(c.rejected).slice(topPairs[i].chosenIds.length).reduce((a, b) => a + b, 0) / c.ches
+);
+const tokenText = (ids: number[], k: number) => JSON.stringify(tokenizer.decode([ids[k]]));
+console.table(perToken.map((c, i) => ({
+  pair: c.index,
+  kind: kinds[topSubset.positions[i]],
+  CHES: c.ches.toFixed(0),
+  "Δ ln π(y+|x)": topRun.change[i].toFixed(2),
+  "|y+|, |y−|": `${c.chosen.length}, ${c.rejected.length}`,
+  "share past |y+|": surplusShare[i].toFixed(2),
+  "top tokens (side: share)": lab.topChesTokens(c, 3).map((t) =>
+    `${t.side === "chosen" ? "+" : "−"}${
+      tokenText(t.side === "chosen" ? topPairs[i].chosenIds : topPairs[i].rejectedIds, t.position)
+    }: ${(t.contribution / c.ches).toFixed(2)}`
+  ).join("  "),
+})));
+// Bootstrap over the subset's pairs (2000 resamples, seeded).
+const rng = new lab.Rng(3);
+const boots = Array.from({ length: 2000 }, () => {
+  const draw = surplusShare.map(() =>
+    surplusShare[Math.floor(rng.uniform() * surplusShare.length)]
+  );
+  return mean(draw);
+}).sort((a, b) => a - b);
+const surplusCi = [boots[49], boots[1949]];
+console.log(
+  `sanity: contributions sum to CHES within ${tokenSumDiff.toExponential(1)} (relative to the ` +
+    `largest share); CHES vs chesScores ${tokenVsScores.toExponential(1)} of ‖H+‖²`,
+);
+console.log(
+  `share of CHES carried by the rejected tokens past |y+|: mean ${
+    mean(surplusShare).toFixed(2)
+  }, ` +
+    `95% interval ${surplusCi[0].toFixed(2)} .. ${surplusCi[1].toFixed(2)} ` +
+    `(${surplusShare.length} pairs of the ${topSubset.percentile}th-percentile subset)`,
+);
+await flush();
+
+// %%
+const shown = perToken.reduce((b, c, i) => (c.ches > perToken[b].ches ? i : b), 0);
+const shownPair = topPairs[shown];
+await lab.show(lab.chesTokenFigure({
+  chosenTokens: shownPair.chosenIds.map((id) => tokenizer.decode([id])),
+  rejectedTokens: shownPair.rejectedIds.map((id) => tokenizer.decode([id])),
+  chosen: perToken[shown].chosen,
+  rejected: perToken[shown].rejected,
+}, {
+  title: `Pair ${shownPair.index}: each token's share of CHES ${perToken[shown].ches.toFixed(0)} ` +
+    `(Δ ln π(y+|x) ${topRun.change[shown].toFixed(2)} after DPO)`,
+}));
+
+// %% [markdown]
 // ## 6. Filtering by length-normalised CHES
 // The paper's remedy: keep the pairs with the lowest length-normalised CHES (here the lowest
 // 5%), and train on those. For comparison, a random 5% and the highest 5% by length-normalised
@@ -402,6 +503,9 @@ const checks = {
   filterDisplacesLess: filteredRun.meanChange > randomRun.meanChange,
   highestDisplacesMore: highestRun.meanChange < randomRun.meanChange,
   cliMatchesLibrary: common.length > 0 && cliMaxDiff < 1e-4,
+  perTokenSumsToChes: tokenSumDiff < 1e-9 && tokenVsScores < 1e-5,
+  cliPerTokenSums: cliTokenSumDiff < 1e-9,
+  surplusTokensCarryChes: surplusCi[0] > 0.5,
 };
 console.log(
   `backend ${report.name}; ${pairs.length} pairs scored; subsets of ${subsetSize} pairs, ` +
@@ -431,6 +535,13 @@ console.log(
   `lab ches CLI vs chesScores: ${common.length} pairs, max relative difference ${
     cliMaxDiff.toExponential(1)
   }`,
+);
+console.log(
+  `per-token CHES, ${topSubset.percentile}th-percentile subset: rejected tokens past |y+| carry ` +
+    `${mean(surplusShare).toFixed(2)} of CHES (95% interval ${surplusCi[0].toFixed(2)} .. ${
+      surplusCi[1].toFixed(2)
+    }); contributions sum to CHES within ${tokenSumDiff.toExponential(1)}, lab ches --per-token ` +
+    `within ${cliTokenSumDiff.toExponential(1)}`,
 );
 console.table(Object.entries(checks).map(([check, ok]) => ({ check, ok })));
 const agree = Object.values(checks).every(Boolean);

@@ -318,6 +318,198 @@ lab.subplots(
 );
 
 // %% [markdown]
+// ## Part C · Where a displacement comes from: the learning-dynamics decomposition
+// **Question.** Ren & Sutherland's Prop. 1 writes one step's change of any response's log-prob
+// as `−η A·K·G`, and for a preference pair as a chosen-gradient part plus a rejected-gradient
+// part: `Δ ln π(p) ≈ −η g_w ⟨∇ln π(p), ∇ln π(y+)⟩ − η g_l ⟨∇ln π(p), ∇ln π(y−)⟩`
+// (`lab.influenceMatrix`, probes × pairs). When DPO starts to lower the preferred response,
+// which part does it, and through which factor?
+//
+// *C1 — the "No ≻ Never" toy* (`lab.displacementToy`: unconstrained features, `W_No` and
+// `W_Never` nearly parallel, `W_Yes` aligned with their difference). DPO (β = 0.1, SGD, lr 0.03)
+// on the one pair; every few steps a tracker takes the influence of one step on the pair over
+// all ten tokens (η = 10⁻³, reference = the starting model, as in training) and the exact A·K·G
+// factors (`lab.akgDecomposition`). The *displacement event* is the first snapshot where the
+// first-order change of `ln π(No)` turns negative.
+//
+// *C2 — the tiny GPT-2*: the influence matrix of Part B's pairs at the start of DPO (β = 0.1,
+// SGD, η = 10⁻⁵), probes = every pair's chosen and rejected response.
+//
+// **Sanity checks** (code against its own theory): the influence matrix agrees with the change
+// after a real SGD step, `‖predicted − observed‖_F / ‖observed‖_F` below 1% on the toy
+// (η = 10⁻³) and below 5% on the GPT-2 (η = 10⁻⁵, where float32 rounding of the summed
+// log-probs is the floor); the A·K·G totals equal the autodiff influence (relative 10⁻⁴).
+//
+// **Expected** (Theorem 4 of Razin et al. and §5.3 read through Prop. 1). In the toy the chosen
+// part of `Δ ln π(No)` stays positive and the rejected part negative; the event happens when the
+// rejected part outweighs it, because `K(No, Never) = ⟨h,h⟩·0 + ⟨W_No, W_Never⟩` is nearly as
+// large as `K(No, No)`, while `Yes` keeps gaining. On the GPT-2 the same split shows,
+// per pair, how much of the pull on each chosen response comes from rejected gradients.
+
+// %%
+const dToy = lab.displacementToy();
+const dModel = lab.createUnconstrainedFeatures(dToy.options);
+const dTokens = dModel.tokens;
+const dPair = {
+  prompt: Int32Array.of(0),
+  chosen: Int32Array.of(dToy.chosen),
+  rejected: Int32Array.of(dToy.rejected),
+  pairIndex: [0],
+};
+const dProbes = { prompt: new Int32Array(dTokens.length), token: Int32Array.from(dTokens.keys()) };
+const dRef = {
+  chosen: [await dModel.logProbAsync("x0", dToy.chosen)],
+  rejected: [await dModel.logProbAsync("x0", dToy.rejected)],
+};
+const dpoToy = lab.dpo({ beta: 0.1 });
+const etaC = 1e-3;
+type Snapshot = { step: number; inf: lab.InfluenceMatrix; akg: lab.AkgDecomposition[] };
+const snapshots: Snapshot[] = [];
+const snapshotEvery = lab.bySmoke(10, 20);
+const influenceTracker: lab.TrainCallback<lab.ToyBatch> = {
+  name: "influence",
+  async onStepEnd(ctx) {
+    if (ctx.step % snapshotEvery !== 0) return;
+    const inf = await lab.influenceMatrix(dModel, [dPair], dProbes, {
+      objective: dpoToy,
+      lr: etaC,
+      reference: dRef,
+    });
+    const params = await lab.toyParameters(dModel);
+    const one = (t: number) => ({ contexts: [0], tokens: [t] });
+    const weights = { chosen: inf.weights.chosen[0], rejected: inf.weights.rejected[0] };
+    const akg = dTokens.map((_, t) =>
+      lab.akgDecomposition(params, one(t), {
+        chosen: one(dToy.chosen),
+        rejected: one(dToy.rejected),
+      }, { weights, lr: etaC })
+    );
+    snapshots.push({ step: ctx.step, inf, akg });
+  },
+};
+const stepsC = lab.bySmoke(300, 120);
+await lab.train({
+  policy: dModel,
+  data: lab.toyData({ prompt: [0], chosen: [dToy.chosen], rejected: [dToy.rejected] }),
+  objective: dpoToy,
+  optimizer: { name: "sgd" },
+  lr: 0.03,
+  batchSize: 1,
+  maxSteps: stepsC,
+  progress: false,
+  callbacks: [influenceTracker],
+});
+const No = dToy.chosen, Never = dToy.rejected, Yes = dToy.attractor;
+const toyRelErr = Math.max(...snapshots.map((s) => s.inf.relativeError!));
+const akgVsAutodiff = Math.max(...snapshots.flatMap((s) =>
+  s.akg.flatMap((d, t) => [
+    Math.abs(d.total.chosen - s.inf.chosen[t][0]) / Math.max(1e-12, Math.abs(s.inf.chosen[t][0])),
+    Math.abs(d.total.rejected - s.inf.rejected[t][0]) /
+    Math.max(1e-12, Math.abs(s.inf.rejected[t][0])),
+  ])
+));
+const event = snapshots.find((s) => s.inf.predicted[No][0] < 0);
+console.table(snapshots.map((s) => ({
+  step: s.step,
+  "π(No)": Math.exp(s.inf.probeLogps[No]).toFixed(3),
+  "π(Yes)": Math.exp(s.inf.probeLogps[Yes]).toFixed(3),
+  "No: chosen part": s.inf.chosen[No][0].toExponential(2),
+  "No: rejected part": s.inf.rejected[No][0].toExponential(2),
+  "No: observed": s.inf.observed![No][0].toExponential(2),
+  "Yes: total": s.inf.predicted[Yes][0].toExponential(2),
+})));
+console.log(
+  `sanity: influence vs a real step (η = ${etaC}): relative error at most ${
+    toyRelErr.toExponential(1)
+  }; A·K·G vs autodiff: at most ${akgVsAutodiff.toExponential(1)}`,
+);
+if (event) {
+  const K = event.akg[No].K.rejected[0][0];
+  console.log(
+    `displacement event at step ${event.step}: Δ ln π(No) per step of ${etaC} = ` +
+      `${event.inf.chosen[No][0].toExponential(2)} (chosen part) + ` +
+      `${event.inf.rejected[No][0].toExponential(2)} (rejected part) = ` +
+      `${event.inf.predicted[No][0].toExponential(2)} (observed ${
+        event.inf.observed![No][0].toExponential(2)
+      }).\n  The NTK entries behind it: K(No, Never) = ${K[No][Never].toFixed(1)}, ` +
+      `K(No, No) = ${K[No][No].toFixed(1)}, K(Never, Never) = ${K[Never][Never].toFixed(1)}, ` +
+      `K(No, Yes) = ${
+        K[No][Yes].toFixed(1)
+      }: pushing Never's logit down drags No's almost as far.` +
+      `\n  At this step π(No) = ${Math.exp(event.inf.probeLogps[No]).toFixed(3)}, π(Never) = ${
+        Math.exp(event.inf.probeLogps[Never]).toFixed(3)
+      }, π(Yes) = ${Math.exp(event.inf.probeLogps[Yes]).toFixed(3)}; Yes gains ` +
+      `${event.inf.predicted[Yes][0].toExponential(2)} per step.`,
+  );
+} else {
+  console.log(`no displacement event within ${stepsC} steps`);
+}
+await flush();
+
+// %%
+await lab.show(lab.influenceFigure({
+  chosen: dTokens.map((_, t) => snapshots.map((s) => s.inf.chosen[t][0])),
+  rejected: dTokens.map((_, t) => snapshots.map((s) => s.inf.rejected[t][0])),
+  predicted: dTokens.map((_, t) => snapshots.map((s) => s.inf.predicted[t][0])),
+  observed: dTokens.map((_, t) => snapshots.map((s) => s.inf.observed![t][0])),
+}, {
+  probeLabels: [...dTokens],
+  pairLabels: snapshots.map((s) => (s.step % 50 === 0 ? `step ${s.step}` : "")),
+  title: `"No ≻ Never" toy: Δ ln π(token) of one step (η = ${etaC}) on the pair, ` +
+    `by training step (columns)`,
+}));
+dModel.dispose();
+
+// %%
+const nInfluence = Math.min(tokenized.length, lab.bySmoke(4, 2));
+const infModel = await lab.loadCausalLM(modelDir);
+const infPairs = tokenized.slice(0, nInfluence);
+const infData = lab.preferenceData(infPairs, { padId: tok.padId });
+const infProbes = lab.collateProbes(
+  infPairs.flatMap((p, i) =>
+    (["chosen", "rejected"] as const).map((side) => ({
+      index: i,
+      name: side,
+      promptIds: p.promptIds,
+      completionIds: side === "chosen" ? p.chosenIds : p.rejectedIds,
+    }))
+  ),
+  tok.padId,
+);
+const lmInf = await lab.influenceMatrix(
+  lab.lmScorer(infModel),
+  infPairs.map((_, i) => infData.batch([i])),
+  infProbes,
+  { objective: lab.dpo({ beta: 0.1 }), lr: 1e-5 },
+);
+infModel.dispose();
+const probeNames = infPairs.flatMap((_, i) => [`y+ of ${i}`, `y− of ${i}`]);
+// On each pair's own y+: the chosen part pushes up, the rejected part pulls down.
+const ownChosen = infPairs.map((_, i) => lmInf.chosen[2 * i][i]);
+const ownRejected = infPairs.map((_, i) => lmInf.rejected[2 * i][i]);
+console.table(infPairs.map((_, i) => ({
+  pair: i,
+  "y+: chosen part": ownChosen[i].toExponential(2),
+  "y+: rejected part": ownRejected[i].toExponential(2),
+  "y+: predicted": lmInf.predicted[2 * i][i].toExponential(2),
+  "y+: observed": lmInf.observed![2 * i][i].toExponential(2),
+  "rejected / chosen": (-ownRejected[i] / ownChosen[i]).toFixed(2),
+})));
+console.log(
+  `sanity: GPT-2 influence vs a real SGD step at η = 1e-5: relative error ${
+    lmInf.relativeError!.toExponential(1)
+  } (${probeNames.length} probes x ${nInfluence} pairs)`,
+);
+await flush();
+
+// %%
+await lab.show(lab.influenceFigure(lmInf, {
+  probeLabels: probeNames,
+  pairLabels: infPairs.map((_, i) => `pair ${i}`),
+  title: "Tiny GPT-2: Δ ln π(probe) of one DPO step (η = 1e-5) on each pair",
+}));
+
+// %% [markdown]
 // ## Measured
 
 // %%
@@ -442,6 +634,36 @@ console.log(
       : valley.greedyDelta > ng.greedyDelta || valley.chosenDelta < ng.chosenDelta
       ? "AGREES IN PART"
       : "DOES NOT AGREE"),
+);
+// Part C
+const eventOk = event !== undefined && event.inf.chosen[No][0] > 0 &&
+  event.inf.rejected[No][0] < 0 && event.inf.predicted[Yes][0] > 0;
+console.log(
+  `\nPart C (learning-dynamics decomposition)\n  sanity: toy influence vs a real step at η = ${etaC}: ` +
+    `${toyRelErr.toExponential(1)} (bar 1e-2); A·K·G vs autodiff ${
+      akgVsAutodiff.toExponential(1)
+    } (bar 1e-4); GPT-2 at η = 1e-5: ${lmInf.relativeError!.toExponential(1)} (bar 5e-2) -> ${
+      toyRelErr < 1e-2 && akgVsAutodiff < 1e-4 && lmInf.relativeError! < 0.05
+        ? "AGREES"
+        : "DOES NOT AGREE"
+    }`,
+);
+console.log(
+  `  expected: ln π(No) starts to fall when the rejected part outweighs the chosen part, while Yes ` +
+    `gains -> ${
+      event
+        ? `event at step ${event.step} (π(No) ${
+          Math.exp(event.inf.probeLogps[No]).toFixed(3)
+        }), chosen part ${event.inf.chosen[No][0].toExponential(2)}, rejected part ${
+          event.inf.rejected[No][0].toExponential(2)
+        } -> ${eventOk ? "AGREES" : "DOES NOT AGREE"}`
+        : "no event -> DOES NOT AGREE"
+    }`,
+);
+console.log(
+  `  GPT-2: on each pair's own y+, the rejected part offsets ${
+    ownRejected.map((r, i) => (-r / ownChosen[i]).toFixed(2)).join(", ")
+  } of the chosen part`,
 );
 console.log(
   `\nbackend ${report.name}` +

@@ -233,6 +233,50 @@ export async function chesScores(
   pairs: readonly TokenizedPair[],
   opts: ChesScoresOptions = {},
 ): Promise<ChesScore[]> {
+  const out = new Array<ChesScore>(pairs.length);
+  for (const { positions, batch, done } of chesBatches(model, pairs, opts)) {
+    (await chesFromBatch(model, batch, opts)).forEach((score, j) => out[positions[j]] = score);
+    opts.onBatch?.(done, pairs.length);
+  }
+  return out;
+}
+
+/** One batch of {@link chesBatches}. */
+export interface ChesBatch {
+  /** Input positions of the batch's pairs, in batch order. */
+  positions: number[];
+  /** The collated batch (rows: chosen then rejected). */
+  batch: PreferenceBatch;
+  /** Pairs handed out so far, this batch included. */
+  done: number;
+}
+
+/**
+ * The batches {@link chesScores} runs: pairs checked (non-empty prompt and completions), sorted
+ * by length unless `sortByLength` is false, cut into `batchSize` chunks and right-padded to a
+ * multiple of `padMultiple` within the model's position limit. Shared by every per-pair
+ * analysis of hidden states so that all batch alike.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { chesBatches } from "./ches.ts";
+ * const model = createGPT2({ vocab_size: 32, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
+ * const pairs = [
+ *   { index: 0, promptIds: [1, 2, 3], chosenIds: [3, 0], rejectedIds: [4, 5, 0] },
+ *   { index: 1, promptIds: [7], chosenIds: [8, 0], rejectedIds: [8, 0] },
+ * ];
+ * const plan = [...chesBatches(model, pairs, { batchSize: 1 })];
+ * console.log(plan.map((b) => b.positions), plan[0].batch.length); // [[1], [0]] 16
+ * model.dispose();
+ * ```
+ */
+export function* chesBatches(
+  model: CausalLM,
+  pairs: readonly TokenizedPair[],
+  opts: ChesScoresOptions = {},
+): Generator<ChesBatch> {
   const size = opts.batchSize ?? 8;
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`batchSize: ${opts.batchSize} is not a positive integer`);
@@ -252,17 +296,14 @@ export async function chesScores(
     p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
   const order = Array.from(pairs.keys());
   if (opts.sortByLength ?? true) order.sort((a, b) => rowLength(pairs[a]) - rowLength(pairs[b]));
-  const out = new Array<ChesScore>(pairs.length);
   for (let s = 0; s < order.length; s += size) {
     const chunk = order.slice(s, s + size);
     const longest = Math.max(...chunk.map((i) => rowLength(pairs[i])));
     const padded = Math.ceil(longest / multiple) * multiple;
     const length = limit === undefined ? padded : Math.max(longest, Math.min(padded, limit));
     const batch = collate(chunk.map((i) => pairs[i]), opts.padId ?? 0, { length });
-    (await chesFromBatch(model, batch, opts)).forEach((score, j) => out[chunk[j]] = score);
-    opts.onBatch?.(Math.min(s + size, order.length), order.length);
+    yield { positions: chunk, batch, done: Math.min(s + size, order.length) };
   }
-  return out;
 }
 
 function positionLimit(config: Readonly<Record<string, unknown>>): number | undefined {

@@ -4,7 +4,7 @@
  *
  * ```sh
  * deno task lab ches --model data/models/tiny --data pairs.jsonl --out ches.jsonl \
- *   [--batch-size 8] [--max-length N] [--backend NAME] [--strict]
+ *   [--batch-size 8] [--max-length N] [--backend NAME] [--strict] [--per-token]
  * ```
  *
  * Each output line: `{"pair", "line", "ches", "ches_normalized", "prompt_length",
@@ -12,6 +12,14 @@
  * input file; lengths in tokens, completions counting their EOS). Invalid rows are skipped and
  * listed on stderr as `file:line: field 'x': problem` (with `--strict`, any invalid row is an
  * error), as are rows dropped by truncation and the throughput in pairs per second.
+ *
+ * With `--per-token` each line also has `chosen_tokens` and `rejected_tokens` (each completion
+ * token's text, EOS included), `chosen_token_contributions` and `rejected_token_contributions`
+ * (each token's share of `ches`, aligned with those tokens: `-<H+, h+_k>` and `<H+, h-_k>`, see
+ * `ches_tokens.ts`) and the same shares of `ches_normalized` (`..._contributions_normalized`).
+ * The shares sum to the line's `ches` and `ches_normalized` to float64 rounding; those two are
+ * then computed in float64 from the states and agree with the plain run's to float32 rounding
+ * (about 1e-7 of `||H+||^2`).
  *
  * @module
  */
@@ -23,12 +31,31 @@ import { formatIssue } from "../data/issues.ts";
 import { loadTokenizer } from "../data/tokenizer.ts";
 import { tokenizePairs } from "../data/tokenize.ts";
 import { chesScores } from "./ches.ts";
+import { type ChesTokenContributions, chesTokenContributions } from "./ches_tokens.ts";
+import type { TokenizedPair } from "../data/types.ts";
+
+/** The `--per-token` fields of one output line; each token decoded on its own. */
+function perTokenFields(
+  c: ChesTokenContributions,
+  pair: TokenizedPair,
+  tokenizer: { decode(ids: readonly number[]): string },
+): Record<string, unknown> {
+  const text = (ids: readonly number[]) => ids.map((id) => tokenizer.decode([id]));
+  return {
+    chosen_tokens: text(pair.chosenIds),
+    rejected_tokens: text(pair.rejectedIds),
+    chosen_token_contributions: Array.from(c.chosen),
+    rejected_token_contributions: Array.from(c.rejected),
+    chosen_token_contributions_normalized: Array.from(c.chosenNormalized),
+    rejected_token_contributions_normalized: Array.from(c.rejectedNormalized),
+  };
+}
 
 const USAGE = "usage: lab ches --model DIR --data FILE --out FILE " +
-  "[--batch-size N] [--max-length N] [--backend NAME] [--strict]";
+  "[--batch-size N] [--max-length N] [--backend NAME] [--strict] [--per-token]";
 
 const FLAGS = ["--model", "--data", "--out", "--batch-size", "--max-length", "--backend"];
-const SWITCHES = ["--strict"];
+const SWITCHES = ["--strict", "--per-token"];
 
 /** Parsed arguments of `lab ches`. */
 export interface ChesArgs {
@@ -41,6 +68,8 @@ export interface ChesArgs {
   backend?: BackendName | "auto";
   /** Any invalid data row is an error (default: skipped and listed). */
   strict: boolean;
+  /** Add each token's text and share of CHES to every line. */
+  perToken: boolean;
 }
 
 /**
@@ -89,6 +118,7 @@ export function parseChesArgs(args: readonly string[]): ChesArgs {
     maxLength: int("--max-length", 2),
     backend: got.get("--backend") as BackendName | "auto" | undefined,
     strict: switches.has("--strict"),
+    perToken: switches.has("--per-token"),
   };
 }
 
@@ -126,20 +156,20 @@ export async function chesCommand(args: string[]): Promise<number> {
     }
     if (tok.truncated > 0) console.error(`${tok.truncated} pairs truncated to ${maxLength} tokens`);
     const t0 = performance.now();
-    const scores = await chesScores(model, tok.pairs, {
-      batchSize: a.batchSize,
-      padId: tokenizer.padId,
-    });
+    const opts = { batchSize: a.batchSize, padId: tokenizer.padId };
+    const scores = await chesScores(model, tok.pairs, opts);
+    const perToken = a.perToken ? await chesTokenContributions(model, tok.pairs, opts) : undefined;
     const seconds = (performance.now() - t0) / 1000;
-    const lines = scores.map((s) =>
+    const lines = scores.map((s, i) =>
       JSON.stringify({
         pair: s.index,
         line: lineOf.get(s.index),
-        ches: s.ches,
-        ches_normalized: s.chesNormalized,
+        ches: perToken?.[i].ches ?? s.ches,
+        ches_normalized: perToken?.[i].chesNormalized ?? s.chesNormalized,
         prompt_length: s.promptLength,
         chosen_length: s.chosenLength,
         rejected_length: s.rejectedLength,
+        ...(perToken ? perTokenFields(perToken[i], tok.pairs[i], tokenizer) : {}),
       })
     );
     await Deno.writeTextFile(a.out, lines.length ? lines.join("\n") + "\n" : "");

@@ -87,3 +87,5 @@ export {
 export { findChromium, renderPng, save, type SaveFigureOptions, type SaveFormat } from "./save.ts";
 export { type ReportBlock, reportHtml, type ReportOptions } from "./report.ts";
 export { TRL_EXTRA_KEYS, trlMetricCurves } from "./trl_metrics.ts";
+export { type ChesTokenData, chesTokenFigure, type ChesTokenFigureOptions } from "./ches_tokens.ts";
+export { type InfluenceData, influenceFigure, type InfluenceFigureOptions } from "./influence.ts";

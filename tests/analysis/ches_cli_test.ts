@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
 import { chesCommand, parseChesArgs } from "../../lib/analysis/ches_cli.ts";
 import { chesScores } from "../../lib/analysis/ches.ts";
@@ -117,6 +118,73 @@ Deno.test({
       () => parseChesArgs(["--model", "m", "--data", "d", "--out", "o", "--batch-size", "0"]),
       /--batch-size must be an integer >= 1, got '0'/,
     );
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "lab ches --per-token: token texts and shares that sum to CHES and match a hand computation",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await tinyModelDir();
+    const data = `${dir}/pairs.jsonl`;
+    const rows = [
+      { prompt: "Where did the farmer go?", chosen: " He went home.", rejected: " To the market." },
+      { prompt: "Say", chosen: " hello there", rejected: " hello there" },
+    ];
+    await Deno.writeTextFile(data, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const out = `${dir}/ches.jsonl`;
+    const args = ["--model", `${dir}/model`, "--data", data, "--out", out, "--backend", "cpu"];
+    assert.equal(await chesCommand([...args, "--per-token"]), 0);
+    const lines = (await Deno.readTextFile(out)).trim().split("\n").map((l) => JSON.parse(l));
+    const tok = await loadTokenizer(`${dir}/model`);
+    const model = await loadCausalLM(`${dir}/model`);
+    const dot = (a: number[], b: number[]) => a.reduce((s, v, j) => s + v * b[j], 0);
+    for (const [i, r] of rows.entries()) {
+      const l = lines[i];
+      const promptIds = tok.encode(r.prompt, { addSpecialTokens: true });
+      const chosenIds = [...tok.encode(r.chosen), tok.eosId];
+      const rejectedIds = [...tok.encode(r.rejected), tok.eosId];
+      assert.deepEqual(l.chosen_tokens, chosenIds.map((id) => tok.decode([id])));
+      assert.deepEqual(l.rejected_tokens, rejectedIds.map((id) => tok.decode([id])));
+      assert.equal(l.chosen_token_contributions.length, l.chosen_length);
+      assert.equal(l.rejected_token_contributions.length, l.rejected_length);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      const total = sum(l.chosen_token_contributions) + sum(l.rejected_token_contributions);
+      assertClose(total, l.ches, { rtol: 1e-12, atol: 1e-12, msg: `pair ${i} sum` });
+      assertClose(
+        sum(l.chosen_token_contributions_normalized) +
+          sum(l.rejected_token_contributions_normalized),
+        l.ches_normalized,
+        { rtol: 1e-12, atol: 1e-12, msg: `pair ${i} normalised sum` },
+      );
+      // By hand: the unpadded rows' states, position P-1+k predicting completion token k.
+      const states = (completion: number[]) => {
+        const ids = [...promptIds, ...completion];
+        const h = model.forward(tf.tensor2d([ids], [1, ids.length], "int32"), { hidden: true });
+        const v = (h.hidden!.arraySync() as number[][][])[0];
+        tf.dispose([h.logits, h.hidden!]);
+        return completion.map((_, k) => v[promptIds.length - 1 + k]);
+      };
+      const hp = states(chosenIds), hm = states(rejectedIds);
+      const H = hp.reduce((s, h) => s.map((v, j) => v + h[j]));
+      const tol = { rtol: 1e-4, atol: 1e-5 * dot(H, H) };
+      assertClose(l.chosen_token_contributions, hp.map((h) => -dot(H, h)), { ...tol, msg: "y+" });
+      assertClose(l.rejected_token_contributions, hm.map((h) => dot(H, h)), { ...tol, msg: "y-" });
+    }
+    // Identical responses: the shares cancel token by token and CHES is exactly 0.
+    assert.equal(lines[1].ches, 0);
+    assert.deepEqual(
+      lines[1].rejected_token_contributions,
+      lines[1].chosen_token_contributions.map((v: number) => -v),
+    );
+    // Without the switch the lines carry no per-token fields.
+    assert.equal(await chesCommand(args), 0);
+    const plain = JSON.parse((await Deno.readTextFile(out)).split("\n")[0]);
+    assert.equal(plain.chosen_token_contributions, undefined);
+    model.dispose();
     await Deno.remove(dir, { recursive: true });
   },
 });
