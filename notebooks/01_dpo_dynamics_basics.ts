@@ -213,9 +213,9 @@ await flush();
 // from those log-probs with the same definitions (`β (l − l_ref)`, reference = step 0).
 
 // %%
-lab.rewardCurves(result.records.filter((r) => r.step > 0), {
+await lab.show(lab.rewardCurves(result.records.filter((r) => r.step > 0), {
   title: "TRL metrics per batch: rewards/chosen, rewards/rejected, rewards/margins, accuracies",
-});
+}));
 
 // %%
 type MassRow = { step: number; prompt: number; label: string; logp: number };
@@ -258,7 +258,7 @@ await lab.show(lab.rewardCurves(wholeSet, {
 }));
 
 // %%
-lab.subplots([
+await lab.show(lab.subplots([
   lab.lineFigure([
     {
       name: "logps/chosen",
@@ -298,7 +298,7 @@ lab.subplots([
       yTitle: "summed log-prob (nats)",
     },
   ),
-], { columns: 2, title: "Summed completion log-probs" });
+], { columns: 2, title: "Summed completion log-probs" }));
 
 // %% [markdown]
 // ## 5. Per-pair trajectories
@@ -313,11 +313,11 @@ const trajectories = steps.flatMap((s) =>
     chosen_change: chosenAt.get(s)!.get(id)! - chosenAt.get(0)!.get(id)!,
   }))
 );
-lab.pairTrajectories(trajectories, {
+await lab.show(lab.pairTrajectories(trajectories, {
   valueKey: "chosen_change",
   yTitle: "l_w(t) − l_w(0) (nats)",
   title: "Chosen log-prob of every training pair, relative to the start",
-});
+}));
 
 // %% [markdown]
 // The implicit-reward tracker's view of the same run: each pair's reward margin
@@ -376,7 +376,7 @@ console.table(byKind.map((r) => ({
 await flush();
 
 // %%
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: [
     {
       type: "bar",
@@ -406,7 +406,7 @@ lab.makeFigure({
     xaxis: { title: { text: "pair kind" } },
     yaxis: { title: { text: "l(T) − l(0) (nats)" } },
   },
-});
+}));
 
 // %% [markdown]
 // ## 7. Why: one step on the whole training set, to first order
@@ -489,7 +489,7 @@ console.log(
 await flush();
 
 // %%
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: [
     ["own term", "own", lab.ROLE_COLORS.chosen],
     ["other pairs' terms", "others", lab.ROLE_COLORS.context],
@@ -507,7 +507,7 @@ lab.makeFigure({
     xaxis: { title: { text: "pair" } },
     yaxis: { title: { text: "Δ ln π(y_w|x) (nats)" } },
   },
-});
+}));
 
 // %% [markdown]
 // The same pairs under both optimizers: the mean change of the chosen log-prob by kind after
@@ -522,7 +522,7 @@ const sgdByKind = KINDS.map((k) => {
 });
 const sgdFracDown = pairIds.filter((id) => sgdChosen(sgdLast, id) < sgdChosen(0, id)).length /
   pairIds.length;
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: [
     {
       type: "bar",
@@ -545,7 +545,7 @@ lab.makeFigure({
     xaxis: { title: { text: "pair kind" } },
     yaxis: { title: { text: "l_w(T) − l_w(0) (nats)" } },
   },
-});
+}));
 
 // %% [markdown]
 // And how the single-pair geometry moved during the RMSProp run (gradient-alignment tracker).

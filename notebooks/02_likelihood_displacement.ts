@@ -175,7 +175,7 @@ const topTokens = tokens.map((_, z) => z)
     Math.max(...aligned.probs.map((p) => p[b])) - Math.max(...aligned.probs.map((p) => p[a]))
   )
   .slice(0, 6);
-lab.lineFigure(
+await lab.show(lab.lineFigure(
   topTokens.flatMap((z, i) => [
     {
       name: tokens[z],
@@ -197,10 +197,10 @@ lab.lineFigure(
     yTitle: "ln π(z|x) (nats)",
     height: 480,
   },
-);
+));
 
 // %%
-lab.massEvolution(
+await lab.show(lab.massEvolution(
   { steps, probs: aligned.probs },
   {
     topK: 6,
@@ -208,7 +208,7 @@ lab.massEvolution(
     labels: tokens,
     title: "Where the mass goes (aligned geometry)",
   },
-);
+));
 
 // %% [markdown]
 // ### Theory against observation
@@ -247,7 +247,7 @@ theoryFig.data.push({
   y: [lo, hi],
   line: { color: "#888", dash: "dash", width: 1 },
 });
-theoryFig;
+await lab.show(theoryFig);
 
 // %% [markdown]
 // Theorem 5 in one picture: at step 0, the observed rate of every token other than *No* and
@@ -257,7 +257,7 @@ theoryFig;
 // %%
 const others = tokens.map((_, z) => z).filter((z) => z !== NO && z !== NEVER);
 const align0 = alignment(alignedRows);
-lab.scatterFigure(
+await lab.show(lab.scatterFigure(
   others.map((z, i) => ({
     name: tokens[z],
     x: [align0[z]],
@@ -270,7 +270,7 @@ lab.scatterFigure(
     xTitle: "⟨W_z, W_No − W_Never⟩",
     yTitle: "observed Δ ln π(z|x) / step size",
   },
-);
+));
 
 // %% [markdown]
 // ## Part B · The shipped tiny GPT-2 on the yes/no questions
@@ -435,7 +435,7 @@ const curve = (runs: PromptRun[], id: number, name: string, color: string, axis:
   }));
 const colNo = lab.ROLE_COLORS.chosen, colNever = lab.ROLE_COLORS.rejected;
 const colYes = lab.seriesColor(2);
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: [
     ...curve(runsB.sft, idNo, "No (y+)", colNo, ""),
     ...curve(runsB.sft, idNever, "Never (y−)", colNever, ""),
@@ -452,16 +452,16 @@ lab.makeFigure({
     xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "DPO step (from base model)" } },
     yaxis2: { anchor: "x2", type: "log", title: { text: "π (log scale)" } },
   },
-});
+}));
 
 // %%
 const vocabLabels = Array.from({ length: tok.vocabSize }, (_, i) => tok.decode([i]));
-lab.massEvolution({ steps: stepsBx, probs: runsB.sft[0].probs }, {
+await lab.show(lab.massEvolution({ steps: stepsBx, probs: runsB.sft[0].probs }, {
   topK: 8,
   include: [idNo, idNever],
   labels: vocabLabels,
   title: `Where the mass goes: prompt ${runsB.sft[0].index}, from the SFT model`,
-});
+}));
 
 // %% [markdown]
 // ### The UFM prediction on the real model
@@ -483,7 +483,7 @@ const topGainer = lab.topKGains(r0.probs[0], r0.probs.at(-1)!, {
 const rest = Array.from(r0.theory.keys()).filter((z) =>
   ![idNo, idNever, idYes, topGainer].includes(z)
 );
-lab.scatterFigure(
+await lab.show(lab.scatterFigure(
   [
     {
       name: "other tokens",
@@ -506,7 +506,7 @@ lab.scatterFigure(
     xTitle: "predicted d ln π(z|x)/dt at step 0 (Theorem 5)",
     yTitle: "observed ln π_T(z|x) − ln π_0(z|x) (nats)",
   },
-);
+));
 
 // %% [markdown]
 // ## Measured

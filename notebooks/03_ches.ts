@@ -87,7 +87,7 @@ console.log(
 await flush();
 
 // %%
-lab.subplots([
+await lab.show(lab.subplots([
   lab.scatterFigure(
     KINDS.map((k) => ({
       name: k,
@@ -106,7 +106,7 @@ lab.subplots([
     })),
     { title: "length-normalised CHES", xTitle: "1 − normalised edit distance", yTitle: "CHES~" },
   ),
-], { columns: 2, title: "Each pair's CHES against its surface similarity, by kind" });
+], { columns: 2, title: "Each pair's CHES against its surface similarity, by kind" }));
 
 // %% [markdown]
 // ## 2. The same scores from the command line
@@ -171,7 +171,7 @@ console.table([
 await flush();
 
 // %%
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: KINDS.map((k, i) => ({
     type: "bar" as const,
     name: k,
@@ -185,7 +185,7 @@ lab.makeFigure({
     xaxis: { title: { text: "CHES percentile" } },
     yaxis: { title: { text: "pairs" } },
   },
-});
+}));
 
 // %% [markdown]
 // ## 4. Train DPO on each subset
@@ -273,7 +273,7 @@ await flush();
 // %%
 const rhoChes = lab.spearmanCorrelation(percentiles, chesRuns.map((r) => r.meanChange));
 const rhoEdit = lab.spearmanCorrelation(percentiles, editRuns.map((r) => r.meanChange));
-lab.lineFigure([
+await lab.show(lab.lineFigure([
   {
     name: `CHES (ρ = ${rhoChes.toFixed(2)})`,
     x: percentiles,
@@ -291,7 +291,7 @@ lab.lineFigure([
   title: "Mean change of the preferred log-prob after DPO, by the subset's percentile",
   xTitle: "percentile of the score the subset was chosen by",
   yTitle: "mean Δ ln π(y+|x) (nats)",
-});
+}));
 
 // %% [markdown]
 // ## 5. Pair by pair, and by kind

@@ -147,7 +147,7 @@ const panel = (shape: Shape, axis: string) =>
       dash: k === yMinus ? ("dash" as const) : ("solid" as const),
     },
   }));
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: [...panel("flat", ""), ...panel("peaky", "2")],
   layout: {
     title: { text: "Negative gradient on r12: every token's log-probability" },
@@ -157,14 +157,14 @@ lab.makeFigure({
     xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "step (peaky start)" } },
     yaxis2: { anchor: "x2" },
   },
-});
+}));
 
 // %% [markdown]
 // Who rose after the first step? Ratio `p_k^1/p_k^0` against `p_k^0`: the formula says tokens
 // with `c·p_k > ln Z` rise, so the cut is a probability threshold (rich get richer).
 
 // %%
-lab.scatterFigure(
+await lab.show(lab.scatterFigure(
   (["flat", "peaky"] as const).map((shape, i) => ({
     name: shape,
     x: Array.from(trajectories[shape][0]).filter((_, k) => k !== yMinus),
@@ -180,7 +180,7 @@ lab.scatterFigure(
     yTitle: "p¹/p⁰",
     logX: true,
   },
-);
+));
 
 // %% [markdown]
 // ### A2 · How the squeeze depends on p(y−)
@@ -201,7 +201,7 @@ for (const shape of ["flat", "peaky"] as const) {
     });
   }
 }
-lab.lineFigure(
+await lab.show(lab.lineFigure(
   (["flat", "peaky"] as const).map((shape, i) => {
     const rows = sweep.filter((r) => r.shape === shape);
     return {
@@ -217,7 +217,7 @@ lab.lineFigure(
     yTitle: "fraction of other tokens that fall",
     logX: true,
   },
-);
+));
 
 // %% [markdown]
 // ## Part B · The shipped tiny GPT-2 on simple_pairs
@@ -302,7 +302,7 @@ const series = (r: lab.TrainResult, key: string) => {
   return { x: rec.map((x) => x.step), y: rec.map((x) => x[key] as number) };
 };
 const names = Object.keys(runs) as (keyof typeof runs)[];
-lab.subplots(
+await lab.show(lab.subplots(
   names.map((name) =>
     lab.lineFigure([
       { name: "chosen", ...series(runs[name], "logps/chosen"), color: lab.ROLE_COLORS.chosen },
@@ -315,7 +315,7 @@ lab.subplots(
     ], { title: name, xTitle: "step", yTitle: "summed log-prob (nats)" })
   ),
   { columns: 3, title: "Tiny GPT-2: chosen, rejected and greedy log-probs (mean over pairs)" },
-);
+));
 
 // %% [markdown]
 // ## Measured

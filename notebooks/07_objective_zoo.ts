@@ -139,22 +139,22 @@ await lab.show(lab.gradientFieldFigure(fields.get("dpo")!, {
 }));
 
 // %%
-fieldGroup(0);
+await lab.show(fieldGroup(0));
 
 // %%
-fieldGroup(1);
+await lab.show(fieldGroup(1));
 
 // %%
-fieldGroup(2);
+await lab.show(fieldGroup(2));
 
 // %%
-fieldGroup(3);
+await lab.show(fieldGroup(3));
 
 // %%
-fieldGroup(4);
+await lab.show(fieldGroup(4));
 
 // %%
-fieldGroup(5);
+await lab.show(fieldGroup(5));
 
 // %% [markdown]
 // ## 2 · Toy dynamics: one run per objective
@@ -281,7 +281,7 @@ const massFigure = lab.subplots([
   bars("ood", "final OOD mass 1 − π(y+) − π(y−)", lab.OKABE_ITO.orange),
 ], { columns: 1, rowHeight: 360, width: 1000, ygap: 0.3 });
 massFigure.layout.title = { text: `Where the mass went after ${STEPS} steps, by objective` };
-massFigure;
+await lab.show(massFigure);
 
 // %% [markdown]
 // ## Measured

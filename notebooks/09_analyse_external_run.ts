@@ -125,7 +125,9 @@ await flush();
 
 // %%
 await lab.show(lab.rewardCurves(trl.steps, { title: "TRL sample (synthetic): training records" }));
-lab.rewardCurves(trl.evals, { title: "TRL sample (synthetic): evaluation records" });
+await lab.show(
+  lab.rewardCurves(trl.evals, { title: "TRL sample (synthetic): evaluation records" }),
+);
 
 // %% [markdown]
 // ## 3. A short run of ours
@@ -164,7 +166,7 @@ toy.dispose();
 await flush();
 
 // %%
-lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" });
+await lab.show(lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" }));
 
 // %% [markdown]
 // ## 4. Both runs on the same axes
@@ -173,7 +175,7 @@ lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" });
 // single tokens); the shapes are what compare.
 
 // %%
-lab.runComparison(
+await lab.show(lab.runComparison(
   [
     { name: "TRL sample (synthetic)", records: trl.steps },
     { name: "dpo-lab toy", records: ours.steps },
@@ -182,7 +184,7 @@ lab.runComparison(
     keys: ["loss", "rewards/margins", "rewards/accuracies", "rewards/chosen"],
     title: "TRL trainer_state.json next to a dpo-lab run",
   },
-);
+));
 
 // %% [markdown]
 // ## Measured

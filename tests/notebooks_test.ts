@@ -52,6 +52,14 @@ for (const name of notebooks) {
       const retried = run.retries ? ` (run again after a kernel transport fault)` : "";
       if (!run.ok) throw new Error(describeFailure(run));
       const { created, missing } = await checkFigures(run.executed, census);
+      const bare = created.filter((f) => f.via === "value");
+      if (bare.length) {
+        // Delivered late or not at all, depending on load: a rule, not only a symptom.
+        throw new Error(
+          `${name}: figure(s) left as a cell's value (use \`await lab.show(fig)\`): ` +
+            bare.map((f) => `#${f.figure} "${f.title}"`).join(", "),
+        );
+      }
       if (missing.length) {
         throw new Error(
           `${name}: ${missing.length} of ${created.length} figure(s) missing from the executed ` +
