@@ -280,7 +280,7 @@ export async function drawnFigures(html: string, chromium: string): Promise<Draw
       stderr: "null",
     }).output();
     const dom = new TextDecoder().decode(out.stdout);
-    const divs = dom.match(/<div class="dpo-lab-figure"[^>]*>/g) ?? [];
+    const divs = dom.match(/<div class="dpo-lab-figure[ "][^>]*>/g) ?? []; // plotly adds classes
     const plots = (dom.match(/class="plot-container plotly"/g) ?? []).length;
     const marked = divs.filter((d) => d.includes('data-dpo-lab-drawn="1"')).length;
     return {
