@@ -313,7 +313,11 @@ await lab.show(lab.subplots(
       { name: "greedy", ...series(runs[name], "dist/greedy_logp"), color: lab.seriesColor(2) },
     ], { title: name, xTitle: "step", yTitle: "summed log-prob (nats)" })
   ),
-  { columns: 3, title: "Tiny GPT-2: chosen, rejected and greedy log-probs (mean over pairs)" },
+  {
+    columns: 1,
+    rowHeight: 260,
+    title: "Tiny GPT-2: chosen, rejected and greedy log-probs (mean over pairs)",
+  },
 ));
 
 // %% [markdown]
