@@ -446,10 +446,15 @@ await lab.show(lab.makeFigure({
   layout: {
     title: { text: "Tiny GPT-2, DPO on (No ≻ Never), one prompt per line" },
     height: 440,
-    xaxis: { domain: [0, 0.46], title: { text: "DPO step (from SFT model)" } },
+    xaxis: { domain: [0, 0.4], title: { text: "DPO step (from SFT model)" } },
     yaxis: { title: { text: "π(token | prompt)" } },
-    xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "DPO step (from base model)" } },
-    yaxis2: { anchor: "x2", type: "log", title: { text: "π (log scale)" } },
+    xaxis2: { domain: [0.6, 1], anchor: "y2", title: { text: "DPO step (from base model)" } },
+    yaxis2: {
+      anchor: "x2",
+      type: "log",
+      exponentformat: "power",
+      title: { text: "π (log scale)" },
+    },
   },
 }));
 

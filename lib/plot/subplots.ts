@@ -24,7 +24,10 @@ export interface SubplotOptions {
   rowHeight?: number;
   /** Figure width, px; default unset (plotly fills the output width, the SVG is 720 wide). */
   width?: number;
-  /** Gaps between panels as fractions of the figure (defaults 0.08 and 0.16). */
+  /**
+   * Gaps between panels as fractions of the figure (defaults 0.08, or 0.14 when panels keep y
+   * titles of their own, and 0.16).
+   */
   xgap?: number;
   ygap?: number;
   /** Make all panels share x (or y) ranges. */
@@ -134,9 +137,13 @@ export function subplots(figs: Figure[], opts: SubplotOptions = {}): Displayable
     throw new RangeError(`subplots: ${opts.titles.length} titles for ${n} figures`);
   }
   const rows = Math.ceil(n / columns);
+  // Panels with y titles of their own need room for ticks and title between them.
+  const ownYTitles =
+    new Set(figs.map((f) => (f.layout?.yaxis as Axis | undefined)?.title?.text ?? ""))
+      .size > 1;
   const domains = gridDomains(n, {
     columns,
-    xgap: opts.xgap,
+    xgap: opts.xgap ?? (ownYTitles ? 0.14 : 0.08),
     ygap: opts.ygap ?? (rows > 1 ? 0.16 : 0),
   });
   const layout: Layout = {

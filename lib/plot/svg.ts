@@ -632,6 +632,13 @@ interface Tick {
   value: number;
 }
 
+/** "1e−12" for a power of ten (shorter than "1.0e−12", so decades stay apart), else as formatTick. */
+function decadeLabel(v: number): string {
+  const k = Math.round(Math.log10(v));
+  if (Math.abs(v / 10 ** k - 1) > 1e-9) return formatTick(v, v / 10);
+  return `1e${k < 0 ? "\u2212" : ""}${Math.abs(k)}`;
+}
+
 function ticksFor(ax: AxisState): Tick[] {
   const [lo, hi] = [Math.min(...ax.range), Math.max(...ax.range)];
   const lenPx = Math.abs(ax.px[1] - ax.px[0]);
@@ -646,7 +653,7 @@ function ticksFor(ax: AxisState): Tick[] {
     return logTicks(lo, hi).map((v) => ({
       px: toPx(ax, v)!,
       value: v,
-      label: v >= 1e4 || v < 1e-3 ? formatTick(v, v / 10) : formatTick(v, v < 1 ? v : 1),
+      label: v >= 1e4 || v < 1e-3 ? decadeLabel(v) : formatTick(v, v < 1 ? v : 1),
     }));
   }
   const step = niceStep(hi - lo, target);
