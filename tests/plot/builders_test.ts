@@ -166,6 +166,10 @@ Deno.test("displacementVsChes reports Spearman's rho of the finite points", () =
   assertClose(meta.spearman, 7 / 19, { rtol: 1e-12 }); // hand value, see stats_test
   assert.equal(meta.n, 5);
   assert.equal(f.layout.annotations![0].text, "Spearman ρ = 0.37 (n = 5)");
+  // Above the axes (paper y >= 1), so no point can sit under it.
+  assert.ok(
+    (f.layout.annotations![0].y as number) >= 1 && f.layout.annotations![0].yanchor === "bottom",
+  );
   assert.deepEqual(scatter(f, "highlighted")!.x, [1]);
   assert.equal(scatter(f, "pairs")!.x.length, 4);
   assert.throws(() => displacementVsChes([{ ches: 1 }]), RangeError);
