@@ -636,7 +636,12 @@ const dcOf = (kinds: string[]) =>
 table.finding({
   claim: "similar pairs' chosen log-prob falls more than different_topic's (RMSProp)",
   expected: "mean Δ chosen (paraphrase + minor_edit) − (different_topic) < 0 nats",
-  estimate: lab.diffMeansCI(dcOf(["paraphrase", "minor_edit"]), dcOf(["different_topic"])),
+  estimate: lab.diffMeansCI(
+    dcOf(["paraphrase", "minor_edit"]),
+    dcOf(["different_topic"]),
+    0.95,
+    "pairs",
+  ),
   threshold: 0,
   direction: "<",
 });
@@ -647,7 +652,7 @@ table.finding({
   claim: "similar pairs have a higher gradient ratio ⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖² at step 0",
   expected: "mean ratio (paraphrase + minor_edit) − (different_topic) > 0",
   estimate: disR.length >= 2 && simR.length >= 2
-    ? lab.diffMeansCI(simR, disR)
+    ? lab.diffMeansCI(simR, disR, 0.95, "pairs")
     : simRatio - disRatio,
   threshold: 0,
   direction: ">",

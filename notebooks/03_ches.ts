@@ -423,14 +423,14 @@ table.finding({
 table.finding({
   claim: "the lowest-CHES~ filter displaces y+ less than a random subset",
   expected: "mean Δ ln π(y+|x), filtered − random > 0 nats",
-  estimate: lab.diffMeansCI(filteredRun.change, randomRun.change),
+  estimate: lab.diffMeansCI(filteredRun.change, randomRun.change, 0.95, "pairs"),
   threshold: 0,
   direction: ">",
 });
 table.finding({
   claim: "the highest-CHES~ subset displaces y+ more than a random subset",
   expected: "mean Δ ln π(y+|x), highest − random < 0 nats",
-  estimate: lab.diffMeansCI(highestRun.change, randomRun.change),
+  estimate: lab.diffMeansCI(highestRun.change, randomRun.change, 0.95, "pairs"),
   threshold: 0,
   direction: "<",
 });

@@ -155,7 +155,8 @@ export function tQuantile(p: number, df: number): number {
 }
 
 /**
- * Mean with a t-based interval, for independent runs (e.g. one value per seed, n ≥ 2).
+ * Mean with a t-based interval, for independent runs (e.g. one value per seed, n ≥ 2); `unit`
+ * names them in the interval's description.
  *
  * @example
  * ```ts
@@ -164,16 +165,17 @@ export function tQuantile(p: number, df: number): number {
  * console.log(ci.lo.toFixed(3), ci.hi.toFixed(3)); // 1.037 4.963
  * ```
  */
-export function meanCI(xs: readonly number[], level = 0.95): Interval {
+export function meanCI(xs: readonly number[], level = 0.95, unit = "runs"): Interval {
   finite(xs, "meanCI", 2);
   const m = mean(xs), n = xs.length;
   const half = tQuantile(0.5 + level / 2, n - 1) * sampleSd(xs) / Math.sqrt(n);
-  return { mean: m, lo: m - half, hi: m + half, n, level, method: `t over ${n} runs` };
+  return { mean: m, lo: m - half, hi: m + half, n, level, method: `t over ${n} ${unit}` };
 }
 
 /**
  * Difference of means `a − b` with Welch's interval (unequal variances, Welch–Satterthwaite
- * degrees of freedom), for two independent sets of runs; `n` is the smaller size.
+ * degrees of freedom), for two independent sets of runs (or pairs: say so in `unit`); `n` is
+ * the smaller size.
  *
  * @example
  * ```ts
@@ -182,7 +184,12 @@ export function meanCI(xs: readonly number[], level = 0.95): Interval {
  * console.log(d.mean, d.lo.toFixed(3), d.hi.toFixed(3)); // 2 -0.267 4.267
  * ```
  */
-export function diffMeansCI(a: readonly number[], b: readonly number[], level = 0.95): Interval {
+export function diffMeansCI(
+  a: readonly number[],
+  b: readonly number[],
+  level = 0.95,
+  unit = "runs",
+): Interval {
   finite(a, "diffMeansCI (a)", 2);
   finite(b, "diffMeansCI (b)", 2);
   const va = sampleSd(a) ** 2 / a.length, vb = sampleSd(b) ** 2 / b.length;
@@ -199,7 +206,7 @@ export function diffMeansCI(a: readonly number[], b: readonly number[], level = 
     hi: d + half,
     n: Math.min(a.length, b.length),
     level,
-    method: `Welch t, ${a.length} vs ${b.length} runs`,
+    method: `Welch t, ${a.length} vs ${b.length} ${unit}`,
   };
 }
 
