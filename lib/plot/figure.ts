@@ -1,6 +1,7 @@
 /**
  * Making figures: the house style applied to a plotly spec, and a display hook so a figure that
- * is the value of a notebook cell shows itself.
+ * is the value of a notebook cell shows itself in a live frontend (headless runs may drop such a
+ * late value: notebooks use `await show(fig)`).
  *
  * @module
  */
