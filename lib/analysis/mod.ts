@@ -28,5 +28,5 @@ export * from "./single_step.ts";
 export * from "./batch_effect.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
-export * from "./intervals.ts";
+// intervals: see lib/study (lib/analysis/intervals.ts is being folded into it)
 export * from "./checkpoint_series.ts";

@@ -1,10 +1,11 @@
 /**
  * Making figures: the house style applied to a plotly spec, and a display hook so a figure that
- * is the value of a notebook cell shows itself.
+ * is the value of a notebook cell shows itself in a live frontend (headless runs may drop such a
+ * late value: notebooks use `await show(fig)`).
  *
  * @module
  */
-import { mimeBundle } from "./display.ts";
+import { mimeBundle, noteFigure } from "./display.ts";
 import { styledLayout } from "./style.ts";
 import type { Config, Figure, Layout, Trace } from "./types.ts";
 
@@ -66,7 +67,9 @@ export function makeFigure(spec: FigureSpec, opts: MakeFigureOptions = {}): Disp
     layout,
     config: { ...CONFIG_DEFAULTS, ...(spec.config ?? {}) },
     [JUPYTER_DISPLAY]() {
-      return mimeBundle(this);
+      // The Deno kernel can send a cell's value after the cell has finished, and headless runs
+      // then drop it: noted in the census as "value" so tests can tell; use `await show(fig)`.
+      return mimeBundle(this, { figureId: noteFigure(this, "value") });
     },
   };
 }
