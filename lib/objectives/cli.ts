@@ -43,8 +43,21 @@ function parseFlags(args: string[]): { flags: Record<string, string | true>; res
   return { flags, rest };
 }
 
-const USAGE = "usage: lab objectives list [--json]\n" +
-  "       lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch]";
+const USAGE = `usage: lab objectives list [--json]
+       lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch]
+
+list: every registered objective (name, aliases, arXiv id, defaults).
+eval: loss and gradient weights g_w, g_l of one objective on JSON rows of sequence scores
+{policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_length, rejected_length}
+(ref fields optional for reference-free objectives; KTO rows may add kl_policy, kl_ref).
+
+options:
+  --json              list: print JSON instead of a table
+  --objective NAME    eval: a name or alias from 'list' (required)
+  --params JSON       eval: parameters as a JSON object (default: the objective's defaults)
+  --input FILE|-      eval: the rows, a JSON array, from FILE or stdin (required)
+  --batch             eval: all rows as one batch (default: each row its own batch)
+  -h, --help          this text`;
 
 function listCommand(json: boolean): number {
   const rows = OBJECTIVES.map((e) => {
@@ -264,6 +277,10 @@ export async function objectivesCommand(args: string[]): Promise<number> {
     tf.env().set("PROD", true);
     await tf.setBackend("cpu");
     await tf.ready();
+    if (args.includes("-h") || args.includes("--help")) {
+      console.log(USAGE);
+      return 0;
+    }
     const { flags, rest } = parseFlags(args);
     const [sub, ...extra] = rest;
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
