@@ -6,18 +6,18 @@ import assert from "node:assert/strict";
 import { COMMANDS, main } from "../lib/cli.ts";
 
 /** Each command's source file (where its parser lives), and flags its parser builds by name. */
-const SOURCES: Record<string, { file: string; extra?: string[] }> = {
-  backend: { file: "../lib/backend_cli.ts" },
-  bench: { file: "../lib/bench/cli.ts" },
-  ches: { file: "../lib/analysis/ches_cli.ts" },
-  data: { file: "../lib/data/cli.ts" },
-  "import-trl": { file: "../lib/train/cli.ts", extra: ["--out"] },
+const SOURCES: Record<string, { file: URL; extra?: string[] }> = {
+  backend: { file: new URL("../lib/backend_cli.ts", import.meta.url) },
+  bench: { file: new URL("../lib/bench/cli.ts", import.meta.url) },
+  ches: { file: new URL("../lib/analysis/ches_cli.ts", import.meta.url) },
+  data: { file: new URL("../lib/data/cli.ts", import.meta.url) },
+  "import-trl": { file: new URL("../lib/train/cli.ts", import.meta.url), extra: ["--out"] },
   objectives: {
-    file: "../lib/objectives/cli.ts",
+    file: new URL("../lib/objectives/cli.ts", import.meta.url),
     extra: ["--objective", "--params", "--input", "--batch", "--json"],
   },
-  pretrain: { file: "../lib/pretrain/cli.ts" },
-  train: { file: "../lib/train/cli.ts" },
+  pretrain: { file: new URL("../lib/pretrain/cli.ts", import.meta.url) },
+  train: { file: new URL("../lib/train/cli.ts", import.meta.url) },
 };
 
 async function helpOf(name: string): Promise<{ code: number; text: string }> {
@@ -37,10 +37,10 @@ Deno.test("every lab command's --help exits 0 and documents each of its options"
   for (const [name, { file, extra }] of Object.entries(SOURCES)) {
     const { code, text } = await helpOf(name);
     assert.equal(code, 0, `lab ${name} --help exited ${code}:\n${text}`);
-    const source = await Deno.readTextFile(new URL(file, import.meta.url));
+    const source = await Deno.readTextFile(file);
     const literal = [...source.matchAll(/"(--[a-z][a-z-]*)"/g)].map((m) => m[1]!);
     const flags = new Set([...literal, ...(extra ?? [])].filter((f) => f !== "--help"));
-    // In train/cli.ts, import-trl and train share one file: each checks only its own flags.
+    // import-trl and train share one file: each checks only its own flags.
     if (name === "import-trl") flags.forEach((f) => f !== "--out" && flags.delete(f));
     const optionLines = text.split("\n").filter((l) => /^\s+(-h, )?--|^\s+FILE\b/.test(l));
     for (const f of flags) {
