@@ -1,11 +1,10 @@
 /**
  * The config format of `lab train --config FILE`, as `lab train --help` prints it: every field of
- * {@link TrainConfig} with its default. A test holds the field list against what
- * `parseTrainConfig` accepts, so a new field cannot go undocumented.
+ * the run config (`TrainConfig` in config.ts) with its default. A test holds the documented fields
+ * against what `parseTrainConfig` accepts, so a new field cannot go undocumented.
  *
  * @module
  */
-import type { TrainConfig } from "./config.ts";
 
 /**
  * The `lab train --help` text: the flags, then the config fields (required first), defaults in
@@ -71,32 +70,3 @@ config (JSON object; paths relative to the working directory; [default]):
   saveModel         causal LM: write the final model to <out>/model [true]
   threads           causal LM on wasm/cpu: 2 splits each batch over a worker [1]
 `;
-
-/** The config fields the help text documents, in its order (for the drift test). */
-export const DOCUMENTED_FIELDS: readonly (keyof TrainConfig)[] = [
-  "model",
-  "data",
-  "objective",
-  "optimizer",
-  "lr",
-  "batchSize",
-  "out",
-  "steps",
-  "epochs",
-  "tokenize",
-  "reference",
-  "schedule",
-  "gradAccum",
-  "maxGradNorm",
-  "seed",
-  "shuffle",
-  "eval",
-  "checkpointEvery",
-  "keepCheckpoints",
-  "resume",
-  "trackers",
-  "examplesEvery",
-  "backend",
-  "saveModel",
-  "threads",
-];
