@@ -80,12 +80,15 @@ async function runCells(ws: WebSocket, cells: string[]): Promise<Msg[][]> {
     const req = request(code, session);
     const mine: Msg[] = [];
     await new Promise<void>((resolve, reject) => {
+      // A cell is done when the shell reply and the iopub idle status have both arrived.
+      let replied = false, idle = false;
       ws.onmessage = (e) => {
         const msg = JSON.parse(e.data as string) as Msg;
         if (msg.parent_header.msg_id !== req.header.msg_id) return;
         if (msg.channel === "iopub") mine.push(msg);
-        const idle = msg.header.msg_type === "status" && msg.content.execution_state === "idle";
-        if (idle) resolve();
+        if (msg.header.msg_type === "execute_reply") replied = true;
+        if (msg.header.msg_type === "status" && msg.content.execution_state === "idle") idle = true;
+        if (replied && idle) resolve();
       };
       ws.onerror = (e) => reject(new Error(`websocket error: ${(e as ErrorEvent).message}`));
       ws.send(JSON.stringify(req));
@@ -153,7 +156,14 @@ Deno.test({
           m.header.msg_type === "display_data" &&
           PLOTLY in (m.content.data as Record<string, unknown>)
         );
-        assert.equal(figures.length, 1, "one plotly figure expected from the show() cell");
+        const seen = outputs[1]!.map((m) =>
+          `${m.header.msg_type} ${JSON.stringify(m.content).slice(0, 300)}`
+        );
+        assert.equal(
+          figures.length,
+          1,
+          `one plotly figure expected; the cell sent:\n${seen.join("\n")}`,
+        );
         const fig =
           (figures[0]!.content.data as Record<string, { data: { x: number[]; y: number[] }[] }>)[
             PLOTLY
