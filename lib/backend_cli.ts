@@ -18,9 +18,22 @@ import {
   initBackend,
 } from "./backend.ts";
 
-const USAGE = "usage: lab backend [--backend NAME] | " +
-  "lab backend --measure [--out PATH] [--steps N] [--warmup N] [--cpu-steps N] " +
-  "[--backends a,b,...]";
+const USAGE = `usage: lab backend [--backend NAME]
+       lab backend --measure [--out PATH] [--steps N] [--warmup N] [--cpu-steps N] [--backends a,b]
+
+Prints which tfjs backend starts here and why (JSON report). With --measure, checks every
+backend's conformance and times a training step on each, and remembers the fastest for 'auto'.
+
+options:
+  --backend NAME    force one backend: auto, tensorflow, webgpu, wasm, cpu (default auto)
+  --measure         measure every backend instead of reporting the chosen one
+  --out PATH        measure: where the result is kept (default ~/.cache/dpo-lab/backend.json,
+                    under $XDG_CACHE_HOME when set)
+  --steps N         measure: timed training steps per backend (default 5)
+  --warmup N        measure: untimed steps first (default 2)
+  --cpu-steps N     measure: timed steps on the slow cpu backend (default 1)
+  --backends a,b    measure: only these backends (default all that start)
+  -h, --help        this text`;
 
 function value(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for dpo-lab. Sourced by ./lab.sh; safe to run on its own.
 # Installs, each only when missing: Deno (npm package `deno`, pinned, into .tools/), Debian's
-# Jupyter parts and Mesa's Vulkan driver (apt), the Deno Jupyter kernel, the npm dependencies.
+# Jupyter parts and Mesa's Vulkan driver (apt), the Deno Jupyter kernel (a clone-local kernelspec),
+# the npm dependencies. Exports JUPYTER_PATH so that Jupyter finds that kernelspec first.
 set -euo pipefail
 
 DENO_VERSION="2.9.6"
@@ -53,11 +54,21 @@ install_apt() {
     die "apt-get install failed; run: apt-get install -y --no-install-recommends ${missing[*]}"
 }
 
+# The kernelspec lives inside this clone (.tools/jupyter/kernels/deno), not in the user's global
+# Jupyter folder: a global spec points at whichever clone ran set-up last. JUPYTER_PATH is searched
+# before every other folder, so the exported path below makes Jupyter started from here (lab.sh,
+# deno task jupyter, the notebook runner) pick this clone's Deno. `deno jupyter --install` writes
+# only to the global folder whatever JUPYTER_DATA_DIR says, so the spec is written here directly.
+JUPYTER_HOME="$TOOLS/jupyter"
+export JUPYTER_PATH="$JUPYTER_HOME${JUPYTER_PATH:+:$JUPYTER_PATH}"
+
 install_kernel() {
-  local spec="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/deno/kernel.json"
-  if [ -f "$spec" ] && grep -q "\"$DENO\"" "$spec"; then return; fi
-  say "installing the Deno Jupyter kernel (deno jupyter --install)"
-  "$DENO" jupyter --install --force >/dev/null 2>&1 || die "deno jupyter --install failed"
+  local dir="$JUPYTER_HOME/kernels/deno"
+  local want
+  want="$(printf '{\n  "argv": ["%s", "jupyter", "--kernel", "--conn", "{connection_file}"],\n  "display_name": "Deno (dpo-lab)",\n  "language": "typescript"\n}\n' "$DENO")"
+  if [ -f "$dir/kernel.json" ] && [ "$(cat "$dir/kernel.json")" = "$want" ]; then return; fi
+  say "writing the Deno Jupyter kernelspec for this clone into ${dir#"$ROOT"/}"
+  mkdir -p "$dir" && printf '%s\n' "$want" >"$dir/kernel.json" || die "cannot write $dir/kernel.json"
 }
 
 install_npm_deps() {

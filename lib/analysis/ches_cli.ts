@@ -51,8 +51,22 @@ function perTokenFields(
   };
 }
 
-const USAGE = "usage: lab ches --model DIR --data FILE --out FILE " +
-  "[--batch-size N] [--max-length N] [--backend NAME] [--strict] [--per-token]";
+const USAGE = `usage: lab ches --model DIR --data FILE --out FILE [options]
+
+Scores every preference pair by CHES (and length-normalised CHES) under a model and writes one
+JSON line per pair.
+
+options:
+  --model DIR         Hugging Face checkpoint folder with its tokenizer (required)
+  --data FILE         preference JSONL file, TRL formats (required)
+  --out FILE          output JSONL (required)
+  --batch-size N      pairs per forward pass (default 8)
+  --max-length N      bound on prompt + completion tokens (default: the model's positions, or 1024)
+  --backend NAME      tfjs backend: auto, tensorflow, webgpu, wasm, cpu (default auto)
+  --strict            stop at the first invalid row (default: skip it and report it)
+  --per-token         add each completion token's text and its share of CHES and of
+                      length-normalised CHES (chosen_/rejected_token_contributions[_normalized])
+  -h, --help          this text`;
 
 const FLAGS = ["--model", "--data", "--out", "--batch-size", "--max-length", "--backend"];
 const SWITCHES = ["--strict", "--per-token"];

@@ -7,7 +7,7 @@
 import type { PreferenceBatch, TokenizedPair } from "./types.ts";
 import type { TokenizedExample } from "./tokenize.ts";
 import { collate, type CollateOptions, collateUnpaired, type UnpairedBatch } from "./collate.ts";
-import { epochSeed, permutation } from "./rng.ts";
+import { epochSeed, permutation } from "../core/rng.ts";
 
 /** Options for {@link batches} and {@link unpairedBatches}. */
 export interface BatchOptions extends CollateOptions {

@@ -22,8 +22,18 @@ import {
   type TruncationMode,
 } from "./tokenize.ts";
 
-const USAGE = "usage: lab data check FILE [--unpaired] [--tokenizer DIR] [--max-length N] " +
-  "[--max-prompt-length N] [--truncation-mode keep_start|keep_end]";
+const USAGE = `usage: lab data check FILE [options]
+
+Checks a preference JSONL file (TRL formats) row by row and prints every error and warning with
+its line; exits 1 when a row is invalid.
+
+options:
+  --unpaired                 the file holds KTO rows {prompt, completion, label}
+  --tokenizer DIR            also tokenize with this checkpoint's tokenizer and count truncations
+  --max-length N             with --tokenizer: bound on prompt + completion tokens (default 1024)
+  --max-prompt-length N      with --tokenizer: bound on prompt tokens (default none)
+  --truncation-mode MODE     with --tokenizer: keep_start or keep_end (default keep_start)
+  -h, --help                 this text`;
 
 interface CheckArgs {
   file: string;
@@ -67,6 +77,10 @@ function parseArgs(args: string[]): CheckArgs {
  */
 export async function dataCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === "-h" || sub === "--help" || rest.includes("-h") || rest.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
   if (sub !== "check") {
     console.error(USAGE);
     return 2;

@@ -7,7 +7,7 @@
  */
 import type { PreferenceRow, Text } from "./rows.ts";
 import type { ProbeRow } from "./tokenize.ts";
-import { mulberry32 } from "./rng.ts";
+import { mulberry32 } from "../core/rng.ts";
 
 /** Options for {@link probeRowsFromPairs}. */
 export interface ProbeRowOptions {

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 // The models must be differentiable wherever they are imported, not only via backend.ts.
 import "../kernels/gradients.ts";
+import { Rng } from "../core/rng.ts";
 
 /** How a parameter is initialised when it is not loaded from a checkpoint. */
 export type TensorInit = { normal: number } | "zeros" | "ones";
@@ -20,50 +21,6 @@ export interface TensorSpec {
 
 /** Supplies a parameter's initial values; the returned array must have the spec's size. */
 export type TensorSource = (spec: TensorSpec) => Float32Array;
-
-/**
- * A seeded pseudo-random generator (mulberry32) with normal draws by Box-Muller, so model
- * initialisation is the same on every backend and platform.
- *
- * @example
- * ```ts
- * import { Rng } from "./common.ts";
- * const rng = new Rng(0);
- * console.log(rng.uniform(), rng.normal());
- * ```
- */
-export class Rng {
-  #state: number;
-  #spare: number | null = null;
-
-  constructor(seed: number) {
-    if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${seed}`);
-    this.#state = (seed ^ 0x9e3779b9) >>> 0;
-  }
-
-  /** A uniform draw in [0, 1). */
-  uniform(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** A standard normal draw. */
-  normal(): number {
-    if (this.#spare !== null) {
-      const s = this.#spare;
-      this.#spare = null;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.#spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-}
 
 /**
  * A {@link TensorSource} that initialises from each spec's `init` with a seeded generator

@@ -14,7 +14,8 @@
  * @module
  */
 export * from "./types.ts";
-export { Rng, seededSource } from "./common.ts";
+export { Rng } from "../core/rng.ts";
+export { seededSource } from "./common.ts";
 export type { TensorInit, TensorSource, TensorSpec } from "./common.ts";
 export * from "./safetensors.ts";
 export * from "./gpt2.ts";

@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { PairScores, PreferenceScorer, ToyBatch, ToyProbes } from "../train/types.ts";
-import { Rng } from "./common.ts";
+import { Rng } from "../core/rng.ts";
 import { logitStats } from "../train/token_stats.ts";
 
 /** A token or prompt, by name or index. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Rng } from "./common.ts";
+import { Rng } from "../core/rng.ts";
 import type { UnconstrainedFeaturesOptions } from "./toy.ts";
 
 /** Options of {@link displacementToy}. */

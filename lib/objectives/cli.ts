@@ -50,9 +50,27 @@ function parseFlags(args: string[]): { flags: Record<string, string | true>; res
   return { flags, rest };
 }
 
-const USAGE = "usage: lab objectives list [--json]\n" +
-  "       lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch] " +
-  "[--seed N]";
+const USAGE = `usage: lab objectives list [--json]
+       lab objectives eval --objective NAME [--params JSON] --input FILE|- [--batch] [--seed N]
+
+list: every registered objective (name, aliases, arXiv id, defaults).
+eval: loss and gradient weights g_w, g_l of one objective on JSON rows of sequence scores
+{policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_length, rejected_length}
+(ref fields optional for reference-free objectives; KTO rows may add kl_policy, kl_ref).
+A row may carry per-token log-probs instead of sums: policy_chosen_tokens,
+policy_rejected_tokens, ref_chosen_tokens, ref_rejected_tokens (arrays of numbers; TDPO adds
+kl_chosen_tokens, kl_rejected_tokens; WPO chosen_logsumsq_tokens, rejected_logsumsq_tokens).
+Sequence-level objectives use the sums; token-level ones the tokens; g_w (g_l) is then the mean
+over chosen (rejected) tokens of d loss / d token log-prob.
+
+options:
+  --json              list: print JSON instead of a table
+  --objective NAME    eval: a name or alias from 'list' (required)
+  --params JSON       eval: parameters as a JSON object (default: the objective's defaults)
+  --input FILE|-      eval: the rows, a JSON array, from FILE or stdin (required)
+  --batch             eval: all rows as one batch (default: each row its own batch)
+  --seed N            eval: seed of random draws, e.g. SGDPO's pilot sets (default 0)
+  -h, --help          this text`;
 
 function listCommand(json: boolean): number {
   const rows = OBJECTIVES.map((e) => {
@@ -480,6 +498,10 @@ export async function objectivesCommand(args: string[]): Promise<number> {
     tf.env().set("PROD", true);
     await tf.setBackend("cpu");
     await tf.ready();
+    if (args.includes("-h") || args.includes("--help")) {
+      console.log(USAGE);
+      return 0;
+    }
     const { flags, rest } = parseFlags(args);
     const [sub, ...extra] = rest;
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);

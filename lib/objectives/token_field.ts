@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../models/common.ts";
+import { Rng } from "../core/rng.ts";
 import {
   type GradientField,
   type GridAxis,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PretrainReport } from "./export.ts";
+import type { PretrainReport } from "./report.ts";
 
 const f = (x: number, digits = 3) => x.toFixed(digits);
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Rng } from "../models/common.ts";
+import { Rng } from "../core/rng.ts";
 
 /** One Brown document as prose. */
 export interface BrownDocument {

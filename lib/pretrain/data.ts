@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Rng } from "../models/common.ts";
+import { Rng } from "../core/rng.ts";
 
 /**
  * Encode documents into one stream, each document followed by `eosId`, so the model learns

@@ -26,3 +26,4 @@ export * from "./train.ts";
 export * from "./sample.ts";
 export * from "./export.ts";
 export * from "./card.ts";
+export * from "./report.ts";

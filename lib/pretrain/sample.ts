@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../models/common.ts";
+import { Rng } from "../core/rng.ts";
 import type { CausalLM } from "../models/types.ts";
 import type { TextTokenizer } from "./hf_tokenizer.ts";
 

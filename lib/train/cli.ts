@@ -23,6 +23,7 @@ import type { CausalLM } from "../models/types.ts";
 import { createObjective } from "../objectives/registry.ts";
 import type { TrainCallback } from "./callbacks.ts";
 import { parseTrainConfig, type ToyModelConfig, type TrainConfig } from "./config.ts";
+import { TRAIN_HELP } from "./config_help.ts";
 import { lmScorer, lmUnpairedScorer, probeSet } from "./lm.ts";
 import { isParallelScorer, parallelLMScorer } from "./parallel.ts";
 import { readRun, writeRun } from "./records.ts";
@@ -344,7 +345,7 @@ async function readToyPairs(path: string) {
  */
 export async function trainCommand(args: string[]): Promise<number> {
   if (args.includes("-h") || args.includes("--help")) {
-    console.log(TRAIN_USAGE);
+    console.log(TRAIN_HELP);
     return 0;
   }
   checkFlags(args, {
@@ -404,7 +405,15 @@ export async function trainCommand(args: string[]): Promise<number> {
  * ```
  */
 export async function importTrlCommand(args: string[]): Promise<number> {
-  const usage = "usage: lab import-trl FILE --out DIR";
+  const usage = `usage: lab import-trl FILE --out DIR
+
+Converts a Hugging Face trainer's log (trainer_state.json, or an output folder holding one) into a
+run directory that the analysis and plot functions read like one of lab train's.
+
+options:
+  FILE          trainer_state.json or the folder that holds it (required)
+  --out DIR     run directory to write (required)
+  -h, --help    this text`;
   if (args.includes("-h") || args.includes("--help")) {
     console.log(usage);
     return 0;

@@ -12,7 +12,7 @@ import {
 } from "../data/collate.ts";
 import type { TokenizedExample } from "../data/tokenize.ts";
 import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
-import { Rng } from "../models/common.ts";
+import { permutation } from "../core/rng.ts";
 import type { ToyBatch, TrainData } from "./types.ts";
 
 /** Columns of single-token pairs: prompt index, chosen token, rejected token. */
@@ -144,24 +144,8 @@ export function splitData<B>(
   };
 }
 
-/**
- * A seeded Fisher-Yates permutation of `0..n-1` (the same on every platform).
- *
- * @example
- * ```ts
- * import { permutation } from "./train_data.ts";
- * console.log(permutation(4, 0).sort()); // [0, 1, 2, 3]
- * ```
- */
-export function permutation(n: number, seed: number): number[] {
-  const rng = new Rng(seed);
-  const out = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
+/** The seeded data-order permutation (one for the whole library: lib/core/rng.ts). */
+export { permutation } from "../core/rng.ts";
 
 /** Options of {@link preferenceData}. */
 export interface PreferenceDataOptions {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { pick } from "../../lib/data/rng.ts";
+import { pick } from "../../lib/core/rng.ts";
 
 /** One drawn scenario: a question, its answer and variants of the answer. */
 export interface Instance {

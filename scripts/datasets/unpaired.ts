@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { mulberry32, pick } from "../../lib/data/rng.ts";
+import { mulberry32, pick } from "../../lib/core/rng.ts";
 import { SCENARIOS } from "./scenarios.ts";
 import { scriptArgs, toJsonl } from "./jsonl.ts";
 

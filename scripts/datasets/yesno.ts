@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { mulberry32, permutation } from "../../lib/data/rng.ts";
+import { fisherYates, mulberry32 } from "../../lib/core/rng.ts";
 import { cap } from "./scenarios.ts";
 import { scriptArgs, toJsonl } from "./jsonl.ts";
 
@@ -162,7 +162,7 @@ function choose(
 ): { question: string; topic: Topic }[] {
   const uses = new Map<string, number>();
   const out: { question: string; topic: Topic }[] = [];
-  for (const i of permutation(candidates.length, seed)) {
+  for (const i of fisherYates(candidates.length, mulberry32(seed))) {
     const c = candidates[i];
     const n = uses.get(c.action) ?? 0;
     if (n >= MAX_PER_ACTION) continue;
@@ -218,7 +218,7 @@ export function generateYesNo(opts: { seed: number; perAnswer: number }): YesNoR
   ];
   const questions = new Set(rows.map((r) => r.question));
   if (questions.size !== rows.length) throw new Error("yesno: duplicate questions generated");
-  return permutation(rows.length, draw()).map((i, k) => ({
+  return fisherYates(rows.length, mulberry32(draw())).map((i, k) => ({
     id: `yn-${String(k).padStart(3, "0")}`,
     ...rows[i],
   }));
