@@ -274,7 +274,7 @@ export function sgdpo(
       const call = calls++;
       const sel = pilotMasks(
         t,
-        { seed: p.seed as number, r1: p.r1 as number, r2: p.r2 as number },
+        { seed: p.seed, r1: p.r1, r2: p.r2 },
         call,
         options.pilots,
       );
@@ -284,7 +284,7 @@ export function sgdpo(
       const pL = pilot(t.policyRejected, t.refRejected!, sel.rejected);
       const uW = tf.sub(s.policyChosen, ref.chosen);
       const uL = tf.sub(s.policyRejected, ref.rejected);
-      const beta = p.beta as number, eps = p.labelSmoothing as number;
+      const beta = p.beta, eps = p.labelSmoothing;
       const ell = (z: tf.Tensor) =>
         eps === 0
           ? softplus(tf.neg(z))

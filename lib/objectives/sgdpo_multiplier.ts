@@ -288,7 +288,7 @@ export function sgdpoMultiplier(
     },
     needsTokens: () => true,
     validate: (p) => {
-      seed = p.seed as number;
+      seed = p.seed;
       rng = mulberry32(seed);
     },
     loss: (s: SequenceScores, p) => {
@@ -301,11 +301,11 @@ export function sgdpoMultiplier(
         "chosenMask",
         "rejectedMask",
       ]);
-      const beta = p.beta as number;
+      const beta = p.beta;
       const sel = samplePilotMasks(t.chosenMask, t.rejectedMask, {
-        r1: p.r1 as number,
-        r2: p.r2 as number,
-        mode: p.mode as "same" | "different",
+        r1: p.r1,
+        r2: p.r2,
+        mode: p.mode,
         rng,
       });
       const est = (pol: tf.Tensor2D, rf: tf.Tensor2D, m: tf.Tensor2D, scale: tf.Tensor1D) =>
@@ -320,8 +320,8 @@ export function sgdpoMultiplier(
         beta,
       };
       const k = rule(pilot, {
-        lambdaChosen: p.lambdaChosen as number,
-        lambdaRejected: p.lambdaRejected as number,
+        lambdaChosen: p.lambdaChosen,
+        lambdaRejected: p.lambdaRejected,
       });
       const kw = stopGradient(k.chosen);
       const kl = stopGradient(k.rejected);

@@ -143,7 +143,7 @@ export function spo(params: SpoParams = {}): Objective {
       const base = baseObj!.loss(s);
       const pen = spoPenalty(s, p.penalty as SpoPenalty);
       return {
-        losses: tf.add(base.losses, tf.mul(pen, p.lambda as number)) as tf.Tensor1D,
+        losses: tf.add(base.losses, tf.mul(pen, p.lambda)) as tf.Tensor1D,
         extras: { ...(base.extras ?? {}), spoPenalty: pen },
       };
     },
