@@ -79,7 +79,6 @@ export {
   type SftParams,
   sigmoidNorm,
   sppoHard,
-  TRL_MODIFIER_SPECS,
   type TrlModifiers,
 } from "./trl.ts";
 export {
