@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 import type { OptimizerState, SavedTensor } from "./optimizers.ts";
 import type { ObjectiveState } from "../objectives/types.ts";
+import { faultPoint } from "./fault.ts";
 
 /** The JSON part of a checkpoint. */
 export interface CheckpointState {
@@ -83,9 +84,13 @@ export async function saveCheckpoint(
   const final = join(root, checkpointName(ckpt.state.step));
   const tmp = `${final}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   await Deno.mkdir(tmp);
-  await Deno.writeFile(join(tmp, "weights.safetensors"), encodeSafetensors(ckpt.weights));
-  await Deno.writeFile(join(tmp, "optimizer.safetensors"), encodeSafetensors(ckpt.optimizer.slots));
-  await Deno.writeTextFile(join(tmp, "state.json"), JSON.stringify(ckpt.state, null, 2));
+  await writeSynced(join(tmp, "weights.safetensors"), encodeSafetensors(ckpt.weights));
+  faultPoint("checkpoint");
+  await writeSynced(join(tmp, "optimizer.safetensors"), encodeSafetensors(ckpt.optimizer.slots));
+  await writeSynced(
+    join(tmp, "state.json"),
+    new TextEncoder().encode(JSON.stringify(ckpt.state, null, 2)),
+  );
   await Deno.remove(final, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
@@ -98,6 +103,18 @@ export async function saveCheckpoint(
     }
   }
   return final;
+}
+
+/** Write a file and flush it to the disk before returning (a rename after it is then durable). */
+async function writeSynced(path: string, data: Uint8Array): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    let off = 0;
+    while (off < data.length) off += await f.write(data.subarray(off));
+    await f.sync();
+  } finally {
+    f.close();
+  }
 }
 
 /**
