@@ -23,12 +23,13 @@ import { formatIssue } from "../data/issues.ts";
 import { loadTokenizer } from "../data/tokenizer.ts";
 import { tokenizePairs } from "../data/tokenize.ts";
 import { chesScores } from "./ches.ts";
+import { prepareOutput, writeOutput } from "../output.ts";
 
 const USAGE = "usage: lab ches --model DIR --data FILE --out FILE " +
-  "[--batch-size N] [--max-length N] [--backend NAME] [--strict]";
+  "[--batch-size N] [--max-length N] [--backend NAME] [--strict] [--force]";
 
 const FLAGS = ["--model", "--data", "--out", "--batch-size", "--max-length", "--backend"];
-const SWITCHES = ["--strict"];
+const SWITCHES = ["--strict", "--force"];
 
 /** Parsed arguments of `lab ches`. */
 export interface ChesArgs {
@@ -41,6 +42,8 @@ export interface ChesArgs {
   backend?: BackendName | "auto";
   /** Any invalid data row is an error (default: skipped and listed). */
   strict: boolean;
+  /** Replace an existing `--out` file (default: refuse). */
+  force: boolean;
 }
 
 /**
@@ -89,6 +92,7 @@ export function parseChesArgs(args: readonly string[]): ChesArgs {
     maxLength: int("--max-length", 2),
     backend: got.get("--backend") as BackendName | "auto" | undefined,
     strict: switches.has("--strict"),
+    force: switches.has("--force"),
   };
 }
 
@@ -107,6 +111,8 @@ export async function chesCommand(args: string[]): Promise<number> {
     return 0;
   }
   const a = parseChesArgs(args);
+  // Checked (and its folder created) before scoring, so the scores are never lost at the end.
+  await prepareOutput(a.out, { force: a.force });
   const report = await initBackend(a.backend ? { backend: a.backend } : {});
   console.error(formatBackendReport(report));
   const loaded = await loadPreferenceFile(a.data, { onError: a.strict ? "throw" : "skip" });
@@ -142,7 +148,7 @@ export async function chesCommand(args: string[]): Promise<number> {
         rejected_length: s.rejectedLength,
       })
     );
-    await Deno.writeTextFile(a.out, lines.length ? lines.join("\n") + "\n" : "");
+    await writeOutput(a.out, lines.length ? lines.join("\n") + "\n" : "", { force: a.force });
     console.error(
       `scored ${scores.length} pairs (${loaded.skipped} invalid, ${tok.skipped} too long) in ${
         seconds.toFixed(2)

@@ -36,6 +36,7 @@ import {
 } from "./cli_guard.ts";
 import { readRun, RunWriter, writeRun } from "./records.ts";
 import { registerRunFile } from "./run_dir.ts";
+import { rowLengths } from "../data/context.ts";
 import { faultCallbacks } from "./fault.ts";
 import { probabilityMassTracker } from "./trackers.ts";
 import { type ReferenceOption, train, type TrainOptions, type TrainResult } from "./trainer.ts";
@@ -253,10 +254,7 @@ export async function runConfig(
       if (ctxU !== undefined) {
         refuseOverLong(
           file,
-          examples.map((e) => ({
-            index: e.index,
-            tokens: e.promptIds.length + e.completionIds.length,
-          })),
+          rowLengths(examples),
           ctxU,
         );
       }
@@ -295,10 +293,7 @@ export async function runConfig(
     if (context !== undefined) {
       refuseOverLong(
         file,
-        tok.pairs.map((p) => ({
-          index: p.index,
-          tokens: p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length),
-        })),
+        rowLengths(tok.pairs),
         context,
       );
     }

@@ -7,6 +7,7 @@
  */
 import { type DataIssue, formatIssue, PreferenceDataError } from "../data/issues.ts";
 import type { SkippedRow } from "../data/tokenize.ts";
+export { modelContext } from "../data/context.ts";
 
 /** How many skipped rows are listed one per line before the rest are counted. */
 const LISTED = 10;
@@ -65,32 +66,6 @@ export function reportTokenizeSkips(
   log: (msg: string) => void,
 ): void {
   for (const s of skipped) log(`lab train: skipped ${file}:${s.index + 1}: ${s.reason}`);
-}
-
-/**
- * The context length of a Hugging Face model folder, from its `config.json` (`n_positions`,
- * `max_position_embeddings` or `n_ctx`), or undefined when it states none.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { modelContext } from "./cli_guard.ts";
- * const dir = await Deno.makeTempDir();
- * await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ n_positions: 128 }));
- * assert.equal(await modelContext(dir), 128);
- * ```
- */
-export async function modelContext(dir: string): Promise<number | undefined> {
-  let cfg: Record<string, unknown>;
-  try {
-    cfg = JSON.parse(await Deno.readTextFile(`${dir.replace(/\/$/, "")}/config.json`));
-  } catch {
-    return undefined;
-  }
-  for (const k of ["n_positions", "max_position_embeddings", "n_ctx"]) {
-    if (typeof cfg[k] === "number" && cfg[k] > 0) return cfg[k] as number;
-  }
-  return undefined;
 }
 
 /** A tokenized row's longest sequence (prompt + the longest completion). */
@@ -176,7 +151,9 @@ export async function sha256Dir(dir: string): Promise<string> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
   const parts: string[] = [];
-  for (const n of names.sort()) parts.push(`${n}:${await sha256(await Deno.readFile(`${dir}/${n}`))}`);
+  for (const n of names.sort()) {
+    parts.push(`${n}:${await sha256(await Deno.readFile(`${dir}/${n}`))}`);
+  }
   return await sha256(parts.join("\n"));
 }
 

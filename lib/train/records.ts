@@ -15,13 +15,8 @@
  *
  * @module
  */
-import {
-  ownedEntries,
-  prepareRunDir,
-  registerRunFile,
-  RUN_MARKER,
-  runDirKind,
-} from "./run_dir.ts";
+import { ownedEntries, prepareRunDir, registerRunFile, RUN_MARKER, runDirKind } from "./run_dir.ts";
+import { parsePythonJson } from "./py_json.ts";
 
 /** One line of `steps.jsonl` or `evals.jsonl`. Non-finite values are stored as `null`. */
 export interface RunStepRecord {
@@ -238,6 +233,16 @@ export async function readJsonl<T = Record<string, unknown>>(path: string): Prom
   return out;
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
@@ -325,12 +330,8 @@ const SUMMARY_KEYS = ["train_runtime", "train_loss", "total_flos"];
  * ```
  */
 export function parseTrainerState(text: string, path: string): RunRecord {
-  let state: unknown;
-  try {
-    state = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${path}: not JSON (${(e as Error).message})`);
-  }
+  // Python's json writes NaN/Infinity as bare tokens; they are read as those numbers.
+  const state = parsePythonJson(text, path);
   if (!state || typeof state !== "object" || !Array.isArray((state as Rec).log_history)) {
     throw new TypeError(`${path}: no log_history array (not a trainer_state.json)`);
   }
@@ -397,7 +398,7 @@ export async function writeRun(
     for (const s of run.evals) w.appendEval(s);
     if (Object.keys(run.summary).length > 0) w.writeSummary(run.summary);
     for (const f of ownedEntries(tmp)) {
-      if (f === RUN_MARKER) continue;
+      if (f === RUN_MARKER || !(await exists(join(tmp, f)))) continue;
       registerRunFile(dir, f);
       await Deno.rename(join(tmp, f), join(dir, f));
     }

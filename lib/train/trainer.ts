@@ -22,12 +22,7 @@ import {
   type StepContext,
   type TrainCallback,
 } from "./callbacks.ts";
-import {
-  assignWeights,
-  type CheckpointState,
-  readWeights,
-  saveCheckpoint,
-} from "./checkpoint.ts";
+import { assignWeights, type CheckpointState, readWeights, saveCheckpoint } from "./checkpoint.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
 import { isParallelScorer } from "./parallel.ts";
 import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./optimizers.ts";
@@ -427,7 +422,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       const bs = opts.evalBatchSize ?? plan.bs;
       const cacheDir = refOpt.cacheDir;
       refs.train = await cachedReferenceLogps(scorer, data, { cacheDir, batchSize: bs });
-        if (trainPath) {
+      if (trainPath) {
         registerRunFile(opts.outDir!, "reference_logps.safetensors");
         await writeReferenceFile(trainPath, refs.train);
       }
