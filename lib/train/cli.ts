@@ -26,6 +26,7 @@ import { parseTrainConfig, type ToyModelConfig, type TrainConfig } from "./confi
 import { lmScorer, lmUnpairedScorer, probeSet } from "./lm.ts";
 import { isParallelScorer, parallelLMScorer } from "./parallel.ts";
 import {
+  eventLoopTurn,
   modelContext,
   refuseInvalidRows,
   refuseOverLong,
@@ -161,6 +162,11 @@ export async function runConfig(
     inputs: await inputHashes(cfg, opts.baseDir),
   };
   const log = opts.log ?? ((m: string) => console.error(m));
+  // Test fault points, and (when signals can stop the run) one event-loop turn per step.
+  const extraCallbacks = <B>(): TrainCallback<B>[] => [
+    ...faultCallbacks<B>(),
+    ...(opts.signal ? [eventLoopTurn() as TrainCallback<B>] : []),
+  ];
   const split = <B>(data: TrainData<B>) =>
     cfg.eval
       ? splitData(data, { evalFraction: cfg.eval.fraction, seed })
@@ -192,7 +198,7 @@ export async function runConfig(
         rejected: rows.map((r, i) => at(i, "rejected", () => policy.tokenId(r.rejected))),
       });
       const { train: trainData, evaluation } = split(data);
-      const callbacks: TrainCallback<ToyBatch>[] = faultCallbacks();
+      const callbacks: TrainCallback<ToyBatch>[] = extraCallbacks();
       for (const t of cfg.trackers ?? []) {
         if (t.name !== "mass") continue;
         const probes = t.probes?.length
@@ -268,6 +274,7 @@ export async function runConfig(
       const result = await train({
         ...common,
         policy: lmUnpairedScorer(policyModel) as PreferenceScorer<KtoBatch, unknown>,
+        callbacks: extraCallbacks(),
         data: trainData,
         evalData: evaluation,
         reference: refModel
@@ -304,7 +311,7 @@ export async function runConfig(
       ? await parallelLMScorer(policyModel, { tokens: needsTokens })
       : lmScorer(policyModel, { tokens: needsTokens });
     disposePolicy = isParallelScorer(policy) ? () => policy.dispose() : undefined;
-    const callbacks: TrainCallback<PreferenceBatch>[] = faultCallbacks();
+    const callbacks: TrainCallback<PreferenceBatch>[] = extraCallbacks();
     for (const t of cfg.trackers ?? []) {
       if (t.name !== "mass") continue;
       const positions = range(Math.min(t.pairs ?? 64, trainData.size));

@@ -8,6 +8,7 @@
 import { type DataIssue, formatIssue, PreferenceDataError } from "../data/issues.ts";
 import type { SkippedRow } from "../data/tokenize.ts";
 export { modelContext } from "../data/context.ts";
+import type { TrainCallback } from "./callbacks.ts";
 
 /** How many skipped rows are listed one per line before the rest are counted. */
 const LISTED = 10;
@@ -194,5 +195,25 @@ export function stopOnSignals(log: (msg: string) => void): SignalStop {
     signal: ctrl.signal,
     received: () => got,
     dispose: () => handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h)),
+  };
+}
+
+/**
+ * A tracker that lets the event loop turn once per step. A step of a small model can finish in
+ * promise callbacks alone, and signal handlers only run when the loop turns: without this a
+ * SIGINT would wait for the end of the run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eventLoopTurn } from "./cli_guard.ts";
+ * const cb = eventLoopTurn();
+ * assert.equal(cb.name, "event_loop_turn");
+ * ```
+ */
+export function eventLoopTurn(): TrainCallback<never> {
+  return {
+    name: "event_loop_turn",
+    onStepEnd: () => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 0)),
   };
 }
