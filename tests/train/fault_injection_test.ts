@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { useCpu } from "../helpers.ts";
 import { trainCommand } from "../../lib/train/cli.ts";
 import { readJsonl } from "../../lib/train/records.ts";
-import { Rng } from "../../lib/data/rng.ts";
+import { mulberry32 } from "../../lib/data/rng.ts";
 
 await useCpu();
 
@@ -106,13 +106,13 @@ Deno.test("fault injection: killed during steps and checkpoint writes, resumed, 
   // The uninterrupted run (in this process, same backend).
   assert.equal(await trainCommand(["--config", refCfg, "--quiet"]), 0);
 
-  const rng = new Rng(12);
+  const uniform = mulberry32(12);
   const kills: string[] = [];
   for (let i = 0; i < 5; i++) {
     kills.push(
       i % 2 === 0
-        ? `step:${1 + Math.floor(rng.uniform() * 5)}`
-        : `checkpoint:${1 + Math.floor(rng.uniform() * 2)}`,
+        ? `step:${1 + Math.floor(uniform() * 5)}`
+        : `checkpoint:${1 + Math.floor(uniform() * 2)}`,
     );
   }
   let killed = 0;
