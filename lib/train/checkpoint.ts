@@ -57,8 +57,9 @@ function join(dir: string, file: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointName } from "./checkpoint.ts";
- * console.log(checkpointName(42)); // "step-000042"
+ * assert.equal(checkpointName(42), "step-000042");
  * ```
  */
 export function checkpointName(step: number): string {
@@ -122,8 +123,9 @@ async function writeSynced(path: string, data: Uint8Array): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listCheckpoints } from "./checkpoint.ts";
- * console.log(await listCheckpoints(await Deno.makeTempDir())); // []
+ * assert.deepEqual(await listCheckpoints(await Deno.makeTempDir()), []);
  * ```
  */
 export async function listCheckpoints(runDir: string): Promise<{ step: number; dir: string }[]> {
@@ -177,9 +179,10 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
  * import { readWeights } from "./checkpoint.ts";
  * const w = await readWeights([tf.variable(tf.ones([2]))], ["w"]);
- * console.log(w.get("w")?.values); // Float32Array [1, 1]
+ * assert.deepEqual(Array.from(w.get("w")!.values), [1, 1]);
  * ```
  */
 export async function readWeights(
@@ -205,10 +208,11 @@ export async function readWeights(
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
  * import { assignWeights } from "./checkpoint.ts";
  * const v = tf.variable(tf.zeros([2]));
  * assignWeights([v], ["w"], new Map([["w", { shape: [2], values: new Float32Array([3, 4]) }]]));
- * console.log(v.dataSync()); // Float32Array [3, 4]
+ * assert.deepEqual(Array.from(v.dataSync()), [3, 4]);
  * ```
  */
 export function assignWeights(

@@ -111,7 +111,8 @@ export function refuseOverLong(file: string, rows: readonly RowLength[], context
   throw new RangeError(
     `${file}:${first.index + 1}: ${first.tokens} tokens (prompt + completion), longer than the ` +
       `model's context of ${context} (${over.length} row${over.length > 1 ? "s" : ""} in all); ` +
-      `set "tokenize": { "maxLength": ${context} } in the config to truncate them`,
+      `set tokenize.maxLength <= ${context} in the config ("tokenize": { "maxLength": ${context} }) ` +
+      `to truncate them`,
   );
 }
 

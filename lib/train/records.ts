@@ -74,11 +74,12 @@ const ROW_FILE = /^[A-Za-z0-9_-]+$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunWriter } from "./records.ts";
  * const dir = await Deno.makeTempDir();
  * const w = await RunWriter.create(dir, { config: { lr: 0.1 } });
  * w.appendStep({ step: 1, epoch: 0.5, loss: 0.69 });
- * console.log(await Deno.readTextFile(`${dir}/steps.jsonl`));
+ * assert.equal(await Deno.readTextFile(`${dir}/steps.jsonl`), '{"step":1,"epoch":0.5,"loss":0.69}\n');
  * ```
  */
 export class RunWriter {
@@ -211,10 +212,11 @@ async function truncateRecords(dir: string, step: number): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readJsonl } from "./records.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, '{"step":1}\n{"step":2}\n');
- * console.log((await readJsonl(path)).length); // 2
+ * assert.deepEqual(await readJsonl(path), [{ step: 1 }, { step: 2 }]);
  * ```
  */
 export async function readJsonl<T = Record<string, unknown>>(path: string): Promise<T[]> {
@@ -262,9 +264,10 @@ async function readJsonIfPresent(path: string): Promise<unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readRun } from "./records.ts";
  * const run = await readRun("data/runs/trl_sample/trainer_state.json");
- * console.log(run.source, run.steps[0]["rewards/margins"], run.evals.length);
+ * assert.deepEqual([run.source, run.steps.length, run.evals.length], ["trl", 12, 3]);
  * ```
  */
 export async function readRun(path: string): Promise<RunRecord> {
@@ -321,12 +324,13 @@ const SUMMARY_KEYS = ["train_runtime", "train_loss", "total_flos"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrainerState } from "./records.ts";
  * const run = parseTrainerState(JSON.stringify({ global_step: 1, log_history: [
  *   { step: 1, epoch: 0.1, loss: 0.69, learning_rate: 1e-6, "rewards/chosen": 0.01 },
  *   { step: 1, epoch: 0.1, eval_loss: 0.68, "eval_rewards/chosen": 0.02 },
  * ] }), "trainer_state.json");
- * console.log(run.steps[0].lr, run.evals[0].loss); // 0.000001 0.68
+ * assert.deepEqual([run.steps[0].lr, run.evals[0].loss], [1e-6, 0.68]);
  * ```
  */
 export function parseTrainerState(text: string, path: string): RunRecord {
