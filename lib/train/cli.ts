@@ -518,7 +518,7 @@ export async function importTrlCommand(args: string[]): Promise<number> {
   if (run.source !== "trl") throw new TypeError(`${file}: is already a run directory`);
   // A previous run there is replaced only with --force (only the files it wrote), and a folder of
   // other files never: a TRL import must not end up mixed with an earlier run's checkpoints.
-  await writeRun(run, out, { overwrite: args.includes("--force") });
+  await writeRun(run, out, { overwrite: args.includes("--force"), flag: "--force" });
   console.log(
     `${out}: ${run.steps.length} train records, ${run.evals.length} eval records` +
       (Object.keys(run.summary).length ? ", summary" : ""),

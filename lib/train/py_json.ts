@@ -144,6 +144,7 @@ export function parsePythonJson(text: string, path: string): unknown {
   } catch (e) {
     const pos = syntaxErrorOffset(text);
     const where = pos === undefined ? "" : ` at ${lineCol(text, pos)}`;
-    throw new SyntaxError(`${path}: not JSON${where} (${(e as Error).message})`);
+    const why = (e as Error).message.replace(/\s*\n\s*/g, " ");
+    throw new SyntaxError(`${path}: not JSON${where} (${why})`);
   }
 }

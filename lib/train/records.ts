@@ -374,7 +374,9 @@ type Rec = Record<string, unknown>;
 
 /**
  * Write a {@link RunRecord} (e.g. a TRL run read by {@link readRun}) as a run directory here:
- * `config.json`, `steps.jsonl`, `evals.jsonl`, `summary.json`.
+ * `config.json`, `steps.jsonl`, `evals.jsonl`, `summary.json`. A folder of other files is
+ * refused; a previous run of ours there is replaced (only its files) unless `overwrite` is false
+ * (then refused, naming `flag`, the option that replaces it).
  *
  * @example
  * ```ts
@@ -386,11 +388,11 @@ type Rec = Record<string, unknown>;
 export async function writeRun(
   run: RunRecord,
   dir: string,
-  opts: { overwrite?: boolean } = {},
+  opts: { overwrite?: boolean; flag?: string } = {},
 ): Promise<void> {
   // Claimed first (a folder of other files is refused before any work), written in a sibling
   // temporary folder, then moved in file by file, so a kill never leaves a half-written record.
-  await prepareRunDir(dir, { overwrite: opts.overwrite ?? true });
+  await prepareRunDir(dir, { overwrite: opts.overwrite ?? true, flag: opts.flag });
   const tmp = `${dir.replace(/\/+$/, "")}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
     const w = await RunWriter.create(tmp, {

@@ -153,7 +153,7 @@ function describeForeign(dir: string, names: string[]): string {
  */
 export async function prepareRunDir(
   dir: string,
-  opts: { overwrite: boolean },
+  opts: { overwrite: boolean; flag?: string },
 ): Promise<string | undefined> {
   const kind = await runDirKind(dir);
   let note: string | undefined;
@@ -161,8 +161,10 @@ export async function prepareRunDir(
   if (kind === "run" || kind === "legacy-run") {
     if (!opts.overwrite) {
       throw new TypeError(
-        `${dir}: holds a previous run${await statusText(dir)}; pass --overwrite to replace it ` +
-          `(only the files that run wrote are removed) or --resume to continue it`,
+        `${dir}: holds a previous run${await statusText(dir)}; pass ${
+          opts.flag ?? "--overwrite"
+        } to replace it (only the files that run wrote are removed)` +
+          (opts.flag ? "" : " or --resume to continue it"),
       );
     }
     if (kind === "run") note = await clearRun(dir);

@@ -237,7 +237,7 @@ Deno.test("case 4: import-trl into an existing run is refused; --force replaces 
   const cfg = await toyConfig(dir);
   await captured(() => trainCommand(["--config", cfg, "--quiet"]));
   const r = await captured(() => importTrlCommand([SAMPLE, "--out", `${dir}/run`]));
-  assert.match(String(r.error?.message), /holds a previous run/);
+  assert.match(String(r.error?.message), /holds a previous run.*pass --force/);
   assert.equal((await readRun(`${dir}/run`)).steps.at(-1)?.step, 6);
   const f = await captured(() => importTrlCommand([SAMPLE, "--out", `${dir}/run`, "--force"]));
   assert.equal(f.value, 0, String(f.error?.message));
