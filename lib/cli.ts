@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { ensureRuntimeDir } from "./runtime_env.ts";
 
 /** A command: takes the arguments after its name, returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -74,6 +75,8 @@ export async function main(args: string[]): Promise<number> {
     console.error(`lab: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
+  // Before any GPU driver loads: quiets Mesa's XDG_RUNTIME_DIR warning (see runtime_env.ts).
+  ensureRuntimeDir();
   try {
     return await (await cmd.load())(rest);
   } catch (e) {

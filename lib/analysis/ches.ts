@@ -44,9 +44,11 @@ export interface ChesScore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chesFromSums } from "./ches.ts";
+ * // <S+, S-> = 1, ||S+||^2 = 1: CHES = 0; normalised 1/(1*2) - 1/1 = -0.5.
  * const c = chesFromSums([1, 0], [1, 1], { chosenLength: 1, rejectedLength: 2 });
- * console.log(c.ches, c.chesNormalized); // 0 -0.5
+ * assert.deepEqual([c.ches, c.chesNormalized], [0, -0.5]);
  * ```
  */
 export function chesFromSums(

@@ -33,6 +33,7 @@ import { tokenizePairs } from "../data/tokenize.ts";
 import { chesScores } from "./ches.ts";
 import { type ChesTokenContributions, chesTokenContributions } from "./ches_tokens.ts";
 import type { TokenizedPair } from "../data/types.ts";
+import { prepareOutput, writeOutput } from "../output.ts";
 
 /** The `--per-token` fields of one output line; each token decoded on its own. */
 function perTokenFields(
@@ -64,12 +65,13 @@ options:
   --max-length N      bound on prompt + completion tokens (default: the model's positions, or 1024)
   --backend NAME      tfjs backend: auto, tensorflow, webgpu, wasm, cpu (default auto)
   --strict            stop at the first invalid row (default: skip it and report it)
+  --force             replace an existing --out file (default: refuse)
   --per-token         add each completion token's text and its share of CHES and of
                       length-normalised CHES (chosen_/rejected_token_contributions[_normalized])
   -h, --help          this text`;
 
 const FLAGS = ["--model", "--data", "--out", "--batch-size", "--max-length", "--backend"];
-const SWITCHES = ["--strict", "--per-token"];
+const SWITCHES = ["--strict", "--per-token", "--force"];
 
 /** Parsed arguments of `lab ches`. */
 export interface ChesArgs {
@@ -84,6 +86,8 @@ export interface ChesArgs {
   strict: boolean;
   /** Add each token's text and share of CHES to every line. */
   perToken: boolean;
+  /** Replace an existing `--out` file (default: refuse). */
+  force: boolean;
 }
 
 /**
@@ -133,6 +137,7 @@ export function parseChesArgs(args: readonly string[]): ChesArgs {
     backend: got.get("--backend") as BackendName | "auto" | undefined,
     strict: switches.has("--strict"),
     perToken: switches.has("--per-token"),
+    force: switches.has("--force"),
   };
 }
 
@@ -151,6 +156,8 @@ export async function chesCommand(args: string[]): Promise<number> {
     return 0;
   }
   const a = parseChesArgs(args);
+  // Checked (and its folder created) before scoring, so the scores are never lost at the end.
+  await prepareOutput(a.out, { force: a.force });
   const report = await initBackend(a.backend ? { backend: a.backend } : {});
   console.error(formatBackendReport(report));
   const loaded = await loadPreferenceFile(a.data, { onError: a.strict ? "throw" : "skip" });
@@ -186,7 +193,7 @@ export async function chesCommand(args: string[]): Promise<number> {
         ...(perToken ? perTokenFields(perToken[i], tok.pairs[i], tokenizer) : {}),
       })
     );
-    await Deno.writeTextFile(a.out, lines.length ? lines.join("\n") + "\n" : "");
+    await writeOutput(a.out, lines.length ? lines.join("\n") + "\n" : "", { force: a.force });
     console.error(
       `scored ${scores.length} pairs (${loaded.skipped} invalid, ${tok.skipped} too long) in ${
         seconds.toFixed(2)

@@ -15,6 +15,7 @@
 import { formatIssue } from "./issues.ts";
 import { loadPreferenceFile, loadUnpairedFile } from "./load.ts";
 import { loadTokenizer } from "./tokenizer.ts";
+import { modelContext, rowLengths } from "./context.ts";
 import {
   type TokenizeOptions,
   tokenizePairs,
@@ -102,7 +103,21 @@ export async function dataCommand(args: string[]): Promise<number> {
       ? tokenizeUnpaired(loaded.rows as Parameters<typeof tokenizeUnpaired>[0], tok, a.tokenize)
       : tokenizePairs(loaded.rows as Parameters<typeof tokenizePairs>[0], tok, a.tokenize);
     for (const s of r.skippedRows) console.log(`skipped: ${a.file}:${s.index + 1}: ${s.reason}`);
-    console.log(`tokenized with ${a.tokenizer}: ${r.truncated} truncated, ${r.skipped} skipped`);
+    const context = await modelContext(a.tokenizer);
+    const kept = "pairs" in r ? r.pairs : r.examples;
+    const over = context === undefined ? [] : rowLengths(kept).filter((x) => x.tokens > context);
+    for (const o of over.slice(0, 10)) {
+      console.log(
+        `too long: ${a.file}:${o.index + 1}: ${o.tokens} tokens > the model's context ${context}`,
+      );
+    }
+    const overText = context === undefined
+      ? ""
+      : `, ${over.length} longer than the model's context (${context} tokens)` +
+        (over.length ? `: training stops on them unless tokenize.maxLength <= ${context}` : "");
+    console.log(
+      `tokenized with ${a.tokenizer}: ${r.truncated} truncated, ${r.skipped} skipped${overText}`,
+    );
   }
   return loaded.errors.length > 0 ? 1 : 0;
 }

@@ -247,7 +247,8 @@ export function checkPreferenceRecord(
     c.error(
       undefined,
       "this is an unpaired (KTO) row ('prompt', 'completion', 'label'), not a preference pair; " +
-        "load it with loadUnpairedFile",
+        'check it with `lab data check --unpaired`, train on it with `"unpaired": true` in ' +
+        "the config's data, or load it with loadUnpairedFile",
     );
     return { issues: c.issues };
   }

@@ -370,8 +370,14 @@ function rowWeights(g: GradientWeights, rows: Row[]): { gW: number[]; gL: number
   };
 }
 
-function finite(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
+/** A non-finite loss or weight is an error naming the row, never a silent `null` in the output. */
+function finiteRow(vals: Record<string, number>, where: string): Record<string, number> {
+  const bad = Object.entries(vals).filter(([, v]) => !Number.isFinite(v));
+  if (bad.length === 0) return vals;
+  throw new RangeError(
+    `${where}non-finite ${bad.map(([k, v]) => `${k} (${v})`).join(", ")}; the inputs overflow ` +
+      `float32 or take the log of 0`,
+  );
 }
 
 /**
@@ -459,7 +465,7 @@ async function evalCommand(flags: Record<string, string | true>): Promise<number
   }
   const rows = validateRows(data, `input '${input}'`, probe);
   const groups = flags.batch ? [rows] : rows.map((r) => [r]);
-  const out: { loss: number | null; g_w: number | null; g_l: number | null }[] = [];
+  const out: Record<string, number>[] = [];
   for (const [gi, group] of groups.entries()) {
     if (group.length === 0) continue;
     const obj = make();
@@ -469,7 +475,12 @@ async function evalCommand(flags: Record<string, string | true>): Promise<number
       const g = await gradientWeightsAsync(obj, scores);
       const w = rowWeights(g, group);
       g.losses.forEach((l, i) =>
-        out.push({ loss: finite(l), g_w: finite(w.gW[i]), g_l: finite(w.gL[i]) })
+        out.push(
+          finiteRow(
+            { loss: l, g_w: w.gW[i], g_l: w.gL[i] },
+            flags.batch ? `row[${i}]: ` : "",
+          ),
+        )
       );
     } catch (e) {
       const msg = withRowField(e instanceof Error ? e.message : String(e));

@@ -7,6 +7,7 @@
 import { figurePageHtml } from "./html.ts";
 import { figureToSvg } from "./svg.ts";
 import type { Figure } from "./types.ts";
+import { prepareOutput, writeOutput } from "../output.ts";
 
 /** File formats {@link save} writes. */
 export type SaveFormat = "html" | "svg" | "png";
@@ -24,6 +25,8 @@ export interface SaveFigureOptions {
   chromium?: string;
   /** Give up on Chromium after this many ms; default 60000. */
   timeoutMs?: number;
+  /** Replace an existing file at the path (default false: refused before any rendering). */
+  force?: boolean;
 }
 
 const INSTALL_HINT = "install it with `bash scripts/install_chromium.sh` as root " +
@@ -160,7 +163,8 @@ export async function renderPng(fig: Figure, opts: SaveFigureOptions = {}): Prom
 /**
  * Write a figure to `path` as self-contained HTML (plotly.js inlined, works offline), SVG (the
  * static renderer), or PNG (headless Chromium). The format comes from the extension unless
- * `format` is given.
+ * `format` is given. An existing file is refused (before rendering) unless `force`; missing
+ * folders are created, and the file is written atomically.
  *
  * @example
  * ```ts
@@ -178,16 +182,17 @@ export async function save(
 ): Promise<void> {
   const p = path instanceof URL ? path.pathname : path;
   const format = formatOf(p, opts.format);
+  // Refused before rendering when the file exists; written atomically, parent folders created.
+  await prepareOutput(p, { force: opts.force });
   if (format === "png") {
-    await Deno.writeFile(path, await renderPng(fig, opts));
+    await writeOutput(p, await renderPng(fig, opts), { force: opts.force });
     return;
   }
   const f = opts.width || opts.height
     ? sized(fig, opts.width ?? fig.layout?.width ?? 720, opts.height ?? fig.layout?.height ?? 440)
     : fig;
-  if (format === "svg") {
-    await Deno.writeTextFile(path, `<?xml version="1.0" encoding="UTF-8"?>\n${figureToSvg(f)}\n`);
-  } else {
-    await Deno.writeTextFile(path, figurePageHtml(f));
-  }
+  const text = format === "svg"
+    ? `<?xml version="1.0" encoding="UTF-8"?>\n${figureToSvg(f)}\n`
+    : figurePageHtml(f);
+  await writeOutput(p, text, { force: opts.force });
 }

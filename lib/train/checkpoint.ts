@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 import type { OptimizerState, SavedTensor } from "./optimizers.ts";
 import type { ObjectiveState } from "../objectives/types.ts";
+import { faultPoint } from "./fault.ts";
 
 /** The JSON part of a checkpoint. */
 export interface CheckpointState {
@@ -56,8 +57,9 @@ function join(dir: string, file: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointName } from "./checkpoint.ts";
- * console.log(checkpointName(42)); // "step-000042"
+ * assert.equal(checkpointName(42), "step-000042");
  * ```
  */
 export function checkpointName(step: number): string {
@@ -83,12 +85,16 @@ export async function saveCheckpoint(
   const final = join(root, checkpointName(ckpt.state.step));
   const tmp = `${final}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   await Deno.mkdir(tmp);
-  await Deno.writeFile(join(tmp, "weights.safetensors"), encodeSafetensors(ckpt.weights));
-  await Deno.writeFile(join(tmp, "optimizer.safetensors"), encodeSafetensors(ckpt.optimizer.slots));
-  await Deno.writeTextFile(join(tmp, "state.json"), JSON.stringify(ckpt.state, null, 2));
+  await writeSynced(join(tmp, "weights.safetensors"), encodeSafetensors(ckpt.weights));
+  faultPoint("checkpoint");
+  await writeSynced(join(tmp, "optimizer.safetensors"), encodeSafetensors(ckpt.optimizer.slots));
+  await writeSynced(
+    join(tmp, "state.json"),
+    new TextEncoder().encode(JSON.stringify(ckpt.state, null, 2)),
+  );
   // Extra files (a moving reference's weights) land in the same atomic rename.
   for (const [name, bytes] of Object.entries(opts.extra ?? {})) {
-    await Deno.writeFile(join(tmp, name), bytes);
+    await writeSynced(join(tmp, name), bytes);
   }
   await Deno.remove(final, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -104,13 +110,26 @@ export async function saveCheckpoint(
   return final;
 }
 
+/** Write a file and flush it to the disk before returning (a rename after it is then durable). */
+async function writeSynced(path: string, data: Uint8Array): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    let off = 0;
+    while (off < data.length) off += await f.write(data.subarray(off));
+    await f.sync();
+  } finally {
+    f.close();
+  }
+}
+
 /**
  * Complete checkpoints of a run directory, oldest first.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listCheckpoints } from "./checkpoint.ts";
- * console.log(await listCheckpoints(await Deno.makeTempDir())); // []
+ * assert.deepEqual(await listCheckpoints(await Deno.makeTempDir()), []);
  * ```
  */
 export async function listCheckpoints(runDir: string): Promise<{ step: number; dir: string }[]> {
@@ -164,9 +183,10 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
  * import { readWeights } from "./checkpoint.ts";
  * const w = await readWeights([tf.variable(tf.ones([2]))], ["w"]);
- * console.log(w.get("w")?.values); // Float32Array [1, 1]
+ * assert.deepEqual(Array.from(w.get("w")!.values), [1, 1]);
  * ```
  */
 export async function readWeights(
@@ -192,10 +212,11 @@ export async function readWeights(
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
  * import { assignWeights } from "./checkpoint.ts";
  * const v = tf.variable(tf.zeros([2]));
  * assignWeights([v], ["w"], new Map([["w", { shape: [2], values: new Float32Array([3, 4]) }]]));
- * console.log(v.dataSync()); // Float32Array [3, 4]
+ * assert.deepEqual(Array.from(v.dataSync()), [3, 4]);
  * ```
  */
 export function assignWeights(

@@ -26,14 +26,27 @@ import { parseTrainConfig, type ToyModelConfig, type TrainConfig } from "./confi
 import { TRAIN_HELP } from "./config_help.ts";
 import { lmScorer, lmUnpairedScorer, probeSet } from "./lm.ts";
 import { isParallelScorer, parallelLMScorer } from "./parallel.ts";
-import { readRun, writeRun } from "./records.ts";
+import {
+  eventLoopTurn,
+  modelContext,
+  refuseInvalidRows,
+  refuseOverLong,
+  reportTokenizeSkips,
+  sha256,
+  sha256Dir,
+  stopOnSignals,
+} from "./cli_guard.ts";
+import { readRun, RunWriter, writeRun } from "./records.ts";
+import { registerRunFile } from "./run_dir.ts";
+import { rowLengths } from "../data/context.ts";
+import { faultCallbacks } from "./fault.ts";
 import { probabilityMassTracker } from "./trackers.ts";
 import { type ReferenceOption, train, type TrainOptions, type TrainResult } from "./trainer.ts";
 import { type KtoBatch, preferenceData, splitData, toyData, unpairedData } from "./train_data.ts";
 import type { PreferenceScorer, ToyBatch, ToyProbes, TrainData, TrainObjective } from "./types.ts";
 
 const TRAIN_USAGE = "usage: lab train --config FILE [--out DIR] [--steps N] [--resume] " +
-  "[--backend NAME] [--quiet]";
+  "[--overwrite] [--skip-invalid] [--backend NAME] [--quiet]";
 
 function flagValue(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
@@ -64,6 +77,16 @@ export interface RunConfigOptions {
   quiet?: boolean;
   /** Directory the config's relative paths are resolved against (default: the working directory). */
   baseDir?: string;
+  /** Replace a previous run of ours in `out` (default false; see `run_dir.ts`). */
+  overwrite?: boolean;
+  /** Train without the data file's invalid rows (listed) instead of refusing the file. */
+  skipInvalid?: boolean;
+  /** Stop after the current step (checkpointed) when aborted (SIGINT/SIGTERM in `lab train`). */
+  signal?: AbortSignal;
+  /** The config file, named in errors about its fields. */
+  configPath?: string;
+  /** Where notes about skipped rows go (default stderr). */
+  log?: (msg: string) => void;
 }
 
 function resolvePath(p: string, base?: string): string {
@@ -108,7 +131,8 @@ export async function runConfig(
   try {
     objective = createObjective(cfg.objective.name, cfg.objective.params ?? {});
   } catch (e) {
-    const msg = `field 'objective': ${(e as Error).message}`;
+    const at = opts.configPath ? `${opts.configPath}: ` : "";
+    const msg = `${at}field 'objective': ${(e as Error).message}`;
     throw e instanceof RangeError ? new RangeError(msg) : new TypeError(msg);
   }
   const needsTokens = (objective as { needsTokens?: boolean }).needsTokens === true;
@@ -135,7 +159,16 @@ export async function runConfig(
       cfg.trackers?.find((t) => t.name === "implicit_rewards")?.every,
     progress: opts.quiet ? false as const : undefined,
     config: config as unknown as Record<string, unknown>,
+    overwrite: opts.overwrite ?? false,
+    signal: opts.signal,
+    inputs: await inputHashes(cfg, opts.baseDir),
   };
+  const log = opts.log ?? ((m: string) => console.error(m));
+  // Test fault points, and (when signals can stop the run) one event-loop turn per step.
+  const extraCallbacks = <B>(): TrainCallback<B>[] => [
+    ...faultCallbacks<B>(),
+    ...(opts.signal ? [eventLoopTurn() as TrainCallback<B>] : []),
+  ];
   const split = <B>(data: TrainData<B>) =>
     cfg.eval
       ? splitData(data, { evalFraction: cfg.eval.fraction, seed })
@@ -167,7 +200,7 @@ export async function runConfig(
         rejected: rows.map((r, i) => at(i, "rejected", () => policy.tokenId(r.rejected))),
       });
       const { train: trainData, evaluation } = split(data);
-      const callbacks: TrainCallback<ToyBatch>[] = [];
+      const callbacks: TrainCallback<ToyBatch>[] = extraCallbacks();
       for (const t of cfg.trackers ?? []) {
         if (t.name !== "mass") continue;
         const probes = t.probes?.length
@@ -220,8 +253,19 @@ export async function runConfig(
       if (cfg.trackers?.some((t) => t.name === "mass")) {
         throw new TypeError(`field 'trackers': the mass tracker needs paired data`);
       }
-      const rows = (await loadUnpairedFile(file)).rows;
-      const { examples } = tokenizeUnpaired(rows, tokenizer, cfg.tokenize ?? {});
+      const loadedRows = await loadUnpairedFile(file);
+      refuseInvalidRows(file, loadedRows.errors, opts.skipInvalid ?? false, log);
+      const tokU = tokenizeUnpaired(loadedRows.rows, tokenizer, cfg.tokenize ?? {});
+      const { examples } = tokU;
+      reportTokenizeSkips(file, tokU.skippedRows, log);
+      const ctxU = await modelContext(dir);
+      if (ctxU !== undefined) {
+        refuseOverLong(
+          file,
+          rowLengths(examples),
+          ctxU,
+        );
+      }
       if (examples.length === 0) {
         throw new RangeError(`${file}: no example left after tokenization`);
       }
@@ -232,6 +276,7 @@ export async function runConfig(
       const result = await train({
         ...common,
         policy: lmUnpairedScorer(policyModel) as PreferenceScorer<KtoBatch, unknown>,
+        callbacks: extraCallbacks(),
         data: trainData,
         evalData: evaluation,
         reference: refModel
@@ -244,12 +289,23 @@ export async function runConfig(
           : undefined,
       });
       if (cfg.saveModel !== false && !result.stopped) {
+        registerRunFile(common.outDir, "model");
         await saveCausalLM(policyModel, `${common.outDir}/model`, { tokenizerFrom: dir });
       }
       return result;
     }
     const loaded = await loadPreferenceFile(file);
+    refuseInvalidRows(file, loaded.errors, opts.skipInvalid ?? false, log);
     const tok = tokenizePairs(loaded.rows, tokenizer, cfg.tokenize ?? {});
+    reportTokenizeSkips(file, tok.skippedRows, log);
+    const context = await modelContext(dir);
+    if (context !== undefined) {
+      refuseOverLong(
+        file,
+        rowLengths(tok.pairs),
+        context,
+      );
+    }
     if (tok.pairs.length === 0) throw new RangeError(`${file}: no pair left after tokenization`);
     const data = preferenceData(tok.pairs, { padId: tokenizer.padId });
     const { train: trainData, evaluation } = split(data);
@@ -257,7 +313,7 @@ export async function runConfig(
       ? await parallelLMScorer(policyModel, { tokens: needsTokens })
       : lmScorer(policyModel, { tokens: needsTokens });
     disposePolicy = isParallelScorer(policy) ? () => policy.dispose() : undefined;
-    const callbacks: TrainCallback<PreferenceBatch>[] = [];
+    const callbacks: TrainCallback<PreferenceBatch>[] = extraCallbacks();
     for (const t of cfg.trackers ?? []) {
       if (t.name !== "mass") continue;
       const positions = range(Math.min(t.pairs ?? 64, trainData.size));
@@ -298,6 +354,7 @@ export async function runConfig(
       callbacks,
     });
     if (cfg.saveModel !== false && !result.stopped) {
+      registerRunFile(common.outDir, "model");
       await saveCausalLM(policyModel, `${common.outDir}/model`, { tokenizerFrom: dir });
     }
     return result;
@@ -306,6 +363,20 @@ export async function runConfig(
     policyModel.dispose();
     refModel?.dispose();
   }
+}
+
+/**
+ * Content hashes a resume must match: the data file (or inline pairs), the model folder (causal
+ * LMs; toy models are described by the config), and the config apart from where and how it runs.
+ */
+async function inputHashes(cfg: TrainConfig, baseDir?: string): Promise<Record<string, string>> {
+  const { out: _o, resume: _r, backend: _b, threads: _t, steps: _s, epochs: _e, ...rest } = cfg;
+  const out: Record<string, string> = { config: await sha256(JSON.stringify(rest)) };
+  if ("file" in cfg.data) {
+    out.data = await sha256(await Deno.readFile(resolvePath(cfg.data.file, baseDir)));
+  }
+  if ("dir" in cfg.model) out.model = await sha256Dir(resolvePath(cfg.model.dir, baseDir));
+  return out;
 }
 
 function range(n: number): number[] {
@@ -355,6 +426,8 @@ export async function trainCommand(args: string[]): Promise<number> {
     "--backend": true,
     "--resume": false,
     "--quiet": false,
+    "--overwrite": false,
+    "--skip-invalid": false,
   });
   const path = flagValue(args, "--config");
   if (!path) throw new TypeError(`--config FILE is required\n${TRAIN_USAGE}`);
@@ -366,6 +439,10 @@ export async function trainCommand(args: string[]): Promise<number> {
     throw new SyntaxError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   const config = parseTrainConfig(raw, path);
+  const resume = args.includes("--resume") ? true : config.resume;
+  if (resume && args.includes("--overwrite")) {
+    throw new TypeError(`--resume and --overwrite cannot be used together`);
+  }
   const stepsFlag = flagValue(args, "--steps");
   let steps: number | undefined;
   if (stepsFlag !== undefined) {
@@ -377,12 +454,31 @@ export async function trainCommand(args: string[]): Promise<number> {
   const backend = flagValue(args, "--backend") ?? config.backend;
   const report = await initBackend(backend ? { backend: backend as "auto" } : {});
   console.error(`lab train: backend ${report.name} (${report.adapter})`);
-  const result = await runConfig(config, {
-    out: flagValue(args, "--out"),
-    steps,
-    resume: args.includes("--resume") ? true : undefined,
-    quiet: args.includes("--quiet"),
-  });
+  const stop = stopOnSignals((m) => console.error(m));
+  let result: TrainResult;
+  try {
+    result = await runConfig(config, {
+      out: flagValue(args, "--out"),
+      steps,
+      resume: args.includes("--resume") ? true : undefined,
+      quiet: args.includes("--quiet"),
+      overwrite: args.includes("--overwrite"),
+      skipInvalid: args.includes("--skip-invalid"),
+      signal: stop.signal,
+      configPath: path,
+    });
+  } finally {
+    stop.dispose();
+  }
+  const sig = stop.received();
+  if (sig && result.stopped && result.runDir) {
+    markInterrupted(result.runDir, result.steps, sig);
+    console.error(
+      `lab train: interrupted at step ${result.steps} by ${sig}; checkpoint written, ` +
+        `continue with --resume`,
+    );
+    return sig === "SIGINT" ? 130 : 143;
+  }
   const last = result.records.at(-1);
   console.log(JSON.stringify({
     out: result.runDir,
@@ -395,6 +491,15 @@ export async function trainCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Rewrite `status.json` of a run stopped by a signal. */
+function markInterrupted(dir: string, step: number, sig: string): void {
+  RunWriter.status(dir, {
+    state: "interrupted",
+    step,
+    message: `interrupted at step ${step} by ${sig}; resumable with --resume`,
+  });
+}
+
 /**
  * `lab import-trl FILE --out DIR`: read a Hugging Face `trainer_state.json` (or an output
  * directory holding one) and write it as a run directory.
@@ -405,7 +510,7 @@ export async function trainCommand(args: string[]): Promise<number> {
  * ```
  */
 export async function importTrlCommand(args: string[]): Promise<number> {
-  const usage = `usage: lab import-trl FILE --out DIR
+  const usage = `usage: lab import-trl FILE --out DIR [--force]
 
 Converts a Hugging Face trainer's log (trainer_state.json, or an output folder holding one) into a
 run directory that the analysis and plot functions read like one of lab train's.
@@ -413,18 +518,21 @@ run directory that the analysis and plot functions read like one of lab train's.
 options:
   FILE          trainer_state.json or the folder that holds it (required)
   --out DIR     run directory to write (required)
+  --force       replace what is in --out (default: refuse a non-empty folder)
   -h, --help    this text`;
   if (args.includes("-h") || args.includes("--help")) {
     console.log(usage);
     return 0;
   }
-  checkFlags(args, { "--out": true });
+  checkFlags(args, { "--out": true, "--force": false });
   const out = flagValue(args, "--out");
   const file = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--out");
   if (!file || !out) throw new TypeError(usage);
   const run = await readRun(file);
   if (run.source !== "trl") throw new TypeError(`${file}: is already a run directory`);
-  await writeRun(run, out);
+  // A previous run there is replaced only with --force (only the files it wrote), and a folder of
+  // other files never: a TRL import must not end up mixed with an earlier run's checkpoints.
+  await writeRun(run, out, { overwrite: args.includes("--force"), flag: "--force" });
   console.log(
     `${out}: ${run.steps.length} train records, ${run.evals.length} eval records` +
       (Object.keys(run.summary).length ? ", summary" : ""),

@@ -15,6 +15,8 @@
  *
  * @module
  */
+import { ownedEntries, prepareRunDir, registerRunFile, RUN_MARKER, runDirKind } from "./run_dir.ts";
+import { parsePythonJson } from "./py_json.ts";
 
 /** One line of `steps.jsonl` or `evals.jsonl`. Non-finite values are stored as `null`. */
 export interface RunStepRecord {
@@ -43,8 +45,11 @@ export interface RunRecord {
 
 /** Contents of `status.json`. */
 export interface RunStatus {
-  /** `stopped`: ended early on request, resumable from its last checkpoint. */
-  state: "running" | "completed" | "stopped" | "diverged";
+  /**
+   * `stopped`: ended early on request, resumable from its last checkpoint; `interrupted`: the
+   * same, on SIGINT/SIGTERM (`message` names the signal and step).
+   */
+  state: "running" | "completed" | "stopped" | "diverged" | "interrupted";
   /** Last completed optimizer step. */
   step: number;
   message?: string;
@@ -69,15 +74,18 @@ const ROW_FILE = /^[A-Za-z0-9_-]+$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunWriter } from "./records.ts";
  * const dir = await Deno.makeTempDir();
  * const w = await RunWriter.create(dir, { config: { lr: 0.1 } });
  * w.appendStep({ step: 1, epoch: 0.5, loss: 0.69 });
- * console.log(await Deno.readTextFile(`${dir}/steps.jsonl`));
+ * assert.equal(await Deno.readTextFile(`${dir}/steps.jsonl`), '{"step":1,"epoch":0.5,"loss":0.69}\n');
  * ```
  */
 export class RunWriter {
   readonly dir: string;
+  /** Row files already registered in the run marker (see `run_dir.ts`). */
+  private rowFiles = new Set<string>();
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -92,14 +100,9 @@ export class RunWriter {
     dir: string,
     opts: { config: Record<string, unknown>; resumeStep?: number },
   ): Promise<RunWriter> {
-    await Deno.mkdir(dir, { recursive: true });
     const w = new RunWriter(dir);
     if (opts.resumeStep === undefined) {
-      for await (const e of Deno.readDir(dir)) {
-        if (e.isFile && (e.name.endsWith(".jsonl") || e.name === "summary.json")) {
-          await Deno.remove(join(dir, e.name));
-        }
-      }
+      await startRecords(dir);
       await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(opts.config, null, 2));
       await Deno.writeTextFile(join(dir, "steps.jsonl"), "");
       await Deno.writeTextFile(join(dir, "evals.jsonl"), "");
@@ -130,6 +133,10 @@ export class RunWriter {
       throw new TypeError(`bad row file name '${file}' (letters, digits, _ and - only)`);
     }
     if (rows.length === 0) return;
+    if (!this.rowFiles.has(file)) {
+      registerRunFile(this.dir, `${file}.jsonl`);
+      this.rowFiles.add(file);
+    }
     const text = rows.map((r) => line({ step, ...r })).join("");
     Deno.writeTextFileSync(join(this.dir, `${file}.jsonl`), text, { append: true });
   }
@@ -141,14 +148,46 @@ export class RunWriter {
 
   /** Write `status.json`. */
   writeStatus(status: RunStatus): void {
-    Deno.writeTextFileSync(join(this.dir, "status.json"), JSON.stringify(status, null, 2));
+    RunWriter.status(this.dir, status);
+  }
+
+  /** Write `status.json` of the run in `dir` (replaced atomically: never half written). */
+  static status(dir: string, status: RunStatus): void {
+    const path = join(dir, "status.json");
+    Deno.writeTextFileSync(`${path}.tmp`, JSON.stringify(status, null, 2));
+    Deno.renameSync(`${path}.tmp`, path);
   }
 }
 
+/**
+ * Claim `dir` for the records of a new run: a missing, empty or older-format run folder is
+ * prepared (see `run_dir.ts`), a folder of other files refused; in a run of ours the record
+ * files of an earlier run are removed (only those it registered) and the new ones registered.
+ */
+async function startRecords(dir: string): Promise<void> {
+  const kind = await runDirKind(dir);
+  if (kind !== "run") await prepareRunDir(dir, { overwrite: true });
+  else {
+    for (const f of ownedEntries(dir)) {
+      if (f.endsWith(".jsonl") || f === "summary.json" || f === "status.json") {
+        await Deno.remove(join(dir, f)).catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        });
+      }
+    }
+  }
+  for (const f of RECORD_FILES) registerRunFile(dir, f);
+}
+
+const RECORD_FILES = ["config.json", "steps.jsonl", "evals.jsonl", "summary.json", "status.json"];
+
 /** Drop every JSONL line of a run directory whose `step` is after `step`. */
 async function truncateRecords(dir: string, step: number): Promise<void> {
+  // Only files this run wrote; a run folder from before markers: every JSONL file (as before).
+  const owned = new Set(ownedEntries(dir));
   for await (const e of Deno.readDir(dir)) {
     if (!e.isFile || !e.name.endsWith(".jsonl")) continue;
+    if (owned.size > 0 && !owned.has(e.name)) continue;
     const path = join(dir, e.name);
     const lines = (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "");
     const keep: string[] = [];
@@ -173,10 +212,11 @@ async function truncateRecords(dir: string, step: number): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readJsonl } from "./records.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, '{"step":1}\n{"step":2}\n');
- * console.log((await readJsonl(path)).length); // 2
+ * assert.deepEqual(await readJsonl(path), [{ step: 1 }, { step: 2 }]);
  * ```
  */
 export async function readJsonl<T = Record<string, unknown>>(path: string): Promise<T[]> {
@@ -193,6 +233,16 @@ export async function readJsonl<T = Record<string, unknown>>(path: string): Prom
     }
   }
   return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -214,9 +264,10 @@ async function readJsonIfPresent(path: string): Promise<unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readRun } from "./records.ts";
  * const run = await readRun("data/runs/trl_sample/trainer_state.json");
- * console.log(run.source, run.steps[0]["rewards/margins"], run.evals.length);
+ * assert.deepEqual([run.source, run.steps.length, run.evals.length], ["trl", 12, 3]);
  * ```
  */
 export async function readRun(path: string): Promise<RunRecord> {
@@ -274,21 +325,18 @@ const SUMMARY_KEYS = ["train_runtime", "train_loss", "total_flos"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrainerState } from "./records.ts";
  * const run = parseTrainerState(JSON.stringify({ global_step: 1, log_history: [
  *   { step: 1, epoch: 0.1, loss: 0.69, learning_rate: 1e-6, "rewards/chosen": 0.01 },
  *   { step: 1, epoch: 0.1, eval_loss: 0.68, "eval_rewards/chosen": 0.02 },
  * ] }), "trainer_state.json");
- * console.log(run.steps[0].lr, run.evals[0].loss); // 0.000001 0.68
+ * assert.deepEqual([run.steps[0].lr, run.evals[0].loss], [1e-6, 0.68]);
  * ```
  */
 export function parseTrainerState(text: string, path: string): RunRecord {
-  let state: unknown;
-  try {
-    state = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${path}: not JSON (${(e as Error).message})`);
-  }
+  // Python's json writes NaN/Infinity as bare tokens; they are read as those numbers.
+  const state = parsePythonJson(text, path);
   if (!state || typeof state !== "object" || !Array.isArray((state as Rec).log_history)) {
     throw new TypeError(`${path}: no log_history array (not a trainer_state.json)`);
   }
@@ -329,7 +377,9 @@ type Rec = Record<string, unknown>;
 
 /**
  * Write a {@link RunRecord} (e.g. a TRL run read by {@link readRun}) as a run directory here:
- * `config.json`, `steps.jsonl`, `evals.jsonl`, `summary.json`.
+ * `config.json`, `steps.jsonl`, `evals.jsonl`, `summary.json`. A folder of other files is
+ * refused; a previous run of ours there is replaced (only its files) unless `overwrite` is false
+ * (then refused, naming `flag`, the option that replaces it).
  *
  * @example
  * ```ts
@@ -338,13 +388,30 @@ type Rec = Record<string, unknown>;
  * await writeRun(run, await Deno.makeTempDir());
  * ```
  */
-export async function writeRun(run: RunRecord, dir: string): Promise<void> {
-  const w = await RunWriter.create(dir, {
-    config: run.source === "trl"
-      ? { source: "trl", imported_from: run.path, trainer_state: run.config }
-      : run.config,
-  });
-  for (const s of run.steps) w.appendStep(s);
-  for (const s of run.evals) w.appendEval(s);
-  if (Object.keys(run.summary).length > 0) w.writeSummary(run.summary);
+export async function writeRun(
+  run: RunRecord,
+  dir: string,
+  opts: { overwrite?: boolean; flag?: string } = {},
+): Promise<void> {
+  // Claimed first (a folder of other files is refused before any work), written in a sibling
+  // temporary folder, then moved in file by file, so a kill never leaves a half-written record.
+  await prepareRunDir(dir, { overwrite: opts.overwrite ?? true, flag: opts.flag });
+  const tmp = `${dir.replace(/\/+$/, "")}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const w = await RunWriter.create(tmp, {
+      config: run.source === "trl"
+        ? { source: "trl", imported_from: run.path, trainer_state: run.config }
+        : run.config,
+    });
+    for (const s of run.steps) w.appendStep(s);
+    for (const s of run.evals) w.appendEval(s);
+    if (Object.keys(run.summary).length > 0) w.writeSummary(run.summary);
+    for (const f of ownedEntries(tmp)) {
+      if (f === RUN_MARKER || !(await exists(join(tmp, f)))) continue;
+      registerRunFile(dir, f);
+      await Deno.rename(join(tmp, f), join(dir, f));
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
 }

@@ -22,19 +22,14 @@ import {
   type StepContext,
   type TrainCallback,
 } from "./callbacks.ts";
-import {
-  assignWeights,
-  type CheckpointState,
-  listCheckpoints,
-  loadCheckpoint,
-  readWeights,
-  saveCheckpoint,
-} from "./checkpoint.ts";
+import { assignWeights, type CheckpointState, readWeights, saveCheckpoint } from "./checkpoint.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
 import { isParallelScorer } from "./parallel.ts";
 import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./optimizers.ts";
 import { progressCallback, type ProgressOptions } from "./progress.ts";
 import { readJsonl, type RunStepRecord, RunWriter } from "./records.ts";
+import { checkResumeSettings, latestUsableCheckpoint } from "./resume.ts";
+import { checkResumeDir, prepareRunDir, registerRunFile } from "./run_dir.ts";
 import {
   type ReferenceMover,
   referenceMover,
@@ -139,6 +134,15 @@ export interface TrainOptions<B> {
    * reference (`reference.safetensors`), so a resumed run continues it.
    */
   syncReference?: RefSyncSpec;
+  /**
+   * Replace a previous run of ours in `outDir` (default true; the CLI's default is false). Only
+   * the files that run wrote are removed; a folder of other files is always refused.
+   */
+  overwrite?: boolean;
+  /** Content hashes of the inputs (`data`, `model`, `config`); a resume must see the same. */
+  inputs?: Record<string, string>;
+  /** Where notes go (an incomplete checkpoint ignored, a run replaced); default stderr. */
+  warn?: (msg: string) => void;
 }
 
 /** What {@link train} returns. */
@@ -399,7 +403,14 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     schedule: opts.schedule ?? {},
     maxGradNorm: opts.maxGradNorm ?? null,
     ...(opts.syncReference ? { syncReference: resolveRefSync(opts.syncReference) } : {}),
+    ...(opts.inputs ? { inputs: opts.inputs } : {}),
   };
+  const warn = opts.warn ?? ((m: string) => console.error(m));
+  if (opts.outDir && opts.resume) await checkResumeDir(opts.outDir);
+  else if (opts.outDir) {
+    const note = await prepareRunDir(opts.outDir, { overwrite: opts.overwrite ?? true });
+    if (note) warn(`note: ${note}`);
+  }
 
   // Resume: restore weights, optimizer, callback state, position.
   let startStep = 0, priorSeconds = 0;
@@ -416,20 +427,10 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   }
   if (opts.progress !== false) callbacks.push(progressCallback(opts.progress) as TrainCallback<B>);
   if (opts.resume && opts.outDir) {
-    const list = await listCheckpoints(opts.outDir);
-    const latest = list.at(-1);
-    if (latest) {
-      const ckpt = await loadCheckpoint(latest.dir);
-      for (const [k, v] of Object.entries(settings)) {
-        const was = ckpt.state.settings[k];
-        if (JSON.stringify(was) !== JSON.stringify(v)) {
-          throw new TypeError(
-            `cannot resume from ${latest.dir}: setting '${k}' was ${JSON.stringify(was)}, now ${
-              JSON.stringify(v)
-            }`,
-          );
-        }
-      }
+    const latest = await latestUsableCheckpoint(opts.outDir, warn);
+    {
+      const ckpt = latest.checkpoint;
+      checkResumeSettings(ckpt.state.settings, settings, latest.dir);
       assignWeights(vars, names, ckpt.weights);
       optimizer.load(ckpt.optimizer, vars);
       for (const cb of callbacks) {
@@ -448,14 +449,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   }
 
   if (!resumedFrom) {
-    // A fresh run: objectives with running statistics start from scratch, and checkpoints of an
-    // earlier run in the same directory must not be picked up by a later resume.
+    // A fresh run: objectives with running statistics start from scratch. (Checkpoints of an
+    // earlier run of ours were removed with it by prepareRunDir.)
     objective.reset?.();
-    if (opts.outDir) {
-      await Deno.remove(`${opts.outDir}/checkpoints`, { recursive: true }).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      });
-    }
   }
 
   // Reference scores.
@@ -473,13 +469,19 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       const bs = opts.evalBatchSize ?? plan.bs;
       const cacheDir = refOpt.cacheDir;
       refs.train = await cachedReferenceLogps(scorer, data, { cacheDir, batchSize: bs });
-      if (trainPath) await writeReferenceFile(trainPath, refs.train);
+      if (trainPath) {
+        registerRunFile(opts.outDir!, "reference_logps.safetensors");
+        await writeReferenceFile(trainPath, refs.train);
+      }
       if (opts.evalData) {
         refs.eval = await cachedReferenceLogps(scorer, opts.evalData, {
           cacheDir,
           batchSize: bs,
         });
-        if (evalPath) await writeReferenceFile(evalPath, refs.eval);
+        if (evalPath) {
+          registerRunFile(opts.outDir!, "reference_logps_eval.safetensors");
+          await writeReferenceFile(evalPath, refs.eval);
+        }
       }
     }
   }
@@ -827,6 +829,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       elapsedSeconds: elapsed(),
       settings,
     };
+    registerRunFile(opts.outDir!, "checkpoints");
     await saveCheckpoint(opts.outDir!, {
       state,
       weights: await readWeights(vars, names),

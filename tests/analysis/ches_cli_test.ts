@@ -92,6 +92,7 @@ Deno.test({
       `${dir}/o.jsonl`,
       "--backend",
       "cpu",
+      "--force", // o.jsonl is rewritten by each call below
     ];
     await assert.rejects(
       () => chesCommand([...args(`${fixtures}bad_pairs.jsonl`), "--strict"]),
