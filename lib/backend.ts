@@ -19,6 +19,7 @@ import "@tensorflow/tfjs-backend-cpu";
 // tfjs-core alone has no gradient functions under Deno; this registers them (see the module).
 import "./kernels/gradients.ts";
 import { registerWasmGradients } from "./kernels/wasm_grads.ts";
+import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
 
 /** Backends this module can start. */
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -59,6 +60,11 @@ export interface BackendReport {
   versions: { tfjs: string; deno: string; v8: string };
   /** Operating system and processor, e.g. "linux x86_64, 2 cores". */
   host: string;
+  /**
+   * `wasm` only: what runs its matrix products (OpenBLAS through FFI, or XNNPACK and why);
+   * library, version, core name and threads (see lib/kernels/blas.ts).
+   */
+  blas?: BlasInfo;
 }
 
 /** Options of {@link initBackend}. */
@@ -267,7 +273,7 @@ export function wasmBinaryDir(): string {
  */
 export async function startBackend(
   name: BackendName,
-): Promise<{ adapter: string; hardware: boolean; soft: boolean }> {
+): Promise<{ adapter: string; hardware: boolean; soft: boolean; blas?: BlasInfo }> {
   switch (name) {
     case "cpu":
       await setAndCheck("cpu");
@@ -278,12 +284,13 @@ export async function startBackend(
       wasm.setWasmPaths(wasmBinaryDir(), true);
       registerWasmGradients();
       await setAndCheck("wasm");
+      const blas = registerBlasMatMul();
+      const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";
       return {
-        adapter: `CPU (XNNPACK wasm, ${
-          tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd"
-        })`,
+        adapter: `CPU (XNNPACK wasm, ${simd}; matrix products: ${blas.summary})`,
         hardware: false,
         soft: false,
+        blas,
       };
     }
     case "webgpu": {
@@ -395,6 +402,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         tried,
         versions: { tfjs: tf.version_core, deno: Deno.version.deno, v8: Deno.version.v8 },
         host: hostLine(),
+        ...(got.blas ? { blas: got.blas } : {}),
       };
       return current;
     } catch (e) {

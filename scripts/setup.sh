@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Idempotent set-up for dpo-lab. Sourced by ./lab.sh; safe to run on its own.
 # Installs, each only when missing: Deno (npm package `deno`, pinned, into .tools/), Debian's
-# Jupyter parts and Mesa's Vulkan driver (apt), the Deno Jupyter kernel, the npm dependencies.
+# Jupyter parts, Mesa's Vulkan driver and OpenBLAS (apt), the Deno Jupyter kernel, the npm dependencies.
 set -euo pipefail
 
 DENO_VERSION="2.9.6"
 APT_PACKAGES=(jupyter-nbconvert python3-nbclient jupyter-notebook mesa-vulkan-drivers libvulkan1)
 # Chromium renders figures to PNG and screenshots reports; the plot tests and the main job use it.
 APT_PACKAGES+=(chromium)
+# OpenBLAS (the pthread build) runs wasm's matrix products through Deno's FFI (lib/kernels/blas.ts);
+# without it they stay on XNNPACK, 3-10x slower, and the backend report says so.
+APT_PACKAGES+=(libopenblas0-pthread)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
