@@ -91,6 +91,16 @@ function firstLine(s: string): string {
   return s.trim().split("\n")[0] ?? "";
 }
 
+/** The OpenBLAS a CPU peer ran on, as torch_peer.py reads it from the loaded library. */
+export interface PeerOpenBlas {
+  library: string;
+  config: string;
+  core_name: string;
+  threads: number;
+  /** OPENBLAS_CORETYPE: respected when set ("environment"), else chosen from the CPU's flags. */
+  core_type: { value: string | null; source: "environment" | "cpuinfo" | "library" };
+}
+
 /** The JSON the peer script reads. */
 export interface PeerSpec {
   device: "auto" | "cpu" | "cuda";
@@ -130,6 +140,11 @@ export interface PeerResult {
   threads: number;
   /** BLAS libraries the process mapped. */
   blas: string[];
+  /**
+   * The OpenBLAS the peer's torch loaded (CPU only; absent or null without one): its config
+   * string, the core name whose kernels it runs, and its threads (set to the peer's count).
+   */
+  openblas?: PeerOpenBlas | null;
   params: number;
   /** Summed completion log-probs of the first batch's rows before any update. */
   first_batch_logps: number[];

@@ -598,6 +598,17 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
           }
           if (r.matmul && results.matmul) results.matmul.ms[name] = r.matmul.map((x) => x.ms);
           Object.assign(results.peer, { device: r.device, blas: r.blas });
+          if (r.openblas) {
+            const o = r.openblas, ct = o.core_type;
+            (results.peer.openblas ??= []).push({
+              threads: r.threads,
+              library: o.library,
+              config: o.config,
+              coreName: o.core_name,
+              blasThreads: o.threads,
+              coreType: `${ct.value ?? "unset"} (${ct.source})`,
+            });
+          }
           results.peer.threads = [...new Set([...(results.peer.threads ?? []), r.threads])];
           if (results.peer.sanity?.[plan.label]) continue;
           const ours = first;

@@ -25,6 +25,41 @@ import struct
 import sys
 import time
 
+# OpenBLAS reads OPENBLAS_CORETYPE once, when torch's import loads it. Debian's 0.3.21 does not
+# recognise recent processors and falls back to generic kernels (about 7x slower products on an
+# AVX-512 machine), which would flatter the other side of the comparison. A value already set is
+# respected; otherwise one is chosen from the CPU's flags, with the rule lib/kernels/blas.ts uses.
+AVX512 = ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd")
+
+
+def core_type_for_flags(flags):
+    """OpenBLAS core type for a set of /proc/cpuinfo flags, or None (leave it to the library)."""
+    if all(f in flags for f in AVX512):
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    if "avx" in flags:
+        return "Sandybridge"
+    return None
+
+
+def choose_core_type():
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return {"value": os.environ["OPENBLAS_CORETYPE"], "source": "environment"}
+    try:
+        with open("/proc/cpuinfo") as f:
+            line = next((x for x in f if x.startswith("flags")), "")
+    except OSError:
+        line = ""
+    chosen = core_type_for_flags(set(line.partition(":")[2].split()))
+    if chosen is None:
+        return {"value": None, "source": "library"}
+    os.environ["OPENBLAS_CORETYPE"] = chosen
+    return {"value": chosen, "source": "cpuinfo"}
+
+
+CORE_TYPE = choose_core_type()
+
 
 def probe():
     """Report whether torch imports, its version, and the devices it sees."""
@@ -39,6 +74,7 @@ def probe():
         "cuda": bool(torch.cuda.is_available()),
         "threads": torch.get_num_threads(),
         "python": sys.version.split()[0],
+        "openblas": openblas_info(),
     }))
     return 0
 
@@ -141,6 +177,39 @@ def blas_in_use():
         return []
 
 
+def openblas_info(threads=None):
+    """The OpenBLAS this process mapped (through torch's libblas.so.3): its path, config string,
+    core name and thread count, read from the loaded library with ctypes; None without one.
+    With `threads`, its thread pool is set to that many first: torch.set_num_threads sizes
+    torch's OpenMP pool only, and the pthread build of OpenBLAS keeps one thread per core."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            found = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+        # The library itself before Debian's libblas.so.3 wrapper in the same folder.
+        paths = sorted(found, key=lambda p: ("libopenblas" not in os.path.basename(p), p))
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+        except (OSError, AttributeError):
+            continue
+        if threads:
+            lib.openblas_set_num_threads(int(threads))
+        return {
+            "library": path,
+            "config": lib.openblas_get_config().decode(),
+            "core_name": lib.openblas_get_corename().decode(),
+            "threads": lib.openblas_get_num_threads(),
+            "core_type": CORE_TYPE,
+        }
+    return None
+
+
 def sync(device):
     import torch
 
@@ -157,6 +226,7 @@ def run(spec):
     device = torch.device(device)
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
+    openblas = openblas_info(spec.get("threads")) if device.type == "cpu" else None
     cfg = spec["model"]["config"]
     raw = read_safetensors(spec["model"]["weights"])
     params = {}
@@ -188,6 +258,7 @@ def run(spec):
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "blas": blas_in_use(),
+        "openblas": openblas,
         "params": n_params,
     }
 
