@@ -88,6 +88,8 @@ export interface PeerEntry {
   torch?: string;
   reason?: string;
   device?: string;
+  /** torch's name of the device ("cpu", or the CUDA GPU's name). */
+  deviceName?: string;
   /** Intra-op thread counts the peer was timed with. */
   threads?: number[];
   blas?: string[];
@@ -362,7 +364,8 @@ export function renderResults(r: BenchResults, jsonPath: string): string {
   out.push("");
   out.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB ?? "?"} GiB, ${m.os}; WebGPU adapter: ` +
-      `${m.webgpuAdapter}; NVIDIA GPU: ${m.nvidiaGpu ? "yes" : "none"}. Deno ${m.deno} ` +
+      `${m.webgpuAdapter}; NVIDIA GPU: ${m.nvidiaGpu ? (m.nvidiaGpuName ?? "yes") : "none"}. ` +
+      `Deno ${m.deno} ` +
       `(V8 ${m.v8}), tfjs ${m.tfjs}. Load average (1/5/15 min) at the start ${
         load(r.load.start)
       }, ` +

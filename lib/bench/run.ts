@@ -597,7 +597,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
             results.figures.push(peerFigure("score", plan.label, name, tokens, r.score, [l0, l1]));
           }
           if (r.matmul && results.matmul) results.matmul.ms[name] = r.matmul.map((x) => x.ms);
-          Object.assign(results.peer, { device: r.device, blas: r.blas });
+          Object.assign(results.peer, {
+            device: r.device,
+            deviceName: r.device_name,
+            blas: r.blas,
+          });
           if (r.openblas) {
             const o = r.openblas, ct = o.core_type;
             (results.peer.openblas ??= []).push({
