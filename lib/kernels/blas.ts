@@ -21,7 +21,7 @@
  * **Fallback.** Without the library (or with `DPO_LAB_OPENBLAS=off`), or when a start-up check
  * of `sgemm` against a float64 product fails, `wasm` keeps XNNPACK and the backend report says
  * why ({@link BlasInfo}). `DPO_LAB_OPENBLAS=/path/to/libopenblas.so.0` picks the library;
- * `DPO_LAB_BLAS_THREADS=N` sets its thread count.
+ * `DPO_LAB_BLAS_THREADS=N` sets its thread count (default 1: {@link blasThreads}).
  *
  * @module
  */
@@ -29,7 +29,7 @@ import * as tf from "@tensorflow/tfjs-core";
 
 /** Environment variable: a library path, or `off` to keep XNNPACK's products. */
 export const BLAS_ENV = "DPO_LAB_OPENBLAS";
-/** Environment variable: OpenBLAS's thread count (default: the library's, one per core). */
+/** Environment variable: OpenBLAS's thread count (default 1, see {@link blasThreads}). */
 export const BLAS_THREADS_ENV = "DPO_LAB_BLAS_THREADS";
 
 /** Where Debian and other distributions put OpenBLAS, tried in order. */
@@ -65,6 +65,31 @@ export interface BlasInfo {
   threads?: number;
   /** The start-up check: largest error relative to the product's largest magnitude. */
   check?: { maxRelError: number; tolerance: number };
+}
+
+/**
+ * OpenBLAS's thread count: {@link BLAS_THREADS_ENV} when set, else 1. One thread because the
+ * `wasm` step runs its other kernels on one thread between products, so a second OpenBLAS thread
+ * only helps inside a product, and on a shared machine it loses: each product waits for a
+ * descheduled thread (a DPO step on a 2-core machine at load ~20 took 3.1x longer in wall time
+ * with 2 threads than on XNNPACK, and 0.6x with 1). The second core is better used by the
+ * data-parallel worker (`parallelLMScorer`), whose thread then runs its own 1-thread products.
+ *
+ * @example
+ * ```ts
+ * import { blasThreads } from "./blas.ts";
+ * Deno.env.delete("DPO_LAB_BLAS_THREADS");
+ * console.log(blasThreads()); // 1
+ * ```
+ */
+export function blasThreads(): number {
+  const v = Deno.env.get(BLAS_THREADS_ENV);
+  if (v === undefined || v === "") return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`${BLAS_THREADS_ENV}: expected a positive integer, got '${v}'`);
+  }
+  return n;
 }
 
 /** The FFI symbols used. */
@@ -288,10 +313,14 @@ export function loadOpenBlas(
   }
   const { lib, path } = opened;
   const cstr = (p: Deno.PointerValue) => p ? Deno.UnsafePointerView.getCString(p) : "";
-  const threadsWanted = Number(Deno.env.get(BLAS_THREADS_ENV) ?? "");
-  if (Number.isInteger(threadsWanted) && threadsWanted > 0) {
-    lib.symbols.openblas_set_num_threads(threadsWanted);
+  let threads: number;
+  try {
+    threads = blasThreads();
+  } catch (e) {
+    lib.close();
+    return { info: { active: false, coreType, summary: `XNNPACK (${(e as Error).message})` } };
   }
+  lib.symbols.openblas_set_num_threads(threads);
   const config = cstr(lib.symbols.openblas_get_config());
   const info: BlasInfo = {
     active: false,

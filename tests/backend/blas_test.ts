@@ -191,6 +191,13 @@ Deno.test("lab backend: without the library, the report says XNNPACK runs the pr
   assert.match(r.adapter as string, /matrix products: XNNPACK/);
 });
 
+Deno.test("lab backend: a bad DPO_LAB_BLAS_THREADS keeps XNNPACK and names the variable", async () => {
+  const r = await backendReportWith({ DPO_LAB_BLAS_THREADS: "two" });
+  const blas = r.blas as { active: boolean; summary: string };
+  assert.equal(blas.active, false);
+  assert.match(blas.summary, /DPO_LAB_BLAS_THREADS: expected a positive integer, got 'two'/);
+});
+
 Deno.test({
   name: "lab backend: with the library, the report names it, its version, core and threads",
   ignore: !active,
@@ -200,7 +207,8 @@ Deno.test({
     assert.equal(blas.active, true);
     assert.match(blas.library as string, /openblas/i);
     assert.match(blas.version as string, /^\d+\.\d+\.\d+/);
-    assert.ok((blas.threads as number) >= 1);
+    // One thread unless DPO_LAB_BLAS_THREADS says otherwise (see blasThreads).
+    assert.equal(blas.threads, Number(Deno.env.get("DPO_LAB_BLAS_THREADS") || 1));
     const core = Deno.env.get("OPENBLAS_CORETYPE");
     // A core type set in the environment is respected: the library runs that core's kernels.
     if (core) assert.equal((blas.coreName as string).toLowerCase(), core.toLowerCase());
