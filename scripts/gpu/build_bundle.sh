@@ -6,8 +6,10 @@
 #   deno.xz        this tree's Deno binary, xz-compressed (unpacked by Python's lzma there)
 #   npm.tar.xz     a DENO_DIR holding only the npm packages the check's module graph imports
 #                  (scripts/gpu/config.json), without source maps, type declarations and tests
-#   debs/          Debian's Vulkan loader (libvulkan1), from `apt-get download`
-#   vulkan/        the same package unpacked (libvulkan.so.1), so no dpkg is needed there
+#   debs/          from `apt-get download`: Debian's Vulkan loader (libvulkan1), and OpenBLAS
+#                  (libopenblas0-pthread, with libgfortran5) for wasm's products, unpacked there
+#                  by Python (a .deb is an ar archive holding a tar)
+#   vulkan/        the Vulkan loader unpacked (libvulkan.so.1), plain files
 #   MANIFEST.txt   sizes and SHA-256 sums
 #
 # The whole bundle must stay under 64 MiB (the budget of what travels with the working tree);
@@ -42,10 +44,15 @@ find "$TMP/deno_dir/npm" -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.
 find "$TMP/deno_dir/npm" -type d -name miniprogram -prune -exec rm -rf {} +
 tar -C "$TMP/deno_dir" -cf - npm | xz -6 -T2 >"$OUT/npm.tar.xz"
 
-say "downloading the Vulkan loader (apt-get download libvulkan1)"
-(cd "$OUT/debs" && apt-get download -qq libvulkan1) || die "apt-get download libvulkan1 failed"
-for deb in "$OUT"/debs/*.deb; do dpkg-deb -x "$deb" "$OUT/vulkan"; done
+say "downloading the Vulkan loader and OpenBLAS (apt-get download)"
+(cd "$OUT/debs" && apt-get download -qq libvulkan1 libopenblas0-pthread libgfortran5) ||
+  die "apt-get download libvulkan1 libopenblas0-pthread libgfortran5 failed"
+for deb in "$OUT"/debs/libvulkan1_*.deb; do dpkg-deb -x "$deb" "$OUT/vulkan"; done
 rm -rf "$OUT/vulkan/usr/share/doc"
+# Symbolic links do not travel with a working tree copied file by file: keep plain files only.
+find "$OUT/vulkan" -type l | while read -r link; do
+  cp --remove-destination "$(readlink -f "$link")" "$link"
+done
 
 (cd "$OUT" && find . -type f ! -name MANIFEST.txt -printf '%s %p\n' | sort -k2 >MANIFEST.txt &&
   find . -type f ! -name MANIFEST.txt -exec sha256sum {} + | sort -k2 >>MANIFEST.txt)

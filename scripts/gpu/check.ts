@@ -5,14 +5,31 @@
  * torch sees a GPU), without the long trainer measurements (trackers, 1,000-step memory,
  * profile), so that it fits 8 minutes. Writes `bench/results-gpu-<gpu>.json` and
  * `out/gpu-check/BENCHMARKS.md`, the GPU named in both. Extra arguments go to `lab bench`
- * (e.g. `--quick` for the shipped model only, `--backends wasm`).
+ * (e.g. `--quick` for the shipped model only, `--backends wasm`); `--report` alone prints the
+ * webgpu and wasm backend reports and stops.
  *
  * Runs with the bundle's narrowed import map (scripts/gpu/config.json): only tfjs's packages.
  *
  * @module
  */
+import { formatBackendReport, initBackend } from "../../lib/backend.ts";
 import { benchCommand } from "../../lib/bench/cli.ts";
 import { nvidiaGpuName } from "../../lib/bench/machine.ts";
+
+// `--report`: only start webgpu and wasm and print their reports (a first diagnosis on a new
+// machine: is the Vulkan driver found, which adapter, which BLAS).
+if (Deno.args[0] === "--report") {
+  let failed = 0;
+  for (const backend of ["webgpu", "wasm"] as const) {
+    try {
+      console.log(formatBackendReport(await initBackend({ backend })));
+    } catch (e) {
+      failed++;
+      console.log(`${backend}: ${(e as Error).message}`);
+    }
+  }
+  Deno.exit(failed ? 1 : 0);
+}
 
 const gpu = await nvidiaGpuName();
 const slug = (gpu ?? "no-nvidia-gpu").split(/[,;]/)[0]!.toLowerCase().replace(

@@ -3,6 +3,7 @@
 # npm packages, no Vulkan loader, no network):
 #
 #   bash scripts/gpu/gpu_check.sh [lab bench options]      (or: deno task gpu-check)
+#   bash scripts/gpu/gpu_check.sh --report                 (backend reports only)
 #
 # It unpacks gpu-bundle/ (built here by scripts/gpu/build_bundle.sh) into a temporary folder -
 # Deno, a DENO_DIR with tfjs's npm packages, the Vulkan loader - points Deno's WebGPU at the
@@ -31,12 +32,35 @@ with lzma.open(os.path.join(bundle, "deno.xz")) as src, open(os.path.join(work, 
 os.chmod(os.path.join(work, "deno"), 0o755)
 with tarfile.open(os.path.join(bundle, "npm.tar.xz")) as t:
     t.extractall(os.path.join(work, "deno_dir"))
+# OpenBLAS and libgfortran from their .debs: an ar archive whose data.tar.* holds the files.
+import glob, io
+for deb in glob.glob(os.path.join(bundle, "debs", "*.deb")):
+    if "vulkan" in os.path.basename(deb):
+        continue
+    raw = open(deb, "rb").read()
+    pos = 8  # "!<arch>\n"
+    while pos < len(raw):
+        name, size = raw[pos:pos + 16].decode().strip().rstrip("/"), int(raw[pos + 48:pos + 58])
+        body = raw[pos + 60:pos + 60 + size]
+        if name.startswith("data.tar"):
+            with tarfile.open(fileobj=io.BytesIO(body)) as t:
+                t.extractall(os.path.join(work, "sys"))
+        pos += 60 + size + (size % 2)
 PY
 DENO="$WORK/deno"
+SYSLIB="$WORK/sys/usr/lib/x86_64-linux-gnu"
+if [ -z "${DPO_LAB_OPENBLAS:-}" ] && [ -e "$SYSLIB/openblas-pthread/libopenblas.so.0" ]; then
+  export DPO_LAB_OPENBLAS="$SYSLIB/openblas-pthread/libopenblas.so.0"
+  # OpenBLAS links libgfortran.so.5; the bundled one only where the system has none.
+  ldconfig -p 2>/dev/null | grep -q 'libgfortran\.so\.5' ||
+    export LD_LIBRARY_PATH="$SYSLIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  say "OpenBLAS: bundled ($DPO_LAB_OPENBLAS)"
+fi
 "$DENO" --version | head -1 >&2 || die "the bundled Deno does not run here"
 
-# Vulkan: the system's loader if there is one, else the bundled one.
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+# Vulkan: the system's loader if there is one, else the bundled one (DPO_LAB_BUNDLED_VULKAN=1
+# forces the bundled one, to test it).
+if [ "${DPO_LAB_BUNDLED_VULKAN:-}" = 1 ] || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
   VK_LIB="$(dirname "$(find "$BUNDLE/vulkan" -name 'libvulkan.so.1' | head -1)")"
   export LD_LIBRARY_PATH="$VK_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   say "Vulkan loader: bundled ($VK_LIB)"
