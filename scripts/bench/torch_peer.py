@@ -116,7 +116,7 @@ class GPT2:
         self.c = config
         self.p = params
 
-    def forward(self, ids, attention_mask):
+    def forward(self, ids, attention_mask, hidden_only=False):
         import torch
         import torch.nn.functional as F
 
@@ -143,6 +143,8 @@ class GPT2:
             u = F.relu(u) if act == "relu" else F.gelu(u, approximate="none" if act == "gelu" else "tanh")
             x = x + torch.addmm(p[h + "mlp.c_proj.bias"], u, p[h + "mlp.c_proj.weight"]).view(n, t, d)
         x = F.layer_norm(x, (d,), p["transformer.ln_f.weight"], p["transformer.ln_f.bias"], eps)
+        if hidden_only:
+            return x
         unembed = p.get("lm_head.weight", p["transformer.wte.weight"])
         return x @ unembed.t()
 
@@ -157,6 +159,24 @@ def sequence_logps(model, batch):
     picked = torch.gather(logits, -1, labels[..., None]).squeeze(-1)
     per_token = picked - torch.logsumexp(logits, -1)
     return (per_token * comp[:, 1:]).sum(-1)
+
+
+def ches_scores(model, batch):
+    """CHES of each pair (lib/analysis/ches.ts): S = the sum of the final hidden states at the
+    positions that predict completion tokens (prompt_length - 1 up to prompt_length +
+    completion_length - 2), per row; CHES = <S+, S-> - ||S+||^2 (chosen rows first)."""
+    import torch
+
+    ids, attn, prompt, completion = batch
+    with torch.no_grad():
+        hidden = model.forward(ids, attn, hidden_only=True)
+        n, t, _ = hidden.shape
+        pos = torch.arange(t, device=ids.device)[None, :]
+        mask = ((pos >= prompt[:, None] - 1) & (pos < prompt[:, None] + completion[:, None] - 1)).float()
+        sums = (mask[:, :, None] * hidden).sum(1)
+        b = n // 2
+        plus, minus = sums[:b], sums[b:]
+        return ((plus * minus).sum(-1) - (plus * plus).sum(-1)).cpu()
 
 
 def dpo_loss(policy, ref, beta):
@@ -313,6 +333,24 @@ def run(spec):
         out["dpo"] = {"losses": losses, "times_ms": times, "cpu_ms": cpu}
         if device.type == "cuda":
             out["dpo"]["peak_bytes"] = torch.cuda.max_memory_allocated(device)
+    if "ches" in spec:
+        # CHES over the spec's pairs in its batches, forward with hidden states only, read back.
+        ch = spec["ches"]
+        ches_batches = [(
+            torch.tensor(b["input_ids"], dtype=torch.long, device=device).view(2 * b["pairs"], b["length"]),
+            torch.tensor(b["attention_mask"], dtype=torch.float32, device=device).view(2 * b["pairs"], b["length"]),
+            torch.tensor(b["prompt_length"], dtype=torch.long, device=device),
+            torch.tensor(b["completion_length"], dtype=torch.long, device=device),
+        ) for b in ch["batches"]]
+        times, cpu, values = [], [], []
+        for i in range(ch.get("warmup", 1) + ch["repeats"]):
+            t0, c0 = time.perf_counter(), time.process_time()
+            values = [v for b in ches_batches for v in ches_scores(ref, b).tolist()]
+            sync(device)
+            if i >= ch.get("warmup", 1):
+                times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+        out["ches"] = {"times_ms": times, "cpu_ms": cpu, "values": values}
     if "matmul" in spec:
         # Plain float32 products at the step's shapes: the kernel speed under everything else.
         mm = spec["matmul"]
