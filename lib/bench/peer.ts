@@ -196,7 +196,7 @@ export function peerSpec(opts: {
   reference?: PeerSpec["dpo"]["reference"];
   matmul?: PeerSpec["matmul"];
   /** CHES batches (collated pairs) and pass repeats, when CHES is timed. */
-  ches?: { batches: readonly PreferenceBatch[]; repeats: number };
+  chesPasses?: { batches: readonly PreferenceBatch[]; repeats: number };
 }): PeerSpec {
   const o = opts.settings.optimizer;
   if (o.name !== "adamw") {
@@ -221,16 +221,16 @@ export function peerSpec(opts: {
     },
     score: { warmup: opts.scoreWarmup ?? 1, repeats: opts.scoreRepeats },
     ...(opts.matmul ? { matmul: opts.matmul } : {}),
-    ...(opts.ches
+    ...(opts.chesPasses
       ? {
         ches: {
-          batches: opts.ches.batches.map((b) => ({
+          batches: opts.chesPasses.batches.map((b) => ({
             ...batchJson(b),
             prompt_length: Array.from(b.promptLength),
             completion_length: Array.from(b.completionLength),
           })),
           warmup: 1,
-          repeats: opts.ches.repeats,
+          repeats: opts.chesPasses.repeats,
         },
       }
       : {}),

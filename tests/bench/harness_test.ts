@@ -143,8 +143,15 @@ Deno.test("peer: spec carries the batches and AdamW settings; results are checke
     dpoWarmup: 1,
     scoreRepeats: 3,
     threads: 2,
+    chesPasses: { batches: batches.slice(0, 1), repeats: 2 },
   });
   assert.equal(spec.batches.length, 2);
+  // CHES batches carry each row's prompt and completion lengths (2 + 3 tokens, both rows).
+  assert.deepEqual(
+    [spec.ches?.batches[0]!.prompt_length, spec.ches?.batches[0]!.completion_length],
+    [[2, 2], [3, 3]],
+  );
+  assert.equal(spec.ches?.repeats, 2);
   assert.deepEqual(spec.batches[1]!.input_ids, Array.from(batches[1]!.inputIds));
   assert.deepEqual(
     [spec.dpo.lr, spec.dpo.beta, spec.dpo.weight_decay, spec.dpo.steps, spec.threads],
