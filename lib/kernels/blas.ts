@@ -300,6 +300,16 @@ export interface OpenBlas {
 export function loadOpenBlas(
   opts: { path?: string } = {},
 ): { sgemm?: Sgemm; info: BlasInfo } {
+  try {
+    return tryLoadOpenBlas(opts);
+  } catch (e) {
+    // E.g. no permission to read the environment or to use FFI (a sandboxed run).
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    return { info: { active: false, summary: `XNNPACK (OpenBLAS not loaded: ${why})` } };
+  }
+}
+
+function tryLoadOpenBlas(opts: { path?: string }): { sgemm?: Sgemm; info: BlasInfo } {
   const requested = opts.path ?? Deno.env.get(BLAS_ENV) ?? undefined;
   if (requested?.toLowerCase() === "off") {
     return { info: { active: false, summary: `XNNPACK (OpenBLAS turned off by ${BLAS_ENV}=off)` } };

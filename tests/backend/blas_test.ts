@@ -171,6 +171,30 @@ Deno.test({
   },
 });
 
+Deno.test("loadOpenBlas without env or FFI permission falls back instead of throwing", async () => {
+  const mod = new URL("../../lib/kernels/blas.ts", import.meta.url).href;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(
+    file,
+    `import { loadOpenBlas } from "${mod}"; console.log(loadOpenBlas().info.summary);`,
+  );
+  // `deno eval` would grant every permission; `run` with read access only does not.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      file,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output().finally(() => Deno.remove(file));
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(new TextDecoder().decode(out.stdout), /^XNNPACK \(OpenBLAS not loaded: .*env/);
+});
+
 async function backendReportWith(env: Record<string, string>): Promise<Record<string, unknown>> {
   const cli = new URL("../../lib/cli.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
