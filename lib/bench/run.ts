@@ -594,7 +594,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
               : {}),
             ...(plan.tasks.includes("ches") && pairs
               ? {
-                ches: { batches: chesBatches(pairs, plan.scoringBatch), repeats: reps.passRepeats },
+                chesPasses: {
+                  batches: chesBatches(pairs, plan.scoringBatch),
+                  repeats: reps.passRepeats,
+                },
               }
               : {}),
           });
