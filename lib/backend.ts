@@ -19,6 +19,8 @@ import "@tensorflow/tfjs-backend-cpu";
 // tfjs-core alone has no gradient functions under Deno; this registers them (see the module).
 import "./kernels/gradients.ts";
 import { registerWasmGradients } from "./kernels/wasm_grads.ts";
+import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
+import { guardStorageBinding, maxBindingFromEnv, numericLimits } from "./kernels/webgpu_limits.ts";
 
 /** Backends this module can start. */
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -59,6 +61,11 @@ export interface BackendReport {
   versions: { tfjs: string; deno: string; v8: string };
   /** Operating system and processor, e.g. "linux x86_64, 2 cores". */
   host: string;
+  /**
+   * `wasm` only: what runs its matrix products (OpenBLAS through FFI, or XNNPACK and why);
+   * library, version, core name and threads (see lib/kernels/blas.ts).
+   */
+  blas?: BlasInfo;
 }
 
 /** Options of {@link initBackend}. */
@@ -150,7 +157,12 @@ function parseBackend(value: string, source: string): BackendName | "auto" {
  * - it passes `requiredFeatures: [..., ['bgra8unorm-storage']]` (an array inside the list), which
  *   Deno's WebIDL conversion rejects; the shim flattens such entries to strings, as browsers do;
  * - it reads `adapter.info` after `requestDevice`, which Deno may invalidate; the shim answers
- *   `info` and `requestAdapterInfo()` from a copy taken before any device was created.
+ *   `info` and `requestAdapterInfo()` from a copy taken before any device was created;
+ * - it copies `adapter.limits` into `requiredLimits`, and on NVIDIA Deno reports some limits as
+ *   a BigInt (u64::MAX), which the device request rejects; the shim's `limits` are Numbers,
+ *   clamped to what tfjs's i32 indexing addresses (lib/kernels/webgpu_limits.ts), and so are
+ *   the `requiredLimits` it passes on. `DPO_LAB_WEBGPU_MAX_BINDING` lowers the storage binding
+ *   limit.
  *
  * @example
  * ```ts
@@ -177,11 +189,22 @@ export function shimAdapter(adapter: GPUAdapter): GPUAdapter {
         false,
     }
     : undefined;
+  const maxBinding = maxBindingFromEnv();
+  const limits = numericLimits(adapter.limits, { maxBinding });
   const requestDevice = (desc?: GPUDeviceDescriptor) => {
     const features = desc?.requiredFeatures
       ? [...desc.requiredFeatures].flat(Infinity).map((f) => String(f)) as GPUFeatureName[]
       : undefined;
-    const fixed = features ? { ...desc, requiredFeatures: [...new Set(features)] } : desc;
+    let fixed = features ? { ...desc, requiredFeatures: [...new Set(features)] } : desc;
+    if (fixed?.requiredLimits) {
+      const required = numericLimits(fixed.requiredLimits, { maxBinding });
+      // A maximum never above the adapter's, an alignment never below: else the request fails.
+      for (const [k, v] of Object.entries(required)) {
+        const a = limits[k];
+        if (a !== undefined) required[k] = k.startsWith("min") ? Math.max(v, a) : Math.min(v, a);
+      }
+      fixed = { ...fixed, requiredLimits: required };
+    }
     return adapter.requestDevice(fixed);
   };
   return new Proxy(adapter, {
@@ -189,6 +212,7 @@ export function shimAdapter(adapter: GPUAdapter): GPUAdapter {
       if (prop === "info") return info;
       if (prop === "requestAdapterInfo") return () => Promise.resolve(info);
       if (prop === "requestDevice") return requestDevice;
+      if (prop === "limits") return limits;
       const v = Reflect.get(target, prop, target);
       return typeof v === "function" ? v.bind(target) : v;
     },
@@ -267,7 +291,7 @@ export function wasmBinaryDir(): string {
  */
 export async function startBackend(
   name: BackendName,
-): Promise<{ adapter: string; hardware: boolean; soft: boolean }> {
+): Promise<{ adapter: string; hardware: boolean; soft: boolean; blas?: BlasInfo }> {
   switch (name) {
     case "cpu":
       await setAndCheck("cpu");
@@ -278,12 +302,13 @@ export async function startBackend(
       wasm.setWasmPaths(wasmBinaryDir(), true);
       registerWasmGradients();
       await setAndCheck("wasm");
+      const blas = registerBlasMatMul();
+      const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";
       return {
-        adapter: `CPU (XNNPACK wasm, ${
-          tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd"
-        })`,
+        adapter: `CPU (XNNPACK wasm, ${simd}; matrix products: ${blas.summary})`,
         hardware: false,
         soft: false,
+        blas,
       };
     }
     case "webgpu": {
@@ -294,6 +319,8 @@ export async function startBackend(
       installWebGpuShim();
       await import("@tensorflow/tfjs-backend-webgpu");
       await setAndCheck("webgpu");
+      // Larger tensors would compute as zeros without an error: make them an error.
+      guardStorageBinding(tf.backend());
       return { adapter: probe.description, hardware: !probe.fallback, soft: probe.fallback };
     }
     case "tensorflow": {
@@ -395,6 +422,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         tried,
         versions: { tfjs: tf.version_core, deno: Deno.version.deno, v8: Deno.version.v8 },
         host: hostLine(),
+        ...(got.blas ? { blas: got.blas } : {}),
       };
       return current;
     } catch (e) {

@@ -9,6 +9,9 @@ DENO_VERSION="2.9.6"
 APT_PACKAGES=(jupyter-nbconvert python3-nbclient jupyter-notebook mesa-vulkan-drivers libvulkan1)
 # Chromium renders figures to PNG and screenshots reports; the plot tests and the main job use it.
 APT_PACKAGES+=(chromium)
+# OpenBLAS (the pthread build) runs wasm's matrix products through Deno's FFI (lib/kernels/blas.ts);
+# without it they stay on XNNPACK, 3-10x slower, and the backend report says so.
+APT_PACKAGES+=(libopenblas0-pthread)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"

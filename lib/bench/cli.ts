@@ -206,7 +206,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.log(`wrote ${json} and ${md}`);
     for (const g of r.goals) {
       console.log(
-        `goal ${g.id}: ${g.measured} (target ${g.target}) ${
+        `goal ${g.id}: ${g.measured} (target ${g.targetText}) ${
           g.met === null ? "n/a" : g.met ? "met" : "NOT met"
         }`,
       );

@@ -21,6 +21,8 @@ export interface MachineInfo {
   webgpuAdapter: string;
   /** True when an NVIDIA GPU is visible (`/proc/driver/nvidia` or `nvidia-smi`). */
   nvidiaGpu: boolean;
+  /** `nvidia-smi`'s name, memory and driver of each GPU ("NVIDIA H100 80GB HBM3, 81559 MiB, 550.54"). */
+  nvidiaGpuName?: string;
   deno: string;
   v8: string;
   typescript: string;
@@ -108,6 +110,29 @@ async function hasNvidia(): Promise<boolean> {
 }
 
 /**
+ * Each NVIDIA GPU as `nvidia-smi` names it (name, memory, driver), or undefined without one.
+ *
+ * @example
+ * ```ts
+ * import { nvidiaGpuName } from "./machine.ts";
+ * console.log(await nvidiaGpuName()); // e.g. "NVIDIA H100 80GB HBM3, 81559 MiB, 550.54"
+ * ```
+ */
+export async function nvidiaGpuName(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("nvidia-smi", {
+      args: ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return out.success && text ? text.split("\n").map((l) => l.trim()).join("; ") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Describes this machine and stack.
  *
  * @example
@@ -128,6 +153,7 @@ export async function describeMachine(): Promise<MachineInfo> {
     os: `${Deno.build.os} ${Deno.build.arch}`,
     webgpuAdapter: (await describeWebGpuAdapter()) ?? "none",
     nvidiaGpu: await hasNvidia(),
+    ...await nvidiaGpuName().then((n) => n ? { nvidiaGpuName: n } : {}),
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     typescript: Deno.version.typescript,

@@ -91,6 +91,16 @@ function firstLine(s: string): string {
   return s.trim().split("\n")[0] ?? "";
 }
 
+/** The OpenBLAS a CPU peer ran on, as torch_peer.py reads it from the loaded library. */
+export interface PeerOpenBlas {
+  library: string;
+  config: string;
+  core_name: string;
+  threads: number;
+  /** OPENBLAS_CORETYPE: respected when set ("environment"), else chosen from the CPU's flags. */
+  core_type: { value: string | null; source: "environment" | "cpuinfo" | "library" };
+}
+
 /** The JSON the peer script reads. */
 export interface PeerSpec {
   device: "auto" | "cpu" | "cuda";
@@ -120,6 +130,15 @@ export interface PeerSpec {
   score: { warmup: number; repeats: number };
   /** Plain float32 products `[m, k] x [k, n]` to time (median of `repeats`). */
   matmul?: { shapes: number[][]; repeats: number };
+  /** CHES over pairs in batches (rows chosen first), each pass timed whole. */
+  ches?: {
+    batches: (PeerSpec["batches"][number] & {
+      prompt_length: number[];
+      completion_length: number[];
+    })[];
+    warmup: number;
+    repeats: number;
+  };
 }
 
 /** What the peer script prints. */
@@ -130,11 +149,18 @@ export interface PeerResult {
   threads: number;
   /** BLAS libraries the process mapped. */
   blas: string[];
+  /**
+   * The OpenBLAS the peer's torch loaded (CPU only; absent or null without one): its config
+   * string, the core name whose kernels it runs, and its threads (set to the peer's count).
+   */
+  openblas?: PeerOpenBlas | null;
   params: number;
   /** Summed completion log-probs of the first batch's rows before any update. */
   first_batch_logps: number[];
   score?: { times_ms: number[]; cpu_ms: number[] };
   dpo?: { losses: number[]; times_ms: number[]; cpu_ms: number[]; peak_bytes?: number };
+  /** CHES of every pair (last pass) and the pass times. */
+  ches?: { values: number[]; times_ms: number[]; cpu_ms: number[] };
   max_rss_bytes?: number;
   /** Median ms of each product of `spec.matmul`. */
   matmul?: { shape: number[]; ms: number }[];
@@ -169,6 +195,8 @@ export function peerSpec(opts: {
   tasks?: PeerSpec["tasks"];
   reference?: PeerSpec["dpo"]["reference"];
   matmul?: PeerSpec["matmul"];
+  /** CHES batches (collated pairs) and pass repeats, when CHES is timed. */
+  chesPasses?: { batches: readonly PreferenceBatch[]; repeats: number };
 }): PeerSpec {
   const o = opts.settings.optimizer;
   if (o.name !== "adamw") {
@@ -178,13 +206,7 @@ export function peerSpec(opts: {
     device: opts.device ?? "auto",
     ...(opts.threads ? { threads: opts.threads } : {}),
     model: { config: opts.config, weights: opts.weights },
-    batches: opts.batches.map((b) => ({
-      pairs: b.size,
-      length: b.length,
-      input_ids: Array.from(b.inputIds),
-      attention_mask: Array.from(b.attentionMask),
-      completion_mask: Array.from(b.completionMask),
-    })),
+    batches: opts.batches.map(batchJson),
     tasks: opts.tasks ?? ["dpo", "score"],
     dpo: {
       reference: opts.reference ?? "model",
@@ -199,6 +221,29 @@ export function peerSpec(opts: {
     },
     score: { warmup: opts.scoreWarmup ?? 1, repeats: opts.scoreRepeats },
     ...(opts.matmul ? { matmul: opts.matmul } : {}),
+    ...(opts.chesPasses
+      ? {
+        ches: {
+          batches: opts.chesPasses.batches.map((b) => ({
+            ...batchJson(b),
+            prompt_length: Array.from(b.promptLength),
+            completion_length: Array.from(b.completionLength),
+          })),
+          warmup: 1,
+          repeats: opts.chesPasses.repeats,
+        },
+      }
+      : {}),
+  };
+}
+
+function batchJson(b: PreferenceBatch): PeerSpec["batches"][number] {
+  return {
+    pairs: b.size,
+    length: b.length,
+    input_ids: Array.from(b.inputIds),
+    attention_mask: Array.from(b.attentionMask),
+    completion_mask: Array.from(b.completionMask),
   };
 }
 

@@ -88,21 +88,39 @@ export interface PeerEntry {
   torch?: string;
   reason?: string;
   device?: string;
+  /** torch's name of the device ("cpu", or the CUDA GPU's name). */
+  deviceName?: string;
   /** Intra-op thread counts the peer was timed with. */
   threads?: number[];
   blas?: string[];
+  /** The OpenBLAS of each CPU thread setting (core name and threads), from the peer itself. */
+  openblas?: {
+    threads: number;
+    library: string;
+    config: string;
+    coreName: string;
+    blasThreads: number;
+    coreType: string;
+  }[];
   /** Sanity check per model: our first-batch numbers against the peer's. */
   sanity?: Record<string, PeerSanity & { backend: string }>;
   errors?: string[];
 }
 
-/** A measured goal of issue #7. */
+/** A measured goal of issues #7 and #14. */
 export interface Goal {
   id: string;
   text: string;
-  /** The measured value and the target, as shown. */
+  /** The measured value, as shown (with what it was measured on). */
   measured: string;
-  target: string;
+  /** The target, as shown, e.g. "ratio >= 1". */
+  targetText: string;
+  /** The measured number the verdict compares (a ratio, a tensor growth); null if unmeasured. */
+  value: number | null;
+  /** The number `value` is compared with. */
+  target: number;
+  /** Met when `value comparison target`. */
+  comparison: ">=" | "<=";
   /** true / false, or null when it could not be measured here. */
   met: boolean | null;
   note?: string;
@@ -209,66 +227,111 @@ export function evaluateGoals(
 ): Goal[] {
   const ratios = peerRatios(r.figures);
   const goals: Goal[] = [];
-  const cpuPeer = r.figures.find((f) => f.task === "dpo_step" && f.backend.startsWith("torch-cpu"));
-  const dpo = ratios.find((x) =>
-    x.task === "dpo_step" && x.backend === r.defaultBackend && cpuPeer?.model === x.model
-  );
-  // The same backend with the batch split over a worker thread (lib/train/parallel.ts).
-  const par = ratios.find((x) =>
-    x.task === "dpo_step" && x.backend === `${r.defaultBackend}+worker` &&
-    cpuPeer?.model === x.model
-  );
-  const describe = (x: PeerRatio) =>
+  const goal = (
+    g: Omit<Goal, "met" | "targetText">,
+  ): Goal => ({
+    ...g,
+    targetText: `${g.id === "leaks" ? "growth" : "ratio"} ${g.comparison} ${
+      g.id === "trackers" ? g.target.toFixed(2) : g.target
+    }`,
+    met: g.value === null
+      ? null
+      : g.comparison === ">="
+      ? g.value >= g.target
+      : g.value <= g.target,
+  });
+  const describe = (x: PeerRatio, unit: string) =>
     `${formatNumber(x.ratio)}x (${x.backend} ${formatNumber(x.ours)} vs ` +
-    `${x.peerBackend} ${formatNumber(x.peer)} tokens/s, ${x.model})`;
-  goals.push({
+    `${x.peerBackend} ${formatNumber(x.peer)} ${unit}, ${x.model})`;
+  // The shipped model's figures against the CPU peer (its faster thread setting).
+  const cpuRatio = (task: Task, backend: string) => {
+    const peer = r.figures.find((f) => f.task === task && f.backend.startsWith("torch-cpu"));
+    return ratios.find((x) => x.task === task && x.backend === backend && peer?.model === x.model);
+  };
+  const dpo = cpuRatio("dpo_step", r.defaultBackend);
+  // The same backend with the batch split over a worker thread (lib/train/parallel.ts).
+  const par = cpuRatio("dpo_step", `${r.defaultBackend}+worker`);
+  goals.push(goal({
     id: "cpu_vs_torch",
     text: "CPU-only machine: the default backend's DPO step at least matches the PyTorch peer " +
       "on the same model",
-    target: "ratio >= 1",
+    comparison: ">=",
+    target: 1,
+    value: dpo?.ratio ?? null,
     measured: dpo
-      ? describe(dpo) + (par ? `; data-parallel over 2 threads: ${describe(par)}` : "")
+      ? describe(dpo, "tokens/s") +
+        (par ? `; data-parallel over 2 threads: ${describe(par, "tokens/s")}` : "")
       : "not measured (no PyTorch peer figure on CPU)",
-    met: dpo ? Math.max(dpo.ratio, par?.ratio ?? 0) >= 1 : null,
-  });
+  }));
+  for (
+    const [task, id, what] of [["score", "score_vs_torch", "forward-only scoring"], [
+      "ches",
+      "ches_vs_torch",
+      "CHES scoring",
+    ]] as const
+  ) {
+    const x = cpuRatio(task, r.defaultBackend);
+    goals.push(goal({
+      id,
+      text: `CPU-only machine: the default backend's ${what} at least matches the PyTorch peer`,
+      comparison: ">=",
+      target: 1,
+      value: x?.ratio ?? null,
+      measured: x
+        ? describe(x, TASK_UNITS[task])
+        : `not measured (no PyTorch peer figure of ${what} on CPU)`,
+    }));
+  }
   const gpuPeer = r.figures.find((f) => f.task === "dpo_step" && f.backend === "torch-cuda");
   const gpu = gpuPeer &&
     ratios.find((x) =>
       x.task === "dpo_step" && x.model === gpuPeer.model && x.backend === r.defaultBackend
     );
-  goals.push({
+  goals.push(goal({
     id: "gpu",
     text: "NVIDIA GPU: at least half the PyTorch CUDA eager throughput for the 124M config",
-    target: "ratio >= 0.5",
+    comparison: ">=",
+    target: 0.5,
+    value: gpu?.ratio ?? null,
     measured: !r.machine.nvidiaGpu
       ? "not measured: no GPU in this session"
       : gpu
       ? `${formatNumber(gpu.ratio)}x (${gpu.backend} vs torch-cuda, ${gpu.model})`
       : "not measured (no CUDA peer figure)",
-    met: gpu ? gpu.ratio >= 0.5 : null,
-  });
+  }));
   const t = r.trackers;
-  goals.push({
+  goals.push(goal({
     id: "trackers",
     text: "tracker overhead (step time, all trackers on vs off) at most 10%",
-    target: "ratio <= 1.10",
+    comparison: "<=",
+    target: 1.1,
+    value: t?.ratio ?? null,
     measured: t
       ? `${formatNumber(t.ratio)}x wall, ${formatNumber(t.cpuRatio)}x CPU (${t.model}, ` +
         `scoring trackers every ${t.setting.every} steps)`
       : "not measured",
-    met: t ? t.ratio <= 1.1 : null,
-  });
+  }));
   const m = r.memory;
-  goals.push({
+  goals.push(goal({
     id: "leaks",
     text: "tfjs tensor count flat over a long run (no leaks)",
-    target: "growth 0",
+    comparison: "<=",
+    target: 0,
+    value: m?.tensorGrowth ?? null,
     measured: m
       ? `${m.points.map((p) => `${p.tensors} tensors after ${p.step} steps`).join(", ")}`
       : "not measured",
-    met: m ? m.tensorGrowth === 0 : null,
-  });
+  }));
   return goals;
+}
+
+function peerOpenBlasLine(p: PeerEntry): string {
+  const runs = p.openblas ?? [];
+  if (runs.length === 0) return "";
+  const o = runs[0]!;
+  const threads = runs.map((r) => `${r.blasThreads} with ${r.threads} torch thread(s)`).join(", ");
+  return ` OpenBLAS: ${o.config} (library ${o.library}), running ${o.coreName} kernels ` +
+    `(OPENBLAS_CORETYPE ${o.coreType}); its threads: ${threads}.`;
 }
 
 /** Start of the generated block of BENCHMARKS.md. */
@@ -301,7 +364,8 @@ export function renderResults(r: BenchResults, jsonPath: string): string {
   out.push("");
   out.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB ?? "?"} GiB, ${m.os}; WebGPU adapter: ` +
-      `${m.webgpuAdapter}; NVIDIA GPU: ${m.nvidiaGpu ? "yes" : "none"}. Deno ${m.deno} ` +
+      `${m.webgpuAdapter}; NVIDIA GPU: ${m.nvidiaGpu ? (m.nvidiaGpuName ?? "yes") : "none"}. ` +
+      `Deno ${m.deno} ` +
       `(V8 ${m.v8}), tfjs ${m.tfjs}. Load average (1/5/15 min) at the start ${
         load(r.load.start)
       }, ` +
@@ -370,7 +434,7 @@ export function renderResults(r: BenchResults, jsonPath: string): string {
       `Peer: torch ${p.torch} (${p.python}) on ${p.device}, timed with ` +
         `${(p.threads ?? []).join(" and ")} intra-op thread(s) (\`torch-cpu-Nt\`; ratios use the ` +
         `faster), BLAS ` +
-        `${p.blas?.length ? p.blas.join(", ") : "unknown"}.`,
+        `${p.blas?.length ? p.blas.join(", ") : "unknown"}.` + peerOpenBlasLine(p),
     );
     out.push("");
     const ratios = peerRatios(r.figures);
@@ -522,7 +586,7 @@ export function renderResults(r: BenchResults, jsonPath: string): string {
       ["goal", "target", "measured", "met"],
       r.goals.map((g) => [
         g.text,
-        g.target,
+        g.targetText,
         g.measured,
         g.met === null ? "n/a" : g.met ? "yes" : "**no**",
       ]),

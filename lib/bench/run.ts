@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { BACKEND_NAMES, type BackendName, initBackend, startBackend } from "../backend.ts";
 import { conformance } from "../backend_measure.ts";
 import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
+import { collate } from "../data/collate.ts";
 import type { GPT2Config } from "../models/gpt2.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { detectPeer, type PeerResult, peerSanity, peerSpec, runPeer } from "./peer.ts";
@@ -252,6 +253,16 @@ async function load1(): Promise<number> {
 
 function errorLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+}
+
+/**
+ * CHES's batches for the peer, as `chesScores` forms them for the bench's pairs: `size` pairs at
+ * a time, collated (every synthetic row has one length, so its sorting and padding change nothing).
+ */
+function chesBatches(pairs: readonly TokenizedPair[], size: number): PreferenceBatch[] {
+  const out: PreferenceBatch[] = [];
+  for (let i = 0; i < pairs.length; i += size) out.push(collate(pairs.slice(i, i + size), 0));
+  return out;
 }
 
 /** What the default backend's DPO run of a model gave, for the peer's sanity check. */
@@ -581,6 +592,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
             ...(results.matmul?.model === plan.label
               ? { matmul: { shapes: results.matmul.shapes, repeats: 20 } }
               : {}),
+            ...(plan.tasks.includes("ches") && pairs
+              ? {
+                chesPasses: {
+                  batches: chesBatches(pairs, plan.scoringBatch),
+                  repeats: reps.passRepeats,
+                },
+              }
+              : {}),
           });
           const r: PeerResult = await runPeer(
             peerInfo.python,
@@ -596,8 +615,28 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
           if (r.score) {
             results.figures.push(peerFigure("score", plan.label, name, tokens, r.score, [l0, l1]));
           }
+          if (r.ches && pairs) {
+            results.figures.push(
+              peerFigure("ches", plan.label, name, pairs.length, r.ches, [l0, l1]),
+            );
+          }
           if (r.matmul && results.matmul) results.matmul.ms[name] = r.matmul.map((x) => x.ms);
-          Object.assign(results.peer, { device: r.device, blas: r.blas });
+          Object.assign(results.peer, {
+            device: r.device,
+            deviceName: r.device_name,
+            blas: r.blas,
+          });
+          if (r.openblas) {
+            const o = r.openblas, ct = o.core_type;
+            (results.peer.openblas ??= []).push({
+              threads: r.threads,
+              library: o.library,
+              config: o.config,
+              coreName: o.core_name,
+              blasThreads: o.threads,
+              coreType: `${ct.value ?? "unset"} (${ct.source})`,
+            });
+          }
           results.peer.threads = [...new Set([...(results.peer.threads ?? []), r.threads])];
           if (results.peer.sanity?.[plan.label]) continue;
           const ours = first;

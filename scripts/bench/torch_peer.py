@@ -25,6 +25,41 @@ import struct
 import sys
 import time
 
+# OpenBLAS reads OPENBLAS_CORETYPE once, when torch's import loads it. Debian's 0.3.21 does not
+# recognise recent processors and falls back to generic kernels (about 7x slower products on an
+# AVX-512 machine), which would flatter the other side of the comparison. A value already set is
+# respected; otherwise one is chosen from the CPU's flags, with the rule lib/kernels/blas.ts uses.
+AVX512 = ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd")
+
+
+def core_type_for_flags(flags):
+    """OpenBLAS core type for a set of /proc/cpuinfo flags, or None (leave it to the library)."""
+    if all(f in flags for f in AVX512):
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    if "avx" in flags:
+        return "Sandybridge"
+    return None
+
+
+def choose_core_type():
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return {"value": os.environ["OPENBLAS_CORETYPE"], "source": "environment"}
+    try:
+        with open("/proc/cpuinfo") as f:
+            line = next((x for x in f if x.startswith("flags")), "")
+    except OSError:
+        line = ""
+    chosen = core_type_for_flags(set(line.partition(":")[2].split()))
+    if chosen is None:
+        return {"value": None, "source": "library"}
+    os.environ["OPENBLAS_CORETYPE"] = chosen
+    return {"value": chosen, "source": "cpuinfo"}
+
+
+CORE_TYPE = choose_core_type()
+
 
 def probe():
     """Report whether torch imports, its version, and the devices it sees."""
@@ -39,6 +74,7 @@ def probe():
         "cuda": bool(torch.cuda.is_available()),
         "threads": torch.get_num_threads(),
         "python": sys.version.split()[0],
+        "openblas": openblas_info(),
     }))
     return 0
 
@@ -80,7 +116,7 @@ class GPT2:
         self.c = config
         self.p = params
 
-    def forward(self, ids, attention_mask):
+    def forward(self, ids, attention_mask, hidden_only=False):
         import torch
         import torch.nn.functional as F
 
@@ -107,6 +143,8 @@ class GPT2:
             u = F.relu(u) if act == "relu" else F.gelu(u, approximate="none" if act == "gelu" else "tanh")
             x = x + torch.addmm(p[h + "mlp.c_proj.bias"], u, p[h + "mlp.c_proj.weight"]).view(n, t, d)
         x = F.layer_norm(x, (d,), p["transformer.ln_f.weight"], p["transformer.ln_f.bias"], eps)
+        if hidden_only:
+            return x
         unembed = p.get("lm_head.weight", p["transformer.wte.weight"])
         return x @ unembed.t()
 
@@ -121,6 +159,24 @@ def sequence_logps(model, batch):
     picked = torch.gather(logits, -1, labels[..., None]).squeeze(-1)
     per_token = picked - torch.logsumexp(logits, -1)
     return (per_token * comp[:, 1:]).sum(-1)
+
+
+def ches_scores(model, batch):
+    """CHES of each pair (lib/analysis/ches.ts): S = the sum of the final hidden states at the
+    positions that predict completion tokens (prompt_length - 1 up to prompt_length +
+    completion_length - 2), per row; CHES = <S+, S-> - ||S+||^2 (chosen rows first)."""
+    import torch
+
+    ids, attn, prompt, completion = batch
+    with torch.no_grad():
+        hidden = model.forward(ids, attn, hidden_only=True)
+        n, t, _ = hidden.shape
+        pos = torch.arange(t, device=ids.device)[None, :]
+        mask = ((pos >= prompt[:, None] - 1) & (pos < prompt[:, None] + completion[:, None] - 1)).float()
+        sums = (mask[:, :, None] * hidden).sum(1)
+        b = n // 2
+        plus, minus = sums[:b], sums[b:]
+        return ((plus * minus).sum(-1) - (plus * plus).sum(-1)).cpu()
 
 
 def dpo_loss(policy, ref, beta):
@@ -141,6 +197,39 @@ def blas_in_use():
         return []
 
 
+def openblas_info(threads=None):
+    """The OpenBLAS this process mapped (through torch's libblas.so.3): its path, config string,
+    core name and thread count, read from the loaded library with ctypes; None without one.
+    With `threads`, its thread pool is set to that many first: torch.set_num_threads sizes
+    torch's OpenMP pool only, and the pthread build of OpenBLAS keeps one thread per core."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            found = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+        # The library itself before Debian's libblas.so.3 wrapper in the same folder.
+        paths = sorted(found, key=lambda p: ("libopenblas" not in os.path.basename(p), p))
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+        except (OSError, AttributeError):
+            continue
+        if threads:
+            lib.openblas_set_num_threads(int(threads))
+        return {
+            "library": path,
+            "config": lib.openblas_get_config().decode(),
+            "core_name": lib.openblas_get_corename().decode(),
+            "threads": lib.openblas_get_num_threads(),
+            "core_type": CORE_TYPE,
+        }
+    return None
+
+
 def sync(device):
     import torch
 
@@ -157,6 +246,7 @@ def run(spec):
     device = torch.device(device)
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
+    openblas = openblas_info(spec.get("threads")) if device.type == "cpu" else None
     cfg = spec["model"]["config"]
     raw = read_safetensors(spec["model"]["weights"])
     params = {}
@@ -188,6 +278,7 @@ def run(spec):
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "blas": blas_in_use(),
+        "openblas": openblas,
         "params": n_params,
     }
 
@@ -242,6 +333,24 @@ def run(spec):
         out["dpo"] = {"losses": losses, "times_ms": times, "cpu_ms": cpu}
         if device.type == "cuda":
             out["dpo"]["peak_bytes"] = torch.cuda.max_memory_allocated(device)
+    if "ches" in spec:
+        # CHES over the spec's pairs in its batches, forward with hidden states only, read back.
+        ch = spec["ches"]
+        ches_batches = [(
+            torch.tensor(b["input_ids"], dtype=torch.long, device=device).view(2 * b["pairs"], b["length"]),
+            torch.tensor(b["attention_mask"], dtype=torch.float32, device=device).view(2 * b["pairs"], b["length"]),
+            torch.tensor(b["prompt_length"], dtype=torch.long, device=device),
+            torch.tensor(b["completion_length"], dtype=torch.long, device=device),
+        ) for b in ch["batches"]]
+        times, cpu, values = [], [], []
+        for i in range(ch.get("warmup", 1) + ch["repeats"]):
+            t0, c0 = time.perf_counter(), time.process_time()
+            values = [v for b in ches_batches for v in ches_scores(ref, b).tolist()]
+            sync(device)
+            if i >= ch.get("warmup", 1):
+                times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+        out["ches"] = {"times_ms": times, "cpu_ms": cpu, "values": values}
     if "matmul" in spec:
         # Plain float32 products at the step's shapes: the kernel speed under everything else.
         mm = spec["matmul"]

@@ -11,19 +11,22 @@ const INFO = { vendor: "fake-vendor", architecture: "fake-arch", device: "", des
 /** A fake GPUAdapter; `lastFeatures` records what `requestDevice` was given. */
 class FakeAdapter {
   readonly features: Set<string>;
-  readonly limits = {
+  readonly limits: Record<string, number | bigint> = {
     maxComputeWorkgroupStorageSize: 16384,
     maxComputeWorkgroupsPerDimension: 65535,
     maxStorageBufferBindingSize: 1 << 27,
     maxBufferSize: 1 << 28,
     maxComputeWorkgroupSizeX: 256,
     maxComputeInvocationsPerWorkgroup: 256,
+    minStorageBufferOffsetAlignment: 256,
   };
   deviceCreated = false;
   lastFeatures: unknown[] | undefined;
+  lastLimits: Record<string, unknown> | undefined;
 
-  constructor(features: string[]) {
+  constructor(features: string[], limits: Record<string, number | bigint> = {}) {
     this.features = new Set(features);
+    Object.assign(this.limits, limits);
   }
 
   get info(): typeof INFO {
@@ -31,13 +34,25 @@ class FakeAdapter {
     return INFO;
   }
 
-  requestDevice(desc?: { requiredFeatures?: unknown[] }): Promise<{ label: string }> {
+  requestDevice(
+    desc?: { requiredFeatures?: unknown[]; requiredLimits?: Record<string, unknown> },
+  ): Promise<{ label: string }> {
     const feats = desc?.requiredFeatures ?? [];
     for (const f of feats) {
       if (typeof f !== "string") {
         return Promise.reject(new TypeError(`requiredFeatures: '${f}' is not a GPUFeatureName`));
       }
     }
+    // Deno's WebIDL conversion of a GPUSize64 record entry, and the spec's limit checks.
+    for (const [k, v] of Object.entries(desc?.requiredLimits ?? {})) {
+      if (typeof v === "bigint") {
+        return Promise.reject(new TypeError("Cannot convert a BigInt value to a number"));
+      }
+      const a = Number(this.limits[k]);
+      const bad = k.startsWith("min") ? (v as number) < a : (v as number) > a;
+      if (bad) return Promise.reject(new Error(`requiredLimits.${k} = ${v} is beyond ${a}`));
+    }
+    this.lastLimits = { ...desc?.requiredLimits };
     this.lastFeatures = [...feats];
     this.deviceCreated = true;
     return Promise.resolve({ label: "fake device" });
@@ -117,6 +132,47 @@ Deno.test("shimAdapter: requestAdapterInfo answers from the copy; other members 
   assert.equal((await s.requestAdapterInfo()).description, "fake");
   assert.equal(s.features.has("timestamp-query"), true);
   assert.equal(s.limits.maxBufferSize, 1 << 28);
+});
+
+/** What Deno's WebGPU reports on NVIDIA under Linux: u64::MAX as a BigInt. */
+const NVIDIA_LIKE = {
+  maxBufferSize: 18446744073709551615n,
+  maxStorageBufferBindingSize: 2147483648n,
+  maxComputeWorkgroupsPerDimension: 65535n,
+};
+
+Deno.test("without the shim, BigInt adapter limits make the device request fail", async () => {
+  const a = new FakeAdapter([], NVIDIA_LIKE);
+  await assert.rejects(tfjsWebGpuFactorySteps(fakeGpu(a)), /Cannot convert a BigInt/);
+});
+
+Deno.test("through shimAdapter, BigInt limits become Numbers within i32 indexing", async () => {
+  const a = new FakeAdapter(["timestamp-query"], NVIDIA_LIKE);
+  await tfjsWebGpuFactorySteps(shimmedGpu(a));
+  // 2^31 - 4: the largest multiple of 4 an i32 byte offset reaches; the binding is capped by it.
+  assert.deepEqual(a.lastLimits, {
+    maxComputeWorkgroupStorageSize: 16384,
+    maxComputeWorkgroupsPerDimension: 65535,
+    maxStorageBufferBindingSize: 2147483644,
+    maxBufferSize: 2147483644,
+    maxComputeWorkgroupSizeX: 256,
+    maxComputeInvocationsPerWorkgroup: 256,
+  });
+  const s = shimAdapter(new FakeAdapter([], NVIDIA_LIKE) as unknown as GPUAdapter);
+  for (const [k, v] of Object.entries(s.limits)) assert.equal(typeof v, "number", k);
+  assert.equal(s.limits.minStorageBufferOffsetAlignment, 256, "alignments are kept");
+});
+
+Deno.test("shimAdapter: DPO_LAB_WEBGPU_MAX_BINDING lowers the binding limit requested", async () => {
+  Deno.env.set("DPO_LAB_WEBGPU_MAX_BINDING", String(1 << 20));
+  try {
+    const a = new FakeAdapter([]);
+    await tfjsWebGpuFactorySteps(shimmedGpu(a));
+    assert.equal(a.lastLimits?.maxStorageBufferBindingSize, 1 << 20);
+    assert.equal(a.lastLimits?.maxBufferSize, 1 << 28, "the buffer size is not lowered");
+  } finally {
+    Deno.env.delete("DPO_LAB_WEBGPU_MAX_BINDING");
+  }
 });
 
 Deno.test("installWebGpuShim routes navigator.gpu.requestAdapter through the shim", async () => {

@@ -143,8 +143,15 @@ Deno.test("peer: spec carries the batches and AdamW settings; results are checke
     dpoWarmup: 1,
     scoreRepeats: 3,
     threads: 2,
+    chesPasses: { batches: batches.slice(0, 1), repeats: 2 },
   });
   assert.equal(spec.batches.length, 2);
+  // CHES batches carry each row's prompt and completion lengths (2 + 3 tokens, both rows).
+  assert.deepEqual(
+    [spec.ches?.batches[0]!.prompt_length, spec.ches?.batches[0]!.completion_length],
+    [[2, 2], [3, 3]],
+  );
+  assert.equal(spec.ches?.repeats, 2);
   assert.deepEqual(spec.batches[1]!.input_ids, Array.from(batches[1]!.inputIds));
   assert.deepEqual(
     [spec.dpo.lr, spec.dpo.beta, spec.dpo.weight_decay, spec.dpo.steps, spec.threads],
@@ -377,15 +384,36 @@ Deno.test("goals: verdicts from the figures, and n/a where nothing was measured"
   assert.equal(by.cpu_vs_torch!.met, true);
   // Compared with the faster peer setting (2 threads: 600 tokens/s).
   assert.match(by.cpu_vs_torch!.measured, /^1\.50x \(wasm 900 vs torch-cpu-2t 600/);
+  // Numeric value and target beside the text: 900 / 600 = 1.5 against 1.
+  assert.deepEqual([by.cpu_vs_torch!.value, by.cpu_vs_torch!.target], [1.5, 1]);
+  assert.equal(by.cpu_vs_torch!.comparison, ">=");
+  assert.equal(by.cpu_vs_torch!.targetText, "ratio >= 1");
   assert.equal(by.gpu!.met, null);
+  assert.equal(by.gpu!.value, null);
   assert.equal(by.gpu!.measured, "not measured: no GPU in this session");
+  assert.deepEqual([by.trackers!.value, by.trackers!.target, by.trackers!.comparison], [
+    1.05,
+    1.1,
+    "<=",
+  ]);
+  assert.equal(by.trackers!.targetText, "ratio <= 1.10");
+  assert.deepEqual([by.leaks!.value, by.leaks!.target], [0, 0]);
   assert.equal(by.trackers!.met, true);
   assert.equal(by.leaks!.met, true);
   const ratios = peerRatios(r.figures);
   assert.deepEqual(ratios.map((x) => [x.backend, x.ratio]), [["wasm", 1.5], ["webgpu", 0.5]]);
   const none = evaluateGoals({ figures: [], defaultBackend: "wasm", machine: { nvidiaGpu: true } });
-  assert.deepEqual(none.map((g) => g.met), [null, null, null, null]);
-  assert.match(none[1]!.measured, /no CUDA peer figure/);
+  assert.deepEqual(none.map((g) => g.id), [
+    "cpu_vs_torch",
+    "score_vs_torch",
+    "ches_vs_torch",
+    "gpu",
+    "trackers",
+    "leaks",
+  ]);
+  assert.deepEqual(none.map((g) => g.met), [null, null, null, null, null, null]);
+  assert.deepEqual(none.map((g) => g.value), [null, null, null, null, null, null]);
+  assert.match(none[3]!.measured, /no CUDA peer figure/);
 });
 
 Deno.test("report: the results survive a JSON round trip and render every section between the markers", () => {
