@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for dpo-lab. Sourced by ./lab.sh; safe to run on its own.
 # Installs, each only when missing: Deno (npm package `deno`, pinned, into .tools/), Debian's
-# Jupyter parts and Mesa's Vulkan driver (apt), the Deno Jupyter kernel (a clone-local kernelspec),
+# Jupyter parts, Mesa's Vulkan driver and OpenBLAS (apt), the Deno Jupyter kernel (a clone-local kernelspec),
 # the npm dependencies. Exports JUPYTER_PATH so that Jupyter finds that kernelspec first.
 set -euo pipefail
 
