@@ -33,18 +33,19 @@
 // `rewards/rejected` = β·u_l (batch means) at the last step.
 //
 // **Claims and thresholds (stated before the run).** Each is a per-seed paired difference with a
-// 95% t-interval over seeds; "agree" needs the interval to exclude 0 in the stated direction.
+// 95% t-interval over seeds: SUPPORTED when the interval excludes 0 on the stated side, CONTRADICTED
+// when it excludes 0 on the other side, INCONCLUSIVE otherwise.
 // - **F1 (paper):** chosen reward, SGDPO − DPO > 0 (same β, same lr).
 // - **F2 (paper):** rejected reward, SGDPO − DPO > 0 (it falls more slowly).
-// - **F3 (formula, r beyond the halved step):** against DPO at lr/2, SGDPO's chosen reward is
-//   higher and its rejected reward higher (both differences > 0).
-// - **F4 (r2):** with r1 = 0.6, r2 = 1.0 gives a lower chosen reward than r2 = 0.6 (a larger
+// - **F3, F4 (formula, r beyond the halved step):** against DPO at lr/2, SGDPO's chosen reward
+//   is higher (F3) and its rejected reward higher (F4): both differences > 0.
+// - **F5, F6 (old reconstruction, for comparison):** `sgdpo_multiplier` − DPO, chosen (F5) and
+//   rejected (F6) reward, both > 0.
+// - **F7 (r2):** with r1 = 0.6, r2 = 1.0 gives a lower chosen reward than r2 = 0.6 (a larger
 //   rejected pilot follows u_l down further and shrinks the chosen push).
-// - **F5 (r1):** with r2 = 0.9, r1 = 1.0 gives a lower rejected reward than r1 = 0.6 (the chosen
+// - **F8 (r1):** with r2 = 0.9, r1 = 1.0 gives a lower rejected reward than r1 = 0.6 (the chosen
 //   response loses likelihood after SFT, u_w < 0, and a larger chosen pilot follows it, which
 //   strengthens the rejected push).
-// - **F6 (old reconstruction, for comparison):** `sgdpo_multiplier` − DPO, chosen and rejected
-//   reward, both > 0.
 //
 // **Sanity checks** (the code against its own formula, not findings): the gradient field on
 // synthetic 8-token completions equals `g_w`, `g_l` above; SGDPO with r1 = r2 = 1 follows DPO at
@@ -86,6 +87,7 @@ fieldSg.uL.forEach((ul, i) =>
   })
 );
 console.log(`largest |field − formula| over the grid: ${fieldErr.toExponential(2)}`);
+await lab.flushOutput();
 
 // %% [markdown]
 // ## 2 · The toy and one run per method
@@ -217,6 +219,7 @@ console.log(
     ((performance.now() - t0) / 1000).toFixed(0)
   } s`,
 );
+await lab.flushOutput();
 
 // %% [markdown]
 // Mean over seeds of the implicit rewards at each step (thin dotted lines: the 95% t-interval of
@@ -232,7 +235,7 @@ const COLORS: Record<string, string> = {
 const band = (name: string, key: string) => {
   const rs = runs.get(name)!;
   const steps = rs[0].map((r) => r.step);
-  const cis = steps.map((_, i) => lab.tInterval(rs.map((r) => r[i][key])));
+  const cis = steps.map((_, i) => lab.meanCI(rs.map((r) => r[i][key]), 0.95, "seeds"));
   const color = COLORS[name];
   return [
     { x: steps, y: cis.map((c) => c.mean), name, color },
@@ -268,94 +271,134 @@ await lab.show(lab.subplots(
 
 // %% [markdown]
 // ## Measured
-// Sanity checks first, then the findings: each a per-seed paired difference at the last step,
-// mean and 95% t-interval over seeds.
+// Sanity checks first (the code against its own formula), then the findings: each a per-seed
+// paired difference at the last step, mean and 95% t-interval over seeds, against the threshold
+// and direction stated above. Only findings count in the verdict.
 
 // %%
-const last = (name: string, key: string) => runs.get(name)!.map((r) => r.at(-1)![key]);
-const diff = (a: string, b: string, key: string) => {
-  const x = last(a, key), y = last(b, key);
-  return lab.tInterval(x.map((v, i) => v - y[i]));
-};
-const fmt = (ci: lab.MeanInterval) => lab.formatInterval(ci, 3);
 {
-  const lines: string[] = ["SANITY CHECKS (code against its own formula)"];
-  const check = (what: string, ok: boolean, measured: string) =>
-    lines.push(`${ok ? "PASS" : "FAIL"}  ${what}: ${measured}`);
-  check(
-    "field = −(β/2)σ(−β(u_w − p_l)), (β/2)σ(−β(p_w − u_l))",
-    fieldErr < 1e-6,
-    `max error ${fieldErr.toExponential(2)}`,
-  );
-  check(
-    "SGDPO r1 = r2 = 1 follows DPO at lr/2 (seed 1)",
-    sanityGap < 1e-5,
-    `max |reward difference| over ${STEPS} steps ${sanityGap.toExponential(2)}`,
-  );
-  lines.push("", "FINDINGS (95% t-interval over seeds of the per-seed difference)");
-  const say = (id: string, claim: string, ci: lab.MeanInterval, sign: 1 | -1) => {
-    const ok = sign > 0 ? ci.lo > 0 : ci.hi < 0;
-    const verdict = ok ? "AGREE" : (sign > 0 ? ci.hi < 0 : ci.lo > 0) ? "OPPOSITE" : "UNRESOLVED";
-    lines.push(`${verdict.padEnd(10)} ${id} ${claim}: ${fmt(ci)}`);
+  const last = (name: string, key: string) => runs.get(name)!.map((r) => r.at(-1)![key]);
+  const diffs = (a: string, b: string, key: string) => {
+    const x = last(a, key), y = last(b, key);
+    return x.map((v, i) => v - y[i]);
   };
-  const baseline = (name: string) =>
-    `${name}: chosen ${fmt(lab.tInterval(last(name, "rewards/chosen")))}, rejected ${
-      fmt(lab.tInterval(last(name, "rewards/rejected")))
-    }, margin ${fmt(lab.tInterval(last(name, "rewards/margins")))}`;
-  lines.push(...methods.map((m) => `  ${baseline(m.name)}`));
-  say("F1", "chosen reward SGDPO − DPO > 0", diff("SGDPO", "DPO", "rewards/chosen"), 1);
-  say("F2", "rejected reward SGDPO − DPO > 0", diff("SGDPO", "DPO", "rewards/rejected"), 1);
-  say(
-    "F3a",
-    "chosen reward SGDPO − DPO(lr/2) > 0",
-    diff("SGDPO", "DPO, lr/2", "rewards/chosen"),
-    1,
+  const paired = (a: string, b: string, key: string) =>
+    lab.meanCI(diffs(a, b, key), 0.95, "paired seed differences");
+  const ci = (name: string, key: string) =>
+    lab.formatInterval(lab.meanCI(last(name, key), 0.95, "seeds"));
+  const table = lab.studyTable();
+  table.sanity({
+    what: "SGDPO's gradient field equals the formula",
+    expected: "g_w = −(β/2)σ(−β(u_w − 7u_l/8)), g_l = (β/2)σ(−β(u_w/2 − u_l)); error < 1e-6",
+    measured: `max |field − formula| ${fieldErr.toExponential(2)}`,
+    pass: fieldErr < 1e-6,
+  });
+  table.sanity({
+    what: "SGDPO r1 = r2 = 1 follows DPO at lr/2 step for step (seed 1)",
+    expected: "max |reward difference| < 1e-5",
+    measured: `${sanityGap.toExponential(2)} over ${STEPS} steps`,
+    pass: sanityGap < 1e-5,
+  });
+  // How much of SGDPO − DPO the halved step alone (DPO at lr/2 − DPO) accounts for.
+  const share = (key: string) => {
+    const all = lab.mean(diffs("SGDPO", "DPO", key)),
+      half = lab.mean(diffs("DPO, lr/2", "DPO", key));
+    return `DPO(lr/2) − DPO is ${half.toPrecision(3)}, ${(100 * half / all).toFixed(0)}% of ` +
+      `SGDPO − DPO (${all.toPrecision(3)}); the pilot's own effect is the rest`;
+  };
+  const claim = (
+    text: string,
+    a: string,
+    b: string,
+    key: string,
+    direction: ">" | "<",
+    measured?: string,
+  ) =>
+    table.finding({
+      claim: text,
+      expected:
+        `${key} at the last step, ${a} − ${b.includes(",") ? `(${b})` : b} ${direction} 0 ` +
+        "(paired over seeds)",
+      estimate: paired(a, b, key),
+      threshold: 0,
+      direction,
+      measured,
+    });
+  claim(
+    "(paper) SGDPO's chosen reward is higher than DPO's (same β, lr)",
+    "SGDPO",
+    "DPO",
+    "rewards/chosen",
+    ">",
+    share("rewards/chosen"),
   );
-  say(
-    "F3b",
-    "rejected reward SGDPO − DPO(lr/2) > 0",
-    diff("SGDPO", "DPO, lr/2", "rewards/rejected"),
-    1,
+  claim(
+    "(paper) SGDPO's rejected reward falls more slowly than DPO's",
+    "SGDPO",
+    "DPO",
+    "rewards/rejected",
+    ">",
+    share("rewards/rejected"),
+  );
+  claim(
+    "(formula) beyond the halved step, SGDPO's chosen reward is higher",
+    "SGDPO",
+    "DPO, lr/2",
+    "rewards/chosen",
+    ">",
+  );
+  claim(
+    "(formula) beyond the halved step, SGDPO's rejected reward is higher",
+    "SGDPO",
+    "DPO, lr/2",
+    "rewards/rejected",
+    ">",
+  );
+  claim(
+    "(old reconstruction) sgdpo_multiplier's chosen reward is higher than DPO's",
+    "sgdpo_multiplier",
+    "DPO",
+    "rewards/chosen",
+    ">",
+  );
+  claim(
+    "(old reconstruction) sgdpo_multiplier's rejected reward is higher than DPO's",
+    "sgdpo_multiplier",
+    "DPO",
+    "rewards/rejected",
+    ">",
   );
   if (!lab.isSmoke()) {
-    say(
-      "F4",
-      "chosen reward r2 1.0 − r2 0.6 < 0",
-      diff("SGDPO r2 1.0", "SGDPO r2 0.6", "rewards/chosen"),
-      -1,
+    claim(
+      "(r2) with r1 = 0.6, r2 = 1.0 lowers the chosen reward against r2 = 0.6",
+      "SGDPO r2 1.0",
+      "SGDPO r2 0.6",
+      "rewards/chosen",
+      "<",
     );
-    say(
-      "F5",
-      "rejected reward r1 1.0 − r1 0.6 < 0",
-      diff("SGDPO r1 1.0", "SGDPO", "rewards/rejected"),
-      -1,
+    claim(
+      "(r1) with r2 = 0.9, r1 = 1.0 lowers the rejected reward against r1 = 0.6",
+      "SGDPO r1 1.0",
+      "SGDPO",
+      "rewards/rejected",
+      "<",
     );
   }
-  say(
-    "F6a",
-    "chosen reward sgdpo_multiplier − DPO > 0",
-    diff("sgdpo_multiplier", "DPO", "rewards/chosen"),
-    1,
-  );
-  say(
-    "F6b",
-    "rejected reward sgdpo_multiplier − DPO > 0",
-    diff("sgdpo_multiplier", "DPO", "rewards/rejected"),
-    1,
-  );
-  // How much of SGDPO − DPO is the halved step alone (DPO at lr/2 − DPO)?
-  for (const key of ["rewards/chosen", "rewards/rejected"]) {
-    const all = diff("SGDPO", "DPO", key).mean, half = diff("DPO, lr/2", "DPO", key).mean;
+  const lines = [`Final rewards per method (mean over ${SEEDS.length} seeds, 95% t-interval):`];
+  for (const m of methods) {
     lines.push(
-      `  ${key}: DPO(lr/2) − DPO accounts for ${(100 * half / all).toFixed(0)}% of SGDPO − DPO ` +
-        `(${half.toPrecision(3)} of ${all.toPrecision(3)}); the pilot's own effect is the rest`,
+      `  ${m.name}: chosen ${ci(m.name, "rewards/chosen")}, rejected ${
+        ci(m.name, "rewards/rejected")
+      }, margin ${ci(m.name, "rewards/margins")}`,
     );
   }
   lines.push(`(backend ${report.name} on ${report.adapter})`);
   if (lab.isSmoke()) {
     lines.push(
-      `(smoke mode: ${SEEDS.length} seeds instead of 6, ${STEPS} steps instead of 100, no r sweep — not findings)`,
+      `(smoke mode: ${SEEDS.length} seeds instead of 6, ${STEPS} steps instead of 100, no r sweep ` +
+        `(F7, F8 left out) — not findings)`,
     );
   }
-  console.log(lines.join("\n"));
+  console.log(lines.join("\n") + "\n");
+  await table.print();
 }

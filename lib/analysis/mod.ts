@@ -28,5 +28,4 @@ export * from "./single_step.ts";
 export * from "./batch_effect.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
-// intervals: see lib/study (lib/analysis/intervals.ts is being folded into it)
 export * from "./checkpoint_series.ts";
