@@ -356,11 +356,12 @@ await lab.show(lab.subplots([
     logX: true,
   }),
 ], { columns: 2, title: "UFM: learning-rate sweep", rowHeight: 360 }));
+const short = (e: lab.Interval) => `${e.mean.toFixed(2)} [${e.lo.toFixed(2)}, ${e.hi.toFixed(2)}]`;
 console.table(sweepStats.map((r) => ({
   lr: r.lr,
-  "margin growth (nats)": lab.formatInterval(r.margin),
-  "Δ ln π(No) (nats)": lab.formatInterval(r.dNo),
-  "one-step relative error": r.err.mean.toFixed(3),
+  "margin Δ, nats (95% CI)": short(r.margin),
+  "Δ ln π(No), nats (95% CI)": short(r.dNo),
+  "one-step rel. error": r.err.mean.toFixed(3),
 })));
 await lab.flushOutput();
 
