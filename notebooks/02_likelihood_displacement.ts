@@ -2,48 +2,82 @@
 // # 02 · Likelihood displacement with single tokens
 //
 // **Question.** Training DPO to prefer the answer *No* over *Never* should make *No* more likely.
-// Razin et al. (arXiv 2410.08847, §3) found instead that the probability of the preferred
-// token can fall while the margin grows, with the mass going to a token of the *opposite*
-// meaning, *Yes*. When does this happen, does the unconstrained-features theory predict which
-// tokens gain, and what does our small shipped model do?
+// Razin et al. (arXiv 2410.08847, §3) found instead that the probability of the preferred token
+// can fall while the margin grows, with the mass going to a token of the *opposite* meaning,
+// *Yes*. Does the unconstrained-features theory (their Theorems 4 and 5) predict this, in sign
+// and in size, and what does our small shipped model do in the papers' regime (margins of a few
+// nats)?
 //
 // **Setup.**
-// - *Part A — theory.* The unconstrained-features model (`lab.createUnconstrainedFeatures`): one
-//   prompt with a free hidden vector `h_x` and a free unembedding `W`, `π(·|x) = softmax(W h_x)`,
-//   twelve named tokens. The geometry is written by hand: *No* and *Never* share a large common
-//   direction and differ along a small axis, and the affirmative tokens (*Yes*, *Sure*, ...) lie
-//   along `W_No − W_Never`. DPO (β = 0.1) on the pair (No ≻ Never), trained by plain gradient
-//   descent with a small step (the theory is about gradient flow). At every step the predicted
-//   instantaneous change of `ln π(z|x)` (Theorems 4 and 5, `lab.ufmPredictedLogProbChange`) is
-//   set against the change the step made. A control run starts from the *same* distribution but
-//   moves the affirmative tokens off `W_No − W_Never`.
-// - *Part B — the shipped model.* The tiny GPT-2 in `data/models/tiny`, on the yes/no questions
-//   of `data/datasets/yesno_cautious` (prompt = question + newline, as in the paper). As in the
-//   paper, DPO on **one** prompt at a time (several prompts play the role of seeds), with the
-//   single-token responses (No ≻ Never), RMSProp, β = 0.1; the distribution tracker follows
-//   `π(No)`, `π(Never)` and the tokens that gained most.
+// - *Part A — the unconstrained-features model (UFM).* One prompt with a free hidden vector
+//   `h_x` and a free unembedding `W`, `π(·|x) = softmax(W h_x)`, twelve named tokens. The
+//   geometry is written by hand: *No* and *Never* share a large common direction and differ
+//   along a small axis, and the affirmative tokens (*Yes*, *Sure*, ...) lie along
+//   `W_No − W_Never`. A control starts from the *same* distribution with the affirmative tokens
+//   moved off that direction. Seeds: small seeded perturbations (σ = 0.05 per coordinate) of the
+//   geometry. DPO (β = 0.1) on (No ≻ Never), plain gradient descent, lr 0.05, 80 steps (the
+//   margin grows by about 4 nats), plus a learning-rate sweep at the same step count.
+// - *Part B — the shipped tiny GPT-2* (`data/models/tiny`) on the yes/no questions of
+//   `data/datasets/yesno_cautious` (prompt = question + newline). As in the paper: SFT on all
+//   questions first, then DPO on **one** prompt at a time (prompts are the seeds), single-token
+//   responses (No ≻ Never), RMSProp, β = 0.1, from the SFT model and (Table 2) from the base
+//   model. The learning rate, 1e-5 for 30 steps, is chosen so that the margin grows by a few
+//   nats; a sweep over 3e-6 … 1e-4 shows what changes beyond it.
 //
-// **Expected** (the paper, §3 and §4). `d/dt ln π(z|x) = −ℓ'·[⟨W_z, W_{y+} − W_{y−}⟩ + c]` for
-// every token other than y+ and y− (Theorem 5), so the tokens most aligned with
-// `W_No − W_Never` gain most, and `ln π(No)` falls when `⟨W_No, W_Never⟩` is large and
-// aligned tokens hold mass (Theorem 4). In Part A: π(No) falls while the margin grows, *Yes*
-// gains most, predicted and observed changes rank the tokens alike; in the control, π(No)
-// rises. In Part B (the paper, on 1-8B models after SFT): π(y+) fell in every run, by 0.21
-// or more, with mass moving to tokens such as *Yes*. Our model is a ~1M-parameter GPT-2 with
-// no SFT, so Part B reports what it does rather than assuming it matches.
+// **What Theorems 4-5 predict, exactly.** They give the *instantaneous rate*
+// `d/dt ln π(z|x)` under gradient flow `dθ/dt = −∇L` on the UFM's free parameters, at the
+// current `(W, h_x)`: for `z ∉ {y+, y−}`,
+// `−ℓ'·[⟨W_z, W_{y+} − W_{y−}⟩ + c(t)]` with an offset `c(t) = (π(y−) − π(y+))‖h_x‖² −
+// ⟨W̄, W_{y+} − W_{y−}⟩` (`W̄` the π-weighted mean unembedding) shared by every z. So a
+// prediction is checked against the change one *small* gradient step makes, divided by the step
+// size; it says nothing directly about the total change over many steps, over which `c(t)` moves
+// (it turns strongly negative once π(y+) holds the mass: `−π(y+)‖h_x‖²`, and `W̄ → W_{y+}`).
+//
+// **Expected** (thresholds fixed before the run; means over seeds or prompts with 95%
+// t-intervals; "supported" needs the whole interval past the threshold).
+//
+// | id | claim | measured as | threshold |
+// |---|---|---|---|
+// | A1 | UFM, aligned: π(No) falls while the margin grows (Thm 4) | Δ ln π(No) after 80 steps | < 0 |
+// | A2 | UFM, aligned: Yes gains most (Thm 5) | Δπ(Yes) − largest Δπ of the other tokens | > 0 |
+// | A3 | UFM, control: π(No) rises | Δ ln π(No) | > 0 |
+// | A4 | the alignment causes the fall | Δ ln π(No), aligned − control (Welch) | < 0 |
+// | B1 | tiny GPT-2 after SFT: π(No) falls (the paper: every run) | Δ ln π(No) after 30 steps | < 0 |
+// | B2 | Thm 5 ranks the real model's first step | Spearman ρ(predicted, one small SGD step) | > 0.5 |
+// | B3 | Thm 5 gets the real model's signs | share of tokens with the predicted sign, one small step | > 0.9 |
+// | B4 | Thm 5 at step 0 ranks the whole run | Spearman ρ(predicted at step 0, Δ ln π over 30 steps) | > 0.5 |
+// | B5 | Yes is among the gainers (the paper: Yes rises) | Yes's percentile by Δ ln π over the run | > 0.9 |
+// | B6 | from the base model (Table 2): π(No) falls | Δ ln π(No) after 30 steps | < 0 |
+//
+// Sanity checks (code against its own theory, not evidence for the paper): the UFM rate against
+// a float64 finite difference; the trainer's own SGD steps against the rate, in sign and size;
+// `softmax(W h_x)` against the real model's next-token distribution; the margin growing by a
+// few nats. Our model is a ~1M-parameter GPT-2 with a short SFT, so Part B reports what it does
+// rather than assuming it matches the paper's 1-8B models.
 
 // %%
 import * as lab from "../lib/mod.ts";
+import * as tf from "@tensorflow/tfjs-core";
 const report = await lab.setupNotebook();
 // Cells that print end with `await lab.flushOutput()`: the Deno kernel sends console output
 // asynchronously, and a cell ending right after printing can lose its last lines.
+const nSeeds = lab.bySmoke(5, 2), nPrompts = lab.bySmoke(5, 2);
+const table = lab.studyTable();
+if (lab.isSmoke()) {
+  console.log(
+    `smoke mode: ${nSeeds} toy seeds and ${nPrompts} prompts (full mode: 5 and 5), fewer DPO ` +
+      `steps, a shorter SFT and no learning-rate sweeps; intervals are wide and Part B says little`,
+  );
+}
+await lab.flushOutput();
 
 // %% [markdown]
 // ## Part A · The unconstrained-features model
 // Coordinates of the 6-dimensional space: `e0` "is an answer word", `e1` the axis on which *No*
 // and *Never* differ, `e2` "affirmative", `e3..e5` small idiosyncratic parts. Every row is
-// scaled by `s = 4` and `h_x` by `1/s`: large unembeddings and a small hidden vector, the
-// regime where the `‖h_x‖²` term of Theorem 4 (which always pushes `ln π(y+)` up) is weak.
+// scaled by `s = 4` and `h_x` by `1/s`: large unembeddings and a small hidden vector, the regime
+// where the `‖h_x‖²` term of Theorem 4 (which always pushes `ln π(y+)` up) is weak. Seed 0 is
+// the geometry as written; seeds 1.. add N(0, 0.05²) to every coordinate of the rows and of `h_x`.
 
 // %%
 const tokens = [
@@ -61,7 +95,7 @@ const tokens = [
   "And",
 ];
 const s = 4;
-const alignedRows = [
+const baseRows = [
   [1, 0, 0, 0, 0, 0], // No
   [1, -1, 0, 0, 0, 0], // Never: W_No - W_Never = s * e1
   [1, 2, 1, 0, 0, 0], // Yes
@@ -75,117 +109,157 @@ const alignedRows = [
   [0, -0.3, 0, 0.4, -0.3, 0.2], // The
   [0, -0.4, 0.1, -0.2, 0.4, 0.1], // And
 ];
-const hx = [5, 1, -3.5, 0, 0, 0];
-// Control: the affirmative rows' e1 part moved onto e2 so that every logit <W_z, h_x> (hence the
-// initial distribution) is unchanged, but the rows are no longer aligned with W_No - W_Never.
-const yesLike = new Set(["Yes", "Sure", "Yeah", "Certainly", "Absolutely"]);
-const controlRows = alignedRows.map((r, i) =>
-  yesLike.has(tokens[i]) ? [r[0], 0, r[2] + r[1] * hx[1] / hx[2], ...r.slice(3)] : r
-);
-const scaled = (rows: number[][]) => rows.map((r) => r.map((v) => v * s));
-const hScaled = [hx.map((v) => v / s)];
+const baseH = [5, 1, -3.5, 0, 0, 0];
 const NO = 0, NEVER = 1, YES = 2;
-const beta = 0.1;
-const lrA = 0.05;
-const stepsA = lab.bySmoke(300, 80);
+const beta = 0.1, lrA = 0.05, stepsA = 80;
+const yesLike = new Set(["Yes", "Sure", "Yeah", "Certainly", "Absolutely"]);
 
-function alignment(rows: number[][]): number[] {
-  const w = scaled(rows), d = w[NO].map((v, j) => v - w[NEVER][j]);
-  return w.map((r) => r.reduce((acc, v, j) => acc + v * d[j], 0));
+interface Geometry {
+  aligned: number[][];
+  control: number[][];
+  h: number[];
 }
-const p0A = lab.softmax64(
-  scaled(alignedRows).map((r) => r.reduce((a, v, j) => a + v * hScaled[0][j], 0)),
-);
+/** Seed 0: as written; other seeds: the same geometry plus N(0, 0.05²) on every coordinate. */
+function geometry(seed: number): Geometry {
+  const rng = new lab.Rng(seed);
+  const jitter = (v: number) => (seed === 0 ? v : v + 0.05 * rng.normal());
+  const rows = baseRows.map((r) => r.map(jitter)), hx = baseH.map(jitter);
+  // Control: the affirmative rows' e1 part moved onto e2 so that every logit <W_z, h_x> (hence
+  // the initial distribution) is unchanged, but the rows no longer align with W_No - W_Never.
+  const control = rows.map((r, i) =>
+    yesLike.has(tokens[i]) ? [r[0], 0, r[2] + r[1] * hx[1] / hx[2], ...r.slice(3)] : r
+  );
+  const scale = (m: number[][]) => m.map((r) => r.map((v) => v * s));
+  return { aligned: scale(rows), control: scale(control), h: hx.map((v) => v / s) };
+}
+const dot = (a: number[], b: number[]) => a.reduce((acc, v, j) => acc + v * b[j], 0);
+const alignment = (w: number[][]) => {
+  const d = w[NO].map((v, j) => v - w[NEVER][j]);
+  return w.map((r) => dot(r, d));
+};
+const g0 = geometry(0);
+const p0A = lab.softmax64(g0.aligned.map((r) => dot(r, g0.h)));
 console.table(tokens.map((t, i) => ({
   token: t,
   "π0(z|x)": p0A[i].toFixed(3),
-  "⟨W_z, W_No−W_Never⟩ aligned": alignment(alignedRows)[i].toFixed(1),
-  "... control": alignment(controlRows)[i].toFixed(1),
+  "⟨W_z, W_No−W_Never⟩ aligned": alignment(g0.aligned)[i].toFixed(1),
+  "... control": alignment(g0.control)[i].toFixed(1),
 })));
 await lab.flushOutput();
 
 // %% [markdown]
-// One run per geometry. A small callback stores `W` and `h_x` after every step
-// (`lab.ufmParameters`), from which the theory's rates are computed afterwards; the distribution
-// tracker stores `π(·|x)` after every step.
+// One run per geometry and seed. A callback stores `W` and `h_x` at a few checkpoints
+// (`lab.ufmParameters`), from which the theory's rates are computed; the distribution tracker
+// stores `π(·|x)` after every step, so the change the *next* step made is known at each
+// checkpoint.
 
 // %%
-async function runToy(rows: number[][]) {
-  const toy = lab.createUnconstrainedFeatures({
-    tokens,
-    dim: 6,
-    hidden: hScaled,
-    unembedding: scaled(rows),
-  });
-  const params: { W: number[][]; h: number[] }[] = [];
-  const snapshot = async () => {
-    params.push(await lab.ufmParameters(toy, "x0"));
+interface ToyResult {
+  probs: Float64Array[];
+  margin: number[];
+  /** Predicted rates and observed (Δ ln π / lr of the next step) at each checkpoint. */
+  checks: { step: number; predicted: Float64Array; observed: Float64Array }[];
+}
+
+async function runToy(W: number[][], h: number[], lr: number, checkAt: number[] = []) {
+  const toy = lab.createUnconstrainedFeatures({ tokens, dim: 6, hidden: [h], unembedding: W });
+  const params = new Map<number, { W: number[][]; h: number[] }>();
+  const snap = async (step: number) => {
+    if (checkAt.includes(step)) params.set(step, await lab.ufmParameters(toy, "x0"));
   };
-  const dist = lab.distributionTracker({ source: toy, chosen: [NO], rejected: [NEVER], k: 5 });
-  const result = await lab.train({
-    policy: toy,
-    data: lab.toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
-    objective: lab.dpo({ beta }),
-    optimizer: { name: "sgd" },
-    lr: lrA,
-    batchSize: 1,
-    maxSteps: stepsA,
-    progress: false,
-    callbacks: [dist, { name: "ufm_params", onTrainBegin: snapshot, onStepEnd: snapshot }],
-  });
-  toy.dispose();
+  const dist = lab.distributionTracker({ source: toy, chosen: [NO], rejected: [NEVER], k: 3 });
+  try {
+    await lab.train({
+      policy: toy,
+      data: lab.toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
+      objective: lab.dpo({ beta }),
+      optimizer: { name: "sgd" },
+      lr,
+      batchSize: 1,
+      maxSteps: stepsA,
+      progress: false,
+      examplesEvery: false,
+      callbacks: [dist, {
+        name: "ufm_params",
+        onTrainBegin: () => snap(0),
+        onStepEnd: (ctx) => snap(ctx.step),
+      }],
+    });
+  } finally {
+    toy.dispose();
+  }
   const probs = dist.history.map((d) => d.probs);
   const margin = probs.map((p) => Math.log(p[NO]) - Math.log(p[NEVER]));
   // DPO's slope l'(t) = -beta * sigmoid(-beta * (t - t_ref)); the reference is the initial model.
   const slope = (t: number) => -beta / (1 + Math.exp(beta * (t - margin[0])));
-  const predicted = params.map((p) =>
-    Array.from(
-      lab.ufmPredictedLogProbChange(p.W, p.h, {
-        yPlus: NO,
-        yMinus: NEVER,
-        lossDerivative: slope,
-      }).rate,
-    )
-  );
-  // Observed rate of step t+1: (ln pi_{t+1} - ln pi_t) / lr, next to the rate predicted at t.
-  const observed = probs.slice(1).map((p, t) =>
-    Array.from(p, (v, z) => (Math.log(v) - Math.log(probs[t][z])) / lrA)
-  );
-  return {
-    probs,
-    margin,
-    predicted: predicted.slice(0, observed.length),
-    observed,
-    records: result.records,
-  };
+  const checks = checkAt.map((step) => {
+    const p = params.get(step)!;
+    const predicted = lab.ufmPredictedLogProbChange(p.W, p.h, {
+      yPlus: NO,
+      yMinus: NEVER,
+      lossDerivative: slope,
+    }).rate;
+    const observed = Float64Array.from(
+      probs[step + 1],
+      (v, z) => (Math.log(v) - Math.log(probs[step][z])) / lr,
+    );
+    return { step, predicted, observed };
+  });
+  return { probs, margin, checks } satisfies ToyResult;
 }
-const aligned = await runToy(alignedRows);
-const control = await runToy(controlRows);
+
+const checkpoints = [0, 10, 20, 40, 79];
+const seedsA = Array.from({ length: nSeeds }, (_, i) => i);
+const runsA: { aligned: ToyResult; control: ToyResult }[] = [];
+for (const seed of seedsA) {
+  const g = geometry(seed);
+  runsA.push({
+    aligned: await runToy(g.aligned, g.h, lrA, checkpoints),
+    control: await runToy(g.control, g.h, lrA),
+  });
+}
+// Learning-rate sweep (aligned geometry, same 80 steps; lr 0.05 is the main run).
+const sweepLrA = lab.bySmoke([0.01, 0.05, 0.2, 0.5], [0.05]);
+const sweepSeedsA = seedsA.slice(0, lab.bySmoke(3, 2));
+const sweepA = new Map<number, ToyResult[]>();
+for (const lr of sweepLrA) {
+  const runs: ToyResult[] = [];
+  for (const seed of sweepSeedsA) {
+    const g = geometry(seed);
+    runs.push(lr === lrA ? runsA[seed].aligned : await runToy(g.aligned, g.h, lr, [0]));
+  }
+  sweepA.set(lr, runs);
+}
+console.log(
+  `Part A: ${nSeeds} seeds x 2 geometries, sweep ${
+    sweepLrA.join(", ")
+  } on ${sweepSeedsA.length} seeds`,
+);
+await lab.flushOutput();
 
 // %% [markdown]
-// ### ln π(z|x) over training
+// ### ln π(z|x) over training (seed 0)
 // The six tokens that reached the highest probability, aligned geometry (solid) and control
 // (dotted, same colours).
 
 // %%
-const steps = aligned.probs.map((_, t) => t);
+const a0 = runsA[0].aligned, c0 = runsA[0].control;
+const steps = a0.probs.map((_, t) => t);
 const topTokens = tokens.map((_, z) => z)
-  .sort((a, b) =>
-    Math.max(...aligned.probs.map((p) => p[b])) - Math.max(...aligned.probs.map((p) => p[a]))
-  )
+  .sort((a, b) => Math.max(...a0.probs.map((p) => p[b])) - Math.max(...a0.probs.map((p) => p[a])))
   .slice(0, 6);
 await lab.show(lab.lineFigure(
   topTokens.flatMap((z, i) => [
     {
       name: tokens[z],
       x: steps,
-      y: aligned.probs.map((p) => Math.log(p[z])),
+      y: a0.probs.map((p) => Math.log(p[z])),
       color: lab.seriesColor(i),
     },
     {
       name: `${tokens[z]} (control)`,
       x: steps,
-      y: control.probs.map((p) => Math.log(p[z])),
+      y: c0.probs.map((p) => Math.log(p[z])),
       color: lab.seriesColor(i),
       dash: "dot" as const,
     },
@@ -200,40 +274,29 @@ await lab.show(lab.lineFigure(
 
 // %%
 await lab.show(lab.massEvolution(
-  { steps, probs: aligned.probs },
-  {
-    topK: 6,
-    include: [NO, NEVER],
-    labels: tokens,
-    title: "Where the mass goes (aligned geometry)",
-  },
+  { steps, probs: a0.probs },
+  { topK: 6, include: [NO, NEVER], labels: tokens, title: "Where the mass goes (aligned, seed 0)" },
 ));
 
 // %% [markdown]
-// ### Theory against observation
-// Each point is one token at one step: the rate Theorem 4/5 predicts from the current `W` and
-// `h_x` (x) and the change the next gradient step made, divided by the step size (y). Points
-// are drawn for a few steps; the dashed line is y = x.
+// ### Theory against observation, in sign and size
+// Each point is one token at one checkpoint of seed 0: the rate Theorems 4-5 predict from the
+// current `W` and `h_x` (x) and the change the next gradient step made, divided by the step size
+// (y). The dashed line is y = x: the points lie on it, negative rates included (*No* and *Never*
+// fall, *Yes* rises), up to the O(lr) error of a finite step.
 
 // %%
-const checkpoints = [
-  0,
-  Math.round(stepsA / 8),
-  Math.round(stepsA / 4),
-  Math.round(stepsA / 2),
-  stepsA - 1,
-];
-const allPred = checkpoints.flatMap((t) => aligned.predicted[t]);
+const allPred = a0.checks.flatMap((c) => Array.from(c.predicted));
 const lo = Math.min(...allPred), hi = Math.max(...allPred);
 const theoryFig = lab.scatterFigure(
-  checkpoints.map((t, i) => ({
-    name: `step ${t}`,
-    x: aligned.predicted[t],
-    y: aligned.observed[t],
+  a0.checks.map((c, i) => ({
+    name: `step ${c.step}`,
+    x: Array.from(c.predicted),
+    y: Array.from(c.observed),
     color: lab.seriesColor(i),
   })),
   {
-    title: "Predicted vs observed d ln π(z|x)/dt, every token",
+    title: "UFM: predicted vs observed d ln π(z|x)/dt, every token",
     xTitle: "predicted rate (Theorems 4-5)",
     yTitle: "observed Δ ln π / step size",
   },
@@ -249,41 +312,72 @@ theoryFig.data.push({
 await lab.show(theoryFig);
 
 // %% [markdown]
-// Theorem 5 in one picture: at step 0, the observed rate of every token other than *No* and
-// *Never* against its alignment `⟨W_z, W_No − W_Never⟩`. The theory says the points lie on a
-// line of slope `−ℓ'(0) = β/2`.
+// ### Learning-rate sweep (aligned geometry, 80 steps)
+// Mean over seeds (solid) with the 95% interval (dotted). Left: the margin's growth and the
+// change of `ln π(No)` in nats; right: how far a single step at that learning rate is from the
+// gradient-flow rate at step 0 (largest |observed − predicted| over tokens, relative to the
+// largest |predicted|).
 
 // %%
-const others = tokens.map((_, z) => z).filter((z) => z !== NO && z !== NEVER);
-const align0 = alignment(alignedRows);
-await lab.show(lab.scatterFigure(
-  others.map((z, i) => ({
-    name: tokens[z],
-    x: [align0[z]],
-    y: [aligned.observed[0][z]],
-    color: lab.seriesColor(i),
-    width: 10,
+const sweepStats = sweepLrA.map((lr) => {
+  const runs = sweepA.get(lr)!;
+  const ci = (f: (r: ToyResult) => number) => lab.meanCI(runs.map(f));
+  return {
+    lr,
+    margin: ci((r) => r.margin.at(-1)! - r.margin[0]),
+    dNo: ci((r) => Math.log(r.probs.at(-1)![NO]) - Math.log(r.probs[0][NO])),
+    err: ci((r) => {
+      const { predicted: p, observed: o } = r.checks[0];
+      const m = Math.max(...Array.from(p, Math.abs));
+      return Math.max(...Array.from(p, (v, z) => Math.abs(o[z] - v))) / m;
+    }),
+  };
+});
+const band = (name: string, color: string, key: "margin" | "dNo" | "err") => [
+  { name, x: sweepLrA, y: sweepStats.map((r) => r[key].mean), color },
+  ...(["lo", "hi"] as const).map((b) => ({
+    name: `${name} 95% ${b}`,
+    x: sweepLrA,
+    y: sweepStats.map((r) => r[key][b]),
+    color,
+    dash: "dot" as const,
+    width: 1,
   })),
-  {
-    title: "Step 0: tokens aligned with W_No − W_Never gain most",
-    xTitle: "⟨W_z, W_No − W_Never⟩",
-    yTitle: "observed Δ ln π(z|x) / step size",
-  },
-));
+];
+await lab.show(lab.subplots([
+  lab.lineFigure([
+    ...band("margin growth", lab.ROLE_COLORS.chosen, "margin"),
+    ...band("Δ ln π(No)", lab.ROLE_COLORS.rejected, "dNo"),
+  ], { title: "After 80 steps (nats)", xTitle: "learning rate", yTitle: "nats", logX: true }),
+  lab.lineFigure(band("one-step error", lab.seriesColor(2), "err"), {
+    title: "One step vs the gradient-flow rate",
+    xTitle: "learning rate",
+    yTitle: "relative error",
+    logX: true,
+  }),
+], { columns: 2, title: "UFM: learning-rate sweep", rowHeight: 360 }));
+const short = (e: lab.Interval) => `${e.mean.toFixed(2)} [${e.lo.toFixed(2)}, ${e.hi.toFixed(2)}]`;
+console.table(sweepStats.map((r) => ({
+  lr: r.lr,
+  "margin Δ, nats (95% CI)": short(r.margin),
+  "Δ ln π(No), nats (95% CI)": short(r.dNo),
+  "one-step rel. error": r.err.mean.toFixed(3),
+})));
+await lab.flushOutput();
 
 // %% [markdown]
 // ## Part B · The shipped tiny GPT-2 on the yes/no questions
-// As in the paper, two phases.
-// 1. **SFT**: one epoch over all questions, each with one answer word drawn (seeded) from
+// 1. **SFT**: one epoch over the questions, each with one answer word drawn (seeded) from
 //    {No, Never, Maybe, Perhaps} when the cautious answer is *No*, from {Yes, Sure, Certainly,
 //    Absolutely} when it is *Yes*; RMSProp, batch 8 (`lab.sft()`, the NLL of the chosen word).
-//    This puts most of the next-token mass on answer words, as SFT did in the paper.
 // 2. **DPO on one prompt** at a time, questions whose cautious answer is *No*, pair
-//    (No ≻ Never), β = 0.1, RMSProp, from the SFT model and — the paper's Table 2 variant —
-//    from the base model. Responses are single tokens (no EOS appended), so the pair's log-probs
-//    are the next-token log-probs of *No* and *Never* after the prompt. The learning rates are
-//    chosen so that a few dozen steps move this small model a lot (the paper's 1e-7 is
-//    for 1-8B models).
+//    (No ≻ Never), β = 0.1, RMSProp lr 1e-5, 30 steps, from the SFT model and from the base
+//    model. Responses are single tokens (no EOS), so the pair's log-probs are the next-token
+//    log-probs of *No* and *Never* after the prompt.
+// 3. **The theory on the real model**, per prompt: the UFM rate from the model's unembedding and
+//    the prompt's last hidden state (`lab.lmUfmParameters`, treated as free parameters), against
+//    (a) one plain SGD step of size 1e-3 on the whole model from the same start (Δ ln π / 1e-3,
+//    the first-order quantity the theorem is about) and (b) the change over the DPO run.
 
 // %%
 const modelDir = "../data/models/tiny";
@@ -296,17 +390,17 @@ const single = (w: string) => {
 };
 const noWords = ["No", "Never", "Maybe", "Perhaps"];
 const yesWords = ["Yes", "Sure", "Certainly", "Absolutely"];
-const answerIds = new Map([...noWords, ...yesWords].map((w) => [w, single(w)]));
 const idNo = single("No"), idNever = single("Never"), idYes = single("Yes");
 const decode = (id: number) => JSON.stringify(tok.decode([id]));
 console.log(
-  "answer words, one token each: " + [...answerIds].map(([w, id]) => `${w}=${id}`).join(", "),
+  "answer words, one token each: " +
+    [...noWords, ...yesWords].map((w) => `${w}=${single(w)}`).join(", "),
 );
 await lab.flushOutput();
 
 // %%
 // Phase 1: SFT. The word of question i is words[draw[i] % 4], draw a seeded permutation.
-const sftQuestions = lab.bySmoke(questions, questions.slice(0, 48));
+const sftQuestions = lab.bySmoke(questions, questions.slice(0, 24));
 const draw = lab.permutation(sftQuestions.length, 7);
 const sftWord = new Map(
   sftQuestions.map((q, i) => [q, (q.cautiousAnswer === "No" ? noWords : yesWords)[draw[i] % 4]]),
@@ -334,337 +428,520 @@ sftModel.dispose();
 console.log(
   `SFT: ${sft.steps} steps on ${sftPairs.length} questions, loss ${
     sft.records[0].loss?.toFixed(3)
-  } -> ` +
-    `${sft.records.at(-1)!.loss?.toFixed(3)} (${
-      sft.summary.train_runtime?.toFixed(0)
-    } s); saved to ${sftDir}`,
+  } -> ${sft.records.at(-1)!.loss?.toFixed(3)}; saved to ${sftDir}`,
 );
 await lab.flushOutput();
 
 // %%
-// Phase 2: DPO on one prompt at a time.
-const nPrompts = lab.bySmoke(8, 1);
+// Phase 2: DPO on one prompt at a time, and the theory at step 0 and at the end.
 const picked = questions.filter((q) => q.cautiousAnswer === "No").slice(0, nPrompts);
 const dpoPairs = lab.tokenizePairs(
   lab.singleTokenPairs(picked, { chosen: "No", rejected: "Never" }),
   tok,
   { appendEos: false },
 ).pairs;
-const lrB = 1e-4;
-const stepsB = lab.bySmoke(40, 6);
+const lrB = 1e-5, stepsB = lab.bySmoke(30, 6), probeLr = 1e-3;
 
 interface PromptRun {
-  start: string;
   index: number;
+  lr: number;
   probs: Float64Array[];
   margin: number[];
-  /** UFM prediction of d ln pi(z|x)/dt at step 0 from the model's own W and h_x. */
-  theory: Float64Array;
+  /** UFM rate at step 0 and at the last step, from the model's own W and h_x. */
+  theory0: Float64Array;
+  theoryT: Float64Array;
+  /** The model's next-token distribution against softmax(W h_x): largest difference. */
+  ufmGap: number;
 }
 
-async function dpoOnePrompt(start: string, pair: lab.TokenizedPair): Promise<PromptRun> {
-  const model = await lab.loadCausalLM(start);
+async function theoryOf(model: lab.CausalLM, pair: lab.TokenizedPair) {
   const { W, h } = await lab.lmUfmParameters(model, pair.promptIds);
-  const theory = lab.ufmPredictedLogProbChange(W, h, {
+  // DPO's l'(0) = -beta/2 holds at step 0 only (policy = reference); at the end the sign of
+  // every rate is what matters, and l' < 0 throughout, so -beta/2 keeps signs and ranks.
+  return lab.ufmPredictedLogProbChange(W, h, {
     yPlus: idNo,
     yMinus: idNever,
-    lossDerivative: -beta / 2, // DPO's l'(0): policy = reference at the start
-  }).rate;
-  const dist = lab.distributionTracker({
-    source: lab.causalNextTokenSource(model, [pair.promptIds]),
-    chosen: [idNo],
-    rejected: [idNever],
-    file: false,
+    lossDerivative: -beta / 2,
   });
-  await lab.train({
-    policy: lab.lmScorer(model),
-    data: lab.preferenceData([pair], { padId: tok.padId }),
-    objective: lab.dpo({ beta }),
-    optimizer: { name: "rmsprop" },
-    lr: lrB,
-    batchSize: 1,
-    maxSteps: stepsB,
-    progress: false,
-    callbacks: [dist],
-  });
-  model.dispose();
-  const probs = dist.history.map((d) => d.probs);
-  return {
-    start,
-    index: pair.index,
-    probs,
-    margin: probs.map((p) => Math.log(p[idNo]) - Math.log(p[idNever])),
-    theory,
-  };
 }
 
-const runsB: Record<"sft" | "base", PromptRun[]> = { sft: [], base: [] };
-for (const pair of dpoPairs) {
-  for (const [variant, start] of [["sft", sftDir], ["base", modelDir]] as const) {
-    const r = await dpoOnePrompt(start, pair);
-    runsB[variant].push(r);
-    console.log(
-      `${variant.padEnd(4)} prompt ${pair.index}: π(No) ${r.probs[0][idNo].toFixed(4)} -> ` +
-        `${r.probs.at(-1)![idNo].toFixed(4)}, π(Never) ${r.probs[0][idNever].toFixed(4)} -> ` +
-        `${r.probs.at(-1)![idNever].toFixed(4)}, π(Yes) ${r.probs[0][idYes].toFixed(4)} -> ` +
-        `${r.probs.at(-1)![idYes].toFixed(4)}`,
-    );
+async function dpoRun(
+  start: string,
+  pair: lab.TokenizedPair,
+  opts: { lr: number; steps: number; optimizer: "rmsprop" | "sgd" },
+): Promise<PromptRun> {
+  const model = await lab.loadCausalLM(start);
+  try {
+    const t0 = await theoryOf(model, pair);
+    const dist = lab.distributionTracker({
+      source: lab.causalNextTokenSource(model, [pair.promptIds]),
+      chosen: [idNo],
+      rejected: [idNever],
+      file: false,
+    });
+    await lab.train({
+      policy: lab.lmScorer(model),
+      data: lab.preferenceData([pair], { padId: tok.padId }),
+      objective: lab.dpo({ beta }),
+      optimizer: { name: opts.optimizer },
+      lr: opts.lr,
+      batchSize: 1,
+      maxSteps: opts.steps,
+      progress: false,
+      examplesEvery: false,
+      callbacks: [dist],
+    });
+    const probs = dist.history.map((d) => d.probs);
+    let ufmGap = 0;
+    for (let z = 0; z < probs[0].length; z++) {
+      ufmGap = Math.max(ufmGap, Math.abs(probs[0][z] - t0.probs[z]));
+    }
+    return {
+      index: pair.index,
+      lr: opts.lr,
+      probs,
+      margin: probs.map((p) => Math.log(p[idNo]) - Math.log(p[idNever])),
+      theory0: t0.rate,
+      theoryT: (await theoryOf(model, pair)).rate,
+      ufmGap,
+    };
+  } finally {
+    model.dispose();
   }
 }
+
+const runsB = { sft: [] as PromptRun[], base: [] as PromptRun[], probe: [] as PromptRun[] };
+for (const pair of dpoPairs) {
+  runsB.sft.push(await dpoRun(sftDir, pair, { lr: lrB, steps: stepsB, optimizer: "rmsprop" }));
+  runsB.base.push(await dpoRun(modelDir, pair, { lr: lrB, steps: stepsB, optimizer: "rmsprop" }));
+  runsB.probe.push(await dpoRun(sftDir, pair, { lr: probeLr, steps: 1, optimizer: "sgd" }));
+}
+// Learning-rate sweep on the first prompt from the SFT model (lr 1e-5 is the main run).
+const sweepLrB = lab.bySmoke([3e-6, 1e-5, 3e-5, 1e-4], [1e-5]);
+const sweepB = new Map<number, PromptRun>();
+for (const lr of sweepLrB) {
+  sweepB.set(
+    lr,
+    lr === lrB
+      ? runsB.sft[0]
+      : await dpoRun(sftDir, dpoPairs[0], { lr, steps: stepsB, optimizer: "rmsprop" }),
+  );
+}
+console.table(["sft", "base"].flatMap((start) =>
+  runsB[start as "sft" | "base"].map((r) => ({
+    start,
+    prompt: r.index,
+    "π0(No)": r.probs[0][idNo].toExponential(2),
+    "π_T(No)": r.probs.at(-1)![idNo].toExponential(2),
+    "π0(Never)": r.probs[0][idNever].toExponential(2),
+    "margin growth": (r.margin.at(-1)! - r.margin[0]).toFixed(2),
+    "top gainers (Δπ)": lab.topKGains(r.probs[0], r.probs.at(-1)!, {
+      k: 3,
+      exclude: [idNo, idNever],
+    }).map((g) => decode(g.token)).join(" "),
+  }))
+));
+console.log(
+  `Part B: ${dpoPairs.length} prompts x (SFT start, base start, one SGD probe step), ` +
+    `${stepsB} RMSProp steps at lr ${lrB}; sweep ${sweepLrB.join(", ")} on prompt ${
+      dpoPairs[0].index
+    }`,
+);
 await lab.flushOutput();
 
 // %% [markdown]
-// ### π(No), π(Never) and π(Yes) over the DPO steps
-// Every prompt, starting from the SFT model (left) and from the base model (right).
+// ### ln π(No), ln π(Never) and ln π(Yes) over the DPO steps
+// Every prompt, from the SFT model (left) and from the base model (right), in nats.
 
 // %%
-const stepsBx = runsB.sft[0].probs.map((_, t) => t);
-const curve = (runs: PromptRun[], id: number, name: string, color: string, axis: string) =>
-  runs.map((r, i) => ({
-    type: "scatter" as const,
-    mode: "lines" as const,
-    name,
-    legendgroup: name,
-    showlegend: i === 0 && axis === "",
-    x: stepsBx,
-    y: r.probs.map((p) => p[id]),
-    xaxis: `x${axis}`,
-    yaxis: `y${axis}`,
-    line: { color, width: 1.5 },
-  }));
-const colNo = lab.ROLE_COLORS.chosen, colNever = lab.ROLE_COLORS.rejected;
-const colYes = lab.seriesColor(2);
-await lab.show(lab.makeFigure({
-  data: [
-    ...curve(runsB.sft, idNo, "No (y+)", colNo, ""),
-    ...curve(runsB.sft, idNever, "Never (y−)", colNever, ""),
-    ...curve(runsB.sft, idYes, "Yes", colYes, ""),
-    ...curve(runsB.base, idNo, "No (y+)", colNo, "2"),
-    ...curve(runsB.base, idNever, "Never (y−)", colNever, "2"),
-    ...curve(runsB.base, idYes, "Yes", colYes, "2"),
-  ],
-  layout: {
-    title: { text: "Tiny GPT-2, DPO on (No ≻ Never), one prompt per line" },
-    height: 440,
-    xaxis: { domain: [0, 0.4], title: { text: "DPO step (from SFT model)" } },
-    yaxis: { title: { text: "π(token | prompt)" } },
-    xaxis2: { domain: [0.6, 1], anchor: "y2", title: { text: "DPO step (from base model)" } },
-    yaxis2: {
-      anchor: "x2",
-      type: "log",
-      exponentformat: "power",
-      title: { text: "π (log scale)" },
-    },
-  },
+const lnCurves = (runs: PromptRun[], title: string) =>
+  lab.lineFigure(
+    runs.flatMap((r) =>
+      ([[idNo, "No (y+)", lab.ROLE_COLORS.chosen], [
+        idNever,
+        "Never (y−)",
+        lab.ROLE_COLORS
+          .rejected,
+      ], [idYes, "Yes", lab.seriesColor(2)]] as const).map(([id, name, color]) => ({
+        name,
+        x: r.probs.map((_, t) => t),
+        y: r.probs.map((p) => Math.log(p[id])),
+        color,
+        width: 1.5,
+      }))
+    ),
+    { title, xTitle: "DPO step", yTitle: "ln π(token | prompt) (nats)" },
+  );
+await lab.show(lab.subplots([
+  lnCurves(runsB.sft, "from the SFT model"),
+  lnCurves(runsB.base, "from the base model"),
+], {
+  columns: 2,
+  title: `Tiny GPT-2, DPO on (No ≻ Never), lr ${lrB}, one prompt per line`,
+  rowHeight: 400,
 }));
 
 // %%
 const vocabLabels = Array.from({ length: tok.vocabSize }, (_, i) => tok.decode([i]));
-await lab.show(lab.massEvolution({ steps: stepsBx, probs: runsB.sft[0].probs }, {
+const r0 = runsB.sft[0];
+await lab.show(lab.massEvolution({ steps: r0.probs.map((_, t) => t), probs: r0.probs }, {
   topK: 8,
   include: [idNo, idNever],
   labels: vocabLabels,
-  title: `Where the mass goes: prompt ${runsB.sft[0].index}, from the SFT model`,
+  title: `Where the mass goes: prompt ${r0.index}, from the SFT model`,
 }));
 
 // %% [markdown]
-// ### The UFM prediction on the real model
-// For one prompt (SFT start): every one of the 4096 tokens, the rate Theorem 4/5 predicts at
-// step 0 from the model's unembedding and the prompt's last hidden state (treated as free
-// parameters) against the change of `ln π(z|x)` over the whole run. The real model's hidden
-// state is produced by shared layers and RMSProp is not gradient flow, so only the ranking is
-// compared (Spearman ρ in the last section).
+// ### The sign question: the theory's rate against one small step, and against the whole run
+// Left: every one of the 4096 tokens for the first prompt (SFT start), the UFM rate at step 0
+// (x) against one plain SGD step of the whole model, Δ ln π / step size (y). Right: the same
+// rate against the change over the whole DPO run (nats). The first is what the theorem
+// predicts; the second mixes the offset `c(t)` of every later step into every token. *No* and
+// *Never* (Theorem 4) lie far outside both panels; their values are printed below.
 
 // %%
-const r0 = runsB.sft[0];
-const obs0 = Array.from(r0.probs.at(-1)!, (v, z) => Math.log(v) - Math.log(r0.probs[0][z]));
-// No and Never themselves (y+ and y-, Theorem 4) sit far off this scale; every other token
-// (Theorem 5) is drawn, Yes and the run's largest gainer highlighted.
-const topGainer = lab.topKGains(r0.probs[0], r0.probs.at(-1)!, {
-  k: 1,
-  exclude: [idNo, idNever, idYes],
-})[0].token;
-const rest = Array.from(r0.theory.keys()).filter((z) =>
-  ![idNo, idNever, idYes, topGainer].includes(z)
-);
-await lab.show(lab.scatterFigure(
-  [
+const probe0 = runsB.probe[0];
+const lnDelta = (r: PromptRun) =>
+  Float64Array.from(r.probs.at(-1)!, (v, z) => Math.log(v) - Math.log(r.probs[0][z]));
+const probeRate = (r: PromptRun) => Float64Array.from(lnDelta(r), (v) => v / probeLr);
+// No and Never (Theorem 4's tokens) sit far out on both axes; the panels show the other 4094.
+const others = Array.from(probe0.theory0.keys()).filter((z) => z !== idNo && z !== idNever);
+const panel = (y: Float64Array, title: string, yTitle: string) =>
+  lab.scatterFigure([
     {
       name: "other tokens",
-      x: rest.map((z) => r0.theory[z]),
-      y: rest.map((z) => obs0[z]),
+      x: others.filter((z) => z !== idYes).map((z) => probe0.theory0[z]),
+      y: others.filter((z) => z !== idYes).map((z) => y[z]),
       color: "#999",
       width: 4,
     },
-    { name: "Yes", x: [r0.theory[idYes]], y: [obs0[idYes]], color: colYes, width: 12 },
     {
-      name: `${decode(topGainer)} (largest Δπ)`,
-      x: [r0.theory[topGainer]],
-      y: [obs0[topGainer]],
-      color: lab.seriesColor(4),
-      width: 12,
+      name: "Yes",
+      x: [probe0.theory0[idYes]],
+      y: [y[idYes]],
+      color: lab.seriesColor(2),
+      width: 11,
     },
-  ],
-  {
-    title: `Prompt ${r0.index}: UFM-predicted rate at step 0 vs Δ ln π over ${stepsB} DPO steps`,
-    xTitle: "predicted d ln π(z|x)/dt at step 0 (Theorem 5)",
-    yTitle: "observed ln π_T(z|x) − ln π_0(z|x) (nats)",
-  },
-));
+  ], { title, xTitle: "UFM rate at step 0 (Theorem 5)", yTitle });
+await lab.show(lab.subplots([
+  panel(probeRate(probe0), "one SGD step (size 1e-3)", "observed Δ ln π / step size"),
+  panel(lnDelta(runsB.sft[0]), `${stepsB} RMSProp steps, lr ${lrB}`, "Δ ln π over the run (nats)"),
+], {
+  columns: 2,
+  title: `Prompt ${probe0.index}: the UFM rate against the real model`,
+  rowHeight: 400,
+}));
+{
+  const obs1 = probeRate(probe0), obsRun = lnDelta(runsB.sft[0]);
+  console.table(
+    ([[idNo, "No"], [idNever, "Never"], [idYes, "Yes"]] as [number, string][]).map(([id, w]) => ({
+      token: w,
+      "UFM rate at step 0": probe0.theory0[id].toFixed(3),
+      "one SGD step: Δ ln π / 1e-3": obs1[id].toFixed(3),
+      "Δ ln π over the run (nats)": obsRun[id].toFixed(3),
+    })),
+  );
+}
+await lab.flushOutput();
+
+// %% [markdown]
+// ### Learning-rate sweep (first prompt, SFT start, same number of steps)
+// Left: margin growth and Δ ln π(No), in nats. Right: the share of tokens whose change over the
+// run has the sign the step-0 rate predicts, and the share the theory *at the last step* still
+// predicts to rise: when π(No) takes the mass, the offset `c(t)` turns negative and the theory
+// itself says every other token falls.
+
+// %%
+const signShare = (pred: Float64Array, obs: Float64Array) =>
+  pred.reduce((a, v, z) => a + (Math.sign(v) === Math.sign(obs[z]) ? 1 : 0), 0) / pred.length;
+const riseShare = (pred: Float64Array) =>
+  pred.reduce((a, v) => a + (v > 0 ? 1 : 0), 0) / pred.length;
+const sweepRowsB = sweepLrB.map((lr) => {
+  const r = sweepB.get(lr)!, d = lnDelta(r);
+  return {
+    lr,
+    margin: r.margin.at(-1)! - r.margin[0],
+    dNo: d[idNo],
+    maxNo: Math.max(...r.probs.map((p) => p[idNo])),
+    endNo: r.probs.at(-1)![idNo],
+    agree: signShare(r.theory0, d),
+    riseT: riseShare(r.theoryT),
+    rho: lab.spearmanCorrelation(r.theory0, d),
+  };
+});
+await lab.show(lab.subplots([
+  lab.lineFigure([
+    {
+      name: "margin growth",
+      x: sweepLrB,
+      y: sweepRowsB.map((r) => r.margin),
+      color: lab.ROLE_COLORS.chosen,
+    },
+    {
+      name: "Δ ln π(No)",
+      x: sweepLrB,
+      y: sweepRowsB.map((r) => r.dNo),
+      color: lab.ROLE_COLORS.rejected,
+    },
+  ], {
+    title: `After ${stepsB} steps (nats)`,
+    xTitle: "RMSProp learning rate",
+    yTitle: "nats",
+    logX: true,
+  }),
+  lab.lineFigure([
+    {
+      name: "sign as predicted at step 0",
+      x: sweepLrB,
+      y: sweepRowsB.map((r) => r.agree),
+      color: lab.seriesColor(2),
+    },
+    {
+      name: "predicted to rise at the last step",
+      x: sweepLrB,
+      y: sweepRowsB.map((r) => r.riseT),
+      color: lab.seriesColor(4),
+    },
+  ], {
+    title: "Share of the 4096 tokens",
+    xTitle: "RMSProp learning rate",
+    yTitle: "share",
+    logX: true,
+  }),
+], { columns: 2, title: "Tiny GPT-2: learning-rate sweep", rowHeight: 360 }));
+console.table(sweepRowsB.map((r) => ({
+  lr: r.lr,
+  "margin Δ": r.margin.toFixed(2),
+  "Δ ln π(No)": r.dNo.toFixed(2),
+  "max π(No)": r.maxNo.toFixed(4),
+  "π_T(No)": r.endNo.toExponential(2),
+  "signs as step 0": r.agree.toFixed(3),
+  "rise at T (thy)": r.riseT.toFixed(3),
+  "ρ": r.rho.toFixed(3),
+})));
+await lab.flushOutput();
+
+// %% [markdown]
+// ### The sign question, answered
+// An earlier version of this study set the UFM rate at step 0 against the change over 40
+// RMSProp steps at lr 1e-4 and reported Spearman ρ = 0.987, although every predicted rate but
+// *Never*'s was positive and most observed changes were strongly negative. **Not a bug, a
+// misread.** The rate is right: it matches a float64 finite difference (S1), the trainer's own
+// SGD steps in sign and size (S2, the y = x plot above), and, on the real model, one small SGD
+// step of the whole network in sign for ~95% of the 4096 tokens (B3). Ranks agreed and signs did
+// not because:
+// 1. For every `z ∉ {y+, y−}` the rate is `−ℓ'·[⟨W_z, W_No − W_Never⟩ + c(t)]`: the factor and
+//    the offset are the same for every token, so a rank correlation sees only
+//    `⟨W_z, W_No − W_Never⟩`. It cannot see signs, and it would be ~0.99 for any offset.
+// 2. The theorem is an instantaneous rate at the current parameters; the run's change adds up
+//    the rates along the way, and the offset `c(t) = (π(Never) − π(No))‖h_x‖² − ⟨W̄, W_No −
+//    W_Never⟩` moves. After our SFT, π(Never) ≈ 0.06 > π(No) ≈ 0.006 and `‖h_x‖² ≈ 300`, so
+//    `c(0) > 0`: every token but *Never* is predicted to rise (B3's "predicted to rise"). Once
+//    π(No) takes the mass, `−π(No)‖h_x‖²` dominates and the theory *at that point* predicts
+//    that every other token falls: in the sweep, "rise at T (thy)" drops from ~1 to ~0
+//    between lr 1e-5 and 3e-5, and at lr 1e-4 the margin grows by 30-40 nats, π(No) rises to
+//    ~0.77 and then collapses, and the step-0 signs hold for only about a third of the tokens.
+// 3. Sizes: the rate is per unit of gradient-flow time for free `W` and `h_x`. One SGD step of
+//    the whole network also moves `h_x` through every layer below it, so the observed change
+//    is several times larger (B3's median observed/predicted) with the same sign; RMSProp
+//    rescales every parameter's step and has no gradient-flow time at all.
+//
+// So compare the theory with one small step (sign and size), and read a whole run's change
+// through the moving offset; in the papers' regime (lr 1e-5 here, margins of 2-5 nats) the
+// step-0 signs still hold for ~93% of the tokens over the run (B4).
 
 // %% [markdown]
 // ## Measured
 
 // %%
-// Part A
-const fin = aligned.probs.at(-1)!, ini = aligned.probs[0];
-const gainsA = lab.topKGains(ini, fin, { k: 3, exclude: [NO, NEVER] });
-const rhoA = aligned.predicted.map((p, t) => lab.spearmanCorrelation(p, aligned.observed[t]));
-const rhoMedian = [...rhoA].sort((a, b) => a - b)[Math.floor(rhoA.length / 2)];
-const rhoMin = Math.min(...rhoA);
-const thm5 = lab.pearsonCorrelation(
-  others.map((z) => align0[z]),
-  others.map((z) => aligned.observed[0][z]),
-);
-const minNoA = Math.min(...aligned.probs.map((p) => p[NO]));
-const ctrlFin = control.probs.at(-1)!;
-console.log(`Part A (unconstrained features, gradient descent, lr ${lrA}, ${stepsA} steps)`);
-console.log(
-  `  aligned: π(No) ${ini[NO].toFixed(3)} -> ${fin[NO].toFixed(4)} (min ${minNoA.toFixed(4)}), ` +
-    `margin ${aligned.margin[0].toFixed(2)} -> ${
-      aligned.margin.at(-1)!.toFixed(2)
-    } nats; top gainers: ` +
-    gainsA.map((g) => `${tokens[g.token]} +${g.gain.toFixed(3)}`).join(", "),
-);
-console.log(
-  `  control: π(No) ${control.probs[0][NO].toFixed(3)} -> ${ctrlFin[NO].toFixed(4)}, π(Yes) ` +
-    `${control.probs[0][YES].toFixed(3)} -> ${ctrlFin[YES].toFixed(4)}`,
-);
-console.log(
-  `  predicted vs observed per-token rates: Spearman ρ median ${rhoMedian.toFixed(3)}, min ` +
-    `${rhoMin.toFixed(3)} over ${rhoA.length} steps; step-0 rate vs ⟨W_z, W_No−W_Never⟩: ` +
-    `Pearson ${thm5.toFixed(4)}`,
-);
-// Theory against its own autodiff is a sanity check; the displacement itself is the paper's
-// claim (a deterministic toy: one run, no interval).
-const table = lab.studyTable();
-table.sanity({
-  what: "Part A: the UFM theory's per-token rates rank tokens like the autodiff steps",
-  expected: "median Spearman ρ > 0.9 over steps; step-0 Pearson(rate, ⟨W_z, W_No−W_Never⟩) > 0.99",
-  measured: `median ρ ${rhoMedian.toFixed(3)} (min ${rhoMin.toFixed(3)}), Pearson ${
-    thm5.toFixed(4)
-  } (ranks only: signs and magnitudes are not compared here)`,
-  pass: rhoMedian > 0.9 && thm5 > 0.99,
-});
-table.finding({
-  claim:
-    "Part A (toy): π(No) falls while the margin grows, Yes gains most, the control's π(No) rises",
-  expected: "all four, on the aligned geometry and its control",
-  measured:
-    `π(No) ${ini[NO].toFixed(3)} -> ${fin[NO].toFixed(4)}, margin ${
-      aligned.margin[0].toFixed(2)
-    } -> ${aligned.margin.at(-1)!.toFixed(2)} nats, top gainer ${tokens[gainsA[0].token]}, ` +
-    `control π(No) -> ${ctrlFin[NO].toFixed(4)}`,
-  pass: fin[NO] < ini[NO] && aligned.margin.at(-1)! > aligned.margin[0] &&
-    gainsA[0].token === YES && ctrlFin[NO] > ini[NO],
-});
-
-// Part B
-function summarise(runs: PromptRun[]) {
-  const rows = runs.map((r) => {
-    const p0 = r.probs[0], pT = r.probs.at(-1)!;
-    const logGain = Float64Array.from(pT, (v, z) => Math.log(v) - Math.log(p0[z]));
-    const byProb = lab.topKGains(p0, pT, { k: 5, exclude: [idNo, idNever] });
-    const byLog = lab.topKGains(p0, pT, { k: 5, exclude: [idNo, idNever], by: "logProbability" });
-    const yesRank = 1 +
-      Array.from(pT).filter((v, z) =>
-        z !== idNo && z !== idNever && v - p0[z] > pT[idYes] - p0[idYes]
-      ).length;
-    return {
-      prompt: r.index,
-      "π0(No)": p0[idNo],
-      "max π(No)": Math.max(...r.probs.map((p) => p[idNo])),
-      "min π(No)": Math.min(...r.probs.map((p) => p[idNo])),
-      "π_T(No)": pT[idNo],
-      "margin Δ (nats)": r.margin.at(-1)! - r.margin[0],
-      "top gainers (Δπ)": byProb.map((g) => decode(g.token)).join(" "),
-      "top gainers (Δ ln π)": byLog.map((g) => decode(g.token)).join(" "),
-      "Yes rank (Δπ)": yesRank,
-      "ρ(UFM, Δ ln π)": lab.spearmanCorrelation(r.theory, logGain),
-    };
+// Part A: sanity checks. The float64 finite difference at a tiny step (the DPO loss with the
+// initial model as reference), then the trainer's own steps at lr 0.05.
+{
+  const W = tf.tensor2d(g0.aligned), h = tf.tensor1d(g0.h);
+  const m0 = runsA[0].aligned.margin[0];
+  const loss = (a: tf.Scalar, b: tf.Scalar) =>
+    tf.softplus(tf.neg(tf.mul(beta, tf.sub(tf.sub(a, b), m0)))) as tf.Scalar;
+  const fd = await lab.ufmObservedLogProbChange(W, h, {
+    yPlus: NO,
+    yMinus: NEVER,
+    loss,
+    stepSize: 1e-4,
   });
-  const n = rows.length;
-  const mean = (f: (r: (typeof rows)[number]) => number) => lab.mean(rows.map(f));
-  return {
-    rows,
-    fell: rows.filter((r) => r["π_T(No)"] < r["π0(No)"]).length / n,
-    marginUp: rows.filter((r) => r["margin Δ (nats)"] > 0).length / n,
-    largestDrop: mean((r) => r["π0(No)"] - r["min π(No)"]),
-    yesTop5: rows.filter((r) => r["Yes rank (Δπ)"] <= 5).length / n,
-    rho: mean((r) => r["ρ(UFM, Δ ln π)"]),
-    p0: mean((r) => r["π0(No)"]),
-    pMin: mean((r) => r["min π(No)"]),
-  };
+  W.dispose();
+  h.dispose();
+  const pred = runsA[0].aligned.checks[0].predicted;
+  const maxP = Math.max(...Array.from(pred, Math.abs));
+  const err = Math.max(...Array.from(pred, (v, z) => Math.abs(fd.rate[z] - v))) / maxP;
+  table.sanity({
+    what: "A: UFM rate (Theorems 4-5) vs a float64 gradient step of size 1e-4, all 12 tokens",
+    expected: "largest |difference| < 1e-3 of the largest |rate|",
+    measured: `${err.toExponential(2)}`,
+    pass: err < 1e-3,
+  });
 }
-const fmt = (x: number) => (x >= 0.01 ? x.toFixed(3) : x.toExponential(2));
-const summaries = { sft: summarise(runsB.sft), base: summarise(runsB.base) };
-for (const [variant, sm] of Object.entries(summaries)) {
-  console.log(
-    `\nPart B, DPO from the ${
-      variant === "sft" ? "SFT" : "base"
-    } model (${sm.rows.length} prompts, ` +
-      `RMSProp lr ${lrB}, ${stepsB} steps each)`,
-  );
-  console.table(sm.rows.map((r) =>
-    Object.fromEntries(
-      Object.entries(r).map((
-        [k, v],
-      ) => [k, typeof v === "number" && !Number.isInteger(v) ? fmt(v) : v]),
-    )
-  ));
-  console.log(
-    `  π(No) fell in ${(100 * sm.fell).toFixed(0)}% of prompts (mean largest drop ` +
-      `${fmt(sm.p0)} -> ${fmt(sm.pMin)}); margin grew in ${(100 * sm.marginUp).toFixed(0)}%; ` +
-      `Yes among the top-5 probability gainers in ${
-        (100 * sm.yesTop5).toFixed(0)
-      }%; mean Spearman ρ ` +
-      `(UFM prediction at step 0 vs Δ ln π over the run, all ${tok.vocabSize} tokens) ${
-        sm.rho.toFixed(3)
-      }`,
-  );
+{
+  let agree = 0, total = 0;
+  const ratios: number[] = [];
+  for (const { aligned } of runsA) {
+    for (const c of aligned.checks) {
+      const maxP = Math.max(...Array.from(c.predicted, Math.abs));
+      c.predicted.forEach((v, z) => {
+        if (Math.abs(v) < 0.05 * maxP) return; // a rate near 0 can flip within O(lr)
+        total++;
+        if (Math.sign(v) === Math.sign(c.observed[z])) agree++;
+        ratios.push(c.observed[z] / v);
+      });
+    }
+  }
+  const med = lab.median(ratios);
+  table.sanity({
+    what: "A: the trainer's SGD steps (lr 0.05) vs the predicted rate at 5 checkpoints, all seeds",
+    expected:
+      "same sign for every token with |rate| > 5% of the largest; median observed/predicted in [0.9, 1.1]",
+    measured: `sign agrees for ${agree}/${total}; median ratio ${med.toFixed(3)}`,
+    pass: agree === total && med > 0.9 && med < 1.1,
+  });
 }
-const smS = summaries.sft;
-// Over prompts: a bootstrap where there are several, else the one prompt's value.
-const overPrompts = (xs: number[]) => xs.length >= 2 ? lab.bootstrapCI(xs, lab.mean) : xs[0];
+// Part A: findings over seeds.
+const dLn = (r: ToyResult, z: number) => Math.log(r.probs.at(-1)![z]) - Math.log(r.probs[0][z]);
+const yesLead = (r: ToyResult) => {
+  const d = r.probs.at(-1)!.map((v, z) => v - r.probs[0][z]);
+  return d[YES] - Math.max(...Array.from(d).filter((_, z) => z !== NO && z !== NEVER && z !== YES));
+};
+const mA = runsA.map((r) => r.aligned.margin.at(-1)! - r.aligned.margin[0]);
 table.finding({
-  claim: "Part B (SFT then DPO): π(No) falls while the margin grows (paper, 1-8B models)",
-  expected: "share of prompts where π_T(No) < π0(No) > 0.5 (the paper: every run)",
-  estimate: overPrompts(smS.rows.map((r) => (r["π_T(No)"] < r["π0(No)"] ? 1 : 0))),
-  threshold: 0.5,
-  direction: ">",
-  measured: `fell in ${(100 * smS.fell).toFixed(0)}% of prompts; margin grew in ${
-    (100 * smS.marginUp).toFixed(0)
-  }%`,
+  claim: "A1 UFM, aligned geometry: π(No) falls while the margin grows (Theorem 4)",
+  expected: `Δ ln π(No) after ${stepsA} steps < 0 (mean over ${nSeeds} seeds)`,
+  estimate: lab.meanCI(runsA.map((r) => dLn(r.aligned, NO))),
+  threshold: 0,
+  direction: "<",
+  measured: `margin growth ${lab.formatInterval(lab.meanCI(mA))} nats`,
 });
 table.finding({
-  claim: "Part B: the mass goes to tokens aligned with W_No − W_Never (UFM prediction vs run)",
-  expected: "mean Spearman ρ(UFM prediction at step 0, Δ ln π over the run) > 0.5",
-  estimate: overPrompts(smS.rows.map((r) => r["ρ(UFM, Δ ln π)"])),
-  threshold: 0.5,
-  direction: ">",
-});
-table.finding({
-  claim: "Part B: Yes among the top-5 probability gainers",
-  expected: "share of prompts with Yes in the top 5 > 0",
-  estimate: overPrompts(smS.rows.map((r) => (r["Yes rank (Δπ)"] <= 5 ? 1 : 0))),
+  claim: "A2 UFM, aligned: Yes gains the most probability (Theorem 5)",
+  expected: "Δπ(Yes) − largest Δπ of the other 9 tokens > 0",
+  estimate: lab.meanCI(runsA.map((r) => yesLead(r.aligned))),
   threshold: 0,
   direction: ">",
 });
+table.finding({
+  claim: "A3 UFM, control geometry (affirmative tokens off W_No − W_Never): π(No) rises",
+  expected: "Δ ln π(No) > 0",
+  estimate: lab.meanCI(runsA.map((r) => dLn(r.control, NO))),
+  threshold: 0,
+  direction: ">",
+});
+table.finding({
+  claim: "A4 UFM: the alignment, not the start, makes π(No) fall",
+  expected: "Δ ln π(No), aligned − control < 0 (Welch interval)",
+  estimate: lab.diffMeansCI(
+    runsA.map((r) => dLn(r.aligned, NO)),
+    runsA.map((r) => dLn(r.control, NO)),
+  ),
+  threshold: 0,
+  direction: "<",
+});
+await lab.flushOutput();
+
+// %%
+// Part B: sanity checks, then findings over prompts.
+const gap = Math.max(...runsB.sft.map((r) => r.ufmGap), ...runsB.base.map((r) => r.ufmGap));
+table.sanity({
+  what: "B: softmax(W h_x) from lmUfmParameters equals the model's next-token distribution",
+  expected: "largest |difference| < 1e-4 over all tokens and runs",
+  measured: gap.toExponential(2),
+  pass: gap < 1e-4,
+});
+const mB = runsB.sft.map((r) => r.margin.at(-1)! - r.margin[0]);
+const mBase = runsB.base.map((r) => r.margin.at(-1)! - r.margin[0]);
+table.sanity({
+  what: "B: the papers' regime: DPO grows the margin by a few nats",
+  expected: `margin growth in [0.5, 10] nats in every run (lr ${lrB}, ${stepsB} steps)`,
+  measured: `SFT start ${Math.min(...mB).toFixed(2)} .. ${Math.max(...mB).toFixed(2)}, base start ${
+    Math.min(...mBase).toFixed(2)
+  } .. ${Math.max(...mBase).toFixed(2)} nats`,
+  pass: [...mB, ...mBase].every((m) => m >= 0.5 && m <= 10),
+});
+const otherIds = (n: number) =>
+  Array.from({ length: n }, (_, z) => z).filter((z) => z !== idNo && z !== idNever);
+const probeStats = runsB.probe.map((r) => {
+  const obs = probeRate(r), ids = otherIds(obs.length);
+  return {
+    rho: lab.spearmanCorrelation(r.theory0, obs),
+    sign: signShare(r.theory0, obs),
+    ratio: lab.median(ids.map((z) => obs[z] / r.theory0[z])),
+    rise0: riseShare(r.theory0),
+  };
+});
+const runStats = runsB.sft.map((r) => {
+  const d = lnDelta(r);
+  return {
+    dNo: d[idNo],
+    rho: lab.spearmanCorrelation(r.theory0, d),
+    sign: signShare(r.theory0, d),
+    yesPct: d.reduce((a, v) => a + (v < d[idYes] ? 1 : 0), 0) / (d.length - 1),
+  };
+});
+table.finding({
+  claim: "B1 tiny GPT-2 after SFT: π(No) falls while the margin grows (the paper: every run)",
+  expected: `Δ ln π(No) after ${stepsB} steps < 0 (mean over ${nPrompts} prompts)`,
+  estimate: lab.meanCI(runStats.map((s) => s.dNo)),
+  threshold: 0,
+  direction: "<",
+  measured: `margin growth ${lab.formatInterval(lab.meanCI(mB))} nats`,
+});
+table.finding({
+  claim: "B2 Theorem 5 ranks the tokens of the real model's first (small SGD) step",
+  expected: "Spearman ρ(UFM rate, Δ ln π / step) over 4096 tokens > 0.5",
+  estimate: lab.meanCI(probeStats.map((s) => s.rho)),
+  threshold: 0.5,
+  direction: ">",
+});
+table.finding({
+  claim: "B3 Theorem 5 gets the signs of the real model's first (small SGD) step",
+  expected: "share of the 4096 tokens with the predicted sign > 0.9",
+  estimate: lab.meanCI(probeStats.map((s) => s.sign)),
+  threshold: 0.9,
+  direction: ">",
+  measured: `predicted to rise: ${
+    lab.formatInterval(lab.meanCI(probeStats.map((s) => s.rise0)))
+  }; ` +
+    `size: median observed/predicted ${
+      lab.formatInterval(lab.meanCI(probeStats.map((s) => s.ratio)))
+    } ` +
+    `(the whole network moves h_x, not only W and h_x: same sign, larger size)`,
+});
+table.finding({
+  claim: "B4 Theorem 5 at step 0 ranks the changes over the whole DPO run",
+  expected: "Spearman ρ(UFM rate at step 0, Δ ln π over the run) > 0.5",
+  estimate: lab.meanCI(runStats.map((s) => s.rho)),
+  threshold: 0.5,
+  direction: ">",
+  measured: `sign as predicted at step 0: ${
+    lab.formatInterval(lab.meanCI(runStats.map((s) => s.sign)))
+  } ` +
+    `of tokens (compare the sweep: the signs part once π(No) takes the mass)`,
+});
+table.finding({
+  claim: "B5 Yes is among the tokens that gain (the paper: Yes rises on OLMo)",
+  expected: "Yes's percentile among the other tokens by Δ ln π over the run > 0.9",
+  estimate: lab.meanCI(runStats.map((s) => s.yesPct)),
+  threshold: 0.9,
+  direction: ">",
+});
+table.finding({
+  claim: "B6 from the base model, no SFT (the paper's Table 2): π(No) falls",
+  expected: "Δ ln π(No) after the run < 0",
+  estimate: lab.meanCI(runsB.base.map((r) => lnDelta(r)[idNo])),
+  threshold: 0,
+  direction: "<",
+  measured: `margin growth ${lab.formatInterval(lab.meanCI(mBase))} nats`,
+});
 console.log(
-  `\nbackend ${report.name}` +
-    (lab.isSmoke()
-      ? `; smoke mode: ${stepsA} toy steps, SFT on ${sftQuestions.length} questions, ` +
-        `${dpoPairs.length} prompt(s) x ${stepsB} DPO steps, so Part B says little`
-      : ""),
+  `backend ${report.name}; Part A: ${nSeeds} seeds, SGD lr ${lrA}, ${stepsA} steps; Part B: ` +
+    `SFT ${sft.steps} steps on ${sftPairs.length} questions, ${nPrompts} prompts x ${stepsB} ` +
+    `RMSProp steps at lr ${lrB}` +
+    (lab.isSmoke() ? " (smoke mode: fewer seeds, prompts and steps)" : "") +
+    "\n",
 );
 await table.print();
