@@ -438,7 +438,7 @@ console.table(toyEntries.map((e) => {
         ? `${outs[i].margin.toFixed(1)} / ${outs[i].dChosen.toFixed(2)}`
         : "diverged",
     ])),
-    "π(y+) falls from": onset(outs),
+    "π(y+) first below start at": onset(outs),
   };
 }));
 console.log("cells: margin gain / Δ ln π(y+), nats");
