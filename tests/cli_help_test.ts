@@ -42,7 +42,10 @@ Deno.test("every lab command's --help exits 0 and documents each of its options"
     const literal = [...source.matchAll(/"(--[a-z][a-z-]*)"/g)].map((m) => m[1]!);
     const flags = new Set([...literal, ...(extra ?? [])].filter((f) => f !== "--help"));
     // import-trl and train share one file: each checks only its own flags.
-    if (name === "import-trl") flags.forEach((f) => f !== "--out" && flags.delete(f));
+    if (name === "import-trl") {
+      flags.forEach((f) => f !== "--out" && f !== "--force" && flags.delete(f));
+    }
+    if (name === "train") flags.delete("--force");
     const optionLines = text.split("\n").filter((l) => /^\s+(-h, )?--|^\s+FILE\b/.test(l));
     for (const f of flags) {
       const re = new RegExp(`(^|\\s)${f}(?![a-z-])`);

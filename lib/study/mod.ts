@@ -1,7 +1,8 @@
 /**
  * study: what every study notebook needs besides models and plots: summaries and 95% intervals
  * (over seeds, by bootstrap over pairs, for differences), the two-part final table (sanity
- * checks apart from findings; only findings count), output flushing, and the toy-run harness.
+ * checks apart from findings; only findings count), output flushing, the toy-run harness, and the
+ * calibration of a scale (a learning rate) to a target outcome.
  *
  * @example
  * ```ts
@@ -40,3 +41,4 @@ export {
 } from "./verdict.ts";
 export { flushOutput } from "./output.ts";
 export { type ToyRun, toyRun, type ToyRunOptions } from "./toy_run.ts";
+export { type CalibrateOptions, calibrateScale, type Calibration } from "./calibrate.ts";

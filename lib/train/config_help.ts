@@ -25,7 +25,11 @@ options (each overrides the config):
   --config FILE     the run's JSON config (required; format below)
   --out DIR         run directory (replaces "out")
   --steps N         optimizer steps (replaces "steps", drops "epochs")
-  --resume          continue from the run directory's newest checkpoint
+  --resume          continue from the run directory's newest complete checkpoint (an error
+                    when there is none, or when the data, model or config changed since)
+  --overwrite       replace a previous run of ours in DIR (only the files it wrote are removed;
+                    a folder holding other files is always refused) [refuse]
+  --skip-invalid    skip invalid or over-long data rows, listing them [refuse to start]
   --backend NAME    tfjs backend: auto, tensorflow, webgpu, wasm, cpu (replaces "backend")
   --quiet           no progress line
   -h, --help        this text
@@ -69,4 +73,6 @@ config (JSON object; paths relative to the working directory; [default]):
   backend           tfjs backend, as --backend [auto]
   saveModel         causal LM: write the final model to <out>/model [true]
   threads           causal LM on wasm/cpu: 2 splits each batch over a worker [1]
+  syncReference     {"alpha": 0.6, "every": 512}: a moving reference (TR-DPO, TRL's
+                    sync_ref_model): every N steps ref <- alpha*policy + (1-alpha)*ref [fixed]
 `;

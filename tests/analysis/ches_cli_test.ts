@@ -182,7 +182,7 @@ Deno.test({
       lines[1].chosen_token_contributions.map((v: number) => -v),
     );
     // Without the switch the lines carry no per-token fields.
-    assert.equal(await chesCommand(args), 0);
+    assert.equal(await chesCommand([...args, "--force"]), 0);
     const plain = JSON.parse((await Deno.readTextFile(out)).split("\n")[0]);
     assert.equal(plain.chosen_token_contributions, undefined);
     model.dispose();
