@@ -148,7 +148,7 @@ Deno.test("peer: spec carries the batches and AdamW settings; results are checke
   assert.equal(spec.batches.length, 2);
   // CHES batches carry each row's prompt and completion lengths (2 + 3 tokens, both rows).
   assert.deepEqual(
-    [spec.ches?.batches[0]!.prompt_length, spec.ches?.batches[0]!.completion_length],
+    [spec.ches?.batches[0]?.prompt_length, spec.ches?.batches[0]?.completion_length],
     [[2, 2], [3, 3]],
   );
   assert.equal(spec.ches?.repeats, 2);
