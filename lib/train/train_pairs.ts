@@ -45,12 +45,17 @@ export type ExtraSums = Record<string, { sum: number; count: number }>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pairIds } from "./train_pairs.ts";
- * const data = { size: 3, batch: () => 0, pairIndex: (p: number) => p + 10 };
- * if (pairIds(data, [0, 2]).join() !== "10,12") throw new Error("pairIds");
+ * const data = { pairIndex: (p: number) => p + 10 };
+ * assert.deepEqual(pairIds(data, [0, 2]), [10, 12]);
+ * assert.deepEqual(pairIds({}, [1]), [1]); // no pairIndex: positions
  * ```
  */
-export function pairIds<B>(data: TrainData<B>, positions: readonly number[]): number[] {
+export function pairIds(
+  data: Pick<TrainData<unknown>, "pairIndex">,
+  positions: readonly number[],
+): number[] {
   return positions.map((p) => data.pairIndex?.(p) ?? p);
 }
 

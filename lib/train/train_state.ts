@@ -20,9 +20,11 @@ import type { ReferenceOption, TrainOptions } from "./trainer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TrainingDivergedError } from "./train_state.ts";
  * const e = new TrainingDivergedError(3, [7], "non-finite loss");
- * if (e.step !== 3 || e.pairs[0] !== 7) throw new Error("fields");
+ * assert.deepEqual([e.step, e.pairs], [3, [7]]);
+ * assert.equal(e.message, "training diverged at step 3: non-finite loss");
  * ```
  */
 export class TrainingDivergedError extends RangeError {
@@ -102,8 +104,9 @@ export interface RunState<B> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { epochAt } from "./train_state.ts";
- * if (epochAt({ stepsPerEpoch: 4 }, 6) !== 1.5) throw new Error("epochAt");
+ * assert.equal(epochAt({ stepsPerEpoch: 4 }, 6), 1.5); // 6 = 1 epoch of 4 + 2 of 4 steps
  * ```
  */
 export function epochAt(plan: Pick<Plan, "stepsPerEpoch">, step: number): number {
@@ -115,8 +118,10 @@ export function epochAt(plan: Pick<Plan, "stepsPerEpoch">, step: number): number
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { elapsed } from "./train_state.ts";
- * if (elapsed({ priorSeconds: 5, t0: performance.now() }) < 5) throw new Error("elapsed");
+ * const t = elapsed({ priorSeconds: 5, t0: performance.now() - 2000 });
+ * assert.ok(t >= 7 && t < 8, `${t}`);
  * ```
  */
 export function elapsed(s: Pick<RunState<unknown>, "priorSeconds" | "t0">): number {
