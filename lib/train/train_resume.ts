@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type * as tf from "@tensorflow/tfjs-core";
 import type { TrainCallback } from "./callbacks.ts";
 import { assignWeights } from "./checkpoint.ts";
 import type { Optimizer } from "./optimizers.ts";
@@ -14,7 +15,6 @@ import { implicitRewardsTracker } from "./trackers.ts";
 import type { ResumePoint } from "./train_state.ts";
 import type { TrainOptions } from "./trainer.ts";
 import { trlMetricsCallback } from "./trl_metrics.ts";
-import type * as tf from "@tensorflow/tfjs-core";
 
 /**
  * Prepare `outDir` for a fresh run (replacing an earlier run of ours), or check that a resumed

@@ -9,6 +9,11 @@
  * A run with the same seed, settings and backend repeats exactly, and one resumed from a
  * checkpoint continues exactly as if it had not stopped.
  *
+ * `train` runs named steps over one shared `RunState` (`train_state.ts`): start and resume
+ * (`train_resume.ts`), reference tables (`train_refs.ts`), one accumulation window per step
+ * (`train_window.ts`), evaluation (`train_eval.ts`), checkpoints (`train_checkpoint.ts`) and the
+ * summary; the per-pair bookkeeping of windows and evaluation is `train_pairs.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -192,6 +197,7 @@ function validate<B>(opts: TrainOptions<B>): void {
   }
 }
 
+/** The settings a resume must match (in `config.json` and in every checkpoint). */
 function runSettings<B>(
   opts: TrainOptions<B>,
   plan: Plan,
