@@ -9,6 +9,11 @@
  * A run with the same seed, settings and backend repeats exactly, and one resumed from a
  * checkpoint continues exactly as if it had not stopped.
  *
+ * `train` runs named steps over one shared `RunState` (`train_state.ts`): start and resume
+ * (`train_resume.ts`), reference tables (`train_refs.ts`), one accumulation window per step
+ * (`train_window.ts`), evaluation (`train_eval.ts`), checkpoints (`train_checkpoint.ts`) and the
+ * summary; the per-pair bookkeeping of windows and evaluation is `train_pairs.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -16,47 +21,30 @@ import { backendReport } from "../backend.ts";
 import {
   type BeginContext,
   type EndContext,
-  type EvalContext,
   mergeMetrics,
-  type RunContext,
-  type StepContext,
   type TrainCallback,
 } from "./callbacks.ts";
-import { assignWeights, type CheckpointState, readWeights, saveCheckpoint } from "./checkpoint.ts";
-import { concatPairs, pairMetrics } from "./metrics.ts";
-import { isParallelScorer } from "./parallel.ts";
-import { clipByGlobalNormAsync, createOptimizer, type OptimizerSpec } from "./optimizers.ts";
-import { progressCallback, type ProgressOptions } from "./progress.ts";
+import { createOptimizer, type Optimizer, type OptimizerSpec } from "./optimizers.ts";
+import type { ProgressOptions } from "./progress.ts";
 import { readJsonl, type RunStepRecord, RunWriter } from "./records.ts";
-import { checkResumeSettings, latestUsableCheckpoint } from "./resume.ts";
-import { checkResumeDir, prepareRunDir, registerRunFile } from "./run_dir.ts";
+import { type RefSyncSpec, resolveRefSync } from "./ref_sync.ts";
+import { type ScheduleSpec, validateSchedule } from "./schedule.ts";
+import { checkpoint } from "./train_checkpoint.ts";
+import { evaluate } from "./train_eval.ts";
+import { movingReference, referenceTables } from "./train_refs.ts";
+import { openRunDir, restore, runCallbacks } from "./train_resume.ts";
 import {
-  type ReferenceMover,
-  referenceMover,
-  type RefSyncSpec,
-  resolveRefSync,
-} from "./ref_sync.ts";
-import {
-  cachedReferenceLogps,
-  computeReferenceLogpsAsync,
-  readReferenceFile,
-  type ReferenceLogps,
-  writeReferenceFile,
-} from "./ref_cache.ts";
-import { learningRate, type ScheduleSpec, validateSchedule } from "./schedule.ts";
-import { implicitRewardsTracker } from "./trackers.ts";
-import { TOKEN_STAT_KEYS } from "./token_stats.ts";
-import { trlMetricsCallback } from "./trl_metrics.ts";
-import { permutation } from "./train_data.ts";
-import type {
-  Metrics,
-  ObjectiveScores,
-  PairScores,
-  PairValues,
-  PreferenceScorer,
-  TrainData,
-  TrainObjective,
-} from "./types.ts";
+  elapsed,
+  epochAt,
+  type Plan,
+  runContext,
+  type RunState,
+  TrainingDivergedError,
+} from "./train_state.ts";
+import { runWindow } from "./train_window.ts";
+import type { PreferenceScorer, TrainData, TrainObjective } from "./types.ts";
+
+export { TrainingDivergedError };
 
 /**
  * Where reference scores come from, when the objective needs them.
@@ -163,44 +151,11 @@ export interface TrainResult {
   rows: Record<string, Record<string, unknown>[]>;
 }
 
-/**
- * A loss (or gradient norm) that is not finite: the step is not applied, and the run stops with
- * the step number and the source indices of the pairs whose loss is not finite. Records written
- * before it stay intact; `status.json` says `diverged`.
- */
-export class TrainingDivergedError extends RangeError {
-  /** The step (1-based) whose loss was not finite. */
-  readonly step: number;
-  /** Source pair indices with a non-finite per-pair loss. */
-  readonly pairs: number[];
-
-  constructor(step: number, pairs: number[], detail: string) {
-    super(`training diverged at step ${step}: ${detail}`);
-    this.name = "TrainingDivergedError";
-    this.step = step;
-    this.pairs = pairs;
-  }
-}
-
 function checkInt(x: unknown, name: string, min: number): number {
   if (!(typeof x === "number" && Number.isInteger(x) && x >= min)) {
     throw new RangeError(`${name} must be an integer >= ${min}, got ${JSON.stringify(x)}`);
   }
   return x;
-}
-
-function epochSeed(seed: number, epoch: number): number {
-  return (seed ^ Math.imul(epoch + 1, 0x9e3779b1)) | 0;
-}
-
-/** The plan of a run: data order and step layout. */
-interface Plan {
-  n: number;
-  bs: number;
-  accum: number;
-  microPerEpoch: number;
-  stepsPerEpoch: number;
-  totalSteps: number;
 }
 
 function makePlan<B>(opts: TrainOptions<B>): Plan {
@@ -242,125 +197,176 @@ function validate<B>(opts: TrainOptions<B>): void {
   }
 }
 
-/** Reference values by data position, for the train and eval data. */
-interface RefTables {
-  train?: ReferenceLogps;
-  eval?: ReferenceLogps;
-}
-
-function pairIds<B>(data: TrainData<B>, positions: readonly number[]): number[] {
-  return positions.map((p) => data.pairIndex?.(p) ?? p);
-}
-
-/** Reference scores of one batch as tensors. */
-interface RefTensors {
-  chosen: tf.Tensor1D;
-  rejected: tf.Tensor1D;
-  /** Mismatched-completion scores (KTO). */
-  kl?: tf.Tensor1D;
-  /** Per-token reference log-probs, when a reference model scores with tokens (SGDPO, LD-DPO). */
-  tokens?: { chosen: tf.Tensor2D; rejected: tf.Tensor2D };
-}
-
-/** Plain numbers of a tensor, read asynchronously (webgpu under Deno cannot read synchronously). */
-async function values(t: tf.Tensor): Promise<number[]> {
-  return Array.from(await t.data() as Float32Array);
-}
-
-async function readRef(
-  r: RefTensors,
-): Promise<{ chosen: number[]; rejected: number[]; kl?: number[] }> {
-  const [chosen, rejected, kl] = await Promise.all([
-    values(r.chosen),
-    values(r.rejected),
-    r.kl ? values(r.kl) : undefined,
-  ]);
-  return kl ? { chosen, rejected, kl } : { chosen, rejected };
-}
-
-function disposeRef(r: RefTensors): void {
-  r.chosen.dispose();
-  r.rejected.dispose();
-  r.kl?.dispose();
-  r.tokens?.chosen.dispose();
-  r.tokens?.rejected.dispose();
-}
-
-/** The objective's input from the policy's scores and the reference's. */
-function objectiveScores(s: PairScores, ref: RefTensors | undefined): ObjectiveScores {
-  const out: ObjectiveScores = {
-    policyChosen: s.policyChosen,
-    policyRejected: s.policyRejected,
-    chosenLength: s.chosenLength,
-    rejectedLength: s.rejectedLength,
+/** The settings a resume must match (in `config.json` and in every checkpoint). */
+function runSettings<B>(
+  opts: TrainOptions<B>,
+  plan: Plan,
+  optimizer: Optimizer,
+): Record<string, unknown> {
+  const objective = opts.objective;
+  return {
+    seed: opts.seed ?? 0,
+    shuffle: opts.shuffle ?? true,
+    batchSize: plan.bs,
+    gradAccum: plan.accum,
+    totalSteps: plan.totalSteps,
+    dataSize: plan.n,
+    evalSize: opts.evalData?.size ?? 0,
+    objective: { name: objective.name, params: objective.params },
+    optimizer: optimizer.spec,
+    lr: opts.lr,
+    schedule: opts.schedule ?? {},
+    maxGradNorm: opts.maxGradNorm ?? null,
+    ...(opts.syncReference ? { syncReference: resolveRefSync(opts.syncReference) } : {}),
+    ...(opts.inputs ? { inputs: opts.inputs } : {}),
   };
-  if (s.tokens !== undefined) out.tokens = s.tokens;
-  if (s.present) out.present = s.present;
-  if (ref) {
-    out.refChosen = ref.chosen;
-    out.refRejected = ref.rejected;
-    // A scorer that keeps its own reference tokens (the toy scorers) wins over the model's.
-    const own = out.tokens as Record<string, unknown> | undefined;
-    if (ref.tokens && own && !own.refChosen) {
-      out.tokens = { ...own, refChosen: ref.tokens.chosen, refRejected: ref.tokens.rejected };
-    }
-    if (s.klPolicy && ref.kl) out.kl = { policy: s.klPolicy, ref: ref.kl };
-  }
-  return out;
 }
 
-/** Keep (past the enclosing tidy/tape) the per-pair tensors the records need. */
-function keepScores(kept: Record<string, tf.Tensor>, s: PairScores, perPair: tf.Tensor): void {
-  kept.policyChosen = tf.keep(s.policyChosen);
-  kept.policyRejected = tf.keep(s.policyRejected);
-  kept.chosenLength = tf.keep(s.chosenLength);
-  kept.rejectedLength = tf.keep(s.rejectedLength);
-  kept.losses = tf.keep(perPair);
-  if (s.present) {
-    kept.presentChosen = tf.keep(s.present.chosen);
-    kept.presentRejected = tf.keep(s.present.rejected);
+/** Validate, open the run folder, resume, and build the run's state (references included). */
+async function startRun<B>(opts: TrainOptions<B>): Promise<RunState<B>> {
+  validate(opts);
+  const plan = makePlan(opts);
+  const { policy, objective } = opts;
+  const vars = policy.variables();
+  const names = policy.variableNames?.() ?? vars.map((v) => v.name);
+  if (names.length !== vars.length) {
+    throw new RangeError(`variableNames() gave ${names.length} names for ${vars.length} variables`);
   }
-  if (s.klPolicy) kept.klPolicy = tf.keep(s.klPolicy);
-  if (s.tokenStats) {
-    for (const k of TOKEN_STAT_KEYS) {
-      kept[`stat:${k}`] = tf.keep(s.tokenStats[k]);
-    }
-  }
-}
-
-/** Per-pair values from kept tensors (read back from the device). */
-async function readScores(
-  kept: Record<string, tf.Tensor>,
-  ids: number[],
-  ref: { chosen: number[]; rejected: number[]; kl?: number[] } | undefined,
-): Promise<PairValues> {
-  // The score tensors (not the objective's extras) are read in one batch of asynchronous reads.
-  const keys = Object.keys(kept).filter((k) => !k.startsWith("extra:"));
-  const all = await Promise.all(keys.map((k) => values(kept[k])));
-  const byKey = Object.fromEntries(keys.map((k, i) => [k, all[i]]));
-  const read = (k: string) => byKey[k];
-  const part: PairValues = {
-    pairIndex: ids,
-    policyChosen: read("policyChosen"),
-    policyRejected: read("policyRejected"),
-    chosenLength: read("chosenLength"),
-    rejectedLength: read("rejectedLength"),
-    losses: read("losses"),
+  const optimizer = createOptimizer(opts.optimizer);
+  const settings = runSettings(opts, plan, optimizer);
+  const warn = opts.warn ?? ((m: string) => console.error(m));
+  await openRunDir(opts, warn);
+  const callbacks = runCallbacks(opts);
+  const resumed = await restore({ opts, settings, vars, names, optimizer, callbacks, warn });
+  const s: RunState<B> = {
+    opts,
+    plan,
+    seed: opts.seed ?? 0,
+    shuffle: opts.shuffle ?? true,
+    beta: typeof objective.params.beta === "number" ? objective.params.beta : 1,
+    vars,
+    names,
+    optimizer,
+    settings,
+    callbacks,
+    warn,
+    resumed,
+    startStep: resumed?.state.step ?? 0,
+    priorSeconds: resumed?.state.elapsedSeconds ?? 0,
+    needsRef: objective.needsReference,
+    refOpt: opts.reference ?? { kind: "precompute" },
+    refs: {},
+    memoryRows: {},
+    t0: 0,
+    records: [],
+    evals: [],
   };
-  if (ref) [part.refChosen, part.refRejected] = [ref.chosen, ref.rejected];
-  if (kept.presentChosen) {
-    part.present = { chosen: read("presentChosen"), rejected: read("presentRejected") };
+  await referenceTables(s);
+  s.mover = await movingReference(s);
+  s.writer = await openWriter(s);
+  s.writer?.writeStatus({ state: "running", step: s.startStep });
+  return s;
+}
+
+/** The run's record writer (none without `outDir`); `config.json` holds the run's settings. */
+async function openWriter<B>(s: RunState<B>): Promise<RunWriter | undefined> {
+  const { opts } = s;
+  if (!opts.outDir) return undefined;
+  return await RunWriter.create(opts.outDir, {
+    config: {
+      created: new Date().toISOString(),
+      backend: backendReport() ?? { name: tf.getBackend() },
+      train: {
+        ...s.settings,
+        reference: s.needsRef ? s.refOpt.kind : "none",
+        evalEvery: opts.evalEvery ?? null,
+        checkpointEvery: opts.checkpointEvery ?? 0,
+        stepsPerEpoch: s.plan.stepsPerEpoch,
+        callbacks: s.callbacks.map((c) => c.name),
+      },
+      user: opts.config ?? {},
+    },
+    resumeStep: s.resumed?.state.step,
+  });
+}
+
+/** Start the clock and run the callbacks' `onTrainBegin` (a fresh run records their metrics). */
+async function beginRun<B>(s: RunState<B>): Promise<void> {
+  s.t0 = performance.now();
+  const ctx: BeginContext<B> = { ...runContext(s, s.startStep), resumed: !!s.resumed };
+  const rec: RunStepRecord = { step: 0, epoch: 0 };
+  for (const cb of s.callbacks) {
+    if (cb.onTrainBegin) mergeMetrics(rec, await cb.onTrainBegin(ctx), cb.name);
   }
-  if (kept.klPolicy && ref?.kl) {
-    const kl = ref.kl;
-    part.kl = read("klPolicy").map((x, i) => x - kl[i]);
+  if (!s.resumed && Object.keys(rec).length > 2) {
+    s.writer?.appendStep(rec);
+    s.records.push(rec);
   }
-  if (kept["stat:inputTokens"]) {
-    part.tokenStats = Object.fromEntries(
-      TOKEN_STAT_KEYS.map((k) => [k, read(`stat:${k}`)]),
-    ) as PairValues["tokenStats"];
+}
+
+/** After step `done`: evaluate and checkpoint when due; true when the run stops on `signal`. */
+async function afterStep<B>(s: RunState<B>, done: number): Promise<boolean> {
+  const { opts, plan } = s;
+  const last = done === plan.totalSteps;
+  if (opts.evalData && ((opts.evalEvery && done % opts.evalEvery === 0) || last)) {
+    s.evals.push(await evaluate(s, done));
   }
-  return part;
+  const abort = opts.signal?.aborted === true;
+  const every = opts.checkpointEvery ?? 0;
+  if (opts.outDir && (last || abort || (every > 0 && done % every === 0))) {
+    await checkpoint(s, done);
+  }
+  return abort && !last;
+}
+
+/** Every remaining step; a divergence is written to `status.json` before it is thrown. */
+async function runSteps<B>(s: RunState<B>): Promise<{ step: number; stopped: boolean }> {
+  let step = s.startStep;
+  try {
+    for (; step < s.plan.totalSteps; step++) {
+      await runWindow(s, step);
+      if (await afterStep(s, step + 1)) return { step: step + 1, stopped: true };
+    }
+  } catch (e) {
+    if (e instanceof TrainingDivergedError) {
+      s.writer?.writeStatus({
+        state: "diverged",
+        step: e.step - 1,
+        message: e.message,
+        pairs: e.pairs,
+      });
+    }
+    throw e;
+  }
+  return { step, stopped: false };
+}
+
+/** The end-of-run summary (over every step record, earlier processes' included) and status. */
+async function finishRun<B>(s: RunState<B>, step: number, stopped: boolean): Promise<TrainResult> {
+  const { opts, plan, startStep, priorSeconds, writer } = s;
+  const runtime = elapsed(s);
+  // After a resume the records of earlier processes are in steps.jsonl.
+  const all = writer ? await readJsonl<RunStepRecord>(`${opts.outDir}/steps.jsonl`) : s.records;
+  const losses = all.filter((r) => r.step > 0).map((r) => r.loss ?? NaN);
+  const summary: Record<string, number> = {
+    train_runtime: runtime,
+    train_steps_per_second: (step - startStep) / Math.max(1e-9, runtime - priorSeconds),
+    train_samples_per_second: ((step - startStep) * plan.bs * plan.accum) /
+      Math.max(1e-9, runtime - priorSeconds),
+    train_loss: losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length),
+    step,
+    epoch: epochAt(plan, step),
+  };
+  const endCtx: EndContext<B> = { ...runContext(s, step), summary };
+  for (const cb of s.callbacks) {
+    if (cb.onTrainEnd) mergeMetrics(summary, await cb.onTrainEnd(endCtx), cb.name);
+  }
+  s.optimizer.dispose();
+  s.mover?.dispose();
+  if (!stopped) writer?.writeSummary(summary);
+  writer?.writeStatus({ state: stopped ? "stopped" : "completed", step });
+  const { records, evals, memoryRows: rows } = s;
+  return { steps: step, records, evals, summary, runDir: opts.outDir, stopped, rows };
 }
 
 /**
@@ -377,489 +383,8 @@ async function readScores(
  * ```
  */
 export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
-  validate(opts);
-  const plan = makePlan(opts);
-  const { policy, data, objective } = opts;
-  const seed = opts.seed ?? 0;
-  const shuffle = opts.shuffle ?? true;
-  const beta = typeof objective.params.beta === "number" ? objective.params.beta : 1;
-  const vars = policy.variables();
-  const names = policy.variableNames?.() ?? vars.map((v) => v.name);
-  if (names.length !== vars.length) {
-    throw new RangeError(`variableNames() gave ${names.length} names for ${vars.length} variables`);
-  }
-  const optimizer = createOptimizer(opts.optimizer);
-  const settings: Record<string, unknown> = {
-    seed,
-    shuffle,
-    batchSize: plan.bs,
-    gradAccum: plan.accum,
-    totalSteps: plan.totalSteps,
-    dataSize: plan.n,
-    evalSize: opts.evalData?.size ?? 0,
-    objective: { name: objective.name, params: objective.params },
-    optimizer: optimizer.spec,
-    lr: opts.lr,
-    schedule: opts.schedule ?? {},
-    maxGradNorm: opts.maxGradNorm ?? null,
-    ...(opts.syncReference ? { syncReference: resolveRefSync(opts.syncReference) } : {}),
-    ...(opts.inputs ? { inputs: opts.inputs } : {}),
-  };
-  const warn = opts.warn ?? ((m: string) => console.error(m));
-  if (opts.outDir && opts.resume) await checkResumeDir(opts.outDir);
-  else if (opts.outDir) {
-    const note = await prepareRunDir(opts.outDir, { overwrite: opts.overwrite ?? true });
-    if (note) warn(`note: ${note}`);
-  }
-
-  // Resume: restore weights, optimizer, callback state, position.
-  let startStep = 0, priorSeconds = 0;
-  let resumedFrom: CheckpointState | undefined;
-  let resumedDir: string | undefined;
-  const callbacks: TrainCallback<B>[] = [...(opts.callbacks ?? [])];
-  if (opts.examplesEvery !== false && !callbacks.some((c) => c.name === "implicit_rewards")) {
-    callbacks.unshift(
-      implicitRewardsTracker({ every: opts.examplesEvery ?? 1 }) as TrainCallback<B>,
-    );
-  }
-  if (!callbacks.some((c) => c.name === "trl_metrics")) {
-    callbacks.push(trlMetricsCallback() as TrainCallback<B>);
-  }
-  if (opts.progress !== false) callbacks.push(progressCallback(opts.progress) as TrainCallback<B>);
-  if (opts.resume && opts.outDir) {
-    const latest = await latestUsableCheckpoint(opts.outDir, warn);
-    {
-      const ckpt = latest.checkpoint;
-      checkResumeSettings(ckpt.state.settings, settings, latest.dir);
-      assignWeights(vars, names, ckpt.weights);
-      optimizer.load(ckpt.optimizer, vars);
-      for (const cb of callbacks) {
-        if (cb.loadState && ckpt.state.callbacks[cb.name] !== undefined) {
-          cb.loadState(ckpt.state.callbacks[cb.name]);
-        }
-      }
-      // A stateful objective continues from its statistics at the checkpoint, not from zero.
-      objective.reset?.();
-      if (objective.loadState && ckpt.state.objective) objective.loadState(ckpt.state.objective);
-      startStep = ckpt.state.step;
-      priorSeconds = ckpt.state.elapsedSeconds;
-      resumedFrom = ckpt.state;
-      resumedDir = latest.dir;
-    }
-  }
-
-  if (!resumedFrom) {
-    // A fresh run: objectives with running statistics start from scratch. (Checkpoints of an
-    // earlier run of ours were removed with it by prepareRunDir.)
-    objective.reset?.();
-  }
-
-  // Reference scores.
-  const needsRef = objective.needsReference;
-  const refOpt: ReferenceOption<B> = opts.reference ?? { kind: "precompute" };
-  const refs: RefTables = {};
-  const trainPath = opts.outDir ? `${opts.outDir}/reference_logps.safetensors` : undefined;
-  const evalPath = opts.outDir ? `${opts.outDir}/reference_logps_eval.safetensors` : undefined;
-  if (needsRef && refOpt.kind === "precompute") {
-    if (resumedFrom) {
-      refs.train = await readReferenceFile(trainPath!);
-      if (opts.evalData) refs.eval = await readReferenceFile(evalPath!);
-    } else {
-      const scorer = refOpt.scorer ?? policy;
-      const bs = opts.evalBatchSize ?? plan.bs;
-      const cacheDir = refOpt.cacheDir;
-      refs.train = await cachedReferenceLogps(scorer, data, { cacheDir, batchSize: bs });
-      if (trainPath) {
-        registerRunFile(opts.outDir!, "reference_logps.safetensors");
-        await writeReferenceFile(trainPath, refs.train);
-      }
-      if (opts.evalData) {
-        refs.eval = await cachedReferenceLogps(scorer, opts.evalData, {
-          cacheDir,
-          batchSize: bs,
-        });
-        if (evalPath) {
-          registerRunFile(opts.outDir!, "reference_logps_eval.safetensors");
-          await writeReferenceFile(evalPath, refs.eval);
-        }
-      }
-    }
-  }
-
-  const mover: ReferenceMover | undefined = opts.syncReference && needsRef
-    ? referenceMover({
-      spec: opts.syncReference,
-      policy,
-      kind: refOpt.kind,
-      scorer: refOpt.scorer,
-      rescore: async (scorer) => {
-        const batchSize = opts.evalBatchSize ?? plan.bs;
-        refs.train = await computeReferenceLogpsAsync(scorer, data, { batchSize });
-        if (trainPath) await writeReferenceFile(trainPath, refs.train);
-        if (opts.evalData) {
-          refs.eval = await computeReferenceLogpsAsync(scorer, opts.evalData, { batchSize });
-          if (evalPath) await writeReferenceFile(evalPath, refs.eval);
-        }
-      },
-    })
-    : undefined;
-  if (mover && resumedFrom) {
-    await mover.restore(`${resumedDir}/reference.safetensors`, resumedFrom.step);
-  }
-
-  const writer = opts.outDir
-    ? await RunWriter.create(opts.outDir, {
-      config: {
-        created: new Date().toISOString(),
-        backend: backendReport() ?? { name: tf.getBackend() },
-        train: {
-          ...settings,
-          reference: needsRef ? refOpt.kind : "none",
-          evalEvery: opts.evalEvery ?? null,
-          checkpointEvery: opts.checkpointEvery ?? 0,
-          stepsPerEpoch: plan.stepsPerEpoch,
-          callbacks: callbacks.map((c) => c.name),
-        },
-        user: opts.config ?? {},
-      },
-      resumeStep: resumedFrom?.step,
-    })
-    : undefined;
-  writer?.writeStatus({ state: "running", step: startStep });
-
-  const memoryRows: Record<string, Record<string, unknown>[]> = {};
-  const rowsAt = (step: number) => ({
-    append(file: string, rows: Record<string, unknown>[]) {
-      if (writer) writer.appendRows(file, step, rows);
-      else (memoryRows[file] ??= []).push(...rows.map((r) => ({ step, ...r })));
-    },
-  });
-  const base = (step: number, epoch: number): RunContext<B> => ({
-    step,
-    totalSteps: plan.totalSteps,
-    epoch,
-    policy,
-    objective,
-    beta,
-    data,
-    runDir: opts.outDir,
-    rows: rowsAt(step),
-  });
-  const epochAt = (step: number) =>
-    Math.floor(step / plan.stepsPerEpoch) + (step % plan.stepsPerEpoch) / plan.stepsPerEpoch;
-
-  const t0 = performance.now();
-  const elapsed = () => priorSeconds + (performance.now() - t0) / 1000;
-  const records: RunStepRecord[] = [];
-  const evals: RunStepRecord[] = [];
-
-  // Begin.
-  {
-    const ctx: BeginContext<B> = { ...base(startStep, epochAt(startStep)), resumed: !!resumedFrom };
-    const rec: RunStepRecord = { step: 0, epoch: 0 };
-    for (const cb of callbacks) {
-      if (cb.onTrainBegin) mergeMetrics(rec, await cb.onTrainBegin(ctx), cb.name);
-    }
-    if (!resumedFrom && Object.keys(rec).length > 2) {
-      writer?.appendStep(rec);
-      records.push(rec);
-    }
-  }
-
-  // Reference scores of a batch: looked up, scored by the frozen model, or none.
-  const refScores = (
-    batch: B,
-    positions: readonly number[],
-    table: ReferenceLogps | undefined,
-  ): RefTensors | undefined => {
-    if (!needsRef) return undefined;
-    if (refOpt.kind === "model") {
-      return tf.tidy(() => {
-        const s = refOpt.scorer.scores(batch);
-        const t = s.tokens as
-          | { policyChosen?: tf.Tensor2D; policyRejected?: tf.Tensor2D }
-          | undefined;
-        const tokens = t?.policyChosen && t.policyRejected
-          ? { tokens: { chosen: t.policyChosen, rejected: t.policyRejected } }
-          : {};
-        return { chosen: s.policyChosen, rejected: s.policyRejected, kl: s.klPolicy, ...tokens };
-      }) as RefTensors;
-    }
-    const t = table!;
-    return {
-      chosen: tf.tensor1d(positions.map((p) => t.chosen[p])),
-      rejected: tf.tensor1d(positions.map((p) => t.rejected[p])),
-      ...(t.kl ? { kl: tf.tensor1d(positions.map((p) => t.kl![p])) } : {}),
-    };
-  };
-
-  let epochOrder: { epoch: number; order: number[] } | undefined;
-  const orderOf = (epoch: number) => {
-    if (epochOrder?.epoch !== epoch) {
-      epochOrder = {
-        epoch,
-        order: shuffle
-          ? permutation(plan.n, epochSeed(seed, epoch))
-          : Array.from({ length: plan.n }, (_, i) => i),
-      };
-    }
-    return epochOrder.order;
-  };
-
-  let stopped = false;
-  let step = startStep;
-  try {
-    for (; step < plan.totalSteps; step++) {
-      const tStep = performance.now();
-      const epoch = Math.floor(step / plan.stepsPerEpoch);
-      const window = step % plan.stepsPerEpoch;
-      const order = orderOf(epoch);
-      const micro: number[][] = [];
-      for (
-        let m = window * plan.accum;
-        m < Math.min((window + 1) * plan.accum, plan.microPerEpoch);
-        m++
-      ) {
-        micro.push(order.slice(m * plan.bs, Math.min((m + 1) * plan.bs, plan.n)));
-      }
-      const windowPairs = micro.reduce((a, m) => a + m.length, 0);
-      const lr = learningRate(step, plan.totalSteps, { lr: opts.lr, schedule: opts.schedule });
-
-      const batches: B[] = [];
-      const parts: PairValues[] = [];
-      const extras: Record<string, { sum: number; count: number }> = {};
-      let accum: tf.Tensor[] | undefined;
-      try {
-        for (const positions of micro) {
-          const batch = data.batch(positions);
-          batches.push(batch);
-          const ref = refScores(batch, positions, refs.train);
-          const refValues = ref && await readRef(ref);
-          const kept: Record<string, tf.Tensor> = {};
-          let grads: tf.NamedTensorMap;
-          try {
-            const lossOf = (s: PairScores) => {
-              const { losses, extras: ex } = objective.loss(objectiveScores(s, ref));
-              const perPair = losses.rank === 0
-                ? tf.mul(losses, tf.onesLike(s.policyChosen))
-                : losses;
-              keepScores(kept, s, perPair);
-              for (const [k, v] of Object.entries(ex ?? {})) kept[`extra:${k}`] = tf.keep(v);
-              return tf.div(tf.sum(perPair), windowPairs) as tf.Scalar;
-            };
-            // A data-parallel scorer (lib/train/parallel.ts) splits the batch across threads.
-            const out = isParallelScorer(policy)
-              ? await policy.valueAndGrads(batch, lossOf)
-              : tf.variableGrads(() => lossOf(policy.scores(batch)), vars);
-            out.value.dispose();
-            grads = out.grads;
-          } finally {
-            if (ref) disposeRef(ref);
-          }
-          const ids = pairIds(data, positions);
-          const part = await readScores(kept, ids, refValues);
-          const losses = part.losses;
-          for (const [k, t] of Object.entries(kept)) {
-            if (!k.startsWith("extra:")) continue;
-            const name = k.slice(6), vals = await t.data();
-            const e = (extras[name] ??= { sum: 0, count: 0 });
-            if (vals.length === positions.length) {
-              for (const v of vals) e.sum += v;
-              e.count += vals.length;
-            } else if (vals.length === 1) {
-              e.sum += vals[0] * positions.length;
-              e.count += positions.length;
-            }
-          }
-          Object.values(kept).forEach((t) => t.dispose());
-          const bad = losses.flatMap((l, i) => Number.isFinite(l) ? [] : [i]);
-          if (bad.length > 0) {
-            Object.values(grads).forEach((g) => g.dispose());
-            throw new TrainingDivergedError(
-              step + 1,
-              bad.map((i) => ids[i]),
-              `non-finite loss for pair${bad.length > 1 ? "s" : ""} ${
-                bad.map((i) => `${ids[i]} (${losses[i]})`).join(", ")
-              }`,
-            );
-          }
-          parts.push(part);
-          const g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-          if (!accum) accum = g;
-          else {
-            const next = accum.map((a, i) => tf.add(a, g[i]));
-            accum.forEach((t) => t.dispose());
-            g.forEach((t) => t.dispose());
-            accum = next;
-          }
-        }
-        // The norm is read here (asynchronously) because a non-finite one must stop the run
-        // before the update is applied.
-        const clipped = await clipByGlobalNormAsync(accum!, opts.maxGradNorm);
-        try {
-          if (!Number.isFinite(clipped.norm)) {
-            const ids = parts.flatMap((p) => p.pairIndex);
-            throw new TrainingDivergedError(
-              step + 1,
-              ids,
-              `non-finite gradient norm (${clipped.norm}) over pairs ${ids.join(", ")}`,
-            );
-          }
-          optimizer.apply(vars, clipped.grads, lr);
-        } finally {
-          clipped.grads.forEach((t) => t.dispose());
-        }
-        await mover?.afterStep(step + 1);
-        const values = concatPairs(parts);
-        const stepSeconds = (performance.now() - tStep) / 1000;
-        const rec: RunStepRecord = {
-          step: step + 1,
-          epoch: epochAt(step + 1),
-          lr,
-          ...pairMetrics(values, beta),
-          grad_norm: clipped.norm,
-          pairs: windowPairs,
-          ...(mover ? { "reference/syncs": mover.syncs } : {}),
-        };
-        for (const [k, e] of Object.entries(extras)) {
-          const key = k in rec ? `objective/${k}` : k;
-          rec[key] = e.count ? e.sum / e.count : NaN;
-        }
-        const ctx: StepContext<B> = {
-          ...base(step + 1, epochAt(step + 1)),
-          lr,
-          metrics: { ...rec } as Metrics,
-          pairs: values,
-          batches,
-          stepSeconds,
-        };
-        for (const cb of callbacks) {
-          if (cb.onStepEnd) mergeMetrics(rec, await cb.onStepEnd(ctx), cb.name);
-        }
-        rec.step_time_s = stepSeconds;
-        rec.time_s = elapsed();
-        writer?.appendStep(rec);
-        records.push(rec);
-      } finally {
-        accum?.forEach((t) => t.dispose());
-      }
-
-      const done = step + 1;
-      if (
-        opts.evalData &&
-        ((opts.evalEvery && done % opts.evalEvery === 0) || done === plan.totalSteps)
-      ) {
-        evals.push(await evaluate(done));
-      }
-      const last = done === plan.totalSteps;
-      const abort = opts.signal?.aborted === true;
-      const every = opts.checkpointEvery ?? 0;
-      if (opts.outDir && (last || abort || (every > 0 && done % every === 0))) {
-        await checkpoint(done);
-      }
-      if (abort && !last) {
-        stopped = true;
-        step = done;
-        break;
-      }
-    }
-  } catch (e) {
-    if (e instanceof TrainingDivergedError) {
-      writer?.writeStatus({
-        state: "diverged",
-        step: e.step - 1,
-        message: e.message,
-        pairs: e.pairs,
-      });
-    }
-    throw e;
-  }
-
-  async function evaluate(done: number): Promise<RunStepRecord> {
-    const ed = opts.evalData!;
-    const bs = opts.evalBatchSize ?? plan.bs;
-    const parts: PairValues[] = [];
-    for (let i = 0; i < ed.size; i += bs) {
-      const positions = Array.from({ length: Math.min(bs, ed.size - i) }, (_, k) => i + k);
-      const batch = ed.batch(positions);
-      const ref = refScores(batch, positions, refs.eval);
-      const refValues = ref && await readRef(ref);
-      const kept: Record<string, tf.Tensor> = {};
-      tf.tidy(() => {
-        const s = policy.scores(batch);
-        const { losses } = objective.loss(objectiveScores(s, ref));
-        const perPair = losses.rank === 0 ? tf.mul(losses, tf.onesLike(s.policyChosen)) : losses;
-        keepScores(kept, s, perPair);
-      });
-      if (ref) disposeRef(ref);
-      parts.push(await readScores(kept, pairIds(ed, positions), refValues));
-      Object.values(kept).forEach((t) => t.dispose());
-    }
-    const values = concatPairs(parts);
-    const metrics = pairMetrics(values, beta);
-    const rec: RunStepRecord = { step: done, epoch: epochAt(done), ...metrics, pairs: ed.size };
-    const ctx: EvalContext<B> = {
-      ...base(done, epochAt(done)),
-      metrics,
-      pairs: values,
-      evalData: ed,
-    };
-    for (const cb of callbacks) {
-      if (cb.onEvalEnd) mergeMetrics(rec, await cb.onEvalEnd(ctx), cb.name);
-    }
-    writer?.appendEval(rec);
-    return rec;
-  }
-
-  async function checkpoint(done: number): Promise<void> {
-    const cbState: Record<string, unknown> = {};
-    for (const cb of callbacks) if (cb.saveState) cbState[cb.name] = cb.saveState();
-    const opt = await optimizer.state();
-    const state: CheckpointState = {
-      format: "dpo-lab-trainer-checkpoint/1",
-      step: done,
-      position: {
-        epoch: Math.floor(done / plan.stepsPerEpoch),
-        window: done % plan.stepsPerEpoch,
-      },
-      seed,
-      optimizer: { spec: opt.spec, steps: opt.steps },
-      callbacks: cbState,
-      ...(objective.saveState ? { objective: await objective.saveState() } : {}),
-      elapsedSeconds: elapsed(),
-      settings,
-    };
-    registerRunFile(opts.outDir!, "checkpoints");
-    await saveCheckpoint(opts.outDir!, {
-      state,
-      weights: await readWeights(vars, names),
-      optimizer: opt,
-    }, {
-      keep: opts.keepCheckpoints,
-      ...(mover ? { extra: { "reference.safetensors": await mover.encode() } } : {}),
-    });
-  }
-
-  // End. After a resume the records of earlier processes are in steps.jsonl.
-  const runtime = elapsed();
-  const all = writer ? await readJsonl<RunStepRecord>(`${opts.outDir}/steps.jsonl`) : records;
-  const losses = all.filter((r) => r.step > 0).map((r) => r.loss ?? NaN);
-  const summary: Record<string, number> = {
-    train_runtime: runtime,
-    train_steps_per_second: (step - startStep) / Math.max(1e-9, runtime - priorSeconds),
-    train_samples_per_second: ((step - startStep) * plan.bs * plan.accum) /
-      Math.max(1e-9, runtime - priorSeconds),
-    train_loss: losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length),
-    step,
-    epoch: epochAt(step),
-  };
-  const endCtx: EndContext<B> = { ...base(step, epochAt(step)), summary };
-  for (const cb of callbacks) {
-    if (cb.onTrainEnd) mergeMetrics(summary, await cb.onTrainEnd(endCtx), cb.name);
-  }
-  optimizer.dispose();
-  mover?.dispose();
-  if (!stopped) writer?.writeSummary(summary);
-  writer?.writeStatus({ state: stopped ? "stopped" : "completed", step });
-  return { steps: step, records, evals, summary, runDir: opts.outDir, stopped, rows: memoryRows };
+  const s = await startRun(opts);
+  await beginRun(s);
+  const { step, stopped } = await runSteps(s);
+  return await finishRun(s, step, stopped);
 }
