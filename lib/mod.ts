@@ -22,3 +22,4 @@ export * from "./data/mod.ts";
 export * from "./train/mod.ts";
 export * from "./analysis/mod.ts";
 export * from "./plot/mod.ts";
+export * from "./study/mod.ts";

@@ -37,9 +37,8 @@
 // %%
 import * as lab from "../lib/mod.ts";
 const report = await lab.setupNotebook();
-// The Deno kernel sends console output asynchronously; a cell that ends right after printing
-// can lose its last lines to the next cell (seen under load). Cells that print end with this.
-const flush = () => new Promise((resolve) => setTimeout(resolve, 500));
+// Cells that print end with `await lab.flushOutput()`: the Deno kernel sends console output
+// asynchronously, and a cell ending right after printing can lose its last lines.
 
 // %% [markdown]
 // ## Part A · Linear softmax toy
@@ -76,7 +75,7 @@ for (const shape of ["flat", "peaky"] as const) {
       `(argmax mass ${p[0].toFixed(3)})`,
   );
 }
-await flush();
+await lab.flushOutput();
 
 // %% [markdown]
 // ### A1 · Trajectories under a negative gradient on a low-probability token
@@ -126,7 +125,7 @@ console.log(
   }, ` +
     `peaky ${ratioError(trajectories.peaky).toExponential(2)}`,
 );
-await flush();
+await lab.flushOutput();
 
 // %%
 const stepAxis = trajectories.flat.map((_, t) => t);
@@ -147,7 +146,7 @@ const panel = (shape: Shape, axis: string) =>
       dash: k === yMinus ? ("dash" as const) : ("solid" as const),
     },
   }));
-lab.makeFigure({
+await lab.show(lab.makeFigure({
   data: [...panel("flat", ""), ...panel("peaky", "2")],
   layout: {
     title: { text: "Negative gradient on r12: every token's log-probability" },
@@ -157,14 +156,14 @@ lab.makeFigure({
     xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "step (peaky start)" } },
     yaxis2: { anchor: "x2" },
   },
-});
+}));
 
 // %% [markdown]
 // Who rose after the first step? Ratio `p_k^1/p_k^0` against `p_k^0`: the formula says tokens
 // with `c·p_k > ln Z` rise, so the cut is a probability threshold (rich get richer).
 
 // %%
-lab.scatterFigure(
+await lab.show(lab.scatterFigure(
   (["flat", "peaky"] as const).map((shape, i) => ({
     name: shape,
     x: Array.from(trajectories[shape][0]).filter((_, k) => k !== yMinus),
@@ -180,7 +179,7 @@ lab.scatterFigure(
     yTitle: "p¹/p⁰",
     logX: true,
   },
-);
+));
 
 // %% [markdown]
 // ### A2 · How the squeeze depends on p(y−)
@@ -201,7 +200,7 @@ for (const shape of ["flat", "peaky"] as const) {
     });
   }
 }
-lab.lineFigure(
+await lab.show(lab.lineFigure(
   (["flat", "peaky"] as const).map((shape, i) => {
     const rows = sweep.filter((r) => r.shape === shape);
     return {
@@ -217,7 +216,7 @@ lab.lineFigure(
     yTitle: "fraction of other tokens that fall",
     logX: true,
   },
-);
+));
 
 // %% [markdown]
 // ## Part B · The shipped tiny GPT-2 on simple_pairs
@@ -249,7 +248,7 @@ console.log(`  prompt:   ${JSON.stringify(chosenRows[0].prompt)}`);
 console.log(`  chosen:   ${JSON.stringify(chosenRows[0].chosen)}`);
 console.log(`  rejected: ${JSON.stringify(chosenRows[0].rejected)}`);
 console.log(`  valley:   ${JSON.stringify(valleyRows[0].rejected)}`);
-await flush();
+await lab.flushOutput();
 
 // %%
 const stepsB = lab.bySmoke(40, 6);
@@ -290,7 +289,7 @@ const runs = {
 for (const [name, r] of Object.entries(runs)) {
   console.log(`${name}: ${r.steps} steps, ${r.summary.train_runtime?.toFixed(0)} s`);
 }
-await flush();
+await lab.flushOutput();
 
 // %% [markdown]
 // Mean summed log-probs over the pairs: chosen and rejected (the trainer's `logps/*`, scored
@@ -302,7 +301,7 @@ const series = (r: lab.TrainResult, key: string) => {
   return { x: rec.map((x) => x.step), y: rec.map((x) => x[key] as number) };
 };
 const names = Object.keys(runs) as (keyof typeof runs)[];
-lab.subplots(
+await lab.show(lab.subplots(
   names.map((name) =>
     lab.lineFigure([
       { name: "chosen", ...series(runs[name], "logps/chosen"), color: lab.ROLE_COLORS.chosen },
@@ -314,8 +313,12 @@ lab.subplots(
       { name: "greedy", ...series(runs[name], "dist/greedy_logp"), color: lab.seriesColor(2) },
     ], { title: name, xTitle: "step", yTitle: "summed log-prob (nats)" })
   ),
-  { columns: 3, title: "Tiny GPT-2: chosen, rejected and greedy log-probs (mean over pairs)" },
-);
+  {
+    columns: 1,
+    rowHeight: 260,
+    title: "Tiny GPT-2: chosen, rejected and greedy log-probs (mean over pairs)",
+  },
+));
 
 // %% [markdown]
 // ## Measured
@@ -373,14 +376,25 @@ const minusFell = (["flat", "peaky"] as const).every((s) =>
 const argmaxGained = (["flat", "peaky"] as const).every((s) =>
   argmaxTraj(s).at(-1)!.mass > argmaxTraj(s)[0].mass && argmaxTraj(s).at(-1)!.token === 0
 );
-const agreeA = minusFell && argmaxGained && fallAfterFirst("peaky") === V - 2 &&
-  fallAfterFirst("flat") < V - 2 && rhoFall < 0 && peakyAllFall &&
-  Math.max(errs.flat, errs.peaky) < 1e-4;
-console.log(
-  `  expected: p(y−) falls, the argmax gains, a peaky start loses every other token, a flat one ` +
-    `only some, lower p(y−) makes more tokens fall, ratios match the formula -> ` +
-    `${agreeA ? "AGREES" : "DOES NOT AGREE"}`,
-);
+// The formula against autodiff is a sanity check; the squeezing pattern is the paper's claim
+// (a deterministic toy: one run, no interval).
+const table = lab.studyTable();
+table.sanity({
+  what: "Part A: the linear-softmax one-step formula agrees with the autodiff step",
+  expected: "largest ratio error < 1e-4 (flat and peaky starts)",
+  measured: `flat ${errs.flat.toExponential(1)}, peaky ${errs.peaky.toExponential(1)}`,
+  pass: Math.max(errs.flat, errs.peaky) < 1e-4,
+});
+table.finding({
+  claim: "Part A (toy): negative gradient on y− squeezes mass into the argmax",
+  expected: "p(y−) falls, the argmax gains, a peaky start loses every other token, a flat one " +
+    "only some, lower p(y−) makes more tokens fall",
+  measured: `peaky: ${fallAfterFirst("peaky")} of ${V - 2} others fell, flat: ${
+    fallAfterFirst("flat")
+  }; ρ(p(y−), share falling) ${rhoFall.toFixed(2)}`,
+  pass: minusFell && argmaxGained && fallAfterFirst("peaky") === V - 2 &&
+    fallAfterFirst("flat") < V - 2 && rhoFall < 0 && peakyAllFall,
+});
 
 // Part B
 console.log(
@@ -412,41 +426,37 @@ console.table(tableB.map((t) => ({
 const rejectedFell = tableB.every((t) => t.rejectedDelta < 0);
 const squeezed = tableB.map((t) => t.greedyDelta > 0 && t.greedyDelta > t.chosenDelta);
 const argmaxUp = tableB.map((t) => t.argmaxT > t.argmax0);
-console.log(
-  `  expected: the rejected log-prob falls in every run -> ${
-    rejectedFell ? "AGREES" : "DOES NOT AGREE"
-  }`,
-);
-console.log(
-  `  expected: the greedy response gains while the chosen one does not keep up -> ` +
-    names.map((n, i) => `${n}: ${squeezed[i] ? "yes" : "no"}`).join("; ") +
-    ` -> ${
-      squeezed.every(Boolean)
-        ? "AGREES"
-        : squeezed.some(Boolean)
-        ? "AGREES IN PART"
-        : "DOES NOT AGREE"
-    }`,
-);
-console.log(
-  `  expected: the next-token argmax mass after the prompt grows -> ` +
-    names.map((n, i) => `${n}: ${argmaxUp[i] ? "yes" : "no"}`).join("; "),
-);
 const [, ng, valley] = tableB;
-console.log(
-  `  expected: a valley y− squeezes more: greedy Δ ${valley.greedyDelta.toFixed(2)} (valley) vs ` +
-    `${ng.greedyDelta.toFixed(2)} (data y−), chosen Δ ${valley.chosenDelta.toFixed(2)} vs ` +
-    `${ng.chosenDelta.toFixed(2)} -> ` +
-    (valley.greedyDelta > ng.greedyDelta && valley.chosenDelta < ng.chosenDelta
-      ? "AGREES"
-      : valley.greedyDelta > ng.greedyDelta || valley.chosenDelta < ng.chosenDelta
-      ? "AGREES IN PART"
-      : "DOES NOT AGREE"),
-);
+table.finding({
+  claim: "Part B: the rejected log-prob falls in every run",
+  expected: "Δ ln π(rejected) < 0 for DPO, negative gradient and the valley y−",
+  measured: tableB.map((t) => `${t.run}: ${t.rejectedDelta.toFixed(2)}`).join("; "),
+  pass: rejectedFell,
+});
+table.finding({
+  claim: "Part B: the greedy response gains while the chosen one does not keep up (squeezing)",
+  expected: "Δ ln π(greedy) > 0 and > Δ ln π(chosen), in every run",
+  measured: names.map((n, i) => `${n}: ${squeezed[i] ? "yes" : "no"}`).join("; "),
+  pass: squeezed.every(Boolean),
+});
+table.finding({
+  claim: "Part B: the next-token argmax mass after the prompt grows",
+  expected: "in every run",
+  measured: names.map((n, i) => `${n}: ${argmaxUp[i] ? "yes" : "no"}`).join("; "),
+  pass: argmaxUp.every(Boolean),
+});
+table.finding({
+  claim: "Part B: a valley y− squeezes more than the data's y−",
+  expected: "greedy Δ larger and chosen Δ smaller under the valley y−",
+  measured: `greedy Δ ${valley.greedyDelta.toFixed(2)} (valley) vs ${
+    ng.greedyDelta.toFixed(2)
+  } (data y−), chosen Δ ${valley.chosenDelta.toFixed(2)} vs ${ng.chosenDelta.toFixed(2)}`,
+  pass: valley.greedyDelta > ng.greedyDelta && valley.chosenDelta < ng.chosenDelta,
+});
 console.log(
   `\nbackend ${report.name}` +
     (lab.isSmoke()
       ? `; smoke mode: ${stepsA} toy steps, ${tokenized.length} pairs x ${stepsB} steps`
       : ""),
 );
-await flush();
+await table.print();

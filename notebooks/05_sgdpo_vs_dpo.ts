@@ -286,14 +286,16 @@ await lab.show(lab.subplots([
   const kw1 = kPanels[0].z, kl1 = kPanels[1].z, kwQ = kPanels[2].z, klQ = kPanels[3].z;
   const fieldOk = [kw1, kwQ].every((k) => minOf(k) >= 1 - 1e-4 && maxOf(k) <= 1.5 + 1e-4) &&
     [kl1, klQ].every((k) => minOf(k) >= 0.5 - 1e-4 && maxOf(k) <= 1 + 1e-4);
+  // Sanity checks (the code against its own theory) are kept apart from findings (the papers'
+  // claims on the runs); only findings count in the verdict.
+  const table = lab.studyTable();
   const lines: string[] = [];
-  const say = (what: string, expected: string, measured: string, agree: boolean) =>
-    lines.push(
-      `${
-        agree ? "AGREE   " : "DISAGREE"
-      } ${what}\n  expected: ${expected}\n  measured: ${measured}`,
-    );
-  say(
+  const sanity = (what: string, expected: string, measured: string, pass: boolean) =>
+    table.sanity({ what, expected, measured, pass });
+  const finding = (claim: string, expected: string, measured: string, pass: boolean) =>
+    table.finding({ claim, expected, measured, pass });
+  // The multiplier bounds hold by construction of SGDPO's weights: a check of the code.
+  sanity(
     "1. fields",
     "k_w in [1, 1.5], k_l in [0.5, 1] everywhere",
     `k_w in [${minOf(kw1).toFixed(3)}, ${maxOf(kw1).toFixed(3)}] (r=1), [${
@@ -304,7 +306,7 @@ await lab.show(lab.subplots([
     fieldOk,
   );
   const g1 = chosenGain(sgRun) > chosenGain(dpoRun) && earlyUpdate(sgRun) > earlyUpdate(dpoRun);
-  say(
+  finding(
     "2. G1: the chosen reward's update is enlarged",
     "SGDPO chosen gain and early per-step chosen update > DPO's",
     `chosen gain after ${STEPS - 1} updates: SGDPO ${chosenGain(sgRun).toFixed(4)} vs DPO ${
@@ -321,7 +323,7 @@ await lab.show(lab.subplots([
     }; SGDPO's peaked at ${peak(sgRun).toFixed(4)})`,
   );
   const g2 = fallRate(sgRun) < fallRate(dpoRun);
-  say(
+  finding(
     "2. G2: the rejected reward falls more slowly",
     "SGDPO rejected fall rate < DPO's",
     `SGDPO ${fallRate(sgRun).toExponential(3)} vs DPO ${
@@ -335,7 +337,7 @@ await lab.show(lab.subplots([
   // r1/r2: direction by Jensen, size relative to switching the pilot on.
   const meanBy = (key: "r1" | "r2", v: number, m: "gain" | "fall") => {
     const xs = sweep.filter((s) => s[key] === v).map((s) => s[m]);
-    return xs.reduce((a, b) => a + b, 0) / xs.length;
+    return lab.mean(xs);
   };
   const lo = rValues[0], hi = rValues.at(-1)!;
   const dGainR1 = meanBy("r1", lo, "gain") - meanBy("r1", hi, "gain");
@@ -345,14 +347,14 @@ await lab.show(lab.subplots([
   const lamGain = l5.gain - l0.gain, lamFall = l0.fall - l5.fall;
   const span = (m: "gain" | "fall") =>
     Math.max(...sweep.map((s) => s[m])) - Math.min(...sweep.map((s) => s[m]));
-  say(
+  finding(
     "3. r1, r2 direction (Jensen)",
     "smaller r1 -> larger chosen gain; smaller r2 -> faster rejected fall",
     `chosen gain r1=${lo.toFixed(2)} minus r1=${hi} (mean over r2): ${dGainR1.toExponential(2)}; ` +
       `fall rate r2=${lo.toFixed(2)} minus r2=${hi} (mean over r1): ${dFallR2.toExponential(2)}`,
     dGainR1 > 0 && dFallR2 > 0,
   );
-  say(
+  finding(
     "3. r1, r2 size",
     "the r1 x r2 sweep moves gain and fall rate less than lambda 0 -> 0.5 does",
     `spread over the r grid: gain ${span("gain").toExponential(2)}, fall ${
@@ -365,4 +367,5 @@ await lab.show(lab.subplots([
     lines.push("(smoke mode: few steps and a 2 x 2 sweep, so the comparisons are weak)");
   }
   console.log(lines.join("\n"));
+  await table.print();
 }

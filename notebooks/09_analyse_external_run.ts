@@ -22,9 +22,8 @@
 // %%
 import * as lab from "../lib/mod.ts";
 const report = await lab.setupNotebook();
-// The Deno kernel sends console output asynchronously; a cell that ends right after printing
-// can lose its last lines to the next cell (seen under load). Cells that print end with this.
-const flush = () => new Promise((resolve) => setTimeout(resolve, 500));
+// Cells that print end with `await lab.flushOutput()`: the Deno kernel sends console output
+// asynchronously, and a cell ending right after printing can lose its last lines.
 
 // %% [markdown]
 // ## 1. Is the sample really TRL's format?
@@ -99,7 +98,7 @@ console.log(
 const trlFormatOk = missingFields.length === 0 && extraFields.length === 0 && sortedLikeHf &&
   trainMissingDpo === 0 && evalMissingDpo === 0 && rawSummary.length === 1;
 console.log(trlFormatOk ? "the sample has TRL's layout" : "the sample differs from TRL's layout");
-await flush();
+await lab.flushOutput();
 
 // %% [markdown]
 // ## 2. Read it with the run reader
@@ -121,11 +120,13 @@ console.table(
     accuracy: s["rewards/accuracies"],
   })),
 );
-await flush();
+await lab.flushOutput();
 
 // %%
 await lab.show(lab.rewardCurves(trl.steps, { title: "TRL sample (synthetic): training records" }));
-lab.rewardCurves(trl.evals, { title: "TRL sample (synthetic): evaluation records" });
+await lab.show(
+  lab.rewardCurves(trl.evals, { title: "TRL sample (synthetic): evaluation records" }),
+);
 
 // %% [markdown]
 // ## 3. A short run of ours
@@ -161,10 +162,10 @@ console.log(
     `${result.summary.train_runtime?.toFixed(1)} s`,
 );
 toy.dispose();
-await flush();
+await lab.flushOutput();
 
 // %%
-lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" });
+await lab.show(lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" }));
 
 // %% [markdown]
 // ## 4. Both runs on the same axes
@@ -173,7 +174,7 @@ lab.rewardCurves(ours.steps, { title: "dpo-lab toy run: training records" });
 // single tokens); the shapes are what compare.
 
 // %%
-lab.runComparison(
+await lab.show(lab.runComparison(
   [
     { name: "TRL sample (synthetic)", records: trl.steps },
     { name: "dpo-lab toy", records: ours.steps },
@@ -182,7 +183,7 @@ lab.runComparison(
     keys: ["loss", "rewards/margins", "rewards/accuracies", "rewards/chosen"],
     title: "TRL trainer_state.json next to a dpo-lab run",
   },
-);
+));
 
 // %% [markdown]
 // ## 5. A checkpoint series, after the fact
@@ -362,12 +363,38 @@ console.log(
       seriesOk ? "< 1e-3" : "TOO LARGE"
     })`,
 );
-const agree = trlFormatOk && countsOk && mismatches.length === 0 && roundTripOk &&
-  shapes.trl && shapes.ours && seriesOk;
-console.log(
-  `\nexpected: every entry kept with equal numbers, both runs show a growing margin, and the ` +
-    `checkpoint series reproduces the live log-probs.\n` +
-    `measured: ${agree ? "as expected" : "NOT as expected (see above)"}` +
-    (lab.isSmoke() ? ` (smoke mode: our run has only ${ourSteps} steps)` : ""),
-);
-await flush();
+// Importing is checked against the file itself (sanity); only our own run's shape is a
+// (one-run) finding about DPO.
+const table = lab.studyTable();
+table.sanity({
+  what: "TRL import keeps every entry with equal numbers, and round-trips",
+  expected: "format check passes, counts match, 0 numbers differ, round trip identical",
+  measured: `format ${trlFormatOk ? "ok" : "FAILED"}, counts ${countsOk ? "match" : "DIFFER"}, ` +
+    `${mismatches.length} of ${compared} differ, round trip ${
+      roundTripOk ? "identical" : "DIFFERS"
+    }`,
+  pass: trlFormatOk && countsOk && mismatches.length === 0 && roundTripOk,
+});
+table.sanity({
+  what: "the synthetic TRL sample has DPO's shape (it was made to)",
+  expected: "margin grows, final accuracy > 0.5",
+  measured: String(shapes.trl),
+  pass: shapes.trl,
+});
+table.sanity({
+  what:
+    "lab analyse-checkpoints reproduces the live tracker's log-probs from the saved checkpoints",
+  expected: "|difference| < 1e-3 nats",
+  measured: `${seriesCompared} compared, largest ${seriesMaxDiff.toExponential(2)} nats`,
+  pass: seriesOk,
+});
+table.finding({
+  claim: "our DPO toy run: the margin grows and final accuracy > 0.5",
+  expected: "margin grows, final accuracy > 0.5",
+  measured:
+    `first ${first(ours.steps as Rec[], "rewards/margins").toFixed(3)} -> final ${
+      last(ours.steps as Rec[], "rewards/margins").toFixed(3)
+    }` + (lab.isSmoke() ? ` (smoke mode: our run has only ${ourSteps} steps)` : ""),
+  pass: shapes.ours,
+});
+await table.print();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { plotlyLoaderHtml } from "../lib/plot/html.ts";
 
 /** The outcome of one notebook run. */
 export interface NotebookRun {
@@ -145,11 +146,35 @@ export function describeFailure(run: NotebookRun): string {
     (e.cell < 0 ? `\n--- nbconvert ---\n${run.log}` : "");
 }
 
+// Every copy of plotly.js our outputs carry starts with this tag (lib/plot/html.ts).
+const PLOTLY_SCRIPT = /<script[^>]*data-dpo-lab="plotly\.js"[^>]*>[\s\S]*?<\/script>\n?/g;
+
+/**
+ * A report page with exactly one plotly.js, in its head, when it has a figure: copies carried by
+ * outputs are removed and one is put before `</head>`. The report then draws every figure
+ * whichever output carried plotly.js, even when that output never reached the notebook.
+ *
+ * @example
+ * ```ts
+ * import { withPlotlyOnce } from "./nbexec.ts";
+ * const page = withPlotlyOnce("<html><head></head><body><p>no figures</p></body></html>");
+ * console.log(page.includes("plotly")); // false: a page without figures is left alone
+ * ```
+ */
+export function withPlotlyOnce(page: string): string {
+  if (!page.includes("data-dpo-lab-figure=")) return page;
+  const stripped = page.replace(PLOTLY_SCRIPT, "");
+  const at = stripped.search(/<\/head>/i);
+  if (at < 0) throw new Error("report page has no </head> to put plotly.js in");
+  // Sliced in, not String.replace: plotly.js holds `$&`-like sequences a replacement would expand.
+  return stripped.slice(0, at) + plotlyLoaderHtml() + stripped.slice(at);
+}
+
 /**
  * Exports an executed notebook to HTML next to it and strips the CDN script tags nbconvert's
  * template adds (require.js and MathJax, from a CDN or from /usr/share on Debian), so the page
- * works offline and on other machines, and plotly.js (inlined by our
- * figures) does not register itself as an AMD module instead of `window.Plotly`.
+ * works offline and on other machines, and plotly.js (inlined once, in the head, by
+ * {@link withPlotlyOnce}) does not register itself as an AMD module instead of `window.Plotly`.
  */
 export async function exportHtml(executed: string): Promise<string> {
   const out = await new Deno.Command("jupyter", {
@@ -167,6 +192,103 @@ export async function exportHtml(executed: string): Promise<string> {
     /<script[^>]*src="[^"]*(require|mathjax)[^"]*"[^>]*>\s*<\/script>/gi,
     "",
   );
-  await Deno.writeTextFile(html, page);
+  await Deno.writeTextFile(html, withPlotlyOnce(page));
   return html;
+}
+
+/** One figure a notebook displayed, as the library's census file records it. */
+export interface CensusEntry {
+  figure: number;
+  title: string;
+  /** `show`, `live` or `value` (a bare cell value). */
+  via: string;
+}
+
+/** The census of a run against its executed notebook: which figures never arrived. */
+export interface FigureCheck {
+  /** Every figure the notebook displayed, in order. */
+  created: CensusEntry[];
+  /** Those with no output carrying the plotly MIME type and their census tag. */
+  missing: CensusEntry[];
+}
+
+const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+const FIGURE_MIME = "application/vnd.dpo-lab.figure+json";
+
+/**
+ * Compares the census file a run wrote (env `DPO_LAB_FIGURE_LOG`, see lib/plot/display.ts) with
+ * the outputs of the executed notebook: a figure is present when some output carries both its
+ * census tag and the plotly JSON. A run that displayed nothing has no census file: nothing
+ * created, nothing missing.
+ */
+export async function checkFigures(executed: string, census: string): Promise<FigureCheck> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(census);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const created = text.split("\n").filter((l) => l.trim()).map((l, i) => {
+    try {
+      return JSON.parse(l) as CensusEntry;
+    } catch {
+      throw new Error(`${census}: line ${i + 1} is not JSON: ${l.slice(0, 80)}`);
+    }
+  });
+  const cells = JSON.parse(await Deno.readTextFile(executed)).cells as {
+    outputs?: { data?: Record<string, unknown> }[];
+  }[];
+  const present = new Set<number>();
+  for (const c of cells) {
+    for (const o of c.outputs ?? []) {
+      const tag = o.data?.[FIGURE_MIME] as { figure?: number } | undefined;
+      if (tag?.figure !== undefined && o.data?.[PLOTLY_MIME]) present.add(tag.figure);
+    }
+  }
+  return { created, missing: created.filter((f) => !present.has(f.figure)) };
+}
+
+/** What a browser drew of a report: figure containers, those plotly drew, and plotly.js. */
+export interface DrawnFigures {
+  figures: number;
+  drawn: number;
+  plotlyJs: boolean;
+}
+
+/**
+ * Opens an HTML report in headless Chromium and counts the figure containers and those plotly
+ * drew (marked drawn and holding a plotly plot), from the DOM after scripts ran.
+ */
+export async function drawnFigures(html: string, chromium: string): Promise<DrawnFigures> {
+  const profile = await Deno.makeTempDir({ prefix: "nbexec-chromium-" });
+  try {
+    const out = await new Deno.Command(chromium, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        `--user-data-dir=${profile}`,
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        `file://${html}`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const dom = new TextDecoder().decode(out.stdout);
+    const divs = dom.match(/<div class="dpo-lab-figure[ "][^>]*>/g) ?? []; // plotly adds classes
+    const plots = (dom.match(/class="plot-container plotly"/g) ?? []).length;
+    const marked = divs.filter((d) => d.includes('data-dpo-lab-drawn="1"')).length;
+    return {
+      figures: divs.length,
+      drawn: Math.min(marked, plots),
+      plotlyJs: (await Deno.readTextFile(html)).includes('data-dpo-lab="plotly.js"'),
+    };
+  } finally {
+    await Deno.remove(profile, { recursive: true });
+  }
 }

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { describeFailure, executeNotebook, exportHtml, type NotebookRun } from "./nbexec.ts";
+import {
+  checkFigures,
+  describeFailure,
+  executeNotebook,
+  exportHtml,
+  type NotebookRun,
+} from "./nbexec.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = [...Deno.args];
@@ -36,24 +42,35 @@ function escapeHtml(s: string): string {
   );
 }
 
-const rows: { name: string; title: string; run: NotebookRun; html?: string }[] = [];
+const rows: { name: string; title: string; run: NotebookRun; html?: string; figures: string }[] =
+  [];
 console.log(
   `running ${notebooks.length} studies (${smoke ? "smoke" : "full"} mode) into ${outDir}`,
 );
 for (const name of notebooks) {
   const path = `${root}notebooks/${name}`;
+  // The library logs every figure shown (the census), to check each one reached the notebook.
+  const census = `${outDir}/${name.replace(/\.ipynb$/, "")}.figures.jsonl`;
+  await Deno.remove(census).catch(() => {});
   const run = await executeNotebook(path, {
     outDir,
-    env: { DPO_LAB_SMOKE: smoke ? "1" : "0" },
+    env: { DPO_LAB_SMOKE: smoke ? "1" : "0", DPO_LAB_FIGURE_LOG: census },
   });
+  const check = await checkFigures(run.executed, census).catch(() => undefined);
+  const figures = check
+    ? `${check.created.length - check.missing.length} of ${check.created.length}` +
+      (check.missing.length ? ` (missing: ${check.missing.map((f) => f.title).join("; ")})` : "")
+    : "?";
   let html: string | undefined;
   try {
     html = await exportHtml(run.executed);
   } catch (e) {
     console.error(String(e));
   }
-  rows.push({ name, title: title(path), run, html });
-  console.log(`${run.ok ? "ok  " : "FAIL"} ${name} ${run.seconds.toFixed(0)} s`);
+  rows.push({ name, title: title(path), run, html, figures });
+  console.log(
+    `${run.ok ? "ok  " : "FAIL"} ${name} ${run.seconds.toFixed(0)} s, figures ${figures}`,
+  );
   if (!run.ok) console.error(describeFailure(run));
 }
 
@@ -65,12 +82,12 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 <p>${smoke ? "Smoke" : "Full"} mode, ${new Date().toISOString()}, ${
   escapeHtml(Deno.build.target)
 }.</p>
-<table><tr><th>study</th><th>status</th><th>wall time</th><th>files</th></tr>
+<table><tr><th>study</th><th>status</th><th>wall time</th><th>figures shown</th><th>files</th></tr>
 ${
   rows.map((r) =>
     `<tr><td>${escapeHtml(r.title)}</td><td${r.run.ok ? "" : ' class="fail"'}>${
       r.run.ok ? "ok" : escapeHtml(describeFailure(r.run).split("\n")[0]!)
-    }</td><td>${r.run.seconds.toFixed(0)} s</td><td>${
+    }</td><td>${r.run.seconds.toFixed(0)} s</td><td>${escapeHtml(r.figures)}</td><td>${
       r.html ? `<a href="${r.name.replace(/\.ipynb$/, ".html")}">report</a> · ` : ""
     }<a href="${r.name}">notebook</a></td></tr>`
   ).join("\n")

@@ -50,3 +50,24 @@ Deno.test("nbexec: a second transport fault fails the run; other failures are no
   assert.equal(r2.error?.evalue, "nbconvert wrote no notebook");
   assert.equal(await other.calls(), 1);
 });
+
+Deno.test("nbexec: a report gets one plotly.js in its head, whichever output carried it", async () => {
+  const { figureHtml, plotlyLoaderHtml } = await import("../lib/plot/html.ts");
+  const { withPlotlyOnce } = await import("../scripts/nbexec.ts");
+  const banner = "plotly.js v4.1.2";
+  const count = (s: string) => s.split(banner).length - 1;
+  const fig = figureHtml({ data: [], layout: {}, config: {} }, { fallback: false });
+  // The output that carried plotly.js was lost: only the figure reached the report.
+  const lost = `<html><head><title>r</title></head><body>${fig}</body></html>`;
+  const fixed = withPlotlyOnce(lost);
+  assert.equal(count(fixed), 1);
+  assert.ok(fixed.indexOf(banner) < fixed.indexOf("</head>"));
+  // Two outputs carried it: one copy is left, in the head.
+  const twice = `<html><head></head><body>${plotlyLoaderHtml()}${fig}${plotlyLoaderHtml()}` +
+    `</body></html>`;
+  const once = withPlotlyOnce(twice);
+  assert.equal(count(once), 1);
+  assert.ok(once.indexOf(banner) < once.indexOf("<body>"));
+  assert.ok(once.includes(fig));
+  assert.throws(() => withPlotlyOnce(`<body>${fig}</body>`), /no <\/head>/);
+});

@@ -99,12 +99,14 @@ export function displacementVsChes(
       meta: { spearman: rho, n: pts.length },
       annotations: [{
         text: `Spearman ρ = ${fmtRho(rho)} (n = ${pts.length})`,
-        x: 0.02,
-        y: 0.98,
+        // Just above the plotting area, so it can never sit on a point (a corner inside the
+        // axes holds data whenever the correlation runs through that corner).
+        x: 0,
+        y: 1.01,
         xref: "paper",
         yref: "paper",
         xanchor: "left",
-        yanchor: "top",
+        yanchor: "bottom",
         showarrow: false,
         font: { size: 13 },
         bgcolor: "rgba(255,255,255,0.8)",

@@ -44,10 +44,30 @@ export interface BundleOptions {
   /** Size of the static SVG, px; default the layout's, else 720 x 440. */
   width?: number;
   height?: number;
+  /** The figure's number in the census ({@link noteFigure}), carried as {@link FIGURE_MIME}. */
+  figureId?: number;
 }
 
+/**
+ * MIME type of the census tag in a figure's bundle: `{ figure: n }`, the number
+ * {@link noteFigure} gave it. Frontends ignore it; tests match it against the census file.
+ */
+export const FIGURE_MIME = "application/vnd.dpo-lab.figure+json";
+
+/**
+ * Environment variable naming a file to which every figure a notebook displays is appended as a
+ * JSON line `{ figure, title, via }` (the census), written before the figure is sent, so a test
+ * can check that each one reached the executed notebook.
+ */
+export const FIGURE_LOG_ENV = "DPO_LAB_FIGURE_LOG";
+
 interface Session {
+  /** Set only once an output carrying plotly.js was handed to the kernel by show/liveFigure. */
   plotlySent: boolean;
+  /** Figures noted in the census so far. */
+  figures: number;
+  /** Census number of each output shown with a display id, so updates keep it. */
+  displayed: Map<string, number>;
 }
 
 // On globalThis, not in module scope, so two copies of this module in one kernel (imported via
@@ -56,7 +76,7 @@ const SESSION_KEY = Symbol.for("dpo-lab.plot.session");
 
 function session(): Session {
   const g = globalThis as unknown as Record<symbol, Session | undefined>;
-  return (g[SESSION_KEY] ??= { plotlySent: false });
+  return (g[SESSION_KEY] ??= { plotlySent: false, figures: 0, displayed: new Map() });
 }
 
 /**
@@ -72,6 +92,39 @@ function session(): Session {
  */
 export function resetPlotlySession(): void {
   session().plotlySent = false;
+}
+
+function censusFile(): string | undefined {
+  try {
+    return Deno.env.get(FIGURE_LOG_ENV) || undefined;
+  } catch {
+    return undefined; // no env permission: no census
+  }
+}
+
+/**
+ * Give a displayed figure its number in this kernel session and, when {@link FIGURE_LOG_ENV}
+ * names a file, append `{ figure, title, via }` to it. `via` says how it was displayed: `show`,
+ * `live`, or `value` (a bare cell value, which the Deno kernel may deliver too late to keep).
+ *
+ * @example
+ * ```ts
+ * import { noteFigure } from "./display.ts";
+ * const a = noteFigure({ data: [], layout: {}, config: {} }, "show");
+ * const b = noteFigure({ data: [], layout: {}, config: {} }, "show");
+ * console.log(b === a + 1); // true
+ * ```
+ */
+export function noteFigure(fig: Figure, via: "show" | "live" | "value"): number {
+  const id = ++session().figures;
+  const file = censusFile();
+  if (file) {
+    const title = plainText(fig.layout?.title?.text ?? "");
+    Deno.writeTextFileSync(file, JSON.stringify({ figure: id, title, via }) + "\n", {
+      append: true,
+    });
+  }
+  return id;
 }
 
 /** A JSON-clean copy: drops functions and symbol keys, NaN/Infinity become null like plotly.js. */
@@ -132,8 +185,8 @@ export function summarize(fig: Figure): string {
 }
 
 /**
- * The MIME bundle for a figure: plotly JSON, offline HTML (with plotly.js on the session's first
- * figure), a static SVG and a text summary.
+ * The MIME bundle for a figure: plotly JSON, offline HTML (with plotly.js until show() or
+ * liveFigure has sent it in this session), a static SVG and a text summary.
  *
  * @example
  * ```ts
@@ -146,15 +199,17 @@ export function mimeBundle(fig: Figure, opts: BundleOptions = {}): MimeBundle {
   const clean = plain(fig);
   const svg = figureToSvg(clean, { width: opts.width, height: opts.height });
   const mode = opts.plotly ?? "auto";
-  const s = session();
-  const carry = mode === "inline" || (mode === "auto" && !s.plotlySent);
-  if (carry && mode === "auto") s.plotlySent = true;
+  // Building a bundle never marks plotly.js as sent: a bundle can still be lost on the way (a
+  // cell's value arriving after the cell finished), and marking it here once left whole reports
+  // without plotly.js. Only show()/liveFigure, which await the send, mark it.
+  const carry = mode === "inline" || (mode === "auto" && !session().plotlySent);
   const html = (carry ? plotlyLoaderHtml() : "") + figureHtml(clean, { svg });
   return {
     "application/vnd.plotly.v1+json": clean,
     "text/html": html,
     "image/svg+xml": svg,
     "text/plain": summarize(clean),
+    ...(opts.figureId !== undefined ? { [FIGURE_MIME]: { figure: opts.figureId } } : {}),
   };
 }
 
@@ -162,6 +217,26 @@ type DisplayFn = (
   obj: unknown,
   options: { raw?: boolean; update?: boolean; display_id?: string },
 ) => Promise<void>;
+
+function bundleBytes(obj: unknown): number {
+  return Object.values(obj as Record<string, unknown>).reduce(
+    (n: number, v) => n + (typeof v === "string" ? v.length : JSON.stringify(v)?.length ?? 0),
+    0,
+  );
+}
+
+/**
+ * How long show() waits after handing `bytes` to the kernel, ms (see jupyterDisplay).
+ *
+ * @example
+ * ```ts
+ * import { sendWaitMs } from "./display.ts";
+ * console.log(sendWaitMs(5e6)); // 2500: the 5 MB plotly.js output
+ * ```
+ */
+export function sendWaitMs(bytes: number): number {
+  return bytes < 1e6 ? 50 + Math.ceil(bytes / 1e5) * 40 : 500 + Math.ceil(bytes / 1e6) * 400;
+}
 
 /** `Deno.jupyter.display` when running in the Deno Jupyter kernel, else undefined. */
 export function jupyterDisplay(): DisplayFn | undefined {
@@ -173,11 +248,12 @@ export function jupyterDisplay(): DisplayFn | undefined {
     // The Deno kernel resolves display() before the message is on the wire, and a cell that ends
     // right after a large output can report idle first; headless runs (nbconvert) then drop the
     // output. Waiting in proportion to the payload lets it go out while the cell still runs.
+    // Measured on a loaded 2-core machine (load ~10): 150 ms per MB lost 03's first figure
+    // together with the 5 MB plotly.js output before it; hence 400 ms per MB, 0.5 s at least
+    // after a megabyte-sized message.
     return async (obj, opts) => {
       await send(obj, opts);
-      const bytes = Object.values(obj as Record<string, unknown>)
-        .reduce((n: number, v) => n + String(v).length, 0);
-      await new Promise((r) => setTimeout(r, 30 + Math.ceil(bytes / 1e6) * 150));
+      await new Promise((r) => setTimeout(r, sendWaitMs(bundleBytes(obj))));
     };
   } catch {
     return undefined;
@@ -216,10 +292,15 @@ export async function show(fig: Figure, opts: ShowOptions = {}): Promise<void> {
     // plotly.js (~5 MB) goes out in an output of its own: the Deno kernel has been seen to sign
     // one very large message (plotly.js plus a big figure's SVG) wrongly, and Jupyter then drops
     // the connection ("Invalid Signature").
-    s.plotlySent = true;
     await display({ "text/html": plotlyLoaderHtml(), "text/plain": "" }, { raw: true });
+    s.plotlySent = true;
   }
-  await display(mimeBundle(fig, { ...opts, plotly: opts.update ? "omit" : opts.plotly }), {
+  // An update replaces an output already counted: it keeps that output's census number.
+  const known = opts.displayId ? s.displayed.get(opts.displayId) : undefined;
+  const figureId = opts.update && known !== undefined ? known : noteFigure(fig, "show");
+  if (opts.displayId) s.displayed.set(opts.displayId, figureId);
+  const plotly = opts.update ? "omit" : opts.plotly;
+  await display(mimeBundle(fig, { ...opts, plotly, figureId }), {
     raw: true,
     update: opts.update ?? false,
     ...(opts.displayId ? { display_id: opts.displayId } : {}),
@@ -299,20 +380,23 @@ export function liveFigure(initial: Figure, opts: LiveOptions = {}): LiveFigure 
     pending = undefined;
     if (!fig || !display) return chain;
     last = performance.now();
-    const bundle = mimeBundle(fig, { plotly: "omit" });
+    const bundle = mimeBundle(fig, { plotly: "omit", figureId });
     return enqueue(() => display(bundle, { raw: true, update: true, display_id: displayId }));
   };
 
+  const figureId = display ? noteFigure(initial, "live") : 0;
   if (display) {
     const s = session();
     if (!s.plotlySent) {
       // plotly.js goes into an output of its own: the live output is replaced on every update,
       // and would take plotly.js with it.
-      s.plotlySent = true;
       const loader = { "text/html": plotlyLoaderHtml(), "text/plain": "" };
-      enqueue(() => display(loader, { raw: true }));
+      enqueue(async () => {
+        await display(loader, { raw: true });
+        s.plotlySent = true;
+      });
     }
-    const bundle = mimeBundle(initial, { plotly: "omit" });
+    const bundle = mimeBundle(initial, { plotly: "omit", figureId });
     enqueue(() => display(bundle, { raw: true, display_id: displayId }));
     last = performance.now();
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mimeBundle } from "./display.ts";
+import { mimeBundle, noteFigure } from "./display.ts";
 import { styledLayout } from "./style.ts";
 import type { Config, Figure, Layout, Trace } from "./types.ts";
 
@@ -66,7 +66,9 @@ export function makeFigure(spec: FigureSpec, opts: MakeFigureOptions = {}): Disp
     layout,
     config: { ...CONFIG_DEFAULTS, ...(spec.config ?? {}) },
     [JUPYTER_DISPLAY]() {
-      return mimeBundle(this);
+      // The Deno kernel can send a cell's value after the cell has finished, and headless runs
+      // then drop it: noted in the census as "value" so tests can tell; use `await show(fig)`.
+      return mimeBundle(this, { figureId: noteFigure(this, "value") });
     },
   };
 }

@@ -7,18 +7,19 @@
  *   {@link displacementVsChes}, {@link gradientFieldFigure}, {@link objectiveFields},
  *   {@link runComparison}; generic {@link lineFigure}, {@link scatterFigure},
  *   {@link heatmapFigure}, and {@link subplots} for small multiples.
- * - A figure that is a cell's value displays itself; {@link show} displays explicitly and
- *   {@link liveFigure} updates one output in place while a cell runs.
+ * - Show figures with `await show(fig)`; {@link liveFigure} updates one output in place while a
+ *   cell runs. A figure left as a cell's value also displays itself in a live frontend, but the
+ *   Deno kernel may send it after the cell finished, and headless runs then drop it.
  * - {@link save} writes HTML, SVG or PNG; {@link reportHtml} builds a page of text and figures.
  *
  * @example Reward curves in a notebook cell
  * ```ts
- * import { rewardCurves } from "./mod.ts";
+ * import { rewardCurves, show } from "./mod.ts";
  * const records = [0, 10, 20].map((step) => ({
  *   step, "rewards/chosen": step / 100, "rewards/rejected": -step / 50,
  *   "rewards/margins": (3 * step) / 100, "rewards/accuracies": Math.min(1, 0.5 + step / 40),
  * }));
- * rewardCurves(records); // as the last expression of a cell, this renders the figure
+ * await show(rewardCurves(records)); // outside Jupyter: prints a text summary
  * ```
  *
  * @module
@@ -74,11 +75,14 @@ export { figureToSvg, type SvgOptions } from "./svg.ts";
 export { figurePageHtml, plotlyLoaderHtml } from "./html.ts";
 export {
   type BundleOptions,
+  FIGURE_LOG_ENV,
+  FIGURE_MIME,
   type LiveFigure,
   liveFigure,
   type LiveOptions,
   type MimeBundle,
   mimeBundle,
+  noteFigure,
   resetPlotlySession,
   show,
   type ShowOptions,

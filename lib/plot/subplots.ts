@@ -4,13 +4,17 @@
  *
  * @module
  */
-import { AXIS_KEY } from "./style.ts";
+import { AXIS_KEY, PALETTE } from "./style.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import type { Annotation, Axis, Figure, Layout, Shape, Trace } from "./types.ts";
 
 /** Options for {@link subplots}. */
 export interface SubplotOptions {
-  /** Panels per row; default min(3, number of figures). */
+  /**
+   * Panels per row; default min(2, number of figures). Capped at one panel per 330 px of
+   * `width` (default 720, the static figure's width) so no panel is narrower than ~300 px of
+   * plot; more panels wrap onto further rows.
+   */
   columns?: number;
   /** Panel titles; default each figure's own title. */
   titles?: string[];
@@ -20,7 +24,10 @@ export interface SubplotOptions {
   rowHeight?: number;
   /** Figure width, px; default unset (plotly fills the output width, the SVG is 720 wide). */
   width?: number;
-  /** Gaps between panels as fractions of the figure (defaults 0.08 and 0.16). */
+  /**
+   * Gaps between panels as fractions of the figure (defaults 0.08, or 0.14 when panels keep y
+   * titles of their own, and 0.16).
+   */
   xgap?: number;
   ygap?: number;
   /** Make all panels share x (or y) ranges. */
@@ -49,6 +56,47 @@ export function gridDomains(
     const x0 = col * (w + xgap), y1 = 1 - row * (h + ygap);
     return { x: [r4(x0), r4(x0 + w)], y: [r4(y1 - h), r4(y1)] };
   });
+}
+
+type Colored = {
+  name?: string;
+  legendgroup?: string;
+  xaxis?: string;
+  line?: { color?: unknown };
+  marker?: { color?: unknown };
+};
+
+function colorOf(t: Colored): string | undefined {
+  const c = t.line?.color ?? t.marker?.color;
+  return typeof c === "string" ? c : undefined;
+}
+
+/**
+ * One colour per series across the merged figure: each panel colours its series from the
+ * palette's start, so two different series (by legend name) from different panels can arrive in
+ * the same colour. The first keeps it; a later one takes the next palette colour no series uses
+ * yet. Within one panel the author's choice stands (e.g. a series and its dotted control).
+ */
+function distinctColors(data: Trace[]): void {
+  const owner = new Map<string, { key: string; panel?: string }>(); // colour -> first series
+  const given = new Map<string, string>(); // series -> colour
+  for (const t of data as unknown as Colored[]) {
+    const c = colorOf(t), key = t.legendgroup ?? t.name;
+    if (c === undefined || key === undefined) continue;
+    const mine = given.get(key), o = owner.get(c);
+    const clash = o !== undefined && o.key !== key && o.panel !== t.xaxis;
+    if (mine === undefined && !clash) {
+      if (!o) owner.set(c, { key, panel: t.xaxis });
+      given.set(key, c);
+      continue;
+    }
+    const fresh = mine ?? PALETTE.find((p) => !owner.has(p)) ?? c;
+    if (!owner.has(fresh)) owner.set(fresh, { key, panel: t.xaxis });
+    given.set(key, fresh);
+    if (fresh === c) continue;
+    if (t.line?.color !== undefined) t.line = { ...t.line, color: fresh };
+    if (typeof t.marker?.color === "string") t.marker = { ...t.marker, color: fresh };
+  }
 }
 
 /** Rename axis references ("x", "y", "x domain") to panel k's axes. */
@@ -83,14 +131,19 @@ export function subplots(figs: Figure[], opts: SubplotOptions = {}): Displayable
     throw new RangeError("subplots: need at least one figure");
   }
   const n = figs.length;
-  const columns = Math.max(1, Math.min(n, Math.trunc(opts.columns ?? Math.min(3, n))));
+  const widest = Math.max(1, Math.floor((opts.width ?? 720) / 330));
+  const columns = Math.max(1, Math.min(n, widest, Math.trunc(opts.columns ?? 2)));
   if (opts.titles && opts.titles.length !== n) {
     throw new RangeError(`subplots: ${opts.titles.length} titles for ${n} figures`);
   }
   const rows = Math.ceil(n / columns);
+  // Panels with y titles of their own need room for ticks and title between them.
+  const ownYTitles =
+    new Set(figs.map((f) => (f.layout?.yaxis as Axis | undefined)?.title?.text ?? ""))
+      .size > 1;
   const domains = gridDomains(n, {
     columns,
-    xgap: opts.xgap,
+    xgap: opts.xgap ?? (ownYTitles ? 0.14 : 0.08),
     ygap: opts.ygap ?? (rows > 1 ? 0.16 : 0),
   });
   const layout: Layout = {
@@ -199,5 +252,6 @@ export function subplots(figs: Figure[], opts: SubplotOptions = {}): Displayable
     }
   });
   const first = figs[0];
+  distinctColors(data);
   return makeFigure({ data, layout, config: first.config });
 }

@@ -89,6 +89,7 @@ function scatterMode(t: ScatterTrace): string {
 function prepare(fig: Figure): Prepared[] {
   const colorway = (fig.layout.colorway as string[] | undefined) ?? [...PALETTE];
   const sums = new Map<string, Map<string | number, number>>();
+  const bars = new Map<string, { up: number; down: number }>();
   return fig.data.map((trace, i) => {
     const [xa, ya] = traceAxes(trace);
     const own = isScatter(trace)
@@ -117,7 +118,37 @@ function prepare(fig: Figure): Prepared[] {
         p.ys!.push(b + y);
       });
     }
+    if (trace.type === "bar" && stacksBars(fig)) stackBar(p, bars);
     return p;
+  });
+}
+
+/** Whether bars on one subplot stack (plotly's `barmode` "stack" or "relative"). */
+function stacksBars(fig: Figure): boolean {
+  const mode = (fig.layout as { barmode?: string }).barmode;
+  return mode === "stack" || mode === "relative";
+}
+
+/** Stack a bar trace on those before it on its axes: positives up, negatives down, per x. */
+function stackBar(p: Prepared, sums: Map<string, { up: number; down: number }>): void {
+  const t = p.trace as BarTrace;
+  p.ys = [];
+  p.base = [];
+  t.x.forEach((x, j) => {
+    const y = t.y[j];
+    if (x === null || !isNum(y)) {
+      p.ys!.push(null);
+      p.base!.push(null);
+      return;
+    }
+    const key = `${p.xa}|${p.ya}|${x}`;
+    const acc = sums.get(key) ?? { up: 0, down: 0 };
+    sums.set(key, acc);
+    const b = y >= 0 ? acc.up : acc.down;
+    if (y >= 0) acc.up += y;
+    else acc.down += y;
+    p.base!.push(b);
+    p.ys!.push(b + y);
   });
 }
 
@@ -168,7 +199,7 @@ function extentOf(p: Prepared, dir: Dir, ax: AxisState): { vals: number[]; pad: 
   }
   if (t.type === "bar") {
     if (dir === "y") {
-      t.y.forEach(add);
+      (p.ys ?? t.y).forEach(add);
       add(0);
       return { vals, pad: true };
     }
@@ -572,14 +603,17 @@ function drawBar(
   );
   const w = barWidth(t, units.filter(isNum), xa);
   const [k, n] = slot;
-  const y0 = clampPx(ya, toPx(ya, ya.type === "log" ? null : 0));
+  const zero = clampPx(ya, toPx(ya, ya.type === "log" ? null : 0));
   const out: string[] = [];
   units.forEach((u, i) => {
-    if (!isNum(u) || !isNum(t.y[i])) return;
+    const top = p.ys ? p.ys[i] : t.y[i];
+    if (!isNum(u) || !isNum(top)) return;
     const c0 = u - w / 2 + (k * w) / n;
     const a = unitsToPx(xa, c0);
     const b = unitsToPx(xa, c0 + w / n);
-    const yv = toPx(ya, t.y[i]);
+    const yv = toPx(ya, top);
+    const base = p.base?.[i];
+    const y0 = isNum(base) && base !== 0 ? clampPx(ya, toPx(ya, base)) : zero;
     if (yv === null) return;
     const fill = Array.isArray(t.marker?.color) ? t.marker.color[i] ?? p.color : p.color;
     out.push(
@@ -598,6 +632,13 @@ interface Tick {
   value: number;
 }
 
+/** "1e−12" for a power of ten (shorter than "1.0e−12", so decades stay apart), else as formatTick. */
+function decadeLabel(v: number): string {
+  const k = Math.round(Math.log10(v));
+  if (Math.abs(v / 10 ** k - 1) > 1e-9) return formatTick(v, v / 10);
+  return `1e${k < 0 ? "\u2212" : ""}${Math.abs(k)}`;
+}
+
 function ticksFor(ax: AxisState): Tick[] {
   const [lo, hi] = [Math.min(...ax.range), Math.max(...ax.range)];
   const lenPx = Math.abs(ax.px[1] - ax.px[0]);
@@ -612,7 +653,7 @@ function ticksFor(ax: AxisState): Tick[] {
     return logTicks(lo, hi).map((v) => ({
       px: toPx(ax, v)!,
       value: v,
-      label: v >= 1e4 || v < 1e-3 ? formatTick(v, v / 10) : formatTick(v, v < 1 ? v : 1),
+      label: v >= 1e4 || v < 1e-3 ? decadeLabel(v) : formatTick(v, v < 1 ? v : 1),
     }));
   }
   const step = niceStep(hi - lo, target);
@@ -898,7 +939,9 @@ export function figureToSvg(fig: Figure, opts: SvgOptions = {}): string {
     else if (p.trace.type === "heatmap") out.push(drawHeatmap(p, axes, clip));
     else if (p.trace.type === "bar") {
       const slots = barSlots.get(key)!;
-      out.push(drawBar(p, [slots.indexOf(p), slots.length], axes, clip));
+      // Stacked bars share the full slot; grouped ones sit side by side.
+      const slot: [number, number] = p.base ? [0, 1] : [slots.indexOf(p), slots.length];
+      out.push(drawBar(p, slot, axes, clip));
     }
     if (isScatter(p.trace)) lastOnAxes.set(key, p);
   }

@@ -58,13 +58,15 @@ export function linearTicks(min: number, max: number, target = 6): number[] {
 
 /**
  * Ticks for a log axis whose range is given in log10 units (plotly's convention): whole decades,
- * plus 2 and 5 within each decade when the range spans fewer than three decades.
+ * plus 2 and 5 within each decade when the range spans fewer than three decades, and only every
+ * 2nd, 5th, 10th, ... decade when it spans more than eight.
  * Returns the tick values themselves (not their logs).
  *
  * @example
  * ```ts
  * import { logTicks } from "./ticks.ts";
  * console.log(logTicks(0, 3)); // [1, 10, 100, 1000]
+ * console.log(logTicks(-34, -2).length); // 6 (every 5th decade: 1e-30 ... 1e-5)
  * ```
  */
 export function logTicks(min: number, max: number): number[] {
@@ -72,8 +74,10 @@ export function logTicks(min: number, max: number): number[] {
     throw new RangeError(`logTicks: need finite min < max (log10 units), got [${min}, ${max}]`);
   }
   const mults = max - min < 3 ? [1, 2, 5] : [1];
+  // Over many decades, every k-th decade (k from 1, 2, 5, 10, ...) so at most ~8 labels fit.
+  const every = max - min <= 8 ? 1 : niceStep(max - min, 6);
   const out: number[] = [];
-  for (let d = Math.floor(min); d <= Math.ceil(max); d++) {
+  for (let d = Math.ceil(Math.floor(min) / every) * every; d <= Math.ceil(max); d += every) {
     for (const m of mults) {
       const v = m * 10 ** d;
       const lv = Math.log10(v);

@@ -17,9 +17,9 @@ Deno.test({
   fn: async () => {
     resetPlotlySession();
     const f = (n: number) => lineFigure({ x: [0, 1], y: [n, 0] }, { title: `figure ${n}` });
-    const first = mimeBundle(f(1))["text/html"]; // carries plotly.js
-    const second = mimeBundle(f(2))["text/html"];
-    const third = mimeBundle(f(3))["text/html"];
+    const first = mimeBundle(f(1), { plotly: "inline" })["text/html"]; // carries plotly.js
+    const second = mimeBundle(f(2), { plotly: "omit" })["text/html"];
+    const third = mimeBundle(f(3), { plotly: "omit" })["text/html"];
     assert.ok(!second.includes("plotly.js v4.1.2") && !third.includes("plotly.js v4.1.2"));
     const page = `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>` +
       `<div class="out">${second}</div><div class="out">${first}</div><div class="out">${third}</div>` +

@@ -10,6 +10,7 @@ import {
   metricSeries,
   objectiveFields,
   pairTrajectories,
+  PALETTE,
   quiverSegments,
   rewardCurves,
   runComparison,
@@ -165,6 +166,10 @@ Deno.test("displacementVsChes reports Spearman's rho of the finite points", () =
   assertClose(meta.spearman, 7 / 19, { rtol: 1e-12 }); // hand value, see stats_test
   assert.equal(meta.n, 5);
   assert.equal(f.layout.annotations![0].text, "Spearman ρ = 0.37 (n = 5)");
+  // Above the axes (paper y >= 1), so no point can sit under it.
+  assert.ok(
+    (f.layout.annotations![0].y as number) >= 1 && f.layout.annotations![0].yanchor === "bottom",
+  );
   assert.deepEqual(scatter(f, "highlighted")!.x, [1]);
   assert.equal(scatter(f, "pairs")!.x.length, 4);
   assert.throws(() => displacementVsChes([{ ches: 1 }]), RangeError);
@@ -306,4 +311,24 @@ Deno.test("generic figures validate their input and keep gaps", () => {
   assert.deepEqual([h.data[0].zmin, h.data[0].zmax], [-4, 4]);
   assert.throws(() => heatmapFigure({ z: [[1, 2], [3]] }), /row 1/);
   wellFormed(h);
+});
+
+Deno.test("subplots: one colour per series, distinct across panels; panels >= ~300 px", () => {
+  const panel = (names: string[]) =>
+    lineFigure(names.map((name, i) => ({ x: [0, 1], y: [i, 1 - i], name })), { title: "p" });
+  // Each panel colours its own series from the palette's start (05: the same blue twice).
+  const f = subplots([panel(["DPO", "SGDPO"]), panel(["r1 = 0.25", "DPO"])], { columns: 2 });
+  const color = (t: unknown) => (t as { line: { color: string } }).line.color;
+  const byName = new Map<string, Set<string>>();
+  for (const t of f.data) {
+    const n = (t as { name: string }).name;
+    byName.set(n, (byName.get(n) ?? new Set()).add(color(t)));
+  }
+  assert.deepEqual([...byName.values()].map((s) => s.size), [1, 1, 1], "one colour per series");
+  const colours = [...byName.values()].map((s) => [...s][0]);
+  assert.equal(new Set(colours).size, 3, `distinct colours: ${colours}`);
+  assert.equal(color(f.data[0]), PALETTE[0], "the first series keeps its colour");
+  // Three panels asked side by side in 720 px would be ~150 px each: they wrap to two columns.
+  const g = subplots([panel(["a"]), panel(["b"]), panel(["c"])], { columns: 3 });
+  assert.equal((g.layout.xaxis3 as { domain: number[] }).domain[0], 0, "third panel wraps");
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  FIGURE_LOG_ENV,
+  FIGURE_MIME,
   JUPYTER_DISPLAY,
   lineFigure,
   liveFigure,
@@ -63,18 +65,56 @@ Deno.test("a figure's MIME bundle has the four types, and plotly JSON equal to t
   assert.equal(count(b["text/html"], PLOTLY_BANNER), 0);
 });
 
-Deno.test("plotly.js is inlined once per session: in the first bundle only", () => {
+Deno.test("bundles carry plotly.js until show() has sent it; building one marks nothing", async () => {
   resetPlotlySession();
   const first = mimeBundle(fig([1, 2]))["text/html"];
   const second = mimeBundle(fig([3, 4]))["text/html"];
+  // Old behaviour marked plotly.js as sent while building `first`: when that output was lost
+  // (a cell's late value), no later output carried plotly.js and every figure stayed static.
   assert.equal(count(first, PLOTLY_BANNER), 1);
-  assert.equal(count(second, PLOTLY_BANNER), 0);
-  // Both draw through the shared queue; the first also defines it for later ones.
-  assert.ok(second.includes("__dpoLabPlotlyQueue"));
+  assert.equal(count(second, PLOTLY_BANNER), 1);
+  const value = makeFigure({ data: [{ type: "scatter", x: [0], y: [1] }] });
+  value[JUPYTER_DISPLAY]();
+  assert.equal(count(mimeBundle(fig([5]))["text/html"], PLOTLY_BANNER), 1);
   assert.ok(first.indexOf(PLOTLY_BANNER) < first.indexOf('data-dpo-lab-figure="'));
+  await withKernel(async () => await show(fig([6])));
+  const after = mimeBundle(fig([7]))["text/html"];
+  assert.equal(count(after, PLOTLY_BANNER), 0);
+  assert.ok(after.includes("__dpoLabPlotlyQueue"));
+  assert.equal(count(mimeBundle(fig([5]), { plotly: "inline" })["text/html"], PLOTLY_BANNER), 1);
   resetPlotlySession();
   assert.equal(count(mimeBundle(fig([5]))["text/html"], PLOTLY_BANNER), 1);
-  assert.equal(count(mimeBundle(fig([5]), { plotly: "inline" })["text/html"], PLOTLY_BANNER), 1);
+});
+
+Deno.test("the census numbers every displayed figure, tags its bundle and logs it", async () => {
+  resetPlotlySession();
+  const log = await Deno.makeTempFile({ suffix: ".jsonl" });
+  Deno.env.set(FIGURE_LOG_ENV, log);
+  let n0 = 0;
+  try {
+    await withKernel(async (calls) => {
+      await show(fig([1], "first"), { displayId: "a" });
+      await show(fig([2], "first, updated"), { displayId: "a", update: true });
+      const value = fig([3], "a cell's value")[JUPYTER_DISPLAY]();
+      const live = liveFigure(fig([4], "live"), { minIntervalMs: 0 });
+      await live.update(fig([4, 5], "live"));
+      await live.flush();
+      const tags = calls.map((c) => (c.obj[FIGURE_MIME] as { figure?: number })?.figure);
+      n0 = tags[1]!; // the session's counter runs across tests
+      // loader, shown, its update (same number), live initial, live update
+      assert.deepEqual(tags, [undefined, n0, n0, n0 + 2, n0 + 2]);
+      assert.deepEqual(value[FIGURE_MIME], { figure: n0 + 1 });
+    });
+    const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines, [
+      { figure: n0, title: "first", via: "show" },
+      { figure: n0 + 1, title: "a cell's value", via: "value" },
+      { figure: n0 + 2, title: "live", via: "live" },
+    ]);
+  } finally {
+    Deno.env.delete(FIGURE_LOG_ENV);
+    await Deno.remove(log);
+  }
 });
 
 Deno.test("inlined plotly.js and figure data cannot close their <script> early", () => {

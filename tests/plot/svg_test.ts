@@ -108,6 +108,20 @@ Deno.test("category bars are centred on their slot with 80% width", () => {
   assert.ok(svg.includes(">a</tspan>") && svg.includes(">b</tspan>"));
 });
 
+Deno.test("barmode stack stacks bars in the fallback too (full slot, each on the one below)", () => {
+  const svg = figureToSvg(fig([
+    { type: "bar", x: ["a", "b"], y: [1, 0.5], marker: { color: "#111111" } },
+    { type: "bar", x: ["a", "b"], y: [0.5, 1], marker: { color: "#222222" } },
+  ], { barmode: "stack", yaxis: { range: [0, 2] } } as never));
+  // 100 px per unit from y px 250; "a" spans 65..185 and "b" 215..335 (as above), for both.
+  const rects = (fill: string) =>
+    elementsOf(svg, "rect").filter((r) => r.fill === fill).map((
+      r,
+    ) => [+r.x, +r.y, +r.width, +r.height]);
+  assert.deepEqual(rects("#111111"), [[65, 150, 120, 100], [215, 200, 120, 50]]);
+  assert.deepEqual(rects("#222222"), [[65, 100, 120, 50], [215, 100, 120, 100]]);
+});
+
 Deno.test("evenly spaced heatmaps become one image whose pixels follow the colorscale", async () => {
   const svg = figureToSvg(fig([{
     type: "heatmap",

@@ -29,3 +29,10 @@ Deno.test("formatTick uses the step's decimals, exponents at extremes, and a tru
   assert.equal(formatTick(1_500_000, 500_000), "1.5e6");
   assert.equal(formatTick(2e-6, 1e-6), "2e\u22126");
 });
+
+Deno.test("logTicks over many decades labels every k-th decade, at most 8 labels", () => {
+  // 02's log panel spans 1e-34 .. 1e-2: one label per decade (33) overlapped.
+  assert.deepEqual(logTicks(-34, -2), [1e-30, 1e-25, 1e-20, 1e-15, 1e-10, 1e-5]);
+  assert.deepEqual(logTicks(-10, 0), [1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1]);
+  assert.equal(logTicks(-8, 0).length, 9); // up to eight decades: every decade
+});
