@@ -265,7 +265,7 @@ console.log(
       seriesMaxDiff.toExponential(2)
     } nats`,
 );
-await flush();
+await lab.flushOutput();
 
 // %% [markdown]
 // The same run's step records carry TRL's whole metric set (`entropy`, `mean_token_accuracy`,
