@@ -13,7 +13,8 @@
 // `data/datasets/simple_pairs` (TRL standard format, 120 pairs of each `kind`: `paraphrase`,
 // `minor_edit` (similar to chosen), `contradiction`, `length_change`, `different_topic`
 // (dissimilar)). A **seed** draws `perKind` pairs of each kind at random and the batch order;
-// every run is DPO (β = 0.1), batch 10, `N` optimizer steps. The **margin** of a pair is the
+// every run is DPO (β = 0.1), batch 10, `N` = 10 optimizer steps (two passes over 50 pairs;
+// smoke mode: fewer pairs, steps and seeds, and says so). The **margin** of a pair is the
 // log-ratio margin `h = (l_w − l_w^ref) − (l_l − l_l^ref)` in nats (TRL's `rewards/margins` is
 // `β h`), with `l_w = ln π(y_w|x)`, `l_l = ln π(y_l|x)` summed over the response tokens.
 //
@@ -76,7 +77,7 @@ const nParams = model.variables().reduce((s, v) => s + v.size, 0);
 console.log(`${modelDir}: ${model.kind}, ${(nParams / 1e6).toFixed(2)}M parameters`);
 
 const KINDS = ["paraphrase", "minor_edit", "contradiction", "length_change", "different_topic"];
-const perKind = lab.bySmoke(10, 3);
+const perKind = lab.bySmoke(10, 2);
 const loaded = await lab.loadPreferenceFile("../data/datasets/simple_pairs/pairs.jsonl");
 function subsetFor(seed: number) {
   const picked = KINDS.flatMap((k, ki) => {
@@ -193,7 +194,7 @@ await lab.show(singleFig);
 const { mean, median } = lab;
 type MassRow = { step: number; prompt: number; label: string; logp: number };
 type Optim = "rmsprop" | "sgd";
-const N = lab.bySmoke(15, 3);
+const N = lab.bySmoke(10, 3);
 const batchSize = 10;
 const targetMargin = 3;
 async function dpoRun(o: {
@@ -265,8 +266,8 @@ function summarize(pairs: Pair[]) {
 }
 
 const sweepLrs: Record<Optim, number[]> = {
-  rmsprop: lab.bySmoke([3e-6, 1e-5, 3e-5, 1e-4], [1e-5, 1e-4]),
-  sgd: lab.bySmoke([0.01, 0.03, 0.1, 0.3], [0.03, 0.3]),
+  rmsprop: lab.bySmoke([3e-6, 1e-5, 3e-5, 1e-4, 3e-4], [1e-5, 1e-4]),
+  sgd: lab.bySmoke([0.003, 0.01, 0.03, 0.1, 0.3], [0.03, 0.3]),
 };
 const sweep: { optimizer: Optim; lr: number; s: ReturnType<typeof summarize> }[] = [];
 for (const optimizer of ["rmsprop", "sgd"] as const) {
@@ -350,7 +351,7 @@ const probeRows = picked.map((r) => ({
   responses: [{ name: "chosen_paraphrase", text: r.extra.chosen_paraphrase as string }],
 }));
 const probes = lab.tokenizeProbes(probeRows, tokenizer, { maxLength: 64 }).probes;
-const massEvery = lab.bySmoke(3, 1);
+const massEvery = lab.bySmoke(2, 1);
 const grad = lab.gradientAlignmentTracker({ positions: geoPositions, every: lab.bySmoke(5, 100) });
 const live = lab.liveFigure(
   lab.lineFigure({ x: [], y: [], name: "waiting" }, { title: "DPO implicit rewards (live)" }),
@@ -924,49 +925,49 @@ const seedFinding = (
   direction: ">" | "<",
 ) => table.finding({ claim, expected, estimate: lab.meanCI(xs), threshold, direction });
 seedFinding(
-  "F1. RMSProp at a margin of a few nats: the chosen log-prob falls on average",
+  "RMSProp at a margin of a few nats: the chosen log-prob falls on average",
   "mean Δl_w over pairs < 0 nats (interval over seeds)",
   ofSeeds("rmsprop", "dc"),
   0,
   "<",
 );
 seedFinding(
-  "F2. SGD at the same margin: the chosen log-prob falls on average",
+  "SGD at the same margin: the chosen log-prob falls on average",
   "mean Δl_w over pairs < 0 nats",
   ofSeeds("sgd", "dc"),
   0,
   "<",
 );
 seedFinding(
-  "F3. RMSProp: the chosen log-prob falls for most pairs",
+  "RMSProp: the chosen log-prob falls for most pairs",
   "share of pairs with Δl_w < 0 > 0.5",
   ofSeeds("rmsprop", "fell"),
   0.5,
   ">",
 );
 seedFinding(
-  "F4. RMSProp: similar pairs' chosen log-prob falls more than different_topic's",
+  "RMSProp: similar pairs' chosen log-prob falls more than different_topic's",
   "mean Δl_w (paraphrase + minor_edit) − (different_topic) < 0 nats",
   ofSeeds("rmsprop", "simMinusDis"),
   0,
   "<",
 );
 seedFinding(
-  "F5. SGD: similar pairs' chosen log-prob falls more than different_topic's",
+  "SGD: similar pairs' chosen log-prob falls more than different_topic's",
   "same difference < 0 nats",
   ofSeeds("sgd", "simMinusDis"),
   0,
   "<",
 );
 seedFinding(
-  "F6. at matched margin RMSProp lowers the chosen log-prob more than SGD (our hypothesis)",
+  "at matched margin RMSProp lowers the chosen log-prob more than SGD (our hypothesis)",
   "per seed mean Δl_w(RMSProp) − mean Δl_w(SGD) < 0 nats",
   perSeed.rmsprop.map((s, i) => s.dc - perSeed.sgd[i].dc),
   0,
   "<",
 );
 table.finding({
-  claim: "F7. the step-0 criterion (ratio > 1) tells whose chosen log-prob fell under RMSProp",
+  claim: "the step-0 criterion (ratio > 1) tells whose chosen log-prob fell under RMSProp",
   expected: "share of section-2 pairs where 'ratio > 1 <=> fell' holds > 0.5",
   estimate: lab.bootstrapCI(
     single.map((r, i) => ((r.ratio as number) > 1) === fellUnderRms[i] ? 1 : 0),
@@ -979,7 +980,7 @@ const ratiosOf = (kinds: string[]) =>
   single.filter((r) => kinds.includes(r.kind as string)).map((r) => r.ratio as number);
 const simR = ratiosOf(["paraphrase", "minor_edit"]), disR = ratiosOf(["different_topic"]);
 table.finding({
-  claim: "F8. similar pairs have a higher gradient ratio ⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖² at step 0",
+  claim: "similar pairs have a higher gradient ratio ⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖² at step 0",
   expected: "mean ratio (paraphrase + minor_edit) − (different_topic) > 0",
   estimate: disR.length >= 2 && simR.length >= 2
     ? lab.diffMeansCI(simR, disR)
@@ -988,7 +989,7 @@ table.finding({
   direction: ">",
 });
 seedFinding(
-  "F9. TR-DPO (toy): a moving reference lowers ln π(y+) further than a fixed one",
+  "TR-DPO (toy): a moving reference lowers ln π(y+) further than a fixed one",
   "per seed Δ ln π(y+) moving − fixed < 0 nats",
   refDiffs,
   0,
