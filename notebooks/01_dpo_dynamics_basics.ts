@@ -313,7 +313,7 @@ await lab.show(lab.subplots(
     lab.lineFigure(
       (["rmsprop", "sgd"] as const).map((o, i) => ({
         name: o === "rmsprop" ? "RMSProp" : "SGD",
-        x: sweep.filter((r) => r.optimizer === o).map((r) => r.lr),
+        x: sweep.filter((r) => r.optimizer === o).map((r) => r.lr / matched[o].lr),
         y: sweep.filter((r) => r.optimizer === o).map((r) => r.s[key]),
         color: lab.seriesColor(i),
       })),
@@ -323,7 +323,7 @@ await lab.show(lab.subplots(
           dc: "mean Δ ln π(y_w|x) (nats)",
           fell: "share of pairs whose l_w fell",
         }[key],
-        xTitle: "learning rate (log)",
+        xTitle: "lr ÷ the optimizer's matched lr (log; 1 = margin h* after N steps)",
         yTitle: { margin: "nats", dc: "nats", fell: "share" }[key],
         logX: true,
       },
@@ -331,7 +331,7 @@ await lab.show(lab.subplots(
   ),
   {
     columns: 1,
-    title: `Learning-rate sweep, seed 0, ${N} steps (RMSProp and SGD lr scales differ)`,
+    title: `Learning-rate sweep, seed 0, ${N} steps; lr relative to each optimizer's matched lr`,
   },
 ));
 
@@ -539,7 +539,7 @@ console.table(byKind.map((r) => ({
   "Δ chosen": r.meanChosen.toFixed(2),
   "Δ rejected": r.meanRejected.toFixed(2),
   "Δ chosen_paraphrase": r.meanParaphrase.toFixed(2),
-  margin: r.margin.toFixed(3),
+  "reward margin β h": r.margin.toFixed(3),
   accuracy: r.accuracy.toFixed(2),
   "grad ratio (sec. 2)": r.ratio.toFixed(3),
 })));
@@ -665,8 +665,8 @@ await lab.show(lab.makeFigure({
   }),
   layout: {
     title: {
-      text: `Change of ln π(y_w|x) by kind at a matched margin of ~${targetMargin} nats ` +
-        `(${N} steps; mean and 95% interval over ${seeds.length} seeds)`,
+      text: `Δ ln π(y_w|x) by kind, margin matched at ~${targetMargin} nats ` +
+        `(mean, 95% interval, ${seeds.length} seeds)`,
     },
     barmode: "group",
     xaxis: { title: { text: "pair kind" } },
