@@ -13,7 +13,7 @@ import { checkResumeSettings, latestUsableCheckpoint } from "./resume.ts";
 import { checkResumeDir, prepareRunDir } from "./run_dir.ts";
 import { implicitRewardsTracker } from "./trackers.ts";
 import type { ResumePoint } from "./train_state.ts";
-import type { TrainOptions } from "./trainer.ts";
+import type { TrainOptions } from "./train_options.ts";
 import { trlMetricsCallback } from "./trl_metrics.ts";
 
 /**

@@ -11,7 +11,7 @@ import type { Optimizer } from "./optimizers.ts";
 import type { RunStepRecord, RunWriter } from "./records.ts";
 import type { ReferenceLogps } from "./ref_cache.ts";
 import type { ReferenceMover } from "./ref_sync.ts";
-import type { ReferenceOption, TrainOptions } from "./trainer.ts";
+import type { ReferenceOption, TrainOptions } from "./train_options.ts";
 
 /**
  * A loss (or gradient norm) that is not finite: the step is not applied, and the run stops with
