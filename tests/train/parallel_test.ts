@@ -13,6 +13,8 @@ import { collate } from "../../lib/data/collate.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { dpo } from "../../lib/objectives/trl.ts";
+import { createObjective } from "../../lib/objectives/registry.ts";
+import type { SequenceScores } from "../../lib/objectives/types.ts";
 
 await useCpu();
 
@@ -151,5 +153,68 @@ Deno.test("parallelLMScorer: an error in the worker's half is reported, and the 
   } finally {
     par.dispose();
     model.dispose();
+  }
+});
+
+// Token-level objectives read the masks and lengths through comparisons (Less, Greater), which
+// have no gradient: the worker's masks must not reach the tape as functions of the weights.
+Deno.test("parallelLMScorer: token-level objectives (sgdpo, ld_dpo) get the single-thread gradients", async () => {
+  const [model] = smallLMs(9);
+  const [refModel] = smallLMs(13);
+  const batch = collate(PAIRS, 0) as PreferenceBatch;
+  const ref = tf.tidy(() =>
+    lmScorer(refModel, { tokens: true }).scores(batch) as unknown as tf.TensorContainerObject
+  ) as unknown as PairScores;
+  const refTok = ref.tokens as TokenScores;
+  // The trainer's join of policy and reference scores, on every pair of the batch.
+  const lossWith = (name: string) => {
+    const objective = createObjective(name, name === "sgdpo" ? { seed: 4 } : {});
+    return (s: PairScores): tf.Scalar => {
+      const tok = s.tokens as TokenScores;
+      const input: SequenceScores = {
+        policyChosen: s.policyChosen,
+        policyRejected: s.policyRejected,
+        refChosen: ref.policyChosen,
+        refRejected: ref.policyRejected,
+        chosenLength: s.chosenLength,
+        rejectedLength: s.rejectedLength,
+        tokens: { ...tok, refChosen: refTok.policyChosen, refRejected: refTok.policyRejected },
+      };
+      return tf.mean(objective.loss(input).losses) as tf.Scalar;
+    };
+  };
+  const single = lmScorer(model, { tokens: true });
+  const par = await parallelLMScorer(model, { tokens: true });
+  try {
+    for (const name of ["sgdpo", "ld_dpo"]) {
+      // Fresh objectives on both sides: sgdpo's first call draws the same pilot sets.
+      const want = tf.variableGrads(() => lossWith(name)(single.scores(batch)));
+      const got = await par.valueAndGrads(batch, lossWith(name));
+      assertClose(got.value.dataSync()[0], want.value.dataSync()[0], { rtol: 1e-5, msg: name });
+      for (const v of model.variables()) {
+        const g = got.grads[v.name].dataSync(), w = want.grads[v.name].dataSync();
+        let diff = 0, norm = 0;
+        for (let i = 0; i < w.length; i++) {
+          diff += (g[i] - w[i]) ** 2;
+          norm += w[i] ** 2;
+        }
+        assert.ok(norm > 0, `${name} ${v.name}: a zero gradient checks nothing`);
+        assert.ok(
+          Math.sqrt(diff / norm) < 1e-5,
+          `${name} ${v.name}: relative gradient error ${Math.sqrt(diff / norm)}`,
+        );
+      }
+      tf.dispose([
+        got.value,
+        want.value,
+        ...Object.values(got.grads),
+        ...Object.values(want.grads),
+      ]);
+    }
+  } finally {
+    par.dispose();
+    tf.dispose(ref as unknown as tf.TensorContainerObject);
+    model.dispose();
+    refModel.dispose();
   }
 });
