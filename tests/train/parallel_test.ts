@@ -218,3 +218,52 @@ Deno.test("parallelLMScorer: token-level objectives (sgdpo, ld_dpo) get the sing
     refModel.dispose();
   }
 });
+
+Deno.test("train() with a parallel scorer: sgdpo and ld_dpo runs equal the single-thread ones", async () => {
+  const config = { vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 };
+  const pairs = Array.from({ length: 6 }, (_, i) => ({
+    index: i,
+    promptIds: [1 + (i % 5), 2],
+    chosenIds: [3 + (i % 7), 4, 5, 9].slice(0, 2 + (i % 3)),
+    rejectedIds: [6 + (i % 4), 7, 10].slice(0, 1 + (i % 3)),
+  }));
+  const run = async (name: string, parallel: boolean) => {
+    const model = createGPT2(config, { seed: 21 }), refModel = createGPT2(config, { seed: 21 });
+    const policy = parallel
+      ? await parallelLMScorer(model, { tokens: true })
+      : lmScorer(model, { tokens: true });
+    try {
+      const r = await train({
+        policy,
+        reference: { kind: "model", scorer: lmScorer(refModel, { tokens: true, stats: false }) },
+        data: preferenceData(pairs, { padId: 0 }),
+        objective: createObjective(name, name === "sgdpo" ? { seed: 5 } : {}),
+        optimizer: { name: "sgd" },
+        lr: 0.5,
+        batchSize: 3,
+        maxSteps: 2,
+        shuffle: false,
+        progress: false,
+        examplesEvery: false,
+      });
+      return {
+        losses: r.records.filter((x) => x.loss !== undefined).map((x) => x.loss!),
+        weights: model.variables().map((v) => Array.from(v.dataSync())),
+      };
+    } finally {
+      if (parallel) (policy as unknown as { dispose(): void }).dispose();
+      model.dispose();
+      refModel.dispose();
+    }
+  };
+  for (const name of ["sgdpo", "ld_dpo"]) {
+    const one = await run(name, false), two = await run(name, true);
+    assert.equal(one.losses.length, 2, name);
+    // The second step's loss differs from the first (the weights moved), equal between runs.
+    assert.ok(Math.abs(one.losses[1] - one.losses[0]) > 1e-4, name);
+    assertClose(two.losses, one.losses, { rtol: 1e-5, msg: name });
+    one.weights.forEach((w, i) =>
+      assertClose(two.weights[i], w, { rtol: 1e-5, atol: 1e-6, msg: `${name} weights ${i}` })
+    );
+  }
+});
