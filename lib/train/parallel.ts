@@ -26,7 +26,7 @@ import type { ProbeBatch } from "../data/collate.ts";
 import type { PreferenceBatch } from "../data/types.ts";
 import type { CausalLM } from "../models/types.ts";
 import { lmScorer } from "./lm.ts";
-import { flattenScores, pairSlice, rebuildScores } from "./parallel_shared.ts";
+import { flattenScores, isDataLeaf, pairSlice, rebuildScores } from "./parallel_shared.ts";
 import type { PairScores, PreferenceScorer } from "./types.ts";
 
 /** A scorer whose loss gradients can be computed with the batch split across threads. */
@@ -320,9 +320,16 @@ export async function parallelLMScorer(
           throw new Error(`parallel worker: ${count} score values, expected ${sizes}`);
         }
         const parts = tf.split(flat, sizes);
-        const joined = ownLeaves.map((l, i) =>
-          tf.concat([l.tensor, tf.reshape(parts[i], shapes[i])], 0)
-        );
+        let at = 0;
+        const joined = ownLeaves.map((l, i) => {
+          const from = at;
+          at += sizes[i];
+          // Data leaves stay off the tape (their upstream gradient is then zero).
+          const theirs = isDataLeaf(l.path)
+            ? tf.tensor(io.slice(from, at), shapes[i])
+            : tf.reshape(parts[i], shapes[i]);
+          return tf.concat([l.tensor, theirs], 0);
+        });
         return lossOf(rebuildScores(own, joined));
       }, vars);
     } catch (e) {

@@ -46,6 +46,23 @@ export function flattenScores(scores: PairScores): Leaf[] {
 }
 
 /**
+ * True for a leaf that is data, not a function of the weights: masks, lengths, presence flags
+ * and token counts. The main thread rebuilds the worker's data leaves as constants, because
+ * objectives compare them (`Less`, `Greater`: ops without a gradient), which fails on a tape
+ * that ties them to the weights.
+ *
+ * @example
+ * ```ts
+ * import { isDataLeaf } from "./parallel_shared.ts";
+ * console.log(isDataLeaf("tokens.chosenMask"), isDataLeaf("tokens.policyChosen")); // true false
+ * ```
+ */
+export function isDataLeaf(path: string): boolean {
+  return /(Mask|Length)$/.test(path) || path.startsWith("present.") ||
+    path === "tokenStats.correctChosen" || path === "tokenStats.inputTokens";
+}
+
+/**
  * Rebuild a `PairScores`-shaped object with each leaf of `like` replaced by `tensors` (same order
  * as {@link flattenScores}); non-float entries are kept.
  *

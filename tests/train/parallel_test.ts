@@ -13,6 +13,8 @@ import { collate } from "../../lib/data/collate.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { dpo } from "../../lib/objectives/trl.ts";
+import { createObjective } from "../../lib/objectives/registry.ts";
+import type { SequenceScores } from "../../lib/objectives/types.ts";
 
 await useCpu();
 
@@ -151,5 +153,117 @@ Deno.test("parallelLMScorer: an error in the worker's half is reported, and the 
   } finally {
     par.dispose();
     model.dispose();
+  }
+});
+
+// Token-level objectives read the masks and lengths through comparisons (Less, Greater), which
+// have no gradient: the worker's masks must not reach the tape as functions of the weights.
+Deno.test("parallelLMScorer: token-level objectives (sgdpo, ld_dpo) get the single-thread gradients", async () => {
+  const [model] = smallLMs(9);
+  const [refModel] = smallLMs(13);
+  const batch = collate(PAIRS, 0) as PreferenceBatch;
+  const ref = tf.tidy(() =>
+    lmScorer(refModel, { tokens: true }).scores(batch) as unknown as tf.TensorContainerObject
+  ) as unknown as PairScores;
+  const refTok = ref.tokens as TokenScores;
+  // The trainer's join of policy and reference scores, on every pair of the batch.
+  const lossWith = (name: string) => {
+    const objective = createObjective(name, name === "sgdpo" ? { seed: 4 } : {});
+    return (s: PairScores): tf.Scalar => {
+      const tok = s.tokens as TokenScores;
+      const input: SequenceScores = {
+        policyChosen: s.policyChosen,
+        policyRejected: s.policyRejected,
+        refChosen: ref.policyChosen,
+        refRejected: ref.policyRejected,
+        chosenLength: s.chosenLength,
+        rejectedLength: s.rejectedLength,
+        tokens: { ...tok, refChosen: refTok.policyChosen, refRejected: refTok.policyRejected },
+      };
+      return tf.mean(objective.loss(input).losses) as tf.Scalar;
+    };
+  };
+  const single = lmScorer(model, { tokens: true });
+  const par = await parallelLMScorer(model, { tokens: true });
+  try {
+    for (const name of ["sgdpo", "ld_dpo"]) {
+      // Fresh objectives on both sides: sgdpo's first call draws the same pilot sets.
+      const want = tf.variableGrads(() => lossWith(name)(single.scores(batch)));
+      const got = await par.valueAndGrads(batch, lossWith(name));
+      assertClose(got.value.dataSync()[0], want.value.dataSync()[0], { rtol: 1e-5, msg: name });
+      for (const v of model.variables()) {
+        const g = got.grads[v.name].dataSync(), w = want.grads[v.name].dataSync();
+        let diff = 0, norm = 0;
+        for (let i = 0; i < w.length; i++) {
+          diff += (g[i] - w[i]) ** 2;
+          norm += w[i] ** 2;
+        }
+        assert.ok(norm > 0, `${name} ${v.name}: a zero gradient checks nothing`);
+        assert.ok(
+          Math.sqrt(diff / norm) < 1e-5,
+          `${name} ${v.name}: relative gradient error ${Math.sqrt(diff / norm)}`,
+        );
+      }
+      tf.dispose([
+        got.value,
+        want.value,
+        ...Object.values(got.grads),
+        ...Object.values(want.grads),
+      ]);
+    }
+  } finally {
+    par.dispose();
+    tf.dispose(ref as unknown as tf.TensorContainerObject);
+    model.dispose();
+    refModel.dispose();
+  }
+});
+
+Deno.test("train() with a parallel scorer: sgdpo and ld_dpo runs equal the single-thread ones", async () => {
+  const config = { vocab_size: 12, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 };
+  const pairs = Array.from({ length: 6 }, (_, i) => ({
+    index: i,
+    promptIds: [1 + (i % 5), 2],
+    chosenIds: [3 + (i % 7), 4, 5, 9].slice(0, 2 + (i % 3)),
+    rejectedIds: [6 + (i % 4), 7, 10].slice(0, 1 + (i % 3)),
+  }));
+  const run = async (name: string, parallel: boolean) => {
+    const model = createGPT2(config, { seed: 21 }), refModel = createGPT2(config, { seed: 21 });
+    const policy = parallel
+      ? await parallelLMScorer(model, { tokens: true })
+      : lmScorer(model, { tokens: true });
+    try {
+      const r = await train({
+        policy,
+        reference: { kind: "model", scorer: lmScorer(refModel, { tokens: true, stats: false }) },
+        data: preferenceData(pairs, { padId: 0 }),
+        objective: createObjective(name, name === "sgdpo" ? { seed: 5 } : {}),
+        optimizer: { name: "sgd" },
+        lr: 0.5,
+        batchSize: 3,
+        maxSteps: 2,
+        shuffle: false,
+        progress: false,
+        examplesEvery: false,
+      });
+      return {
+        losses: r.records.filter((x) => x.loss !== undefined).map((x) => x.loss!),
+        weights: model.variables().map((v) => Array.from(v.dataSync())),
+      };
+    } finally {
+      if (parallel) (policy as unknown as { dispose(): void }).dispose();
+      model.dispose();
+      refModel.dispose();
+    }
+  };
+  for (const name of ["sgdpo", "ld_dpo"]) {
+    const one = await run(name, false), two = await run(name, true);
+    assert.equal(one.losses.length, 2, name);
+    // The second step's loss differs from the first (the weights moved), equal between runs.
+    assert.ok(Math.abs(one.losses[1] - one.losses[0]) > 1e-4, name);
+    assertClose(two.losses, one.losses, { rtol: 1e-5, msg: name });
+    one.weights.forEach((w, i) =>
+      assertClose(two.weights[i], w, { rtol: 1e-5, atol: 1e-6, msg: `${name} weights ${i}` })
+    );
   }
 });
