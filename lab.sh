@@ -18,5 +18,5 @@ case "$cmd" in
   setup) echo "set-up complete: $(deno --version | head -1)" ;;
   studies) exec deno run -A scripts/studies.ts "$@" ;;
   test) exec bash scripts/test.sh "$@" ;;
-  cli) exec deno run -A lib/cli.ts "$@" ;;
+  cli) exec deno run -A tools/cli.ts "$@" ;;
 esac

@@ -15,7 +15,7 @@
  */
 export * from "./backend.ts";
 export * from "./notebook.ts";
-export * from "./bench/matmul.ts";
+export * from "./matmul_bench.ts";
 export * from "./objectives/mod.ts";
 export * from "./models/mod.ts";
 export * from "./data/mod.ts";
@@ -23,3 +23,5 @@ export * from "./train/mod.ts";
 export * from "./analysis/mod.ts";
 export * from "./plot/mod.ts";
 export * from "./study/mod.ts";
+export * from "./core/mod.ts";
+export * from "./scoring/mod.ts";

@@ -122,7 +122,7 @@ const cliOut = "../out/ches/simple_pairs_ches.jsonl";
 const cliArgs = ["ches", "--model", modelDir, "--data", cliInput, "--out", cliOut, "--per-token"];
 console.log(`$ deno task lab ${cliArgs.join(" ")}`);
 const cli = await new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", "../lib/cli.ts", ...cliArgs],
+  args: ["run", "-A", "../tools/cli.ts", ...cliArgs],
   stdout: "piped",
   stderr: "piped",
 }).output();

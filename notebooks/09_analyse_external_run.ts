@@ -237,17 +237,28 @@ await lab.train({
   ],
 });
 tiny.dispose();
-const { analyseCheckpointsCommand } = await import("../lib/analysis/checkpoints_cli.ts");
 const seriesOut = `${trlLikeDir}/analysis`;
-await analyseCheckpointsCommand([
-  "--run",
-  trlLikeDir,
-  "--data",
-  seriesPairsFile,
-  "--out",
-  seriesOut,
-  "--force",
-]);
+// The command-line tool itself, as a researcher would run it on a TRL output folder.
+const analysed = await new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    "../tools/cli.ts",
+    "analyse-checkpoints",
+    "--run",
+    trlLikeDir,
+    "--data",
+    seriesPairsFile,
+    "--out",
+    seriesOut,
+    "--force",
+  ],
+  stdout: "inherit",
+  stderr: "piped",
+}).output();
+if (!analysed.success) {
+  throw new Error(`lab analyse-checkpoints failed:\n${new TextDecoder().decode(analysed.stderr)}`);
+}
 type SeriesMass = { step: number; prompt: number; label: string; logp: number };
 const liveMass = await lab.readJsonl<SeriesMass>("../out/runs/09_series_live/mass.jsonl");
 const afterMass = await lab.readJsonl<SeriesMass>(`${seriesOut}/mass.jsonl`);

@@ -22,13 +22,13 @@ check() {
 }
 check "deno fmt --check" deno fmt --check
 check "deno lint" deno lint
-check "deno check" deno check lib/ tests/ scripts/ notebooks/
+check "deno check" deno check lib/ tools/ tests/ scripts/ notebooks/
 
 export DPO_LAB_SMOKE="${DPO_LAB_SMOKE:-1}"
 # Plain output: the summary line below is parsed.
 export NO_COLOR=1
 log="$(mktemp)"
-deno test -A --no-prompt --doc tests/ lib/ 2>&1 | tee "$log"
+deno test -A --no-prompt --doc tests/ lib/ tools/ 2>&1 | tee "$log"
 summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)"
 grep -E '\.\.\. FAILED' "$log" | sed 's/^/FAIL /' > "$log.failed" || true
 if [ -n "$summary" ]; then

@@ -3,22 +3,24 @@
  * literal in the command's source must stand on an options line of the help text.
  */
 import assert from "node:assert/strict";
-import { COMMANDS, main } from "../lib/cli.ts";
+import { COMMANDS, main } from "../tools/cli.ts";
 
 /** Each command's source file (where its parser lives), and flags its parser builds by name. */
 const SOURCES: Record<string, { file: URL; extra?: string[] }> = {
-  "analyse-checkpoints": { file: new URL("../lib/analysis/checkpoints_cli.ts", import.meta.url) },
-  backend: { file: new URL("../lib/backend_cli.ts", import.meta.url) },
-  bench: { file: new URL("../lib/bench/cli.ts", import.meta.url) },
-  ches: { file: new URL("../lib/analysis/ches_cli.ts", import.meta.url) },
-  data: { file: new URL("../lib/data/cli.ts", import.meta.url) },
-  "import-trl": { file: new URL("../lib/train/cli.ts", import.meta.url), extra: ["--out"] },
+  "analyse-checkpoints": {
+    file: new URL("../tools/commands/analyse_checkpoints.ts", import.meta.url),
+  },
+  backend: { file: new URL("../tools/commands/backend.ts", import.meta.url) },
+  bench: { file: new URL("../tools/bench/cli.ts", import.meta.url) },
+  ches: { file: new URL("../tools/commands/ches.ts", import.meta.url) },
+  data: { file: new URL("../tools/commands/data.ts", import.meta.url) },
+  "import-trl": { file: new URL("../tools/commands/train.ts", import.meta.url), extra: ["--out"] },
   objectives: {
-    file: new URL("../lib/objectives/cli.ts", import.meta.url),
+    file: new URL("../tools/commands/objectives.ts", import.meta.url),
     extra: ["--objective", "--params", "--input", "--batch", "--json", "--seed"],
   },
-  pretrain: { file: new URL("../lib/pretrain/cli.ts", import.meta.url) },
-  train: { file: new URL("../lib/train/cli.ts", import.meta.url) },
+  pretrain: { file: new URL("../tools/pretrain/cli.ts", import.meta.url) },
+  train: { file: new URL("../tools/commands/train.ts", import.meta.url) },
 };
 
 async function helpOf(name: string): Promise<{ code: number; text: string }> {

@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
-import type { ObjectiveScores, PreferenceScorer, TrainObjective } from "../train/types.ts";
+import type { TrainObjective } from "../train/types.ts";
+import type { PreferenceScorer, SequenceScores } from "../core/scores.ts";
 
 /** Options of {@link firstOrderBatchChange}. */
 export interface BatchChangeOptions {
@@ -86,7 +87,7 @@ export async function firstOrderBatchChange<B>(
         `reference has ${ref.chosen.length}/${ref.rejected.length} values for ${n} pairs`,
       );
     }
-    const scores: ObjectiveScores = {
+    const scores: SequenceScores = {
       policyChosen: s.policyChosen,
       policyRejected: s.policyRejected,
       chosenLength: s.chosenLength,

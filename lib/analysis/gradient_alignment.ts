@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
-import type { PreferenceScorer } from "../train/types.ts";
+import type { PreferenceScorer } from "../core/scores.ts";
 
 /** Inner products of the two log-prob gradients. */
 export interface GradientGeometry {

@@ -19,7 +19,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
-import type { PreferenceScorer, TrainObjective } from "../train/types.ts";
+import type { TrainObjective } from "../train/types.ts";
+import type { PreferenceScorer } from "../core/scores.ts";
 
 /** Options of {@link influenceMatrix}. */
 export interface InfluenceOptions {

@@ -29,3 +29,4 @@ export * from "./batch_effect.ts";
 export * from "./next_token.ts";
 export * from "./trackers.ts";
 export * from "./checkpoint_series.ts";
+export * from "./mass_tracker.ts";

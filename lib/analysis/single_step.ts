@@ -8,7 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
-import type { ObjectiveScores, PreferenceScorer, TrainObjective } from "../train/types.ts";
+import type { TrainObjective } from "../train/types.ts";
+import type { PreferenceScorer, SequenceScores } from "../core/scores.ts";
 
 /** Options of {@link singleStepChange}. */
 export interface SingleStepOptions {
@@ -93,7 +94,7 @@ export async function singleStepChange<B>(
   try {
     const { value, grads } = tf.variableGrads(() => {
       const s = policy.scores(batch);
-      const scores: ObjectiveScores = {
+      const scores: SequenceScores = {
         policyChosen: s.policyChosen,
         policyRejected: s.policyRejected,
         chosenLength: s.chosenLength,

@@ -23,8 +23,9 @@ import type {
   StepContext,
   TrainCallback,
 } from "../train/callbacks.ts";
-import type { Metrics, PreferenceScorer, TrainData, TrainObjective } from "../train/types.ts";
-import { scoresAt } from "../train/tracked_scores.ts";
+import type { Metrics, TrainObjective } from "../train/types.ts";
+import type { PreferenceScorer, TrainData } from "../core/scores.ts";
+import { scoresAt } from "./tracked_scores.ts";
 import { argmaxMass, massShift, topKGains } from "./distribution.ts";
 import { displacement, type DisplacementLabel, labelDisplacement } from "./displacement.ts";
 import { firstOrderLogpChange, gradientInnerProducts } from "./gradient_alignment.ts";

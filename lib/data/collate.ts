@@ -204,3 +204,14 @@ export function mismatchedExamples(examples: readonly TokenizedExample[]): Token
   const n = examples.length;
   return examples.map((e, i) => ({ ...e, completionIds: examples[(i + 1) % n].completionIds }));
 }
+
+/**
+ * A batch of unpaired (KTO) examples for the trainer: the examples themselves and, row for row,
+ * each example's prompt with its mismatched completion (for KTO's reference point z0).
+ */
+export interface KtoBatch {
+  examples: UnpairedBatch;
+  mismatched: UnpairedBatch;
+  /** Source row of each example. */
+  pairIndex: number[];
+}

@@ -15,9 +15,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { PairScores, PreferenceScorer, ToyBatch, ToyProbes } from "../train/types.ts";
+import type { PairScores, PreferenceScorer, ToyBatch, ToyProbes } from "../core/scores.ts";
 import { Rng } from "../core/rng.ts";
-import { logitStats } from "../train/token_stats.ts";
+import { logitStats } from "../core/token_stats.ts";
 
 /** A token or prompt, by name or index. */
 export type TokenRef = string | number;

@@ -18,7 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { PairScores, PreferenceScorer, TrainData } from "../train/types.ts";
+import type { PairScores, PreferenceScorer, TrainData } from "../core/scores.ts";
 
 /**
  * What the scorer needs from a toy model: logits per context (the model's "prompts") and its

@@ -4,7 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { LossOutput, Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
+import type { LossOutput, Objective, ObjectiveState, ParamValue } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /**
  * `L_i = Σ_k w_k·L_k,i`, so `mean(L) = Σ_k w_k·mean(L_k)`, TRL's combined loss. E.g. RPO =

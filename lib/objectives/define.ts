@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type ParamSpec, type ParamSpecs, resolveParams } from "./params.ts";
-import type { LossOutput, Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
+import type { LossOutput, Objective, ObjectiveState, ParamValue } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /**
  * The value type one spec resolves to. A spec whose type is only known as the wide

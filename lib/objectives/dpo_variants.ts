@@ -17,7 +17,8 @@ import {
   requireTokens,
   smoothedLogistic,
 } from "./scores.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 function logRatios(name: string, s: SequenceScores): { uW: tf.Tensor1D; uL: tf.Tensor1D } {
   const ref = requireRef(name, s);

@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /** Result of {@link gradientWeights}; plain numbers. */
 export interface GradientWeights {

@@ -4,7 +4,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { SequenceScores } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /** The metric names, as TRL logs them. */
 export const METRIC_NAMES = [

@@ -28,14 +28,8 @@
  *
  * @module
  */
-export type {
-  LossOutput,
-  Objective,
-  ObjectiveState,
-  ParamValue,
-  SequenceScores,
-  TokenScores,
-} from "./types.ts";
+export type { LossOutput, Objective, ObjectiveState, ParamValue } from "./types.ts";
+export type { SequenceScores, TokenScores } from "../core/scores.ts";
 export { type ParamSpec, type ParamSpecs, resolveParams } from "./params.ts";
 export {
   defineObjective,

@@ -9,7 +9,8 @@ import { defineObjective } from "./define.ts";
 import { log1mexp, logSigmoid } from "./numerics.ts";
 import { BETA, LABEL_SMOOTHING, NLL_MODE } from "./params.ts";
 import { lengths, nll, type NllMode, smoothedLogistic } from "./scores.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 function meanLogps(s: SequenceScores): { w: tf.Tensor1D; l: tf.Tensor1D } {
   const len = lengths(s);

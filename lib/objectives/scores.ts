@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { logSigmoid, stopGradient } from "./numerics.ts";
-import type { SequenceScores, TokenScores } from "./types.ts";
+import type { SequenceScores, TokenScores } from "../core/scores.ts";
 
 /** The reference log-probs, or a `TypeError` naming the missing field. */
 export function requireRef(

@@ -11,7 +11,8 @@ import { defineObjective } from "./define.ts";
 import { softplus, stopGradient } from "./numerics.ts";
 import { BETA } from "./params.ts";
 import { requireRef, requireTokens } from "./scores.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 function margin(name: string, s: SequenceScores): tf.Tensor1D {
   const ref = requireRef(name, s);

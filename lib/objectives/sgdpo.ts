@@ -29,7 +29,8 @@ import { defineObjective } from "./define.ts";
 import { softplus, stopGradient } from "./numerics.ts";
 import { BETA, LABEL_SMOOTHING } from "./params.ts";
 import { requireRef, requireTokens } from "./scores.ts";
-import type { Objective, ObjectiveState, SequenceScores } from "./types.ts";
+import type { Objective, ObjectiveState } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /** murmur3's 32-bit finaliser: a bijective mix with full avalanche. */
 function fmix32(h: number): number {

@@ -32,7 +32,9 @@ import { defineObjective } from "./define.ts";
 import { sigmoid, softplus, stopGradient } from "./numerics.ts";
 import { BETA } from "./params.ts";
 import { requireRef, requireTokens } from "./scores.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
+import { mulberry32 } from "../core/rng.ts";
 
 /** Pilot estimates handed to a {@link PilotRule}; all detached, `[B]`. */
 export interface Pilot {
@@ -79,17 +81,8 @@ export const defaultPilotRule: PilotRule = (pilot, p) => ({
   ) as tf.Tensor1D,
 });
 
-/** A small seeded PRNG (mulberry32): uniform floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG this objective draws its pilots with (lib/core/rng.ts), re-exported. */
+export { mulberry32 };
 
 /** Options of {@link samplePilotMasks}. */
 export interface PilotSampling {

@@ -25,7 +25,8 @@ import { defineObjective } from "./define.ts";
 import { alphaDpo, dpop, rdpo } from "./dpo_variants.ts";
 import { cpo, simpo } from "./reference_free.ts";
 import { dpo } from "./trl.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /** The candidate penalties. */
 export type SpoPenalty = "value" | "hinge" | "sft";

@@ -25,7 +25,8 @@ import {
   type WeightReads,
   weightReads,
 } from "./gradients.ts";
-import type { Objective, SequenceScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /** Grid and token assumptions for {@link tokenGradientField}. */
 export interface TokenFieldSpec {

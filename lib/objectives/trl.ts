@@ -24,7 +24,8 @@ import {
   smoothedLogistic,
   wpoWeight,
 } from "./scores.ts";
-import type { Objective, ObjectiveState, ParamValue, SequenceScores } from "./types.ts";
+import type { Objective, ObjectiveState, ParamValue } from "./types.ts";
+import type { SequenceScores } from "../core/scores.ts";
 
 /** TRL modifiers accepted by every loss type of this file. */
 export interface TrlModifiers {

@@ -7,7 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { gradientWeights } from "./gradients.ts";
-import type { Objective, SequenceScores, TokenScores } from "./types.ts";
+import type { Objective } from "./types.ts";
+import type { SequenceScores, TokenScores } from "../core/scores.ts";
 
 /** Per-token inputs of one pair, for token-level objectives; one number per completion token. */
 export interface TokenPoint {

@@ -7,7 +7,7 @@
  */
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import type { StepRecord } from "./records.ts";
-import { spearmanCorrelation } from "./stats.ts";
+import { spearmanCorrelation } from "../core/stats.ts";
 import { OKABE_ITO } from "./style.ts";
 import type { ScatterTrace } from "./types.ts";
 

@@ -70,7 +70,7 @@ export {
   type ObjectiveFieldsOptions,
   quiverSegments,
 } from "./field.ts";
-export { averageRanks, pearsonCorrelation, smoothEma, spearmanCorrelation } from "./stats.ts";
+export { averageRanks, pearsonCorrelation, smoothEma, spearmanCorrelation } from "../core/stats.ts";
 export { figureToSvg, type SvgOptions } from "./svg.ts";
 export { figurePageHtml, plotlyLoaderHtml } from "./html.ts";
 export {

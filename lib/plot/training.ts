@@ -7,7 +7,7 @@
 import { withAlpha } from "./color.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import { metricSeries, metricTitle, numericKeys, type StepRecord } from "./records.ts";
-import { smoothEma } from "./stats.ts";
+import { smoothEma } from "../core/stats.ts";
 import { ROLE_COLORS, seriesColor } from "./style.ts";
 import { subplots } from "./subplots.ts";
 import type { Layout, ScatterTrace } from "./types.ts";

@@ -1,7 +1,7 @@
 /**
  * TRL's full per-step metric set as one figure: `entropy`, `mean_token_accuracy`,
  * `logits/chosen`, `logits/rejected`, `grad_norm`, `learning_rate` and `num_tokens` (definitions
- * in `lib/train/token_stats.ts` and `lib/train/trl_metrics.ts`), one panel each, for a run of ours
+ * in `lib/core/token_stats.ts` and `lib/train/trl_metrics.ts`), one panel each, for a run of ours
  * or a TRL `trainer_state.json` read by `readRun`.
  *
  * @module

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mulberry32 } from "../data/rng.ts";
+import { mulberry32 } from "../core/rng.ts";
 
 /** An estimate with its interval; `n` observations, `method` says how the interval was made. */
 export interface Interval {

@@ -52,7 +52,8 @@
  *
  * @module
  */
-import type { Metrics, PairValues, PreferenceScorer, TrainData, TrainObjective } from "./types.ts";
+import type { Metrics, PairValues, TrainObjective } from "./types.ts";
+import type { PreferenceScorer, TrainData } from "../core/scores.ts";
 
 /** Appends rows to `<name>.jsonl` in the run directory (a no-op when the run has no directory). */
 export interface RunRows {

@@ -117,7 +117,7 @@ export interface TrainConfig {
   saveModel?: boolean;
   /**
    * Causal LM on `wasm`/`cpu`: 2 splits every batch across this thread and a worker
-   * (lib/train/parallel.ts); default 1.
+   * (lib/scoring/parallel.ts); default 1.
    */
   threads?: 1 | 2;
 }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { TOKEN_STAT_KEYS, tokenStatMetrics, type TokenStatValues } from "./token_stats.ts";
+import { TOKEN_STAT_KEYS, tokenStatMetrics, type TokenStatValues } from "../core/token_stats.ts";
 import type { Metrics, PairValues } from "./types.ts";
 
 /** Per-pair implicit rewards `β·u` and margins. */

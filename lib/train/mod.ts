@@ -1,5 +1,6 @@
 /**
- * train: the preference-training loop, its optimizers, run records, callbacks and trackers.
+ * train: the preference-training loop, its optimizers, run records, callbacks and implicit-rewards
+ * tracker (scorers: lib/scoring; the other trackers: lib/analysis).
  *
  * @example DPO on a single-token toy model, records in a run directory
  * ```ts ignore
@@ -23,15 +24,10 @@ export * from "./schedule.ts";
 export * from "./metrics.ts";
 export * from "./records.ts";
 export * from "./checkpoint.ts";
-export * from "./ref_cache.ts";
-export * from "./trackers.ts";
 export * from "./progress.ts";
 export * from "./trainer.ts";
-export * from "./logps.ts";
-export * from "./lm.ts";
 export * from "./config.ts";
-export * from "./parallel.ts";
-export * from "./token_stats.ts";
 export * from "./trl_metrics.ts";
 export * from "./ref_sync.ts";
 export * from "./trl_layout.ts";
+export * from "./implicit_rewards.ts";

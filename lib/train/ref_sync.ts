@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { PreferenceScorer } from "./types.ts";
+import type { PreferenceScorer } from "../core/scores.ts";
 import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 
 /** Settings of a moving reference. */

@@ -4,16 +4,12 @@
  *
  * @module
  */
-import {
-  collate,
-  collateUnpaired,
-  mismatchedExamples,
-  type UnpairedBatch,
-} from "../data/collate.ts";
+import { collate, collateUnpaired, mismatchedExamples } from "../data/collate.ts";
 import type { TokenizedExample } from "../data/tokenize.ts";
 import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
 import { permutation } from "../core/rng.ts";
-import type { ToyBatch, TrainData } from "./types.ts";
+import type { ToyBatch, TrainData } from "../core/scores.ts";
+import type { KtoBatch } from "../data/collate.ts";
 
 /** Columns of single-token pairs: prompt index, chosen token, rejected token. */
 export interface ToyPairs {
@@ -187,17 +183,6 @@ export function preferenceData(
       return new Uint8Array(Int32Array.from(ints).buffer);
     },
   };
-}
-
-/**
- * A batch of unpaired (KTO) examples for the trainer: the examples themselves and, row for row,
- * each example's prompt with its mismatched completion (for KTO's reference point z0).
- */
-export interface KtoBatch {
-  examples: UnpairedBatch;
-  mismatched: UnpairedBatch;
-  /** Source row of each example. */
-  pairIndex: number[];
 }
 
 /**

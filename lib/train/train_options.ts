@@ -11,7 +11,8 @@ import type { ProgressOptions } from "./progress.ts";
 import type { RunStepRecord } from "./records.ts";
 import type { RefSyncSpec } from "./ref_sync.ts";
 import type { ScheduleSpec } from "./schedule.ts";
-import type { PreferenceScorer, TrainData, TrainObjective } from "./types.ts";
+import type { TrainObjective } from "./types.ts";
+import type { PreferenceScorer, TrainData } from "../core/scores.ts";
 
 /**
  * Where reference scores come from, when the objective needs them.

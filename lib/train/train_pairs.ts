@@ -5,17 +5,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ReferenceLogps } from "./ref_cache.ts";
+import type { ReferenceLogps } from "../scoring/ref_cache.ts";
 import type { RunState } from "./train_state.ts";
-import { TOKEN_STAT_KEYS } from "./token_stats.ts";
-import type {
-  ObjectiveScores,
-  PairScores,
-  PairValues,
-  PreferenceScorer,
-  TrainData,
-  TrainObjective,
-} from "./types.ts";
+import { TOKEN_STAT_KEYS } from "../core/token_stats.ts";
+import type { PairValues, TrainObjective } from "./types.ts";
+import type { PairScores, PreferenceScorer, SequenceScores, TrainData } from "../core/scores.ts";
 
 /** Reference scores of one batch as tensors. */
 export interface RefTensors {
@@ -133,8 +127,8 @@ export async function refScores<B>(
 }
 
 /** The objective's input from the policy's scores and the reference's. */
-function objectiveScores(s: PairScores, ref: RefTensors | undefined): ObjectiveScores {
-  const out: ObjectiveScores = {
+function objectiveScores(s: PairScores, ref: RefTensors | undefined): SequenceScores {
+  const out: SequenceScores = {
     policyChosen: s.policyChosen,
     policyRejected: s.policyRejected,
     chosenLength: s.chosenLength,
@@ -146,7 +140,7 @@ function objectiveScores(s: PairScores, ref: RefTensors | undefined): ObjectiveS
     out.refChosen = ref.chosen;
     out.refRejected = ref.rejected;
     // A scorer that keeps its own reference tokens (the toy scorers) wins over the model's.
-    const own = out.tokens as Record<string, unknown> | undefined;
+    const own = out.tokens;
     if (ref.tokens && own && !own.refChosen) {
       out.tokens = { ...own, refChosen: ref.tokens.chosen, refRejected: ref.tokens.rejected };
     }

@@ -9,7 +9,7 @@ import {
   computeReferenceLogpsAsync,
   readReferenceFile,
   writeReferenceFile,
-} from "./ref_cache.ts";
+} from "../scoring/ref_cache.ts";
 import { type ReferenceMover, referenceMover } from "./ref_sync.ts";
 import { registerRunFile } from "./run_dir.ts";
 import type { RunState } from "./train_state.ts";

@@ -11,7 +11,7 @@ import type { Optimizer } from "./optimizers.ts";
 import { progressCallback } from "./progress.ts";
 import { checkResumeSettings, latestUsableCheckpoint } from "./resume.ts";
 import { checkResumeDir, prepareRunDir } from "./run_dir.ts";
-import { implicitRewardsTracker } from "./trackers.ts";
+import { implicitRewardsTracker } from "./implicit_rewards.ts";
 import type { ResumePoint } from "./train_state.ts";
 import type { TrainOptions } from "./train_options.ts";
 import { trlMetricsCallback } from "./trl_metrics.ts";

@@ -9,7 +9,7 @@ import type { RunContext, TrainCallback } from "./callbacks.ts";
 import type { CheckpointState } from "./checkpoint.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { RunStepRecord, RunWriter } from "./records.ts";
-import type { ReferenceLogps } from "./ref_cache.ts";
+import type { ReferenceLogps } from "../scoring/ref_cache.ts";
 import type { ReferenceMover } from "./ref_sync.ts";
 import type { ReferenceOption, TrainOptions } from "./train_options.ts";
 

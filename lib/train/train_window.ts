@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { mergeMetrics, type StepContext } from "./callbacks.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
 import { clipByGlobalNormAsync } from "./optimizers.ts";
-import { isParallelScorer } from "./parallel.ts";
+import { isParallelScorer } from "../scoring/parallel.ts";
 import type { RunStepRecord } from "./records.ts";
 import { learningRate } from "./schedule.ts";
 import { permutation } from "./train_data.ts";
@@ -28,11 +28,9 @@ import {
   type RunState,
   TrainingDivergedError,
 } from "./train_state.ts";
-import type { Metrics, PairScores, PairValues } from "./types.ts";
-
-function epochSeed(seed: number, epoch: number): number {
-  return (seed ^ Math.imul(epoch + 1, 0x9e3779b1)) | 0;
-}
+import type { Metrics, PairValues } from "./types.ts";
+import type { PairScores } from "../core/scores.ts";
+import { epochSeed } from "../core/rng.ts";
 
 function orderOf<B>(s: RunState<B>, epoch: number): number[] {
   if (s.epochOrder?.epoch !== epoch) {
@@ -75,7 +73,7 @@ async function microBatch<B>(
   try {
     const lossOf = (sc: PairScores) =>
       tf.div(tf.sum(pairLosses(objective, sc, ref?.tensors, kept, true)), windowPairs) as tf.Scalar;
-    // A data-parallel scorer (lib/train/parallel.ts) splits the batch across threads.
+    // A data-parallel scorer (lib/scoring/parallel.ts) splits the batch across threads.
     const out = isParallelScorer(policy)
       ? await policy.valueAndGrads(batch, lossOf)
       : tf.variableGrads(() => lossOf(policy.scores(batch)), s.vars);

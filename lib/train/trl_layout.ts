@@ -50,7 +50,7 @@ const TRL_KEYS = [
  * import "@tensorflow/tfjs-backend-cpu";
  * import { createGPT2 } from "../models/gpt2.ts";
  * import { dpo } from "../objectives/mod.ts";
- * import { causalLMScorer } from "./logps.ts";
+ * import { causalLMScorer } from "../scoring/logps.ts";
  * import { preferenceData } from "./train_data.ts";
  * import { train } from "./trainer.ts";
  * import { trlLayoutCallback } from "./trl_layout.ts";

@@ -11,8 +11,8 @@
  * @module
  */
 import { type BackendName, formatBackendReport, initBackend } from "../../lib/backend.ts";
-import { dpoStepper } from "../../lib/bench/steps.ts";
-import { findShippedModel, openBenchModel, syntheticBatches } from "../../lib/bench/workload.ts";
+import { dpoStepper } from "../../tools/bench/steps.ts";
+import { findShippedModel, openBenchModel, syntheticBatches } from "../../tools/bench/workload.ts";
 
 function flag(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of `lab bench`: the same DPO workload in plain PyTorch, timed the same way.
 
-This is a benchmark harness, not part of the library. `lab bench` (lib/bench/peer.ts) writes
+This is a benchmark harness, not part of the library. `lab bench` (tools/bench/peer.ts) writes
 a JSON spec -- GPT-2 config, the path of a safetensors file with the weights, the token
 batches, the DPO and AdamW settings -- runs this script with it and reads one JSON object
 back from stdout. The model here is a small GPT-2 written from the paper's description
@@ -9,7 +9,7 @@ back from stdout. The model here is a small GPT-2 written from the paper's descr
 LayerNorm, unembedding tied to the token embedding), with Hugging Face tensor names and
 [in, out] projection layouts, so it reads the same checkpoint the Deno side trains.
 
-The DPO step mirrors lib/bench/steps.ts: reference scores without autograd, policy scores
+The DPO step mirrors tools/bench/steps.ts: reference scores without autograd, policy scores
 with it, mean DPO loss over pairs (-log sigmoid(beta * ((pc - rc) - (pr - rr)))), AdamW
 (torch.optim.AdamW), and the loss read back with .item(). Per-token log-probs are the label
 logit minus logsumexp over the vocabulary, as TRL computes them in float32.

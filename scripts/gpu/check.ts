@@ -13,8 +13,8 @@
  * @module
  */
 import { formatBackendReport, initBackend } from "../../lib/backend.ts";
-import { benchCommand } from "../../lib/bench/cli.ts";
-import { nvidiaGpuName } from "../../lib/bench/machine.ts";
+import { benchCommand } from "../../tools/bench/cli.ts";
+import { nvidiaGpuName } from "../../tools/bench/machine.ts";
 
 // `--report`: only start webgpu and wasm and print their reports (a first diagnosis on a new
 // machine: is the Vulkan driver found, which adapter, which BLAS).

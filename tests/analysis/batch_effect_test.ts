@@ -14,7 +14,7 @@ import {
 } from "../../lib/analysis/gradient_alignment.ts";
 import { createUnconstrainedFeatures } from "../../lib/models/toy.ts";
 import { dpo } from "../../lib/objectives/trl.ts";
-import type { ToyBatch } from "../../lib/train/types.ts";
+import type { ToyBatch } from "../../lib/core/scores.ts";
 
 await useCpu();
 

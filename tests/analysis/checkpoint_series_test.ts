@@ -14,15 +14,15 @@ import { loadTokenizer } from "../../lib/data/tokenizer.ts";
 import { loadPreferenceFile } from "../../lib/data/load.ts";
 import { tokenizePairs } from "../../lib/data/tokenize.ts";
 import type { TokenizedPair } from "../../lib/data/types.ts";
-import { lmScorer } from "../../lib/train/lm.ts";
+import { lmScorer } from "../../lib/scoring/lm.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { dpo } from "../../lib/objectives/mod.ts";
 import { trlLayoutCallback } from "../../lib/train/trl_layout.ts";
 import { readJsonl, readRun } from "../../lib/train/records.ts";
-import { runConfig } from "../../lib/train/cli.ts";
+import { runConfig } from "../../tools/commands/train.ts";
 import { parseTrainConfig } from "../../lib/train/config.ts";
-import { analyseCheckpointsCommand } from "../../lib/analysis/checkpoints_cli.ts";
+import { analyseCheckpointsCommand } from "../../tools/commands/analyse_checkpoints.ts";
 import { findCheckpoints } from "../../lib/analysis/checkpoint_series.ts";
 
 await useCpu();
@@ -207,7 +207,7 @@ Deno.test("analyse-checkpoints: a dpo-lab run directory (base model = step 0, tr
 
 Deno.test("analyse-checkpoints: --help documents every option; bad arguments and probes are named", async () => {
   const { parseAnalyseArgs, parseProbeLines } = await import(
-    "../../lib/analysis/checkpoints_cli.ts"
+    "../../tools/commands/analyse_checkpoints.ts"
   );
   const printed: string[] = [];
   const log = console.log;

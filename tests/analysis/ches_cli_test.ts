@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
-import { chesCommand, parseChesArgs } from "../../lib/analysis/ches_cli.ts";
+import { chesCommand, parseChesArgs } from "../../tools/commands/ches.ts";
 import { chesScores } from "../../lib/analysis/ches.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { loadCausalLM, saveCausalLM } from "../../lib/models/checkpoint.ts";

@@ -12,7 +12,7 @@ import { loadTokenizer } from "../../lib/data/tokenizer.ts";
 import { loadPreferenceFile } from "../../lib/data/load.ts";
 import { tokenizePairs } from "../../lib/data/tokenize.ts";
 import { collateProbes } from "../../lib/data/collate.ts";
-import { lmScorer } from "../../lib/train/lm.ts";
+import { lmScorer } from "../../lib/scoring/lm.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { dpo } from "../../lib/objectives/trl.ts";
 import "../../lib/kernels/gradients.ts";

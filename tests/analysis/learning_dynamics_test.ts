@@ -11,7 +11,7 @@ import {
 } from "../../lib/models/toy.ts";
 import { createToySequenceScorer, toySequenceData } from "../../lib/models/toy_sequence.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
-import { lmScorer } from "../../lib/train/lm.ts";
+import { lmScorer } from "../../lib/scoring/lm.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { collateProbes } from "../../lib/data/collate.ts";
 import { dpo } from "../../lib/objectives/trl.ts";

@@ -15,7 +15,8 @@ import { ufmPredictedLogProbChange } from "../../lib/analysis/ufm_theory.ts";
 import { createUnconstrainedFeatures, type UnconstrainedFeatures } from "../../lib/models/toy.ts";
 import { toyData } from "../../lib/train/train_data.ts";
 import type { RunContext, StepContext } from "../../lib/train/callbacks.ts";
-import type { ObjectiveScores, ToyBatch, TrainObjective } from "../../lib/train/types.ts";
+import type { TrainObjective } from "../../lib/train/types.ts";
+import type { SequenceScores, ToyBatch } from "../../lib/core/scores.ts";
 
 await useCpu();
 
@@ -66,7 +67,7 @@ const dpo: TrainObjective = {
   name: "dpo",
   needsReference: true,
   params: { beta },
-  loss: (s: ObjectiveScores) => ({
+  loss: (s: SequenceScores) => ({
     losses: tf.softplus(
       tf.neg(
         tf.mul(

@@ -196,7 +196,7 @@ Deno.test("loadOpenBlas without env or FFI permission falls back instead of thro
 });
 
 async function backendReportWith(env: Record<string, string>): Promise<Record<string, unknown>> {
-  const cli = new URL("../../lib/cli.ts", import.meta.url).pathname;
+  const cli = new URL("../../tools/cli.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, "backend", "--backend", "wasm"],
     env,

@@ -12,8 +12,8 @@ import {
   STEP_CONFIG,
   timeTrainingStep,
   tinyGptParams,
-} from "../../lib/backend_measure.ts";
-import { backendCommand } from "../../lib/backend_cli.ts";
+} from "../../tools/backend_measure.ts";
+import { backendCommand } from "../../tools/commands/backend.ts";
 
 const SMALL = { ...CONFORMANCE_CONFIG, tied: true };
 

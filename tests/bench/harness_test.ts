@@ -11,15 +11,15 @@ import {
   quantileSorted,
   rateSummary,
   summarize,
-} from "../../lib/bench/stats.ts";
-import { cpuModel, parseLoadAverage } from "../../lib/bench/machine.ts";
+} from "../../tools/bench/stats.ts";
+import { cpuModel, parseLoadAverage } from "../../tools/bench/machine.ts";
 import {
   detectPeer,
   parsePeerResult,
   peerSanity,
   peerSpec,
   type Runner,
-} from "../../lib/bench/peer.ts";
+} from "../../tools/bench/peer.ts";
 import {
   BEGIN_MARK,
   type BenchResults,
@@ -31,12 +31,12 @@ import {
   renderResults,
   RESULTS_FORMAT,
   spliceResults,
-} from "../../lib/bench/report.ts";
-import { parseBenchArgs } from "../../lib/bench/cli.ts";
-import { aggregateKernels } from "../../lib/bench/profile.ts";
-import { planModels } from "../../lib/bench/run.ts";
-import { DEFAULT_DPO_SETTINGS } from "../../lib/bench/steps.ts";
-import { batchTokens, syntheticBatches, syntheticPairs } from "../../lib/bench/workload.ts";
+} from "../../tools/bench/report.ts";
+import { parseBenchArgs } from "../../tools/bench/cli.ts";
+import { aggregateKernels } from "../../tools/bench/profile.ts";
+import { planModels } from "../../tools/bench/run.ts";
+import { DEFAULT_DPO_SETTINGS } from "../../tools/bench/steps.ts";
+import { batchTokens, syntheticBatches, syntheticPairs } from "../../tools/bench/workload.ts";
 
 Deno.test("stats: median, quartiles and relative spread by hand", () => {
   // Sorted: 1 2 4 8 10. Median 4; type-7 quartiles at positions 1 and 3: 2 and 8.

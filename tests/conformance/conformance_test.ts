@@ -16,7 +16,7 @@ import {
   tinyGptBatch,
   tinyGptLoss,
   tinyGptParams,
-} from "../../lib/backend_measure.ts";
+} from "../../tools/backend_measure.ts";
 import { registerWasmGradients } from "../../lib/kernels/wasm_grads.ts";
 
 const TOL = CONFORMANCE_TOLERANCE;

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { type BackendName, startBackend } from "../../lib/backend.ts";
-import { CONFORMANCE_TOLERANCE, scaledError } from "../../lib/backend_measure.ts";
+import { CONFORMANCE_TOLERANCE, scaledError } from "../../tools/backend_measure.ts";
 import { createGPT2, createLlama } from "../../lib/models/mod.ts";
 import type { CausalLM } from "../../lib/models/types.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dataCommand } from "../../lib/data/cli.ts";
+import { dataCommand } from "../../tools/commands/data.ts";
 
 /** Run with console.log captured. */
 async function run(args: string[]): Promise<{ code: number; out: string }> {

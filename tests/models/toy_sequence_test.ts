@@ -14,6 +14,7 @@ import {
 } from "../../lib/models/mod.ts";
 import { sgdpo } from "../../lib/objectives/mod.ts";
 import { toyData, train } from "../../lib/train/mod.ts";
+import type { TokenScores } from "../../lib/core/scores.ts";
 
 await useCpu();
 
@@ -41,7 +42,7 @@ Deno.test("scores: summed, per-token and reference log-probs, masks and lengths"
   const p1 = Array.from({ length: 2 * T }, (_, c) => dist(m, c));
   const data = toySequenceData(PAIRS);
   const s = scorer.scores(data.batch([0, 1]));
-  const tok = s.tokens as Record<string, tf.Tensor2D>;
+  const tok = s.tokens as Required<TokenScores>;
   const perTok = (p: number[][], rows: number[][], x: number[]) =>
     rows.map((r, i) => [0, 1, 2].map((k) => k < r.length ? Math.log(p[x[i] * T + k][r[k]]) : 0));
   const polW = perTok(p1, PAIRS.chosen, PAIRS.prompt);

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { SequenceScores } from "../../lib/objectives/types.ts";
+import type { SequenceScores } from "../../lib/core/scores.ts";
 
 /** One pair in plain numbers: summed log-probs and completion lengths. */
 export interface Row {

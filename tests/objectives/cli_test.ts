@@ -1,7 +1,7 @@
 /** `lab objectives`: list, eval against float64 formulas, and errors that name row and field. */
 import assert from "node:assert/strict";
 import { assertClose, useCpu } from "../helpers.ts";
-import { objectivesCommand } from "../../lib/objectives/cli.ts";
+import { objectivesCommand } from "../../tools/commands/objectives.ts";
 import { sig, sp } from "./_reference.ts";
 
 await useCpu();
@@ -178,13 +178,13 @@ Deno.test("eval errors name the row and field and exit non-zero", async () => {
   });
 });
 
-Deno.test("the real entry point: deno run lib/cli.ts objectives eval prints JSON on stdout only", async () => {
+Deno.test("the real entry point: deno run tools/cli.ts objectives eval prints JSON on stdout only", async () => {
   await withInput(JSON.stringify(ROWS.slice(0, 1)), async (path) => {
     const p = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
-        "lib/cli.ts",
+        "tools/cli.ts",
         "objectives",
         "eval",
         "--objective",

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { useCpu } from "../helpers.ts";
 import { parseTrainConfig } from "../../lib/train/config.ts";
-import { runConfig } from "../../lib/train/cli.ts";
+import { runConfig } from "../../tools/commands/train.ts";
 import { readJsonl } from "../../lib/train/records.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { saveCausalLM } from "../../lib/models/checkpoint.ts";

@@ -5,7 +5,7 @@ import {
   splitTagged,
   untagDocument,
   untagLine,
-} from "../../lib/pretrain/corpus.ts";
+} from "../../tools/pretrain/corpus.ts";
 
 Deno.test("splitTagged: the tag follows the last slash", () => {
   assert.deepEqual(splitTagged("The/at"), { word: "The", tag: "at" });

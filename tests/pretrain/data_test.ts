@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeStream, evalWindows, sampleBatch, sliceRows } from "../../lib/pretrain/data.ts";
+import { encodeStream, evalWindows, sampleBatch, sliceRows } from "../../tools/pretrain/data.ts";
 
 Deno.test("encodeStream: each document followed by the end-of-text id", () => {
   const enc = (t: string) => Array.from(t, (c) => c.charCodeAt(0) - 96); // a=1, b=2, ...

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
-import { lmLoss, rowLossSums } from "../../lib/pretrain/loss.ts";
-import { Adam } from "../../lib/pretrain/adam.ts";
-import { DEFAULT_PRETRAIN, lrAt, pretrainConfig } from "../../lib/pretrain/train.ts";
+import { lmLoss, rowLossSums } from "../../tools/pretrain/loss.ts";
+import { Adam } from "../../tools/pretrain/adam.ts";
+import { DEFAULT_PRETRAIN, lrAt, pretrainConfig } from "../../tools/pretrain/train.ts";
 
 /** -ln softmax(row)[y] in float64. */
 function nll(row: number[], y: number): number {

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useCpu } from "../helpers.ts";
 import { loadCausalLM } from "../../lib/models/checkpoint.ts";
-import { loadTokenizer } from "../../lib/pretrain/hf_tokenizer.ts";
-import { readBrown, splitDocuments } from "../../lib/pretrain/corpus.ts";
+import { loadTokenizer } from "../../tools/pretrain/hf_tokenizer.ts";
+import { readBrown, splitDocuments } from "../../tools/pretrain/corpus.ts";
 
 const DIR = "data/models/tiny";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useCpu } from "../helpers.ts";
-import { generate } from "../../lib/pretrain/sample.ts";
+import { generate } from "../../tools/pretrain/sample.ts";
 import type { CausalLM } from "../../lib/models/types.ts";
 
 /** A bigram "model": the logits at each position depend only on the token there. */

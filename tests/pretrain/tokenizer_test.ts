@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BYTE_CHARS, fromByteLevel, toByteLevel } from "../../lib/pretrain/bytelevel.ts";
+import { BYTE_CHARS, fromByteLevel, toByteLevel } from "../../tools/pretrain/bytelevel.ts";
 import {
   bpeSplit,
   buildTokenizer,
@@ -7,8 +7,8 @@ import {
   learnMerges,
   STUDY_WORDS,
   writeTokenizer,
-} from "../../lib/pretrain/tokenizer.ts";
-import { loadTokenizer } from "../../lib/pretrain/hf_tokenizer.ts";
+} from "../../tools/pretrain/tokenizer.ts";
+import { loadTokenizer } from "../../tools/pretrain/hf_tokenizer.ts";
 
 const SHIPPED = "data/models/tiny";
 

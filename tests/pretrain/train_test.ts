@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose, useCpu } from "../helpers.ts";
-import { pretrain, type PretrainConfig, type PretrainData } from "../../lib/pretrain/train.ts";
+import { pretrain, type PretrainConfig, type PretrainData } from "../../tools/pretrain/train.ts";
 
 const V = 40;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose } from "../helpers.ts";
-import { unigramCounts, unigramLoss } from "../../lib/pretrain/unigram.ts";
+import { unigramCounts, unigramLoss } from "../../tools/pretrain/unigram.ts";
 
 Deno.test("unigram baseline: add-one smoothing on a toy corpus, by hand", () => {
   // Train stream over V = 4 ids: counts (3, 1, 0, 2), N = 6, so with add-one smoothing

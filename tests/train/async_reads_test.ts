@@ -12,7 +12,7 @@ import {
   clipByGlobalNormTensor,
   gradSquaredNorm,
 } from "../../lib/train/optimizers.ts";
-import { computeReferenceLogps, computeReferenceLogpsAsync } from "../../lib/train/ref_cache.ts";
+import { computeReferenceLogps, computeReferenceLogpsAsync } from "../../lib/scoring/ref_cache.ts";
 import { toyData } from "../../lib/train/train_data.ts";
 import { PAIRS, toyModel } from "./toy_setup.ts";
 

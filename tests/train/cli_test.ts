@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { assertClose, useCpu } from "../helpers.ts";
 import { parseTrainConfig } from "../../lib/train/config.ts";
-import { importTrlCommand, runConfig, trainCommand } from "../../lib/train/cli.ts";
+import { importTrlCommand, runConfig, trainCommand } from "../../tools/commands/train.ts";
 import { readJsonl, readRun } from "../../lib/train/records.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { loadCausalLM, saveCausalLM } from "../../lib/models/checkpoint.ts";

@@ -4,7 +4,7 @@ import { batchOrder } from "../../lib/data/batches.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { toyData } from "../../lib/train/train_data.ts";
 import type { TrainCallback } from "../../lib/train/callbacks.ts";
-import type { ToyBatch } from "../../lib/train/types.ts";
+import type { ToyBatch } from "../../lib/core/scores.ts";
 import { dpoObjective, toyModel } from "./toy_setup.ts";
 
 await useCpu();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseTrainConfig } from "../../lib/train/config.ts";
-import { TRAIN_HELP } from "../../lib/train/config_help.ts";
+import { TRAIN_HELP } from "../../tools/commands/train_help.ts";
 import { readJsonl } from "../../lib/train/records.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -36,7 +36,7 @@ Deno.test({
         args: [
           "run",
           "-A",
-          "lib/cli.ts",
+          "tools/cli.ts",
           "train",
           "--config",
           EXAMPLE,

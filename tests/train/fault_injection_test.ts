@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { useCpu } from "../helpers.ts";
-import { trainCommand } from "../../lib/train/cli.ts";
+import { trainCommand } from "../../tools/commands/train.ts";
 import { readJsonl } from "../../lib/train/records.ts";
-import { mulberry32 } from "../../lib/data/rng.ts";
+import { mulberry32 } from "../../lib/core/rng.ts";
 
 await useCpu();
 
@@ -76,7 +76,7 @@ async function cli(args: string[], killAt?: string): Promise<{ code: number; err
   const env: Record<string, string> = { NO_COLOR: "1" };
   if (killAt) env.DPO_LAB_KILL_AT = killAt;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}lib/cli.ts`, "train", ...args],
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", ...args],
     cwd: root,
     env,
     stdout: "null",

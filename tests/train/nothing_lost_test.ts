@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { useCpu } from "../helpers.ts";
-import { importTrlCommand, trainCommand } from "../../lib/train/cli.ts";
+import { importTrlCommand, trainCommand } from "../../tools/commands/train.ts";
 import { parseTrainerState, readJsonl, readRun } from "../../lib/train/records.ts";
-import { chesCommand } from "../../lib/analysis/ches_cli.ts";
-import { dataCommand } from "../../lib/data/cli.ts";
-import { objectivesCommand } from "../../lib/objectives/cli.ts";
+import { chesCommand } from "../../tools/commands/ches.ts";
+import { dataCommand } from "../../tools/commands/data.ts";
+import { objectivesCommand } from "../../tools/commands/objectives.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { saveCausalLM } from "../../lib/models/checkpoint.ts";
 
@@ -318,7 +318,7 @@ Deno.test("case 7: SIGINT ends a run cleanly: status says interrupted at step N,
   const dir = await Deno.makeTempDir();
   const cfg = await toyConfig(dir, { steps: 100000, checkpointEvery: 0, keepCheckpoints: 1 });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}lib/cli.ts`, "train", "--config", cfg, "--quiet"],
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
     cwd: root,
     stdout: "null",
     stderr: "piped",

@@ -9,10 +9,10 @@ import { assertClose, useCpu } from "../helpers.ts";
 import { dpoObjective, logp, PAIRS, toyModel } from "./toy_setup.ts";
 import { toyData } from "../../lib/train/train_data.ts";
 import { train } from "../../lib/train/trainer.ts";
-import { readReferenceFile } from "../../lib/train/ref_cache.ts";
+import { readReferenceFile } from "../../lib/scoring/ref_cache.ts";
 import { resolveRefSync } from "../../lib/train/ref_sync.ts";
 import type { TrainCallback } from "../../lib/train/callbacks.ts";
-import type { ToyBatch } from "../../lib/train/types.ts";
+import type { ToyBatch } from "../../lib/core/scores.ts";
 
 await useCpu();
 
@@ -163,7 +163,7 @@ function tensorLike(v: { shape: number[] }, values: number[]) {
 
 Deno.test("ref sync: lab train config field syncReference (validated, passed to the run)", async () => {
   const { parseTrainConfig } = await import("../../lib/train/config.ts");
-  const { runConfig } = await import("../../lib/train/cli.ts");
+  const { runConfig } = await import("../../tools/commands/train.ts");
   const base = {
     model: { toy: { kind: "unconstrained", tokens: ["a", "b", "c"], prompts: 1, dim: 2 } },
     data: { pairs: [{ prompt: 0, chosen: "a", rejected: "b" }] },

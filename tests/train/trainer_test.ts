@@ -3,14 +3,10 @@ import assert from "node:assert/strict";
 import { assertClose, useCpu } from "../helpers.ts";
 import { train, TrainingDivergedError } from "../../lib/train/trainer.ts";
 import { toyData } from "../../lib/train/train_data.ts";
-import { probabilityMassTracker } from "../../lib/train/trackers.ts";
+import { probabilityMassTracker } from "../../lib/analysis/mass_tracker.ts";
 import type { TrainCallback } from "../../lib/train/callbacks.ts";
-import type {
-  ObjectiveScores,
-  ToyBatch,
-  ToyProbes,
-  TrainObjective,
-} from "../../lib/train/types.ts";
+import type { TrainObjective } from "../../lib/train/types.ts";
+import type { SequenceScores, ToyBatch, ToyProbes } from "../../lib/core/scores.ts";
 import { readJsonl } from "../../lib/train/records.ts";
 import { dpoObjective, logp, PAIRS, softplus, toyModel } from "./toy_setup.ts";
 import { alphaDpo } from "../../lib/objectives/dpo_variants.ts";
@@ -225,7 +221,7 @@ Deno.test("trainer: a non-finite loss stops the run naming the step and the pair
   const poisoned: TrainObjective = {
     ...inner,
     name: "poisoned",
-    loss(s: ObjectiveScores) {
+    loss(s: SequenceScores) {
       calls++;
       const { losses } = inner.loss(s);
       if (calls !== 3) return { losses };

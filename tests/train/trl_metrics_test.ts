@@ -9,12 +9,12 @@ import { assertClose, useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { collate } from "../../lib/data/collate.ts";
 import type { TokenizedPair } from "../../lib/data/types.ts";
-import { causalLMScorer } from "../../lib/train/logps.ts";
+import { causalLMScorer } from "../../lib/scoring/logps.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { dpo } from "../../lib/objectives/mod.ts";
 import { parseTrainerState } from "../../lib/train/records.ts";
-import { runConfig } from "../../lib/train/cli.ts";
+import { runConfig } from "../../tools/commands/train.ts";
 import { parseTrainConfig } from "../../lib/train/config.ts";
 
 await useCpu();

@@ -25,8 +25,9 @@ import {
 } from "../../lib/objectives/mod.ts";
 import { train } from "../../lib/train/trainer.ts";
 import { toyData } from "../../lib/train/train_data.ts";
-import { implicitRewardsTracker, probabilityMassTracker } from "../../lib/train/trackers.ts";
-import type { ToyBatch, ToyProbes } from "../../lib/train/types.ts";
+import { probabilityMassTracker } from "../../lib/analysis/mass_tracker.ts";
+import { implicitRewardsTracker } from "../../lib/train/implicit_rewards.ts";
+import type { ToyBatch, ToyProbes } from "../../lib/core/scores.ts";
 import { assertClose, useCpu } from "../helpers.ts";
 import { PAIRS, toyModel } from "./toy_setup.ts";
 

@@ -1,0 +1,83 @@
+/**
+ * Sequence scores of chosen pairs of the training data under the policy as it is now, shared by
+ * the trackers of one run. The probability-mass, displacement and gradient-alignment trackers
+ * measure at the same steps and mostly follow the same pairs; each scoring them with its own
+ * forward passes doubled or tripled their cost. Scores are kept per pair for the current step of
+ * the current run, so a second tracker asking at the same step pays only for pairs the first did
+ * not score.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { RunContext } from "../train/callbacks.ts";
+import { scoresWithoutTape } from "../scoring/parallel.ts";
+import type { PreferenceScorer, TrainData } from "../core/scores.ts";
+
+/** One pair's summed log-probs and completion lengths under the policy. */
+export interface PairScore {
+  chosen: number;
+  rejected: number;
+  chosenLength: number;
+  rejectedLength: number;
+}
+
+interface StepScores {
+  step: number;
+  data: unknown;
+  byPosition: Map<number, PairScore>;
+}
+
+// Keyed by the run's row writer: one per `train()` call, so two runs never share scores.
+const memo = new WeakMap<object, StepScores>();
+
+/**
+ * Scores of the pairs at `positions` of `data` under `ctx.policy` at step `ctx.step`, in
+ * `positions` order, batched `batchSize` pairs per forward pass, without a tape. Pairs another
+ * tracker already scored at this step of this run are not scored again, so callers must not
+ * change the policy's weights between steps' hooks (no built-in callback does).
+ *
+ * @example
+ * ```ts ignore
+ * const s = await scoresAt(ctx, ctx.data, [0, 1, 2], 32);
+ * console.log(s[0].chosen, s[0].rejected);
+ * ```
+ */
+export async function scoresAt<B>(
+  ctx: RunContext<B>,
+  data: TrainData<B>,
+  positions: readonly number[],
+  batchSize: number,
+): Promise<PairScore[]> {
+  let entry = memo.get(ctx.rows);
+  if (!entry || entry.step !== ctx.step || entry.data !== data) {
+    entry = { step: ctx.step, data, byPosition: new Map() };
+    memo.set(ctx.rows, entry);
+  }
+  const known = entry.byPosition;
+  const missing = [...new Set(positions.filter((p) => !known.has(p)))];
+  const policy = ctx.policy as PreferenceScorer<B, unknown>;
+  for (let i = 0; i < missing.length; i += batchSize) {
+    const part = missing.slice(i, i + batchSize);
+    const s = await scoresWithoutTape(policy, data.batch(part));
+    const packed = tf.tidy(() =>
+      tf.stack([s.policyChosen, s.policyRejected, s.chosenLength, s.rejectedLength])
+    );
+    tf.dispose(s as unknown as tf.TensorContainer);
+    let v: Float32Array;
+    try {
+      v = (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    const n = part.length;
+    part.forEach((p, j) =>
+      known.set(p, {
+        chosen: v[j],
+        rejected: v[n + j],
+        chosenLength: v[2 * n + j],
+        rejectedLength: v[3 * n + j],
+      })
+    );
+  }
+  return positions.map((p) => known.get(p)!);
+}

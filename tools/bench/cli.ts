@@ -1,0 +1,218 @@
+/**
+ * `lab bench`: measure training and scoring throughput on every backend, against PyTorch when
+ * it is installed, and write the results (JSON) and BENCHMARKS.md.
+ *
+ * @example
+ * ```sh
+ * deno task bench --quick          # a few minutes; writes under out/bench/
+ * deno task bench                  # the full run (~20 min); writes bench/ and BENCHMARKS.md
+ * deno task bench --install-peer   # apt-get install Debian's PyTorch first (root)
+ * ```
+ *
+ * @module
+ */
+import { BACKEND_NAMES, type BackendName } from "../../lib/backend.ts";
+import { type BenchOptions, runBench } from "./run.ts";
+import { machineSlug, renderResults, spliceResults } from "./report.ts";
+
+/** Parsed command-line options. */
+export interface BenchArgs {
+  quick: boolean;
+  backends?: BackendName[];
+  modelDir?: string;
+  skipLarge: boolean;
+  peer: boolean;
+  installPeer: boolean;
+  python?: string;
+  peerThreads?: number;
+  memorySteps?: number;
+  skip: Set<"trackers" | "memory" | "profile">;
+  /** Where to write the results JSON (default: bench/results-<machine>.json; quick: out/bench/). */
+  json?: string;
+  /** Where to write the markdown (default: BENCHMARKS.md; quick: out/bench/BENCHMARKS.md). */
+  md?: string;
+}
+
+const USAGE = `usage: lab bench [options]
+
+Measures a DPO training step, forward-only scoring, reference-logp precomputation and CHES
+scoring on every tfjs backend that starts here, runs the same workload in PyTorch when
+/usr/bin/python3 (or python3) imports torch, measures tracker overhead and memory over 1,000
+steps, profiles the default backend's step, and writes the results JSON and BENCHMARKS.md.
+
+options:
+  --quick             short runs, small shapes, no 124M model; writes under out/bench/
+  --backends a,b      backends to measure (default: all of ${BACKEND_NAMES.join(", ")} that start)
+  --model DIR         the shipped model's checkpoint directory (default: data/models/tiny)
+  --no-large          skip the GPT-2 small (124M) model
+  --no-peer           do not run the PyTorch peer
+  --install-peer      install Debian's python3-torch (and OpenBLAS) first; needs root
+  --python PATH       the Python that imports torch (default: /usr/bin/python3, then python3)
+  --peer-threads N    torch intra-op threads (default: all cores)
+  --memory-steps N    steps of the memory check (default 1000; quick 40)
+  --skip LIST         any of trackers,memory,profile
+  --json PATH         results file (default bench/results-<machine>.json)
+  --md PATH           markdown file whose generated block is rewritten (default BENCHMARKS.md)`;
+
+function positiveInt(v: string | undefined, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`${flag}: expected a positive integer, got '${v ?? ""}'`);
+  }
+  return n;
+}
+
+/**
+ * Parses `lab bench` arguments; every error names the flag.
+ *
+ * @example
+ * ```ts
+ * import { parseBenchArgs } from "./cli.ts";
+ * const a = parseBenchArgs(["--quick", "--backends", "wasm,cpu", "--skip", "memory"]);
+ * console.log(a.quick, a.backends, [...a.skip]); // true ["wasm", "cpu"] ["memory"]
+ * ```
+ */
+export function parseBenchArgs(args: string[]): BenchArgs {
+  const out: BenchArgs = {
+    quick: false,
+    skipLarge: false,
+    peer: true,
+    installPeer: false,
+    skip: new Set(),
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined || v.startsWith("--")) throw new RangeError(`${a}: missing value`);
+      return v;
+    };
+    switch (a) {
+      case "--quick":
+        out.quick = true;
+        break;
+      case "--backends":
+        out.backends = value().split(",").map((b) => {
+          if (!(BACKEND_NAMES as readonly string[]).includes(b)) {
+            throw new RangeError(
+              `--backends: unknown backend '${b}' (${BACKEND_NAMES.join(", ")})`,
+            );
+          }
+          return b as BackendName;
+        });
+        break;
+      case "--model":
+        out.modelDir = value();
+        break;
+      case "--no-large":
+        out.skipLarge = true;
+        break;
+      case "--no-peer":
+        out.peer = false;
+        break;
+      case "--install-peer":
+        out.installPeer = true;
+        break;
+      case "--python":
+        out.python = value();
+        break;
+      case "--peer-threads":
+        out.peerThreads = positiveInt(value(), a);
+        break;
+      case "--memory-steps":
+        out.memorySteps = positiveInt(value(), a);
+        if (out.memorySteps < 11) {
+          throw new RangeError(`--memory-steps: at least 11 (step 10 is compared)`);
+        }
+        break;
+      case "--skip":
+        for (const s of value().split(",")) {
+          if (s !== "trackers" && s !== "memory" && s !== "profile") {
+            throw new RangeError(`--skip: unknown part '${s}' (trackers, memory, profile)`);
+          }
+          out.skip.add(s);
+        }
+        break;
+      case "--json":
+        out.json = value();
+        break;
+      case "--md":
+        out.md = value();
+        break;
+      default:
+        throw new RangeError(`unknown option '${a}'\n\n${USAGE}`);
+    }
+  }
+  return out;
+}
+
+async function installPeer(): Promise<void> {
+  const out = await new Deno.Command("bash", {
+    args: ["scripts/bench/install_peer.sh"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`scripts/bench/install_peer.sh exited ${out.code}`);
+}
+
+/**
+ * The `lab bench` command.
+ *
+ * @example
+ * ```ts ignore
+ * await benchCommand(["--quick", "--no-peer"]);
+ * ```
+ */
+export async function benchCommand(args: string[]): Promise<number> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const a = parseBenchArgs(args);
+  if (a.installPeer) await installPeer();
+  const opts: BenchOptions = {
+    quick: a.quick,
+    backends: a.backends,
+    modelDir: a.modelDir,
+    skipLarge: a.skipLarge,
+    peer: a.peer,
+    pythons: a.python ? [a.python] : undefined,
+    peerThreads: a.peerThreads,
+    memorySteps: a.memorySteps,
+    skipTrackers: a.skip.has("trackers"),
+    skipMemory: a.skip.has("memory"),
+    skipProfile: a.skip.has("profile"),
+    tmpDir: await Deno.makeTempDir({ prefix: "dpo-lab-bench-" }),
+    log: (line) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`),
+  };
+  try {
+    const r = await runBench(opts);
+    const slug = machineSlug(r.machine);
+    const json = a.json ??
+      (a.quick ? `out/bench/results-${slug}-quick.json` : `bench/results-${slug}.json`);
+    const md = a.md ?? (a.quick ? "out/bench/BENCHMARKS.md" : "BENCHMARKS.md");
+    for (const p of [json, md]) {
+      const dir = p.slice(0, p.lastIndexOf("/"));
+      if (dir) await Deno.mkdir(dir, { recursive: true });
+    }
+    await Deno.writeTextFile(json, JSON.stringify(r, null, 2) + "\n");
+    let doc = "";
+    try {
+      doc = await Deno.readTextFile(md);
+    } catch {
+      doc = "# Benchmarks\n\nGenerated by `deno task bench`.\n";
+    }
+    await Deno.writeTextFile(md, spliceResults(doc, renderResults(r, json)));
+    console.log(`wrote ${json} and ${md}`);
+    for (const g of r.goals) {
+      console.log(
+        `goal ${g.id}: ${g.measured} (target ${g.targetText}) ${
+          g.met === null ? "n/a" : g.met ? "met" : "NOT met"
+        }`,
+      );
+    }
+    return 0;
+  } finally {
+    await Deno.remove(opts.tmpDir, { recursive: true }).catch(() => {});
+  }
+}

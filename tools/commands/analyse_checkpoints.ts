@@ -1,0 +1,303 @@
+/**
+ * `lab analyse-checkpoints`: re-score every checkpoint of a run (a TRL / Hugging Face output
+ * folder with `checkpoint-N/` subfolders, or a run directory written here) on a preference file
+ * and write per-pair rows in the live trackers' formats (see `checkpoint_series.ts`).
+ *
+ * ```sh
+ * deno task lab analyse-checkpoints --run out/trl_run --data pairs.jsonl \
+ *   [--probes probes.jsonl] [--out DIR] [--force] [--batch-size N] [--max-length N] \
+ *   [--tokenizer DIR] [--backend NAME]
+ * ```
+ *
+ * The output folder (default `<run>/analysis`) holds `mass.jsonl` (`{step, prompt, label,
+ * logp}`: `prompt` is the pair id, `label` is chosen, rejected or a probe label), `displacement.jsonl`
+ * (`{step, pair, initial, current, change, displaced, kind?, good_share?}`), `ches.jsonl`
+ * (`{step, pair, ches, ches_normalized}`), `steps.jsonl` (per-checkpoint aggregates with the
+ * trackers' metric names), `config.json` and `status.json`; `lab.readRun` reads it. It is written
+ * to a temporary folder and renamed into place; an existing output folder is replaced only with
+ * `--force`.
+ *
+ * Probe file: JSONL, one response per line, `{"pair": i, "label": "paraphrase", "response":
+ * "text", "good": true}` — `pair` is the 0-based row of `--data` whose prompt it answers; `good`
+ * (optional) marks a response as good as y+, used to label displacement benign or catastrophic.
+ *
+ * @module
+ */
+import { formatBackendReport, initBackend } from "../../lib/backend.ts";
+import type { BackendName } from "../../lib/backend.ts";
+import { loadPreferenceFile } from "../../lib/data/mod.ts";
+import type { PreferenceRow } from "../../lib/data/mod.ts";
+import { loadTokenizer } from "../../lib/data/mod.ts";
+import { tokenizePairs, tokenizeProbes } from "../../lib/data/mod.ts";
+import {
+  analyseCheckpoints,
+  findCheckpoints,
+  type SeriesProbe,
+  type SeriesRows,
+} from "../../lib/analysis/mod.ts";
+
+const USAGE = `usage: lab analyse-checkpoints --run DIR --data FILE [options]
+
+  --run DIR         a TRL / Hugging Face output folder (checkpoint-N/ subfolders) or a dpo-lab
+                    run directory (checkpoints/step-N/, model/, config.json naming the base model)
+  --data FILE       preference JSONL (TRL formats) whose pairs are scored at every checkpoint
+  --probes FILE     optional JSONL of extra responses: {"pair": i, "label": L, "response": T,
+                    "good": true|false}; pair = 0-based row of --data, good = as good as y+
+  --out DIR         output folder (default <run>/analysis)
+  --force           replace an existing output folder
+  --batch-size N    pairs per forward pass (default 8)
+  --max-length N    token limit per sequence (default: the model's positions)
+  --tokenizer DIR   tokenizer folder (default: the first checkpoint holding tokenizer.json)
+  --backend NAME    tfjs backend (default auto)`;
+
+const FLAGS = [
+  "--run",
+  "--data",
+  "--probes",
+  "--out",
+  "--batch-size",
+  "--max-length",
+  "--tokenizer",
+  "--backend",
+];
+
+/** Parsed arguments of `lab analyse-checkpoints`. */
+export interface AnalyseArgs {
+  run: string;
+  data: string;
+  probes?: string;
+  out: string;
+  force: boolean;
+  batchSize: number;
+  maxLength?: number;
+  tokenizer?: string;
+  backend?: BackendName | "auto";
+}
+
+/**
+ * Parse `lab analyse-checkpoints` arguments; errors name the flag.
+ *
+ * @example
+ * ```ts
+ * import { parseAnalyseArgs } from "./analyse_checkpoints.ts";
+ * const a = parseAnalyseArgs(["--run", "r", "--data", "d.jsonl"]);
+ * console.log(a.out, a.batchSize, a.force); // r/analysis 8 false
+ * ```
+ */
+export function parseAnalyseArgs(args: readonly string[]): AnalyseArgs {
+  const got = new Map<string, string>();
+  let force = false;
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    if (flag === "--force") {
+      force = true;
+      continue;
+    }
+    if (!FLAGS.includes(flag)) throw new TypeError(`unknown argument '${flag}'\n${USAGE}`);
+    const v = args[++i];
+    if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
+    got.set(flag, v);
+  }
+  const need = (flag: string) => {
+    const v = got.get(flag);
+    if (v === undefined) throw new TypeError(`${flag} is required\n${USAGE}`);
+    return v;
+  };
+  const int = (flag: string, min: number) => {
+    const v = got.get(flag);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      throw new RangeError(`${flag} must be an integer >= ${min}, got '${v}'`);
+    }
+    return n;
+  };
+  const run = need("--run").replace(/\/+$/, "");
+  return {
+    run,
+    data: need("--data"),
+    probes: got.get("--probes"),
+    out: got.get("--out") ?? `${run}/analysis`,
+    force,
+    batchSize: int("--batch-size", 1) ?? 8,
+    maxLength: int("--max-length", 2),
+    tokenizer: got.get("--tokenizer"),
+    backend: got.get("--backend") as BackendName | "auto" | undefined,
+  };
+}
+
+/** One line of a probe file, validated. */
+interface ProbeLine {
+  pair: number;
+  label: string;
+  response: string;
+  good: boolean;
+}
+
+/**
+ * Parse a probe file's text (see the module docs); errors name the file, line and field.
+ *
+ * @example
+ * ```ts
+ * import { parseProbeLines } from "./analyse_checkpoints.ts";
+ * const p = parseProbeLines('{"pair": 0, "label": "para", "response": " Yes.", "good": true}\n', "p.jsonl", 1);
+ * console.log(p[0].label, p[0].good); // para true
+ * ```
+ */
+export function parseProbeLines(text: string, path: string, pairs: number): ProbeLine[] {
+  const out: ProbeLine[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const at = `${path}:${i + 1}`;
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      throw new SyntaxError(`${at}: ${(e as Error).message}`);
+    }
+    if (!Number.isInteger(r.pair) || (r.pair as number) < 0 || (r.pair as number) >= pairs) {
+      throw new RangeError(`${at}: field 'pair' must be a row index in [0, ${pairs})`);
+    }
+    for (const k of ["label", "response"]) {
+      if (typeof r[k] !== "string" || r[k] === "") {
+        throw new TypeError(`${at}: field '${k}' must be a non-empty string`);
+      }
+    }
+    if (["chosen", "rejected"].includes(r.label as string)) {
+      throw new TypeError(
+        `${at}: field 'label' '${r.label}' is reserved for the pair's own responses`,
+      );
+    }
+    if (r.good !== undefined && typeof r.good !== "boolean") {
+      throw new TypeError(`${at}: field 'good' must be true or false`);
+    }
+    out.push({
+      pair: r.pair as number,
+      label: r.label as string,
+      response: r.response as string,
+      good: r.good === true,
+    });
+  });
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Write the rows as a folder: into a temporary sibling first, then renamed to `out` (an existing
+ * `out` is removed only when `force`), so a crash never leaves a half-written folder at `out`.
+ *
+ * @example
+ * ```ts
+ * import { writeSeriesFolder } from "./analyse_checkpoints.ts";
+ * const out = `${await Deno.makeTempDir()}/analysis`;
+ * const rows = { mass: [], displacement: [], ches: [], steps: [{ step: 0, "mass/chosen": -3 }] };
+ * await writeSeriesFolder(out, rows, { run: "r" }, false);
+ * console.log(await Deno.readTextFile(`${out}/steps.jsonl`)); // {"step":0,"mass/chosen":-3}
+ * ```
+ */
+export async function writeSeriesFolder(
+  out: string,
+  rows: SeriesRows,
+  config: Record<string, unknown>,
+  force: boolean,
+): Promise<void> {
+  if (await exists(out) && !force) {
+    throw new TypeError(`${out}: already exists (use --force to replace it)`);
+  }
+  const tmp = `${out}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(tmp, { recursive: true });
+  try {
+    const jsonl = (xs: unknown[]) => xs.map((x) => JSON.stringify(x) + "\n").join("");
+    for (const [name, xs] of Object.entries(rows)) {
+      await Deno.writeTextFile(`${tmp}/${name}.jsonl`, jsonl(xs));
+    }
+    await Deno.writeTextFile(`${tmp}/evals.jsonl`, "");
+    await Deno.writeTextFile(`${tmp}/config.json`, JSON.stringify(config, null, 2));
+    const last = rows.steps.at(-1)?.step ?? 0;
+    await Deno.writeTextFile(
+      `${tmp}/status.json`,
+      JSON.stringify({ state: "completed", step: last }, null, 2),
+    );
+    if (await exists(out)) await Deno.remove(out, { recursive: true });
+    await Deno.rename(tmp, out);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}
+
+function probeRows(lines: ProbeLine[], rows: readonly PreferenceRow[]) {
+  return lines.map((l) => ({
+    index: rows[l.pair].index,
+    prompt: rows[l.pair].prompt,
+    responses: [{ name: l.label, text: l.response }],
+  }));
+}
+
+/** Entry point of `lab analyse-checkpoints`. */
+export async function analyseCheckpointsCommand(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const a = parseAnalyseArgs(args);
+  // Refuse before any model is loaded, not after minutes of scoring.
+  if (await exists(a.out) && !a.force) {
+    throw new TypeError(`${a.out}: already exists (use --force to replace it)`);
+  }
+  const report = await initBackend(a.backend ? { backend: a.backend } : {});
+  console.error(formatBackendReport(report));
+  const series = await findCheckpoints(a.run);
+  const tokDir = a.tokenizer ?? series.tokenizerDir;
+  if (!tokDir) throw new TypeError(`${a.run}: no tokenizer.json found; pass --tokenizer DIR`);
+  const tokenizer = await loadTokenizer(tokDir);
+  const loaded = await loadPreferenceFile(a.data, { onError: "throw" });
+  const config = JSON.parse(
+    await Deno.readTextFile(`${series.checkpoints[0].dir}/config.json`)
+      .catch(() => "{}"),
+  );
+  const maxLength = a.maxLength ?? config.n_positions ?? config.max_position_embeddings ?? 1024;
+  const tok = tokenizePairs(loaded.rows, tokenizer, { maxLength });
+  for (const s of tok.skippedRows) console.error(`${a.data}: pair ${s.index} skipped: ${s.reason}`);
+  if (tok.pairs.length === 0) throw new RangeError(`${a.data}: no pair left after tokenization`);
+  let probes: SeriesProbe[] | undefined;
+  if (a.probes) {
+    const lines = parseProbeLines(await Deno.readTextFile(a.probes), a.probes, loaded.rows.length);
+    const { probes: tp } = tokenizeProbes(probeRows(lines, loaded.rows), tokenizer, { maxLength });
+    const good = new Set(
+      lines.flatMap((l) => l.good ? [`${loaded.rows[l.pair].index}/${l.label}`] : []),
+    );
+    probes = tp.map((p) => ({ ...p, good: good.has(`${p.index}/${p.name}`) }));
+  }
+  const rows = await analyseCheckpoints(series.checkpoints, {
+    pairs: tok.pairs,
+    probes,
+    padId: tokenizer.padId,
+    batchSize: a.batchSize,
+    onCheckpoint: (step, done, total) =>
+      console.error(`checkpoint step ${step} (${done}/${total})`),
+  });
+  await writeSeriesFolder(a.out, rows, {
+    source: "analyse-checkpoints",
+    created: new Date().toISOString(),
+    run: a.run,
+    run_layout: series.source,
+    data: a.data,
+    probes: a.probes ?? null,
+    checkpoints: series.checkpoints.map((c) => ({ step: c.step, dir: c.dir })),
+  }, a.force);
+  console.log(
+    `${a.out}: ${series.checkpoints.length} checkpoints x ${tok.pairs.length} pairs` +
+      (probes ? ` + ${probes.length} probes` : ""),
+  );
+  return 0;
+}

@@ -1,0 +1,123 @@
+/**
+ * `deno task lab pretrain`: train (or resume) the tiny GPT-2 on the Brown corpus and export
+ * it, with its tokenizer, model card and log, as a Hugging Face checkpoint folder.
+ *
+ * @example
+ * ```sh
+ * deno task lab pretrain --seed 0 --steps 800 --out out/pretrain/run --model-dir data/models/tiny
+ * deno task lab pretrain --resume --out out/pretrain/run   # after an interruption
+ * ```
+ *
+ * @module
+ */
+import { type BackendName, initBackend } from "../../lib/backend.ts";
+import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from "./train.ts";
+import { exportPretrained } from "./export.ts";
+
+const NUMERIC: Record<string, keyof PretrainConfig> = {
+  "--seed": "seed",
+  "--steps": "steps",
+  "--batch": "batchSize",
+  "--seq": "seqLen",
+  "--lr": "lr",
+  "--warmup": "warmupSteps",
+  "--vocab": "vocabSize",
+  "--embd": "nEmbd",
+  "--layers": "nLayer",
+  "--heads": "nHead",
+  "--positions": "nPositions",
+  "--eval-every": "evalEvery",
+  "--eval-rows": "evalRows",
+  "--checkpoint-every": "checkpointEvery",
+};
+
+const HELP = `usage: lab pretrain [options]
+
+  --seed N             run seed: held-out split, init, batches (default ${DEFAULT_PRETRAIN.seed})
+  --steps N            optimizer steps (default ${DEFAULT_PRETRAIN.steps})
+  --batch N --seq N    rows per batch, tokens per row
+  --lr X --warmup N    peak learning rate, warmup steps (cosine decay after)
+  --vocab N --embd N --layers N --heads N --positions N
+  --eval-every N --eval-rows N --checkpoint-every N
+  --out DIR            run folder: tokenizer, checkpoint, log.jsonl (default out/pretrain/run)
+  --model-dir DIR      where the finished model is exported (default data/models/tiny)
+  --resume             continue from the run folder's checkpoint
+  --max-minutes M      stop after M minutes (checkpointed; resume later)
+  --backend NAME       tfjs backend (default: auto, see lab backend)
+  --no-export          train only`;
+
+/**
+ * Parse arguments, run {@link pretrain}, and export the model when all steps are done.
+ *
+ * @example
+ * ```ts ignore
+ * import { pretrainCommand } from "./cli.ts";
+ * await pretrainCommand(["--steps", "2", "--out", "/tmp/pt", "--no-export"]);
+ * ```
+ */
+export async function pretrainCommand(args: string[]): Promise<number> {
+  const config: Partial<PretrainConfig> = {};
+  let out = "out/pretrain/run", modelDir = "data/models/tiny";
+  let resume = false, doExport = true, maxMinutes: number | undefined;
+  let backend: BackendName | "auto" | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new TypeError(`option ${a} needs a value`);
+      return v;
+    };
+    const num = () => {
+      const v = Number(value());
+      if (!Number.isFinite(v)) throw new TypeError(`option ${a} needs a number, got '${args[i]}'`);
+      return v;
+    };
+    if (a === "-h" || a === "--help") {
+      console.log(HELP);
+      return 0;
+    } else if (a in NUMERIC) config[NUMERIC[a]] = num();
+    else if (a === "--out") out = value();
+    else if (a === "--model-dir") modelDir = value();
+    else if (a === "--resume") resume = true;
+    else if (a === "--no-export") doExport = false;
+    else if (a === "--max-minutes") maxMinutes = num();
+    else if (a === "--backend") backend = value() as BackendName;
+    else throw new TypeError(`unknown option '${a}' (see lab pretrain --help)`);
+  }
+  const report = await initBackend(backend ? { backend } : {});
+  console.log(`backend: ${report.name} (${report.adapter}); ${report.reason}`);
+  const t0 = performance.now();
+  const result = await pretrain(config, out, {
+    resume,
+    maxMinutes,
+    onLog: (r) => {
+      if ("eval_loss" in r || (r.step as number) % 10 === 0) console.log(JSON.stringify(r));
+    },
+  });
+  try {
+    if (!result.done) {
+      console.log(`stopped at step ${result.step}/${result.config.steps}; rerun with --resume`);
+      return 0;
+    }
+    if (doExport) {
+      const rerun = args.filter((a) => a !== "--resume" && a !== "--no-export");
+      const card = await exportPretrained(result, {
+        runDir: out,
+        modelDir,
+        backend: report,
+        command: ["deno task lab pretrain", ...rerun].join(" "),
+      });
+      console.log(
+        `exported to ${modelDir}: held-out loss ${card.heldOut.loss.toFixed(4)} ` +
+          `(ppl ${card.heldOut.perplexity.toFixed(1)}) vs unigram ${
+            card.unigram.loss.toFixed(4)
+          } ` +
+          `(ppl ${card.unigram.perplexity.toFixed(1)})`,
+      );
+    }
+    console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    return 0;
+  } finally {
+    result.model.dispose();
+  }
+}
