@@ -5,6 +5,7 @@
  * @module
  */
 import { plotlyLoaderHtml } from "../lib/plot/html.ts";
+import { headlessChromiumArgs } from "../lib/plot/save.ts";
 
 /** The outcome of one notebook run. */
 export interface NotebookRun {
@@ -263,19 +264,7 @@ export async function drawnFigures(html: string, chromium: string): Promise<Draw
   const profile = await Deno.makeTempDir({ prefix: "nbexec-chromium-" });
   try {
     const out = await new Deno.Command(chromium, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        `--user-data-dir=${profile}`,
-        "--virtual-time-budget=15000",
-        "--dump-dom",
-        `file://${html}`,
-      ],
+      args: [...headlessChromiumArgs(profile, 15000), "--dump-dom", `file://${html}`],
       stdout: "piped",
       stderr: "null",
     }).output();
