@@ -60,42 +60,16 @@ const TOY_TOKENS = toy.options.tokens as string[];
 const NO = toy.chosen, NEVER = toy.rejected;
 // DPO lowers π(No) only late on this toy (Razin et al. run it to 400 steps as well).
 const A_STEPS = lab.bySmoke(400, 60);
-async function toyRun(objective: lab.Objective) {
-  const model = lab.createUnconstrainedFeatures({
-    tokens: TOY_TOKENS,
-    dim: 6,
-    hidden: toy.options.hidden!,
-    unembedding: toy.options.unembedding!,
+// An empty good set: the tracker still labels each loss of y_w mass benign or catastrophic.
+const toyRun = (objective: lab.Objective) =>
+  lab.toyRun({
+    model: toy.options,
+    chosen: NO,
+    rejected: NEVER,
+    objective,
+    steps: A_STEPS,
+    good: [],
   });
-  const tracker = lab.distributionTracker({
-    source: model,
-    chosen: [NO],
-    rejected: [NEVER],
-    good: [[]],
-    every: 5,
-    k: 3,
-  });
-  try {
-    const result = await lab.train({
-      policy: model,
-      data: lab.toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
-      objective,
-      optimizer: { name: "sgd" },
-      lr: 0.03,
-      batchSize: 1,
-      maxSteps: A_STEPS,
-      progress: false,
-      examplesEvery: false,
-      callbacks: [tracker],
-    });
-    return {
-      records: result.records as unknown as Record<string, number>[],
-      history: tracker.history,
-    };
-  } finally {
-    model.dispose();
-  }
-}
 const toyRuns = {
   DPO: await toyRun(lab.dpo({ beta: 0.1 })),
   "DPO + SPO (value, λ=1)": await toyRun(lab.spo({ base: "dpo" })),
