@@ -74,3 +74,36 @@ export function smallLMs(seed: number): [CausalLM, CausalLM] {
     }, { seed: seed + 1 }),
   ];
 }
+
+/** The pairs of {@link toyTrainConfig}: two text pairs and one of token ids. */
+export const TOY_TRAIN_PAIRS = [
+  { prompt: "x0", chosen: "No", rejected: "Never" },
+  { prompt: "x1", chosen: "Yes", rejected: "No" },
+  { prompt: 0, chosen: 3, rejected: 0 },
+];
+
+/**
+ * The toy run config of the CLI tests (a 4-token unconstrained-features model, three pairs, DPO
+ * with RMSprop for 6 steps, checkpoints every 2), writing to `out`; `patch` replaces or adds fields.
+ */
+export function toyTrainConfig(
+  out: string,
+  patch: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    model: {
+      toy: { kind: "unconstrained", tokens: ["Yes", "No", "Never", "Maybe"], prompts: 2, dim: 3 },
+    },
+    data: { pairs: TOY_TRAIN_PAIRS },
+    objective: { name: "dpo", params: { beta: 0.1 } },
+    optimizer: { name: "rmsprop" },
+    lr: 0.01,
+    batchSize: 2,
+    steps: 6,
+    seed: 3,
+    out,
+    checkpointEvery: 2,
+    backend: "cpu",
+    ...patch,
+  };
+}
