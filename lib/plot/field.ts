@@ -216,7 +216,7 @@ export function gradientFieldFigure(
   };
   const name = (opts.direction ?? "descent") === "descent" ? "descent direction" : "gradient";
   // A dark, wider stroke under a white one reads on both ends of the colour scale.
-  const halo: ScatterTrace = {
+  const stroke = (line: { color: string; width: number }, opacity?: number): ScatterTrace => ({
     type: "scatter",
     mode: "lines",
     x: seg.x,
@@ -224,21 +224,12 @@ export function gradientFieldFigure(
     name,
     legendgroup: name,
     showlegend: false,
-    line: { color: "#000000", width: 3 },
-    opacity: 0.55,
+    line,
+    ...(opacity !== undefined ? { opacity } : {}),
     hoverinfo: "skip",
-  };
-  const arrows: ScatterTrace = {
-    type: "scatter",
-    mode: "lines",
-    x: seg.x,
-    y: seg.y,
-    name,
-    legendgroup: name,
-    showlegend: false,
-    line: { color: "#FFFFFF", width: 1.4 },
-    hoverinfo: "skip",
-  };
+  });
+  const halo = stroke({ color: "#000000", width: 3 }, 0.55);
+  const arrows = stroke({ color: "#FFFFFF", width: 1.4 });
   const lo = Math.max(Math.min(...uw), Math.min(...ul)),
     hi = Math.min(Math.max(...uw), Math.max(...ul));
   const shapes: Shape[] = (opts.diagonal ?? true) && hi > lo
