@@ -244,8 +244,16 @@ export function gradientFieldFigure(
       line: { color: "#FFFFFF", width: 1.2, dash: "dash" },
     }]
     : [];
-  const dw = (uw.length > 1 ? Math.abs(spacing(uw)) : 1) / 2;
-  const dl = (ul.length > 1 ? Math.abs(spacing(ul)) : 1) / 2;
+  // Each axis spans its grid plus half a cell on both ends, so edge cells show whole.
+  const axis = (title: string, u: number[]) => {
+    const half = (u.length > 1 ? Math.abs(spacing(u)) : 1) / 2;
+    return {
+      title: { text: title },
+      range: [Math.min(...u) - half, Math.max(...u) + half],
+      showgrid: false,
+      zeroline: false,
+    };
+  };
   return makeFigure({
     data: [heat, halo, arrows],
     layout: {
@@ -254,17 +262,11 @@ export function gradientFieldFigure(
       width: 600,
       height: 520,
       xaxis: {
-        title: { text: opts.xTitle ?? "u<sub>w</sub>: chosen score (nats)" },
-        range: [Math.min(...uw) - dw, Math.max(...uw) + dw],
-        showgrid: false,
-        zeroline: false,
+        ...axis(opts.xTitle ?? "u<sub>w</sub>: chosen score (nats)", uw),
         constrain: "domain",
       },
       yaxis: {
-        title: { text: opts.yTitle ?? "u<sub>l</sub>: rejected score (nats)" },
-        range: [Math.min(...ul) - dl, Math.max(...ul) + dl],
-        showgrid: false,
-        zeroline: false,
+        ...axis(opts.yTitle ?? "u<sub>l</sub>: rejected score (nats)", ul),
         scaleanchor: "x",
         scaleratio: 1,
         constrain: "domain",
