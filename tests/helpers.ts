@@ -107,3 +107,18 @@ export function toyTrainConfig(
     ...patch,
   };
 }
+
+/**
+ * Unembedding rows (dimension 4) of the tracker tests' toy: No (row 0) and Never (row 1) nearly
+ * share an unembedding, Yes (row 2) lies along W_No − W_Never, the rest are small distractors.
+ */
+export const NO_NEVER_YES_UNEMBEDDING: readonly (readonly number[])[] = [
+  [4, 0, 0, 0],
+  [4, -1, 0.02, 0],
+  [2, 3, 0, 0.1],
+  [0.3, -0.4, 0.5, 0.2],
+  [-0.2, 0.1, -0.6, 0.3],
+  [0.1, 0.2, 0.3, -0.5],
+  [-0.4, -0.3, 0.2, 0.1],
+  [0.2, 0.5, -0.1, -0.3],
+];

@@ -5,7 +5,7 @@
  * prediction against the change the first step made.
  */
 import assert from "node:assert/strict";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, NO_NEVER_YES_UNEMBEDDING, useCpu } from "../helpers.ts";
 import {
   displacementTracker,
   distributionTracker,
@@ -25,14 +25,7 @@ function model() {
     tokens: ["No", "Never", "Yes", "t3", "t4", "t5"],
     dim: 4,
     hidden: [[0.3, 0, 0, 0]],
-    unembedding: [
-      [4, 0, 0, 0],
-      [4, -1, 0.02, 0],
-      [2, 3, 0, 0.1],
-      [0.3, -0.4, 0.5, 0.2],
-      [-0.2, 0.1, -0.6, 0.3],
-      [0.1, 0.2, 0.3, -0.5],
-    ],
+    unembedding: NO_NEVER_YES_UNEMBEDDING.slice(0, 6).map((row) => [...row]),
   });
 }
 
