@@ -13,6 +13,36 @@ function parentOf(path: string): string | undefined {
 }
 
 /**
+ * Whether anything (file, folder or link) is at `path`. Only "not found" reads as absent; any
+ * other error (a permission refused) propagates, so a caller never takes an unreadable place for
+ * a free one. With `{ followLinks: false }` a link itself counts, even when its target is gone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pathExists } from "./output.ts";
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await pathExists(dir), true);
+ * assert.equal(await pathExists(`${dir}/none`), false);
+ * await Deno.symlink(`${dir}/none`, `${dir}/dangling`);
+ * assert.equal(await pathExists(`${dir}/dangling`), false);
+ * assert.equal(await pathExists(`${dir}/dangling`, { followLinks: false }), true);
+ * ```
+ */
+export async function pathExists(
+  path: string,
+  opts: { followLinks?: boolean } = {},
+): Promise<boolean> {
+  try {
+    await (opts.followLinks === false ? Deno.lstat(path) : Deno.stat(path));
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
  * Check before any work that `path` may be written: refused when it exists (a file, unless
  * `force`; a folder, always). Creates the missing parent folders, so a long computation never
  * fails at its last write.

@@ -95,89 +95,14 @@ await lab.flushOutput();
 // seed (weights copied), so per-seed differences are paired.
 
 // %%
-const V = 16, DIM = 8, PROMPTS = 8, LEN = 6, DIFFER = 2;
-const SFT_STEPS = lab.bySmoke(40, 10), STEPS = lab.bySmoke(100, 20), LR = 0.2;
+// 16 tokens, 8 dimensions, 8 prompts of 6 tokens, y_l differing at 2 positions, lr 0.2.
+const TOY = lab.sftToyConfig({ sftSteps: lab.bySmoke(40, 10), steps: lab.bySmoke(100, 20) });
+const { steps: STEPS, lr: LR } = TOY;
 const SEEDS = lab.bySmoke([1, 2, 3, 4, 5, 6], [1, 2, 3]);
-const tokens = Array.from({ length: V }, (_, i) => `t${i}`);
-const perPrompt = { maxLength: LEN, context: (x: number) => x };
-
-function pairsFor(seed: number) {
-  const rng = new lab.Rng(1000 + seed);
-  const randInt = (n: number) => Math.floor(rng.uniform() * n);
-  const pairs = { prompt: [] as number[], chosen: [] as number[][], rejected: [] as number[][] };
-  for (let x = 0; x < PROMPTS; x++) {
-    const yw = Array.from({ length: LEN }, () => randInt(V));
-    const yl = [...yw];
-    const order = Array.from({ length: LEN }, (_, i) => i).sort(() => rng.uniform() - 0.5);
-    for (const t of order.slice(0, DIFFER)) yl[t] = (yw[t] + 1 + randInt(V - 1)) % V;
-    pairs.prompt.push(x), pairs.chosen.push(yw), pairs.rejected.push(yl);
-  }
-  return lab.toySequenceData(pairs);
-}
-
 type Rec = Record<string, number>;
-interface Start {
-  hidden: number[][];
-  unembedding: number[][];
-  data: ReturnType<typeof lab.toySequenceData>;
-}
-
-/** The SFT model of a seed: its weights after SFT_STEPS of SFT on y_w. */
-async function sftStart(seed: number): Promise<Start> {
-  const data = pairsFor(seed);
-  const model = lab.createUnconstrainedFeatures({ tokens, prompts: PROMPTS, dim: DIM, seed });
-  const scorer = lab.createToySequenceScorer(model, perPrompt);
-  try {
-    await lab.train({
-      policy: scorer,
-      data,
-      objective: lab.sft(),
-      optimizer: { name: "sgd" },
-      lr: 1,
-      batchSize: PROMPTS,
-      maxSteps: SFT_STEPS,
-      progress: false,
-      examplesEvery: false,
-    });
-    return {
-      hidden: model.hidden.arraySync() as number[][],
-      unembedding: model.unembedding.arraySync() as number[][],
-      data,
-    };
-  } finally {
-    scorer.dispose();
-    model.dispose();
-  }
-}
-
-/** Train from the SFT model (also the reference); the records of steps 0..STEPS. */
-async function run(start: Start, objective: lab.Objective, lr = LR): Promise<Rec[]> {
-  const model = lab.createUnconstrainedFeatures({
-    tokens,
-    prompts: PROMPTS,
-    dim: DIM,
-    hidden: start.hidden,
-    unembedding: start.unembedding,
-  });
-  const scorer = lab.createToySequenceScorer(model, perPrompt);
-  try {
-    const result = await lab.train({
-      policy: scorer,
-      data: start.data,
-      objective,
-      optimizer: { name: "sgd" },
-      lr,
-      batchSize: PROMPTS,
-      maxSteps: STEPS,
-      progress: false,
-      examplesEvery: false,
-    });
-    return result.records as unknown as Rec[];
-  } finally {
-    scorer.dispose();
-    model.dispose();
-  }
-}
+/** Train from the seed's SFT model (also the reference); one record per step. */
+const run = (start: lab.SftStart, objective: lab.Objective, lr = LR) =>
+  lab.runFromSft(start, objective, TOY, lr);
 
 // %% [markdown]
 // ## 3 · All runs over the seeds
@@ -198,7 +123,7 @@ const runs = new Map<string, Rec[][]>(methods.map((m) => [m.name, []]));
 const t0 = performance.now();
 let sanityGap = NaN;
 for (const seed of SEEDS) {
-  const start = await sftStart(seed);
+  const start = await lab.sftStart(seed, TOY);
   for (const m of methods) runs.get(m.name)!.push(await run(start, m.make(seed), m.lr));
   if (seed === SEEDS[0]) {
     // Sanity: r1 = r2 = 1 and equal lengths make SGDPO's gradient DPO's halved.
@@ -234,28 +159,8 @@ const COLORS: Record<string, string> = {
 };
 const band = (name: string, key: string) => {
   const rs = runs.get(name)!;
-  const steps = rs[0].map((r) => r.step);
-  const cis = steps.map((_, i) => lab.meanCI(rs.map((r) => r[i][key]), 0.95, "seeds"));
-  const color = COLORS[name];
-  return [
-    { x: steps, y: cis.map((c) => c.mean), name, color },
-    {
-      x: steps,
-      y: cis.map((c) => c.lo),
-      name: `${name} lo`,
-      color,
-      dash: "dot" as const,
-      width: 1,
-    },
-    {
-      x: steps,
-      y: cis.map((c) => c.hi),
-      name: `${name} hi`,
-      color,
-      dash: "dot" as const,
-      width: 1,
-    },
-  ];
+  const perSeed = rs.map((r) => r.map((x) => x[key]));
+  return lab.seedBand(name, rs[0].map((r) => r.step), perSeed, COLORS[name]);
 };
 const shown = Object.keys(COLORS);
 await lab.show(lab.subplots(

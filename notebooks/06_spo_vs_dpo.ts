@@ -60,42 +60,16 @@ const TOY_TOKENS = toy.options.tokens as string[];
 const NO = toy.chosen, NEVER = toy.rejected;
 // DPO lowers π(No) only late on this toy (Razin et al. run it to 400 steps as well).
 const A_STEPS = lab.bySmoke(400, 60);
-async function toyRun(objective: lab.Objective) {
-  const model = lab.createUnconstrainedFeatures({
-    tokens: TOY_TOKENS,
-    dim: 6,
-    hidden: toy.options.hidden!,
-    unembedding: toy.options.unembedding!,
+// An empty good set: the tracker still labels each loss of y_w mass benign or catastrophic.
+const toyRun = (objective: lab.Objective) =>
+  lab.toyRun({
+    model: toy.options,
+    chosen: NO,
+    rejected: NEVER,
+    objective,
+    steps: A_STEPS,
+    good: [],
   });
-  const tracker = lab.distributionTracker({
-    source: model,
-    chosen: [NO],
-    rejected: [NEVER],
-    good: [[]],
-    every: 5,
-    k: 3,
-  });
-  try {
-    const result = await lab.train({
-      policy: model,
-      data: lab.toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
-      objective,
-      optimizer: { name: "sgd" },
-      lr: 0.03,
-      batchSize: 1,
-      maxSteps: A_STEPS,
-      progress: false,
-      examplesEvery: false,
-      callbacks: [tracker],
-    });
-    return {
-      records: result.records as unknown as Record<string, number>[],
-      history: tracker.history,
-    };
-  } finally {
-    model.dispose();
-  }
-}
 const toyRuns = {
   DPO: await toyRun(lab.dpo({ beta: 0.1 })),
   "DPO + SPO (value, λ=1)": await toyRun(lab.spo({ base: "dpo" })),
@@ -132,89 +106,11 @@ await lab.flushOutput();
 // seed (weights copied), so per-seed differences are paired.
 
 // %%
-const V = 16, DIM = 8, PROMPTS = 8, LEN = 6, DIFFER = 2;
-const SFT_STEPS = lab.bySmoke(40, 10), STEPS = lab.bySmoke(100, 20), LR = 0.2;
+// 16 tokens, 8 dimensions, 8 prompts of 6 tokens, y_l differing at 2 positions, lr 0.2.
+const TOY = lab.sftToyConfig({ sftSteps: lab.bySmoke(40, 10), steps: lab.bySmoke(100, 20) });
+const STEPS = TOY.steps;
 const SEEDS = lab.bySmoke([1, 2, 3, 4, 5, 6], [1, 2, 3]);
-const tokens = Array.from({ length: V }, (_, i) => `t${i}`);
-const perPrompt = { maxLength: LEN, context: (x: number) => x };
-
-function pairsFor(seed: number) {
-  const rng = new lab.Rng(1000 + seed);
-  const randInt = (n: number) => Math.floor(rng.uniform() * n);
-  const pairs = { prompt: [] as number[], chosen: [] as number[][], rejected: [] as number[][] };
-  for (let x = 0; x < PROMPTS; x++) {
-    const yw = Array.from({ length: LEN }, () => randInt(V));
-    const yl = [...yw];
-    const order = Array.from({ length: LEN }, (_, i) => i).sort(() => rng.uniform() - 0.5);
-    for (const t of order.slice(0, DIFFER)) yl[t] = (yw[t] + 1 + randInt(V - 1)) % V;
-    pairs.prompt.push(x), pairs.chosen.push(yw), pairs.rejected.push(yl);
-  }
-  return lab.toySequenceData(pairs);
-}
-
 type Rec = Record<string, number>;
-interface Start {
-  hidden: number[][];
-  unembedding: number[][];
-  data: ReturnType<typeof lab.toySequenceData>;
-}
-
-/** The SFT model of a seed: its weights after SFT_STEPS of SFT on y_w. */
-async function sftStart(seed: number): Promise<Start> {
-  const data = pairsFor(seed);
-  const model = lab.createUnconstrainedFeatures({ tokens, prompts: PROMPTS, dim: DIM, seed });
-  const scorer = lab.createToySequenceScorer(model, perPrompt);
-  try {
-    await lab.train({
-      policy: scorer,
-      data,
-      objective: lab.sft(),
-      optimizer: { name: "sgd" },
-      lr: 1,
-      batchSize: PROMPTS,
-      maxSteps: SFT_STEPS,
-      progress: false,
-      examplesEvery: false,
-    });
-    return {
-      hidden: model.hidden.arraySync() as number[][],
-      unembedding: model.unembedding.arraySync() as number[][],
-      data,
-    };
-  } finally {
-    scorer.dispose();
-    model.dispose();
-  }
-}
-
-/** Train from the SFT model (also the reference); the records of steps 0..STEPS. */
-async function run(start: Start, objective: lab.Objective): Promise<Rec[]> {
-  const model = lab.createUnconstrainedFeatures({
-    tokens,
-    prompts: PROMPTS,
-    dim: DIM,
-    hidden: start.hidden,
-    unembedding: start.unembedding,
-  });
-  const scorer = lab.createToySequenceScorer(model, perPrompt);
-  try {
-    const result = await lab.train({
-      policy: scorer,
-      data: start.data,
-      objective,
-      optimizer: { name: "sgd" },
-      lr: LR,
-      batchSize: PROMPTS,
-      maxSteps: STEPS,
-      progress: false,
-      examplesEvery: false,
-    });
-    return result.records as unknown as Rec[];
-  } finally {
-    scorer.dispose();
-    model.dispose();
-  }
-}
 
 type Method = { name: string; make: () => lab.Objective; full?: boolean };
 const METHODS: Method[] = [
@@ -233,8 +129,8 @@ const methods = METHODS.filter((m) => !m.full || !lab.isSmoke());
 const runs = new Map<string, Rec[][]>(methods.map((m) => [m.name, []]));
 const t0 = performance.now();
 for (const seed of SEEDS) {
-  const start = await sftStart(seed);
-  for (const m of methods) runs.get(m.name)!.push(await run(start, m.make()));
+  const start = await lab.sftStart(seed, TOY);
+  for (const m of methods) runs.get(m.name)!.push(await lab.runFromSft(start, m.make(), TOY));
 }
 console.log(
   `${SEEDS.length} seeds × ${methods.length} losses of ${STEPS} steps in ${
@@ -257,29 +153,8 @@ const COLORS: Record<string, string> = {
   "DPO + SPO λ=0.1": "#9467bd",
 };
 const band = (name: string) => {
-  const ds = runs.get(name)!.map(delta);
-  const steps = runs.get(name)![0].map((r) => r.step);
-  const cis = steps.map((_, i) => lab.meanCI(ds.map((d) => d[i]), 0.95, "seeds"));
-  const color = COLORS[name];
-  return [
-    { x: steps, y: cis.map((c) => c.mean), name, color },
-    {
-      x: steps,
-      y: cis.map((c) => c.lo),
-      name: `${name} lo`,
-      color,
-      dash: "dot" as const,
-      width: 1,
-    },
-    {
-      x: steps,
-      y: cis.map((c) => c.hi),
-      name: `${name} hi`,
-      color,
-      dash: "dot" as const,
-      width: 1,
-    },
-  ];
+  const rs = runs.get(name)!;
+  return lab.seedBand(name, rs[0].map((r) => r.step), rs.map(delta), COLORS[name]);
 };
 await lab.show(lab.lineFigure(methods.flatMap((m) => band(m.name)), {
   title: `Δ log π(y_w) (batch mean of summed log-probs, nats), ${SEEDS.length} seeds`,

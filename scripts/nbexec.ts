@@ -5,6 +5,7 @@
  * @module
  */
 import { plotlyLoaderHtml } from "../lib/plot/html.ts";
+import { headlessChromiumArgs } from "../lib/plot/save.ts";
 
 /** The outcome of one notebook run. */
 export interface NotebookRun {
@@ -92,46 +93,38 @@ export async function executeNotebook(
     log = tail(out);
   }
   const seconds = (performance.now() - t0) / 1000;
+  const failed = (error: NonNullable<NotebookRun["error"]>): NotebookRun => ({
+    notebook,
+    executed,
+    ok: false,
+    seconds,
+    log,
+    error,
+  });
   let cells: Cell[] = [];
   try {
     cells = JSON.parse(await Deno.readTextFile(executed)).cells as Cell[];
   } catch {
-    return {
-      notebook,
-      executed,
-      ok: false,
-      seconds,
-      log,
-      error: { cell: -1, ename: "NotExecuted", evalue: "nbconvert wrote no notebook", source: "" },
-    };
+    return failed({
+      cell: -1,
+      ename: "NotExecuted",
+      evalue: "nbconvert wrote no notebook",
+      source: "",
+    });
   }
   for (let i = 0; i < cells.length; i++) {
     const err = cells[i]!.outputs?.find((o) => o.output_type === "error");
     if (err) {
-      return {
-        notebook,
-        executed,
-        ok: false,
-        seconds,
-        log,
-        error: {
-          cell: i,
-          ename: err.ename ?? "Error",
-          evalue: err.evalue ?? "",
-          source: text(cells[i]!.source).slice(0, 400),
-        },
-      };
+      return failed({
+        cell: i,
+        ename: err.ename ?? "Error",
+        evalue: err.evalue ?? "",
+        source: text(cells[i]!.source).slice(0, 400),
+      });
     }
   }
   if (!out.success) {
-    return {
-      notebook,
-      executed,
-      ok: false,
-      seconds,
-      log,
-      error: { cell: -1, ename: "nbconvert", evalue: `exit code ${out.code}`, source: "" },
-    };
+    return failed({ cell: -1, ename: "nbconvert", evalue: `exit code ${out.code}`, source: "" });
   }
   return { notebook, executed, ok: true, seconds, log, ...(retries ? { retries } : {}) };
 }
@@ -263,19 +256,7 @@ export async function drawnFigures(html: string, chromium: string): Promise<Draw
   const profile = await Deno.makeTempDir({ prefix: "nbexec-chromium-" });
   try {
     const out = await new Deno.Command(chromium, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        `--user-data-dir=${profile}`,
-        "--virtual-time-budget=15000",
-        "--dump-dom",
-        `file://${html}`,
-      ],
+      args: [...headlessChromiumArgs(profile, 15000), "--dump-dom", `file://${html}`],
       stdout: "piped",
       stderr: "null",
     }).output();

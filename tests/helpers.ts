@@ -74,3 +74,51 @@ export function smallLMs(seed: number): [CausalLM, CausalLM] {
     }, { seed: seed + 1 }),
   ];
 }
+
+/** The pairs of {@link toyTrainConfig}: two text pairs and one of token ids. */
+export const TOY_TRAIN_PAIRS = [
+  { prompt: "x0", chosen: "No", rejected: "Never" },
+  { prompt: "x1", chosen: "Yes", rejected: "No" },
+  { prompt: 0, chosen: 3, rejected: 0 },
+];
+
+/**
+ * The toy run config of the CLI tests (a 4-token unconstrained-features model, three pairs, DPO
+ * with RMSprop for 6 steps, checkpoints every 2), writing to `out`; `patch` replaces or adds fields.
+ */
+export function toyTrainConfig(
+  out: string,
+  patch: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    model: {
+      toy: { kind: "unconstrained", tokens: ["Yes", "No", "Never", "Maybe"], prompts: 2, dim: 3 },
+    },
+    data: { pairs: TOY_TRAIN_PAIRS },
+    objective: { name: "dpo", params: { beta: 0.1 } },
+    optimizer: { name: "rmsprop" },
+    lr: 0.01,
+    batchSize: 2,
+    steps: 6,
+    seed: 3,
+    out,
+    checkpointEvery: 2,
+    backend: "cpu",
+    ...patch,
+  };
+}
+
+/**
+ * Unembedding rows (dimension 4) of the tracker tests' toy: No (row 0) and Never (row 1) nearly
+ * share an unembedding, Yes (row 2) lies along W_No − W_Never, the rest are small distractors.
+ */
+export const NO_NEVER_YES_UNEMBEDDING: readonly (readonly number[])[] = [
+  [4, 0, 0, 0],
+  [4, -1, 0.02, 0],
+  [2, 3, 0, 0.1],
+  [0.3, -0.4, 0.5, 0.2],
+  [-0.2, 0.1, -0.6, 0.3],
+  [0.1, 0.2, 0.3, -0.5],
+  [-0.4, -0.3, 0.2, 0.1],
+  [0.2, 0.5, -0.1, -0.3],
+];

@@ -4,7 +4,7 @@
  * screenshot shows it (pixels of the figure's trace colour, not a blank page).
  */
 import assert from "node:assert/strict";
-import { findChromium } from "../lib/plot/mod.ts";
+import { findChromium, headlessChromiumArgs } from "../lib/plot/mod.ts";
 import { describeFailure, executeNotebook, exportHtml } from "../scripts/nbexec.ts";
 import { decodePng } from "./plot/png_decode.ts";
 
@@ -13,18 +13,7 @@ const chromium = findChromium();
 if (!chromium) console.log("report_test: skipping: no chromium (run ./lab.sh setup as root)");
 
 function chromiumArgs(profile: string): string[] {
-  return [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-    `--user-data-dir=${profile}`,
-    "--virtual-time-budget=8000",
-  ];
+  return headlessChromiumArgs(profile, 8000, { hideScrollbars: true });
 }
 
 Deno.test({

@@ -11,7 +11,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
 import type { TrainObjective } from "../train/types.ts";
-import type { PreferenceScorer, SequenceScores } from "../core/scores.ts";
+import type { PreferenceScorer } from "../core/scores.ts";
+import { scoresWithReference } from "./ref_scores.ts";
 
 /** Options of {@link firstOrderBatchChange}. */
 export interface BatchChangeOptions {
@@ -87,15 +88,7 @@ export async function firstOrderBatchChange<B>(
         `reference has ${ref.chosen.length}/${ref.rejected.length} values for ${n} pairs`,
       );
     }
-    const scores: SequenceScores = {
-      policyChosen: s.policyChosen,
-      policyRejected: s.policyRejected,
-      chosenLength: s.chosenLength,
-      rejectedLength: s.rejectedLength,
-      refChosen: tf.tensor1d(ref.chosen as number[]),
-      refRejected: tf.tensor1d(ref.rejected as number[]),
-    };
-    if (s.tokens !== undefined) scores.tokens = s.tokens;
+    const scores = scoresWithReference(s, ref);
     const losses = opts.objective.loss(scores).losses;
     return (losses.rank === 0 ? losses : tf.mean(losses)) as tf.Scalar;
   }, vars);

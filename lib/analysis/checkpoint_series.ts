@@ -28,6 +28,7 @@ import { computeReferenceLogpsAsync } from "../scoring/ref_cache.ts";
 import { preferenceData } from "../train/train_data.ts";
 import { chesScores } from "./ches.ts";
 import { displacement, labelDisplacement } from "./displacement.ts";
+import { pathExists } from "../output.ts";
 
 /** One model of a series. */
 export interface SeriesCheckpoint {
@@ -47,16 +48,6 @@ export interface CheckpointSeries {
   checkpoints: SeriesCheckpoint[];
   /** A directory holding the tokenizer files, when one was found. */
   tokenizerDir?: string;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 async function subdirs(dir: string, re: RegExp): Promise<{ n: number; dir: string }[]> {
@@ -102,17 +93,17 @@ async function loadWithWeights(base: string, weights: string): Promise<CausalLM>
  * ```
  */
 export async function findCheckpoints(runDir: string): Promise<CheckpointSeries> {
-  if (!await exists(runDir)) throw new TypeError(`${runDir}: no such folder`);
+  if (!await pathExists(runDir)) throw new TypeError(`${runDir}: no such folder`);
   const hf = await subdirs(runDir, /^checkpoint-(\d+)$/);
   if (hf.length > 0) {
     for (const c of hf) {
-      if (!await exists(`${c.dir}/config.json`)) {
+      if (!await pathExists(`${c.dir}/config.json`)) {
         throw new TypeError(`${c.dir}: no config.json (not a Hugging Face model folder)`);
       }
     }
     let tokenizerDir: string | undefined;
     for (const d of [...hf.map((c) => c.dir), runDir]) {
-      if (await exists(`${d}/tokenizer.json`)) {
+      if (await pathExists(`${d}/tokenizer.json`)) {
         tokenizerDir = d;
         break;
       }
@@ -123,10 +114,10 @@ export async function findCheckpoints(runDir: string): Promise<CheckpointSeries>
       tokenizerDir,
     };
   }
-  const ours = await exists(`${runDir}/checkpoints`)
+  const ours = await pathExists(`${runDir}/checkpoints`)
     ? await subdirs(`${runDir}/checkpoints`, /^step-(\d+)$/)
     : [];
-  if (ours.length === 0 && !await exists(`${runDir}/model/config.json`)) {
+  if (ours.length === 0 && !await pathExists(`${runDir}/model/config.json`)) {
     throw new TypeError(
       `${runDir}: no checkpoint-N/ folders (Hugging Face) and no checkpoints/step-N/ or model/ ` +
         `(dpo-lab run): no checkpoints`,
@@ -149,13 +140,13 @@ export async function findCheckpoints(runDir: string): Promise<CheckpointSeries>
 /** The base model of a run written here: `config.json` → `user.model.dir`. */
 async function baseModelDir(runDir: string): Promise<string> {
   const path = `${runDir}/config.json`;
-  if (!await exists(path)) throw new TypeError(`${path}: missing (needed for the base model)`);
+  if (!await pathExists(path)) throw new TypeError(`${path}: missing (needed for the base model)`);
   const config = JSON.parse(await Deno.readTextFile(path));
   const dir = config?.user?.model?.dir;
   if (typeof dir !== "string") {
     throw new TypeError(`${path}: field 'user.model.dir' is missing (not a causal-LM run)`);
   }
-  if (!await exists(`${dir}/config.json`)) {
+  if (!await pathExists(`${dir}/config.json`)) {
     throw new TypeError(`${path}: base model '${dir}' not found (paths resolve from here)`);
   }
   return dir;
@@ -163,9 +154,9 @@ async function baseModelDir(runDir: string): Promise<string> {
 
 /** Step of a completed run's final `model/` folder, if it has one. */
 async function finalStep(runDir: string): Promise<number | undefined> {
-  if (!await exists(`${runDir}/model/config.json`)) return undefined;
+  if (!await pathExists(`${runDir}/model/config.json`)) return undefined;
   const status = `${runDir}/status.json`;
-  if (!await exists(status)) return undefined;
+  if (!await pathExists(status)) return undefined;
   const s = JSON.parse(await Deno.readTextFile(status));
   return s?.state === "completed" && typeof s.step === "number" ? s.step : undefined;
 }

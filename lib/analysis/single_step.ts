@@ -9,7 +9,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../kernels/gradients.ts";
 import type { TrainObjective } from "../train/types.ts";
-import type { PreferenceScorer, SequenceScores } from "../core/scores.ts";
+import type { PreferenceScorer } from "../core/scores.ts";
+import { scoresWithReference } from "./ref_scores.ts";
 
 /** Options of {@link singleStepChange}. */
 export interface SingleStepOptions {
@@ -94,15 +95,7 @@ export async function singleStepChange<B>(
   try {
     const { value, grads } = tf.variableGrads(() => {
       const s = policy.scores(batch);
-      const scores: SequenceScores = {
-        policyChosen: s.policyChosen,
-        policyRejected: s.policyRejected,
-        chosenLength: s.chosenLength,
-        rejectedLength: s.rejectedLength,
-        refChosen: tf.tensor1d(ref.chosen as number[]),
-        refRejected: tf.tensor1d(ref.rejected as number[]),
-      };
-      if (s.tokens !== undefined) scores.tokens = s.tokens;
+      const scores = scoresWithReference(s, ref);
       return tf.sum(opts.objective.loss(scores).losses) as tf.Scalar;
     }, vars);
     let loss: number;

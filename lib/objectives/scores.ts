@@ -43,6 +43,25 @@ export function requireTokens(
   return t;
 }
 
+/**
+ * The per-token fields of an objective that compares policy and reference token by token: both
+ * sides' log-probs under each model, and the completion masks.
+ *
+ * @example
+ * ```ts
+ * import { PAIRED_TOKEN_FIELDS } from "./scores.ts";
+ * console.log(PAIRED_TOKEN_FIELDS.length); // 6
+ * ```
+ */
+export const PAIRED_TOKEN_FIELDS: readonly (keyof TokenScores)[] = [
+  "policyChosen",
+  "policyRejected",
+  "refChosen",
+  "refRejected",
+  "chosenMask",
+  "rejectedMask",
+];
+
 /** Completion lengths clamped below at 1 (TRL's `clamp(min=1)`), so empty completions give 0/1. */
 export function lengths(scores: SequenceScores): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
   return {

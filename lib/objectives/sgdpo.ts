@@ -28,7 +28,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective } from "./define.ts";
 import { softplus, stopGradient } from "./numerics.ts";
 import { BETA, LABEL_SMOOTHING } from "./params.ts";
-import { requireRef, requireTokens } from "./scores.ts";
+import { PAIRED_TOKEN_FIELDS, requireRef, requireTokens } from "./scores.ts";
 import type { Objective, ObjectiveState } from "./types.ts";
 import type { SequenceScores } from "../core/scores.ts";
 
@@ -264,14 +264,7 @@ export function sgdpo(
     needsTokens: () => true,
     loss: (s: SequenceScores, p) => {
       const ref = requireRef("sgdpo", s);
-      const t = requireTokens("sgdpo", s, [
-        "policyChosen",
-        "policyRejected",
-        "refChosen",
-        "refRejected",
-        "chosenMask",
-        "rejectedMask",
-      ]);
+      const t = requireTokens("sgdpo", s, PAIRED_TOKEN_FIELDS);
       const call = calls++;
       const sel = pilotMasks(
         t,

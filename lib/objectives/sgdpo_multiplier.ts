@@ -31,7 +31,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective } from "./define.ts";
 import { sigmoid, softplus, stopGradient } from "./numerics.ts";
 import { BETA } from "./params.ts";
-import { requireRef, requireTokens } from "./scores.ts";
+import { selectRanked } from "./sgdpo.ts";
+import { PAIRED_TOKEN_FIELDS, requireRef, requireTokens } from "./scores.ts";
 import type { Objective } from "./types.ts";
 import type { SequenceScores } from "../core/scores.ts";
 import { mulberry32 } from "../core/rng.ts";
@@ -116,26 +117,14 @@ function selectPilot(
   if (b === 0 || t === 0) {
     return { sel: tf.zeros([b, t]) as tf.Tensor2D, scale: tf.zeros([b]) as tf.Tensor1D };
   }
-  const width = ranks[0].length;
   const kOf = (n: number) => n === 0 ? 0 : Math.min(n, Math.max(1, Math.round(r * n)));
   const kTable = Array.from({ length: t + 1 }, (_, n) => kOf(n));
   const sTable = kTable.map((k, n) => k > 0 ? n / k : 0);
   return tf.tidy(() => {
-    const on = tf.cast(tf.greater(mask, 0), "float32");
-    const n = tf.cast(tf.sum(on, 1), "int32");
-    // Relative index of each completion position (exact: sums of 0/1 in float32).
-    const q = tf.cast(tf.maximum(tf.sub(tf.cumsum(on, 1), 1), 0), "int32");
-    const rowStart = tf.tensor2d(Array.from({ length: b }, (_, i) => [i * width]), [b, 1], "int32");
-    const keyAt = tf.gather(tf.tensor1d(ranks.flat(), "float32"), tf.add(q, rowStart)) as tf.Tensor;
-    // Positions outside the completion sort after every completion position.
-    const key = tf.where(tf.greater(on, 0), keyAt, tf.fill([b, t], width + 1));
-    // topk breaks ties by lower index on every backend; the order of the order is the rank.
-    const order = tf.topk(tf.neg(key), t).indices;
-    const place = tf.topk(tf.neg(tf.cast(order, "float32")), t).indices;
-    const k = tf.gather(tf.tensor1d(kTable, "int32"), n);
-    const sel = tf.cast(tf.less(place, tf.expandDims(k, 1)), "float32");
+    const n = tf.cast(tf.sum(tf.cast(tf.greater(mask, 0), "float32"), 1), "int32");
+    const k = tf.gather(tf.tensor1d(kTable, "int32"), n) as tf.Tensor1D;
     return {
-      sel: tf.mul(sel, on) as tf.Tensor2D,
+      sel: selectRanked(mask, ranks, k),
       scale: tf.gather(tf.tensor1d(sTable, "float32"), n) as tf.Tensor1D,
     };
   });
@@ -286,14 +275,7 @@ export function sgdpoMultiplier(
     },
     loss: (s: SequenceScores, p) => {
       const ref = requireRef("sgdpo_multiplier", s);
-      const t = requireTokens("sgdpo_multiplier", s, [
-        "policyChosen",
-        "policyRejected",
-        "refChosen",
-        "refRejected",
-        "chosenMask",
-        "rejectedMask",
-      ]);
+      const t = requireTokens("sgdpo_multiplier", s, PAIRED_TOKEN_FIELDS);
       const beta = p.beta;
       const sel = samplePilotMasks(t.chosenMask, t.rejectedMask, {
         r1: p.r1,

@@ -216,7 +216,7 @@ export function gradientFieldFigure(
   };
   const name = (opts.direction ?? "descent") === "descent" ? "descent direction" : "gradient";
   // A dark, wider stroke under a white one reads on both ends of the colour scale.
-  const halo: ScatterTrace = {
+  const stroke = (line: { color: string; width: number }, opacity?: number): ScatterTrace => ({
     type: "scatter",
     mode: "lines",
     x: seg.x,
@@ -224,21 +224,12 @@ export function gradientFieldFigure(
     name,
     legendgroup: name,
     showlegend: false,
-    line: { color: "#000000", width: 3 },
-    opacity: 0.55,
+    line,
+    ...(opacity !== undefined ? { opacity } : {}),
     hoverinfo: "skip",
-  };
-  const arrows: ScatterTrace = {
-    type: "scatter",
-    mode: "lines",
-    x: seg.x,
-    y: seg.y,
-    name,
-    legendgroup: name,
-    showlegend: false,
-    line: { color: "#FFFFFF", width: 1.4 },
-    hoverinfo: "skip",
-  };
+  });
+  const halo = stroke({ color: "#000000", width: 3 }, 0.55);
+  const arrows = stroke({ color: "#FFFFFF", width: 1.4 });
   const lo = Math.max(Math.min(...uw), Math.min(...ul)),
     hi = Math.min(Math.max(...uw), Math.max(...ul));
   const shapes: Shape[] = (opts.diagonal ?? true) && hi > lo
@@ -253,8 +244,16 @@ export function gradientFieldFigure(
       line: { color: "#FFFFFF", width: 1.2, dash: "dash" },
     }]
     : [];
-  const dw = (uw.length > 1 ? Math.abs(spacing(uw)) : 1) / 2;
-  const dl = (ul.length > 1 ? Math.abs(spacing(ul)) : 1) / 2;
+  // Each axis spans its grid plus half a cell on both ends, so edge cells show whole.
+  const axis = (title: string, u: number[]) => {
+    const half = (u.length > 1 ? Math.abs(spacing(u)) : 1) / 2;
+    return {
+      title: { text: title },
+      range: [Math.min(...u) - half, Math.max(...u) + half],
+      showgrid: false,
+      zeroline: false,
+    };
+  };
   return makeFigure({
     data: [heat, halo, arrows],
     layout: {
@@ -263,17 +262,11 @@ export function gradientFieldFigure(
       width: 600,
       height: 520,
       xaxis: {
-        title: { text: opts.xTitle ?? "u<sub>w</sub>: chosen score (nats)" },
-        range: [Math.min(...uw) - dw, Math.max(...uw) + dw],
-        showgrid: false,
-        zeroline: false,
+        ...axis(opts.xTitle ?? "u<sub>w</sub>: chosen score (nats)", uw),
         constrain: "domain",
       },
       yaxis: {
-        title: { text: opts.yTitle ?? "u<sub>l</sub>: rejected score (nats)" },
-        range: [Math.min(...ul) - dl, Math.max(...ul) + dl],
-        showgrid: false,
-        zeroline: false,
+        ...axis(opts.yTitle ?? "u<sub>l</sub>: rejected score (nats)", ul),
         scaleanchor: "x",
         scaleratio: 1,
         constrain: "domain",

@@ -88,7 +88,14 @@ export {
   type ShowOptions,
   summarize,
 } from "./display.ts";
-export { findChromium, renderPng, save, type SaveFigureOptions, type SaveFormat } from "./save.ts";
+export {
+  findChromium,
+  headlessChromiumArgs,
+  renderPng,
+  save,
+  type SaveFigureOptions,
+  type SaveFormat,
+} from "./save.ts";
 export { type ReportBlock, reportHtml, type ReportOptions } from "./report.ts";
 export { TRL_EXTRA_KEYS, trlMetricCurves } from "./trl_metrics.ts";
 export { type ChesTokenData, chesTokenFigure, type ChesTokenFigureOptions } from "./ches_tokens.ts";

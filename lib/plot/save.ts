@@ -56,6 +56,39 @@ export function findChromium(): string | undefined {
   return undefined;
 }
 
+/**
+ * The flags every headless Chromium run of the project shares (figure PNGs, report checks,
+ * browser tests): no sandbox, GPU or background network work, a throw-away profile, and a
+ * virtual-time budget so plotly's deferred drawing finishes before the DOM dump or screenshot.
+ *
+ * @example
+ * ```ts
+ * import { headlessChromiumArgs } from "./save.ts";
+ * const args = headlessChromiumArgs("/tmp/profile", 2000, { hideScrollbars: true });
+ * if (!args.includes("--virtual-time-budget=2000") || !args.includes("--hide-scrollbars")) {
+ *   throw new Error("missing flag");
+ * }
+ * ```
+ */
+export function headlessChromiumArgs(
+  profile: string,
+  virtualTimeMs: number,
+  opts: { hideScrollbars?: boolean } = {},
+): string[] {
+  return [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    ...(opts.hideScrollbars ? ["--hide-scrollbars"] : []),
+    `--user-data-dir=${profile}`,
+    `--virtual-time-budget=${virtualTimeMs}`,
+  ];
+}
+
 function formatOf(path: string, format: SaveFormat | undefined): SaveFormat {
   if (format) {
     if (!["html", "svg", "png"].includes(format)) {
@@ -119,19 +152,11 @@ export async function renderPng(fig: Figure, opts: SaveFigureOptions = {}): Prom
     try {
       out = await new Deno.Command(exe, {
         args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          "--hide-scrollbars",
-          `--user-data-dir=${dir}/profile`,
+          // The virtual-time budget lets plotly's deferred work finish before the shot; it is
+          // virtual time, so it is not slow.
+          ...headlessChromiumArgs(`${dir}/profile`, 3000, { hideScrollbars: true }),
           `--window-size=${width},${height}`,
           `--force-device-scale-factor=${scale}`,
-          // Lets plotly's deferred work finish before the shot; virtual time, so it is not slow.
-          "--virtual-time-budget=3000",
           `--screenshot=${shot}`,
           `file://${htmlPath}`,
         ],

@@ -42,3 +42,12 @@ export {
 export { flushOutput } from "./output.ts";
 export { type ToyRun, toyRun, type ToyRunOptions } from "./toy_run.ts";
 export { type CalibrateOptions, calibrateScale, type Calibration } from "./calibrate.ts";
+export {
+  runFromSft,
+  type SftStart,
+  sftStart,
+  type SftToyConfig,
+  sftToyConfig,
+  sftToyPairs,
+} from "./sft_compare.ts";
+export { seedBand } from "./seed_band.ts";

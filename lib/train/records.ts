@@ -17,6 +17,7 @@
  */
 import { ownedEntries, prepareRunDir, registerRunFile, RUN_MARKER, runDirKind } from "./run_dir.ts";
 import { parsePythonJson } from "./py_json.ts";
+import { pathExists } from "../output.ts";
 
 /** One line of `steps.jsonl` or `evals.jsonl`. Non-finite values are stored as `null`. */
 export interface RunStepRecord {
@@ -235,16 +236,6 @@ export async function readJsonl<T = Record<string, unknown>>(path: string): Prom
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
@@ -407,7 +398,7 @@ export async function writeRun(
     for (const s of run.evals) w.appendEval(s);
     if (Object.keys(run.summary).length > 0) w.writeSummary(run.summary);
     for (const f of ownedEntries(tmp)) {
-      if (f === RUN_MARKER || !(await exists(join(tmp, f)))) continue;
+      if (f === RUN_MARKER || !(await pathExists(join(tmp, f), { followLinks: false }))) continue;
       registerRunFile(dir, f);
       await Deno.rename(join(tmp, f), join(dir, f));
     }

@@ -21,23 +21,29 @@ async function tinyModelDir(): Promise<string> {
   return dir;
 }
 
+/** {@link tinyModelDir} with `pairs.jsonl` beside the model: one JSON line per row, null a blank line. */
+async function tinyModelWithPairs(
+  rows: (Record<string, string> | null)[],
+): Promise<{ dir: string; data: string }> {
+  const dir = await tinyModelDir();
+  const data = `${dir}/pairs.jsonl`;
+  const lines = rows.map((r) => r === null ? "" : JSON.stringify(r));
+  await Deno.writeTextFile(data, lines.join("\n") + "\n");
+  return { dir, data };
+}
+
 Deno.test({
   name: "lab ches writes one line per pair with CHES, lengths and source lines",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await tinyModelDir();
-    const data = `${dir}/pairs.jsonl`;
     const rows = [
       { prompt: "Is it cold? ", chosen: "Yes", rejected: "No" },
       { prompt: "Where did the farmer go?", chosen: " He went home.", rejected: " To the market." },
       { prompt: "Say", chosen: " hello there", rejected: " bye" },
     ];
     // A blank line: the third pair sits on line 4 of the file.
-    await Deno.writeTextFile(
-      data,
-      `${JSON.stringify(rows[0])}\n${JSON.stringify(rows[1])}\n\n${JSON.stringify(rows[2])}\n`,
-    );
+    const { dir, data } = await tinyModelWithPairs([rows[0], rows[1], null, rows[2]]);
     const out = `${dir}/ches.jsonl`;
     const code = await chesCommand([
       "--model",
@@ -129,13 +135,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await tinyModelDir();
-    const data = `${dir}/pairs.jsonl`;
     const rows = [
       { prompt: "Where did the farmer go?", chosen: " He went home.", rejected: " To the market." },
       { prompt: "Say", chosen: " hello there", rejected: " hello there" },
     ];
-    await Deno.writeTextFile(data, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const { dir, data } = await tinyModelWithPairs(rows);
     const out = `${dir}/ches.jsonl`;
     const args = ["--model", `${dir}/model`, "--data", data, "--out", out, "--backend", "cpu"];
     assert.equal(await chesCommand([...args, "--per-token"]), 0);

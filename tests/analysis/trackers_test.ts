@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../../lib/kernels/gradients.ts";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, NO_NEVER_YES_UNEMBEDDING, useCpu } from "../helpers.ts";
 import {
   displacementTracker,
   distributionTracker,
@@ -27,16 +27,7 @@ const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0)
 
 /** No and Never nearly share an unembedding; Yes lies along W_No - W_Never (see ufm test). */
 function weights(): { W: number[][]; h: number[][] } {
-  const W = [
-    [4, 0, 0, 0],
-    [4, -1, 0.02, 0],
-    [2, 3, 0, 0.1],
-    [0.3, -0.4, 0.5, 0.2],
-    [-0.2, 0.1, -0.6, 0.3],
-    [0.1, 0.2, 0.3, -0.5],
-    [-0.4, -0.3, 0.2, 0.1],
-    [0.2, 0.5, -0.1, -0.3],
-  ];
+  const W = NO_NEVER_YES_UNEMBEDDING.map((row) => [...row]);
   return { W, h: [[0.3, 0, 0, 0], [0.1, 0.2, -0.1, 0.3]] };
 }
 

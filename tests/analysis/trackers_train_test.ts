@@ -5,7 +5,7 @@
  * prediction against the change the first step made.
  */
 import assert from "node:assert/strict";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, NO_NEVER_YES_UNEMBEDDING, useCpu } from "../helpers.ts";
 import {
   displacementTracker,
   distributionTracker,
@@ -14,6 +14,7 @@ import {
 import { createUnconstrainedFeatures } from "../../lib/models/toy.ts";
 import { toyData } from "../../lib/train/train_data.ts";
 import { train } from "../../lib/train/trainer.ts";
+import type { TrainCallback } from "../../lib/train/callbacks.ts";
 import { dpo } from "../../lib/objectives/trl.ts";
 
 await useCpu();
@@ -24,14 +25,28 @@ function model() {
     tokens: ["No", "Never", "Yes", "t3", "t4", "t5"],
     dim: 4,
     hidden: [[0.3, 0, 0, 0]],
-    unembedding: [
-      [4, 0, 0, 0],
-      [4, -1, 0.02, 0],
-      [2, 3, 0, 0.1],
-      [0.3, -0.4, 0.5, 0.2],
-      [-0.2, 0.1, -0.6, 0.3],
-      [0.1, 0.2, 0.3, -0.5],
-    ],
+    unembedding: NO_NEVER_YES_UNEMBEDDING.slice(0, 6).map((row) => [...row]),
+  });
+}
+
+/** DPO (β = 1) with plain SGD on the one pair No ≻ Never of prompt 0, with the given trackers. */
+function trainNoOverNever(
+  m: ReturnType<typeof model>,
+  lr: number,
+  steps: number,
+  callbacks: TrainCallback[],
+) {
+  const NO = m.tokenId("No"), NEVER = m.tokenId("Never");
+  return train({
+    policy: m,
+    data: toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
+    objective: dpo({ beta: 1 }),
+    optimizer: { name: "sgd" },
+    lr,
+    batchSize: 1,
+    maxSteps: steps,
+    progress: false,
+    callbacks,
   });
 }
 
@@ -53,17 +68,7 @@ Deno.test({
     const disp = displacementTracker({ every: 1 });
     const grad = gradientAlignmentTracker({ every: 1 });
     const lr = 0.05, steps = 20;
-    const result = await train({
-      policy: m,
-      data: toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
-      objective: dpo({ beta: 1 }),
-      optimizer: { name: "sgd" },
-      lr,
-      batchSize: 1,
-      maxSteps: steps,
-      progress: false,
-      callbacks: [dist, disp, grad],
-    });
+    const result = await trainNoOverNever(m, lr, steps, [dist, disp, grad]);
     const p1 = m.distribution("x0");
     const byStep = new Map(result.records.map((r) => [r.step, r as Record<string, number>]));
     const first = byStep.get(0)!, second = byStep.get(1)!, last = byStep.get(steps)!;
@@ -99,17 +104,7 @@ Deno.test({
     const grad = gradientAlignmentTracker({ every: 1, positions: [0] });
     const dist = distributionTracker({ source: m, chosen: [NO], rejected: [NEVER] });
     const lr = 1e-3;
-    const result = await train({
-      policy: m,
-      data: toyData({ prompt: [0], chosen: [NO], rejected: [NEVER] }),
-      objective: dpo({ beta: 1 }),
-      optimizer: { name: "sgd" },
-      lr,
-      batchSize: 1,
-      maxSteps: 1,
-      progress: false,
-      callbacks: [grad, dist],
-    });
+    const result = await trainNoOverNever(m, lr, 1, [grad, dist]);
     const [r0, r1] = [0, 1].map((s) => result.records.find((r) => r.step === s)!) as Record<
       string,
       number

@@ -10,20 +10,11 @@ import { lmUfmParameters } from "../../lib/analysis/ufm_lm.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { createLlama } from "../../lib/models/llama.ts";
 import type { CausalLM } from "../../lib/models/types.ts";
-import { randomSource } from "../models/util.ts";
+import { randomSource, TINY_GPT2, TINY_LLAMA } from "../models/util.ts";
 
 await useCpu();
 
-const GPT2 = { vocab_size: 23, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 4 };
-const LLAMA = {
-  vocab_size: 29,
-  hidden_size: 16,
-  intermediate_size: 24,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 32,
-};
+const GPT2 = TINY_GPT2, LLAMA = TINY_LLAMA;
 
 /** The model's log-softmax of the next token after `ids`, from its own forward pass. */
 function nextLogits(model: CausalLM, ids: number[]): number[] {

@@ -7,21 +7,12 @@ import { loadCausalLM, locateCheckpoint, saveCausalLM } from "../../lib/models/c
 import { encodeSafetensors } from "../../lib/models/safetensors.ts";
 import type { CausalLM } from "../../lib/models/types.ts";
 import { llamaReference, type RefWeights } from "./reference.ts";
-import { randomSource } from "./util.ts";
+import { randomSource, TINY_GPT2, TINY_LLAMA } from "./util.ts";
 
 await useCpu();
 
 const FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
-const GPT2 = { vocab_size: 23, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 4 };
-const LLAMA = {
-  vocab_size: 29,
-  hidden_size: 16,
-  intermediate_size: 24,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 32,
-};
+const GPT2 = TINY_GPT2, LLAMA = TINY_LLAMA;
 
 function snapshot(model: CausalLM): Map<string, Float32Array> {
   return new Map([...model.namedVariables()].map(([n, v]) => [n, v.dataSync() as Float32Array]));

@@ -107,6 +107,17 @@ function attend(
   return out;
 }
 
+/** Logits `W h` for each hidden state, with `W` the row-major `[V, d]` unembedding. */
+function unembedLogits(hidden: number[][], W: Float64Array, V: number, d: number): number[][] {
+  return hidden.map((h) => {
+    const out = new Array(V).fill(0);
+    for (let j = 0; j < V; j++) {
+      for (let i = 0; i < d; i++) out[j] += W[j * d + i] * h[i];
+    }
+    return out;
+  });
+}
+
 function splitHeads(x: number[], heads: number): number[][] {
   const hd = x.length / heads;
   return Array.from({ length: heads }, (_, h) => x.slice(h * hd, (h + 1) * hd));
@@ -165,14 +176,7 @@ export function gpt2Reference(
     )
   );
   const unembed = config.tie_word_embeddings === false ? w(weights, "lm_head.weight") : wte;
-  const logits = hidden.map((h) => {
-    const out = new Array(V).fill(0);
-    for (let j = 0; j < V; j++) {
-      for (let i = 0; i < d; i++) out[j] += unembed.data[j * d + i] * h[i];
-    }
-    return out;
-  });
-  return { logits, hidden };
+  return { logits: unembedLogits(hidden, unembed.data, V, d), hidden };
 }
 
 /** Llama-family config fields the reference reads. */
@@ -247,12 +251,5 @@ export function llamaReference(
   }
   const hidden = xs.map((x) => norm(x, "model.norm.weight"));
   const unembed = config.tie_word_embeddings ? emb : w(weights, "lm_head.weight");
-  const logits = hidden.map((h) => {
-    const out = new Array(V).fill(0);
-    for (let j = 0; j < V; j++) {
-      for (let i = 0; i < d; i++) out[j] += unembed.data[j * d + i] * h[i];
-    }
-    return out;
-  });
-  return { logits, hidden };
+  return { logits: unembedLogits(hidden, unembed.data, V, d), hidden };
 }

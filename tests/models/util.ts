@@ -53,3 +53,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** A tiny GPT-2 config (HF field names) small enough for float64 references and file round trips. */
+export const TINY_GPT2 = { vocab_size: 23, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 4 };
+
+/** A tiny Llama config with grouped-query attention (4 query heads, 2 key/value heads). */
+export const TINY_LLAMA = {
+  vocab_size: 29,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 32,
+};

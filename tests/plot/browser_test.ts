@@ -4,7 +4,13 @@
  * carrying plotly.js (JupyterLab renders cells lazily). Needs headless Chromium.
  */
 import assert from "node:assert/strict";
-import { findChromium, lineFigure, mimeBundle, resetPlotlySession } from "../../lib/plot/mod.ts";
+import {
+  findChromium,
+  headlessChromiumArgs,
+  lineFigure,
+  mimeBundle,
+  resetPlotlySession,
+} from "../../lib/plot/mod.ts";
 
 const chromium = findChromium();
 if (!chromium) {
@@ -29,15 +35,7 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/page.html`, page);
       const out = await new Deno.Command(chromium!, {
         args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${dir}/profile`,
-          "--virtual-time-budget=2000",
+          ...headlessChromiumArgs(`${dir}/profile`, 2000),
           "--dump-dom",
           `file://${dir}/page.html`,
         ],

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, toyTrainConfig, useCpu } from "../helpers.ts";
 import { parseTrainConfig } from "../../lib/train/config.ts";
 import { importTrlCommand, runConfig, trainCommand } from "../../tools/commands/train.ts";
 import { readJsonl, readRun } from "../../lib/train/records.ts";
@@ -13,28 +13,9 @@ const SAMPLE = `${root}data/runs/trl_sample/trainer_state.json`;
 const TOKENIZER = `${root}tests/fixtures/data/tiny_tokenizer`;
 
 function toyConfig(out: string): Record<string, unknown> {
-  return {
-    model: {
-      toy: { kind: "unconstrained", tokens: ["Yes", "No", "Never", "Maybe"], prompts: 2, dim: 3 },
-    },
-    data: {
-      pairs: [
-        { prompt: "x0", chosen: "No", rejected: "Never" },
-        { prompt: "x1", chosen: "Yes", rejected: "No" },
-        { prompt: 0, chosen: 3, rejected: 0 },
-      ],
-    },
-    objective: { name: "dpo", params: { beta: 0.1 } },
-    optimizer: { name: "rmsprop" },
-    lr: 0.01,
-    batchSize: 2,
-    steps: 6,
-    seed: 3,
-    out,
-    checkpointEvery: 2,
-    backend: "cpu",
+  return toyTrainConfig(out, {
     trackers: [{ name: "mass", every: 2, probes: [{ prompt: "x0", token: "Yes", label: "yes" }] }],
-  };
+  });
 }
 
 Deno.test("config: bad configs are rejected with the file and field named", () => {

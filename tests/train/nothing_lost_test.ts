@@ -5,7 +5,7 @@
  * runs. Each of these failed on the code before the fix.
  */
 import assert from "node:assert/strict";
-import { useCpu } from "../helpers.ts";
+import { TOY_TRAIN_PAIRS as TOY_PAIRS, toyTrainConfig, useCpu } from "../helpers.ts";
 import { importTrlCommand, trainCommand } from "../../tools/commands/train.ts";
 import { parseTrainerState, readJsonl, readRun } from "../../lib/train/records.ts";
 import { chesCommand } from "../../tools/commands/ches.ts";
@@ -48,29 +48,8 @@ function snapshot(dir: string, prefix = ""): Record<string, string> {
   return out;
 }
 
-const TOY_PAIRS = [
-  { prompt: "x0", chosen: "No", rejected: "Never" },
-  { prompt: "x1", chosen: "Yes", rejected: "No" },
-  { prompt: 0, chosen: 3, rejected: 0 },
-];
-
 async function toyConfig(dir: string, patch: Record<string, unknown> = {}): Promise<string> {
-  const cfg = {
-    model: {
-      toy: { kind: "unconstrained", tokens: ["Yes", "No", "Never", "Maybe"], prompts: 2, dim: 3 },
-    },
-    data: { pairs: TOY_PAIRS },
-    objective: { name: "dpo", params: { beta: 0.1 } },
-    optimizer: { name: "rmsprop" },
-    lr: 0.01,
-    batchSize: 2,
-    steps: 6,
-    seed: 3,
-    out: `${dir}/run`,
-    checkpointEvery: 2,
-    backend: "cpu",
-    ...patch,
-  };
+  const cfg = toyTrainConfig(`${dir}/run`, patch);
   const path = `${dir}/cfg-${crypto.randomUUID().slice(0, 6)}.json`;
   await Deno.writeTextFile(path, JSON.stringify(cfg));
   return path;

@@ -25,6 +25,8 @@
  */
 import { formatBackendReport, initBackend } from "../../lib/backend.ts";
 import type { BackendName } from "../../lib/backend.ts";
+import { pathExists } from "../../lib/output.ts";
+import { parseFlags } from "./flags.ts";
 import { loadPreferenceFile } from "../../lib/data/mod.ts";
 import type { PreferenceRow } from "../../lib/data/mod.ts";
 import { loadTokenizer } from "../../lib/data/mod.ts";
@@ -85,44 +87,18 @@ export interface AnalyseArgs {
  * ```
  */
 export function parseAnalyseArgs(args: readonly string[]): AnalyseArgs {
-  const got = new Map<string, string>();
-  let force = false;
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    if (flag === "--force") {
-      force = true;
-      continue;
-    }
-    if (!FLAGS.includes(flag)) throw new TypeError(`unknown argument '${flag}'\n${USAGE}`);
-    const v = args[++i];
-    if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
-    got.set(flag, v);
-  }
-  const need = (flag: string) => {
-    const v = got.get(flag);
-    if (v === undefined) throw new TypeError(`${flag} is required\n${USAGE}`);
-    return v;
-  };
-  const int = (flag: string, min: number) => {
-    const v = got.get(flag);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      throw new RangeError(`${flag} must be an integer >= ${min}, got '${v}'`);
-    }
-    return n;
-  };
-  const run = need("--run").replace(/\/+$/, "");
+  const f = parseFlags(args, { flags: FLAGS, switches: ["--force"], usage: USAGE });
+  const run = f.need("--run").replace(/\/+$/, "");
   return {
     run,
-    data: need("--data"),
-    probes: got.get("--probes"),
-    out: got.get("--out") ?? `${run}/analysis`,
-    force,
-    batchSize: int("--batch-size", 1) ?? 8,
-    maxLength: int("--max-length", 2),
-    tokenizer: got.get("--tokenizer"),
-    backend: got.get("--backend") as BackendName | "auto" | undefined,
+    data: f.need("--data"),
+    probes: f.get("--probes"),
+    out: f.get("--out") ?? `${run}/analysis`,
+    force: f.has("--force"),
+    batchSize: f.int("--batch-size", 1) ?? 8,
+    maxLength: f.int("--max-length", 2),
+    tokenizer: f.get("--tokenizer"),
+    backend: f.get("--backend") as BackendName | "auto" | undefined,
   };
 }
 
@@ -181,16 +157,6 @@ export function parseProbeLines(text: string, path: string, pairs: number): Prob
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /**
  * Write the rows as a folder: into a temporary sibling first, then renamed to `out` (an existing
  * `out` is removed only when `force`), so a crash never leaves a half-written folder at `out`.
@@ -210,7 +176,7 @@ export async function writeSeriesFolder(
   config: Record<string, unknown>,
   force: boolean,
 ): Promise<void> {
-  if (await exists(out) && !force) {
+  if (await pathExists(out) && !force) {
     throw new TypeError(`${out}: already exists (use --force to replace it)`);
   }
   const tmp = `${out}.tmp-${crypto.randomUUID().slice(0, 8)}`;
@@ -227,7 +193,7 @@ export async function writeSeriesFolder(
       `${tmp}/status.json`,
       JSON.stringify({ state: "completed", step: last }, null, 2),
     );
-    if (await exists(out)) await Deno.remove(out, { recursive: true });
+    if (await pathExists(out)) await Deno.remove(out, { recursive: true });
     await Deno.rename(tmp, out);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
@@ -251,7 +217,7 @@ export async function analyseCheckpointsCommand(args: string[]): Promise<number>
   }
   const a = parseAnalyseArgs(args);
   // Refuse before any model is loaded, not after minutes of scoring.
-  if (await exists(a.out) && !a.force) {
+  if (await pathExists(a.out) && !a.force) {
     throw new TypeError(`${a.out}: already exists (use --force to replace it)`);
   }
   const report = await initBackend(a.backend ? { backend: a.backend } : {});

@@ -34,6 +34,7 @@ import { chesScores } from "../../lib/analysis/mod.ts";
 import { type ChesTokenContributions, chesTokenContributions } from "../../lib/analysis/mod.ts";
 import type { TokenizedPair } from "../../lib/data/mod.ts";
 import { prepareOutput, writeOutput } from "../../lib/output.ts";
+import { parseFlags } from "./flags.ts";
 
 /** The `--per-token` fields of one output line; each token decoded on its own. */
 function perTokenFields(
@@ -101,43 +102,17 @@ export interface ChesArgs {
  * ```
  */
 export function parseChesArgs(args: readonly string[]): ChesArgs {
-  const got = new Map<string, string>();
-  const switches = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    if (SWITCHES.includes(flag)) {
-      switches.add(flag);
-      continue;
-    }
-    if (!FLAGS.includes(flag)) throw new TypeError(`unknown argument '${flag}'\n${USAGE}`);
-    const v = args[++i];
-    if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
-    got.set(flag, v);
-  }
-  const need = (flag: string) => {
-    const v = got.get(flag);
-    if (v === undefined) throw new TypeError(`${flag} is required\n${USAGE}`);
-    return v;
-  };
-  const int = (flag: string, min: number) => {
-    const v = got.get(flag);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      throw new RangeError(`${flag} must be an integer >= ${min}, got '${v}'`);
-    }
-    return n;
-  };
+  const f = parseFlags(args, { flags: FLAGS, switches: SWITCHES, usage: USAGE });
   return {
-    model: need("--model"),
-    data: need("--data"),
-    out: need("--out"),
-    batchSize: int("--batch-size", 1) ?? 8,
-    maxLength: int("--max-length", 2),
-    backend: got.get("--backend") as BackendName | "auto" | undefined,
-    strict: switches.has("--strict"),
-    perToken: switches.has("--per-token"),
-    force: switches.has("--force"),
+    model: f.need("--model"),
+    data: f.need("--data"),
+    out: f.need("--out"),
+    batchSize: f.int("--batch-size", 1) ?? 8,
+    maxLength: f.int("--max-length", 2),
+    backend: f.get("--backend") as BackendName | "auto" | undefined,
+    strict: f.has("--strict"),
+    perToken: f.has("--per-token"),
+    force: f.has("--force"),
   };
 }
 
