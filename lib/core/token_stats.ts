@@ -91,12 +91,14 @@ export function logitStats(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import "../kernels/gradients.ts"; // tfjs-core under Deno registers no gradients by itself
  * import { logitStatsDetached } from "./token_stats.ts";
  * const z = tf.variable(tf.tensor2d([[0, 1]]));
  * const g = tf.grad((x: tf.Tensor) => tf.sum(logitStatsDetached(x as tf.Tensor2D, tf.tensor1d([1], "int32"))))(z);
- * console.log(Array.from(g.dataSync())); // [0, 0]
+ * assert.deepEqual(Array.from(g.dataSync()), [0, 0]);
  * ```
  */
 export const logitStatsDetached = tf.customGrad(
