@@ -128,7 +128,7 @@ export function spo(params: SpoParams = {}): Objective {
       },
     },
     validate: (p) => {
-      const base = p.base as SpoBase;
+      const base = p.base;
       try {
         baseObj = FACTORIES[base](rest);
       } catch (e) {
@@ -142,7 +142,7 @@ export function spo(params: SpoParams = {}): Objective {
     batchCoupled: () => baseObj!.batchCoupled,
     loss: (s, p) => {
       const base = baseObj!.loss(s);
-      const pen = spoPenalty(s, p.penalty as SpoPenalty);
+      const pen = spoPenalty(s, p.penalty);
       return {
         losses: tf.add(base.losses, tf.mul(pen, p.lambda)) as tf.Tensor1D,
         extras: { ...(base.extras ?? {}), spoPenalty: pen },
