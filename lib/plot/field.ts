@@ -341,11 +341,14 @@ export function objectiveFields(
       yTitle: opts.yTitle ?? "u<sub>l</sub> (nats)",
     })
   );
-  const columns = Math.max(1, Math.min(panels.length, Math.trunc(opts.columns ?? 3)));
+  const asked = Math.max(1, Math.min(panels.length, Math.trunc(opts.columns ?? 3)));
+  const width = 260 * asked + 200;
+  // subplots() wraps to at most one panel per 330 px of width; take the same count here, so
+  // the rows (and the room between them for titles) are the rows it draws.
+  const columns = Math.max(1, Math.min(asked, Math.floor(width / 330)));
   const rows = Math.ceil(panels.length / columns);
   // Size the figure so square panels (equal axis scales) fill their cells: the plot area's
   // width minus margins (80 + 30) and colorbar (~80) split into columns with 10% gaps.
-  const width = 260 * columns + 200;
   const panelPx = ((width - 190) * (1 - (columns - 1) * 0.1)) / columns;
   const ygap = rows > 1 ? 0.16 : 0;
   const rowHeight = panelPx / (1 - (rows - 1) * ygap);
