@@ -119,7 +119,19 @@ if (lab.isSmoke()) {
   await Deno.writeTextFile(cliInput, head);
 }
 const cliOut = "../out/ches/simple_pairs_ches.jsonl";
-const cliArgs = ["ches", "--model", modelDir, "--data", cliInput, "--out", cliOut, "--per-token"];
+// --force: the file is this study's own output, rewritten on every run (without it a second run
+// of the study stops, as \`lab ches\` refuses to overwrite an existing file).
+const cliArgs = [
+  "ches",
+  "--model",
+  modelDir,
+  "--data",
+  cliInput,
+  "--out",
+  cliOut,
+  "--per-token",
+  "--force",
+];
 console.log(`$ deno task lab ${cliArgs.join(" ")}`);
 const cli = await new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", "../tools/cli.ts", ...cliArgs],

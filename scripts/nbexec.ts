@@ -42,6 +42,35 @@ function text(s: string | string[]): string {
 }
 
 /**
+ * The environment for a Jupyter run: `extra` over this process's, with this clone's kernelspec
+ * folder (`.tools/jupyter`, written by set-up) first on `JUPYTER_PATH`, so the Deno kernel is this
+ * clone's even when the runner was started without `./lab.sh` (a global spec may point at
+ * another clone's Deno, or at one that no longer exists).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jupyterEnv } from "./nbexec.ts";
+ * const env = jupyterEnv({ A: "1" });
+ * assert.equal(env.A, "1");
+ * ```
+ */
+export function jupyterEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const local = new URL("../.tools/jupyter", import.meta.url).pathname;
+  const env: Record<string, string> = { ...extra };
+  try {
+    if (Deno.statSync(local).isDirectory) {
+      const rest = extra.JUPYTER_PATH ?? Deno.env.get("JUPYTER_PATH");
+      const parts = (rest ?? "").split(":").filter((p) => p !== "" && p !== local);
+      env.JUPYTER_PATH = [local, ...parts].join(":");
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return env;
+}
+
+/**
  * Runs `notebook` with the Deno kernel into `outDir/<name>.ipynb`. Cell errors do not stop the
  * run (`--allow-errors`), so the executed copy shows everything up to and after the failure; the
  * result names the first failing cell.
@@ -74,7 +103,7 @@ export async function executeNotebook(
         name,
         notebook,
       ],
-      env: opts.env,
+      env: jupyterEnv(opts.env),
       stdout: "piped",
       stderr: "piped",
     }).output();
