@@ -11,7 +11,16 @@
  *
  * @module
  */
-export * from "./rng.ts";
-export * from "./scores.ts";
-export * from "./stats.ts";
-export * from "./token_stats.ts";
+export { fisherYates, mulberry32, permutation, pick, Rng } from "./rng.ts";
+export type {
+  PairScores,
+  PreferenceScorer,
+  ProbeSet,
+  SequenceScores,
+  TokenScores,
+  ToyBatch,
+  ToyProbes,
+  TrainData,
+} from "./scores.ts";
+export { averageRanks, pearsonCorrelation, smoothEma, spearmanCorrelation } from "./stats.ts";
+export type { TokenStats } from "./token_stats.ts";

@@ -19,13 +19,70 @@
  *
  * @module
  */
-export * from "./types.ts";
-export * from "./issues.ts";
-export * from "./rows.ts";
-export * from "./load.ts";
-export * from "./tokenizer.ts";
-export * from "./tokenize.ts";
-export * from "./collate.ts";
-export * from "./batches.ts";
-export * from "./persona.ts";
-export * from "./probes.ts";
+export type { PreferenceBatch, TokenizedPair } from "./types.ts";
+export { type DataIssue, formatIssue, PreferenceDataError } from "./issues.ts";
+export {
+  type Message,
+  type PreferenceFormat,
+  type PreferenceRow,
+  splitHhPair,
+  type Text,
+  type UnpairedFormat,
+  type UnpairedRow,
+} from "./rows.ts";
+export {
+  type LoadOptions,
+  loadPreferenceFile,
+  type LoadResult,
+  loadUnpairedFile,
+  parsePreferenceJsonl,
+  parseUnpairedJsonl,
+  type PreferenceLoad,
+  preferenceRows,
+  type UnpairedLoad,
+  unpairedRows,
+  unpairPreferences,
+} from "./load.ts";
+export {
+  DEFAULT_CHAT_TEMPLATE,
+  type HfTokenizer,
+  loadTokenizer,
+  type LoadTokenizerOptions,
+} from "./tokenizer.ts";
+export {
+  type ProbeRow,
+  type SharedCut,
+  type SkippedRow,
+  type TokenizedExample,
+  type TokenizedProbe,
+  type TokenizeLimits,
+  tokenizeLimits,
+  type TokenizeOptions,
+  tokenizePairs,
+  tokenizeProbes,
+  type TokenizeReport,
+  tokenizeUnpaired,
+  truncateShared,
+  type TruncationMode,
+} from "./tokenize.ts";
+export {
+  collate,
+  type CollateOptions,
+  collateProbes,
+  collateUnpaired,
+  type KtoBatch,
+  mismatchedExamples,
+  type ProbeBatch,
+  type SequenceBatch,
+  type UnpairedBatch,
+} from "./collate.ts";
+export { batches, type BatchOptions, batchOrder, unpairedBatches } from "./batches.ts";
+export {
+  loadYesNoQuestions,
+  parseYesNoJsonl,
+  type ResponseChoice,
+  type SingleTokenPairOptions,
+  singleTokenPairs,
+  type YesNoQuestion,
+} from "./persona.ts";
+export { type ProbeRowOptions, probeRowsFromPairs } from "./probes.ts";

@@ -13,15 +13,48 @@
  *
  * @module
  */
-export * from "./types.ts";
-export { Rng } from "../core/rng.ts";
-export { seededSource } from "./common.ts";
+export type { CausalLM, ForwardOptions, ForwardOutput } from "./types.ts";
 export type { TensorInit, TensorSource, TensorSpec } from "./common.ts";
-export * from "./safetensors.ts";
-export * from "./gpt2.ts";
-export * from "./llama.ts";
-export * from "./checkpoint.ts";
-export * from "./toy.ts";
-export * from "./toy_sequence.ts";
-export * from "./toy_presets.ts";
-export * from "./params.ts";
+export {
+  type DecodedTensor,
+  encodeSafetensors,
+  readSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+} from "./safetensors.ts";
+export { createGPT2, GPT2, type GPT2Config, gpt2Config } from "./gpt2.ts";
+export { createLlama, Llama, LLAMA_MODEL_TYPES, type LlamaConfig, llamaConfig } from "./llama.ts";
+export {
+  type CheckpointFiles,
+  loadCausalLM,
+  saveCausalLM,
+  type SaveCausalLMOptions,
+  SUPPORTED_MODEL_TYPES,
+} from "./checkpoint.ts";
+export {
+  createLinearSoftmax,
+  createUnconstrainedFeatures,
+  LinearSoftmax,
+  type LinearSoftmaxOptions,
+  type Ref,
+  type TokenRef,
+  UnconstrainedFeatures,
+  type UnconstrainedFeaturesOptions,
+} from "./toy.ts";
+export {
+  type ContextLogitsModel,
+  createToySequenceScorer,
+  type ToySequenceBatch,
+  toySequenceData,
+  type ToySequenceOptions,
+  type ToySequencePairs,
+  type ToySequenceProbes,
+  ToySequenceScorer,
+} from "./toy_sequence.ts";
+export {
+  DISPLACEMENT_TOKENS,
+  type DisplacementToy,
+  displacementToy,
+  type DisplacementToyOptions,
+} from "./toy_presets.ts";
+export { parameterCount } from "./params.ts";

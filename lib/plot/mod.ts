@@ -48,7 +48,7 @@ export {
   scatterFigure,
   type Series,
 } from "./generic.ts";
-export { gridDomains, type SubplotOptions, subplots } from "./subplots.ts";
+export { type SubplotOptions, subplots } from "./subplots.ts";
 export { metricSeries, metricTitle, type StepRecord, type XY } from "./records.ts";
 export {
   type NamedRun,
@@ -70,7 +70,6 @@ export {
   type ObjectiveFieldsOptions,
   quiverSegments,
 } from "./field.ts";
-export { averageRanks, pearsonCorrelation, smoothEma, spearmanCorrelation } from "../core/stats.ts";
 export { figureToSvg, type SvgOptions } from "./svg.ts";
 export { figurePageHtml, plotlyLoaderHtml } from "./html.ts";
 export {

@@ -5,7 +5,25 @@
  *
  * @module
  */
-export * from "./ref_cache.ts";
-export * from "./logps.ts";
-export * from "./lm.ts";
-export * from "./parallel.ts";
+export {
+  computeReferenceLogps,
+  computeReferenceLogpsAsync,
+  type ReferenceLogps,
+} from "./ref_cache.ts";
+export {
+  causalLMScorer,
+  type LogpsOptions,
+  type RowStats,
+  type SequenceLogps,
+  sequenceLogps,
+  type TokenLogps,
+  tokenLogps,
+  type TokenRows,
+} from "./logps.ts";
+export { lmScorer, lmUnpairedScorer, probeSet } from "./lm.ts";
+export {
+  isParallelScorer,
+  parallelLMScorer,
+  type ParallelOptions,
+  type ParallelScorer,
+} from "./parallel.ts";

@@ -16,18 +16,82 @@
  *
  * @module
  */
-export * from "./types.ts";
-export * from "./callbacks.ts";
-export * from "./train_data.ts";
-export * from "./optimizers.ts";
-export * from "./schedule.ts";
-export * from "./metrics.ts";
-export * from "./records.ts";
-export * from "./checkpoint.ts";
-export * from "./progress.ts";
-export * from "./trainer.ts";
-export * from "./config.ts";
-export * from "./trl_metrics.ts";
-export * from "./ref_sync.ts";
-export * from "./trl_layout.ts";
-export * from "./implicit_rewards.ts";
+export type { Metrics, PairValues, TrainObjective } from "./types.ts";
+export type {
+  BeginContext,
+  EndContext,
+  EvalContext,
+  HookResult,
+  RunContext,
+  RunRows,
+  StepContext,
+  TrainCallback,
+} from "./callbacks.ts";
+export {
+  preferenceData,
+  type PreferenceDataOptions,
+  splitData,
+  type SplitOptions,
+  subsetData,
+  toyData,
+  type ToyPairs,
+  unpairedData,
+} from "./train_data.ts";
+export {
+  type AdamSpec,
+  type AdamWSpec,
+  createOptimizer,
+  type Optimizer,
+  OPTIMIZER_NAMES,
+  type OptimizerSpec,
+  type OptimizerState,
+  type RmsPropSpec,
+  type SavedTensor,
+  type SgdSpec,
+} from "./optimizers.ts";
+export { learningRate, SCHEDULE_KINDS, type ScheduleSpec, warmupSteps } from "./schedule.ts";
+export {
+  parseTrainerState,
+  readJsonl,
+  readRun,
+  type RunRecord,
+  type RunStatus,
+  type RunStepRecord,
+  RunWriter,
+  writeRun,
+} from "./records.ts";
+export {
+  type Checkpoint,
+  type CheckpointState,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+export {
+  type CollectedRecord,
+  type JupyterDisplay,
+  progressCallback,
+  type ProgressMode,
+  type ProgressOptions,
+  recordsCallback,
+} from "./progress.ts";
+export {
+  type ReferenceOption,
+  train,
+  TrainingDivergedError,
+  type TrainOptions,
+  type TrainResult,
+} from "./trainer.ts";
+export {
+  type MassTrackerConfig,
+  parseTrainConfig,
+  type RewardsTrackerConfig,
+  type ToyModelConfig,
+  type ToyPairConfig,
+  type TrackerConfig,
+  type TrainConfig,
+} from "./config.ts";
+export { trlMetricsCallback } from "./trl_metrics.ts";
+export type { RefSync, RefSyncSpec } from "./ref_sync.ts";
+export { trlLayoutCallback, type TrlLayoutOptions } from "./trl_layout.ts";
+export { type ImplicitRewardsOptions, implicitRewardsTracker } from "./implicit_rewards.ts";
