@@ -187,7 +187,7 @@ function geluTanh(u: tf.Tensor): tf.Tensor {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import "../lib/kernels/gradients.ts";
+ * import "../lib/backend.ts"; // registers the gradient kernels
  * import { CONFORMANCE_CONFIG as c, tinyGptBatch, tinyGptLoss, tinyGptParams } from "./backend_measure.ts";
  * const p = tinyGptParams(c), b = tinyGptBatch(c);
  * const loss = tf.tidy(() => {

@@ -86,3 +86,4 @@ export {
   type YesNoQuestion,
 } from "./persona.ts";
 export { type ProbeRowOptions, probeRowsFromPairs } from "./probes.ts";
+export { modelContext, rowLengths } from "./context.ts";

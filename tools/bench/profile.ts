@@ -113,7 +113,7 @@ export interface StepPhases {
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
- * import { createGPT2 } from "../../lib/models/gpt2.ts";
+ * import { createGPT2 } from "../../lib/models/mod.ts";
  * import { stepPhases } from "./profile.ts";
  * import { syntheticBatches } from "./workload.ts";
  * const c = { vocab_size: 32, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 };

@@ -109,7 +109,7 @@ export interface DpoStepper {
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
- * import { createGPT2 } from "../../lib/models/gpt2.ts";
+ * import { createGPT2 } from "../../lib/models/mod.ts";
  * import { dpoStepper } from "./steps.ts";
  * import { syntheticBatches } from "./workload.ts";
  * const config = { vocab_size: 32, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 };
@@ -207,7 +207,7 @@ export function dpoStepper(
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
- * import { createGPT2 } from "../../lib/models/gpt2.ts";
+ * import { createGPT2 } from "../../lib/models/mod.ts";
  * import { scoreBatch } from "./steps.ts";
  * import { syntheticBatches } from "./workload.ts";
  * const m = createGPT2({ vocab_size: 32, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
@@ -263,7 +263,7 @@ export function pairData(pairs: readonly TokenizedPair[]): TrainData<PreferenceB
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
- * import { createGPT2 } from "../../lib/models/gpt2.ts";
+ * import { createGPT2 } from "../../lib/models/mod.ts";
  * import { precomputeReference } from "./steps.ts";
  * import { syntheticPairs } from "./workload.ts";
  * const m = createGPT2({ vocab_size: 32, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
@@ -290,7 +290,7 @@ export function precomputeReference(
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
- * import { createGPT2 } from "../../lib/models/gpt2.ts";
+ * import { createGPT2 } from "../../lib/models/mod.ts";
  * import { chesPass } from "./steps.ts";
  * import { syntheticPairs } from "./workload.ts";
  * const m = createGPT2({ vocab_size: 32, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });

@@ -15,7 +15,7 @@
 import { formatIssue } from "../../lib/data/mod.ts";
 import { loadPreferenceFile, loadUnpairedFile } from "../../lib/data/mod.ts";
 import { loadTokenizer } from "../../lib/data/mod.ts";
-import { modelContext, rowLengths } from "../../lib/data/context.ts";
+import { modelContext, rowLengths } from "../../lib/data/mod.ts";
 import {
   type TokenizeOptions,
   tokenizePairs,

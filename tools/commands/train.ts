@@ -37,9 +37,8 @@ import {
   stopOnSignals,
 } from "./train_guard.ts";
 import { readRun, RunWriter, writeRun } from "../../lib/train/mod.ts";
-import { registerRunFile } from "../../lib/train/run_dir.ts";
-import { rowLengths } from "../../lib/data/context.ts";
-import { faultCallbacks } from "../../lib/train/fault.ts";
+import { faultCallbacks, registerRunFile } from "../../lib/train/internal.ts";
+import { rowLengths } from "../../lib/data/mod.ts";
 import { probabilityMassTracker } from "../../lib/analysis/mod.ts";
 import {
   type ReferenceOption,

@@ -7,7 +7,7 @@
  */
 import { type DataIssue, formatIssue, PreferenceDataError } from "../../lib/data/mod.ts";
 import type { SkippedRow } from "../../lib/data/mod.ts";
-export { modelContext } from "../../lib/data/context.ts";
+export { modelContext } from "../../lib/data/mod.ts";
 import type { TrainCallback } from "../../lib/train/mod.ts";
 
 /** How many skipped rows are listed one per line before the rest are counted. */

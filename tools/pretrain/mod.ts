@@ -6,7 +6,7 @@
  * @example
  * ```ts ignore
  * import { loadTokenizer, generate } from "./mod.ts";
- * import { loadCausalLM } from "../../lib/models/checkpoint.ts";
+ * import { loadCausalLM } from "../../lib/models/mod.ts";
  * const model = await loadCausalLM("data/models/tiny");
  * const tok = await loadTokenizer("data/models/tiny");
  * console.log((await generate(model, tok, "The jury said", { topK: 40 })).text);
