@@ -2,7 +2,13 @@
  * dpo-lab: a research workbench for the training dynamics of Direct Preference Optimization
  * and its variants, on TensorFlow.js under Deno.
  *
- * Notebooks import only this module.
+ * Notebooks import this module as `lab`. It re-exports, by name, what a study uses: notebook
+ * set-up, every objective factory and the gradient analyses, the models, data and scorers the
+ * studies load, the trainer and its trackers, every figure builder, and every study helper
+ * (intervals, the two-part verdict table, toy runs). The rest of each area's public API is in
+ * that area's entry, `lib/<area>/mod.ts` (the `./<area>` subpath exports in deno.json).
+ * `lib/<area>/internal.ts` files are internal entries for `tools/` only and never re-exported
+ * here (tests/api_surface_test.ts checks both rules).
  *
  * @example Pick a backend and see what was chosen
  * ```ts
@@ -13,15 +19,215 @@
  *
  * @module
  */
-export * from "./backend.ts";
-export * from "./notebook.ts";
-export * from "./matmul_bench.ts";
-export * from "./objectives/mod.ts";
-export * from "./models/mod.ts";
-export * from "./data/mod.ts";
-export * from "./train/mod.ts";
-export * from "./analysis/mod.ts";
-export * from "./plot/mod.ts";
-export * from "./study/mod.ts";
-export * from "./core/mod.ts";
-export * from "./scoring/mod.ts";
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendReport,
+  backendReport,
+  formatBackendReport,
+  initBackend,
+  type InitBackendOptions,
+} from "./backend.ts";
+export { bySmoke, isSmoke, setupNotebook, SMOKE_ENV } from "./notebook.ts";
+export { matmulBenchmark, type MatmulResult, productTimes } from "./matmul_bench.ts";
+export {
+  alphaDpo,
+  alphapo,
+  anchoredDpo,
+  aot,
+  aotUnpaired,
+  apoDown,
+  apoZero,
+  asft,
+  bcoPair,
+  calDpo,
+  combine,
+  cpo,
+  createObjective,
+  defineObjective,
+  discopop,
+  dpo,
+  dpop,
+  exoPair,
+  findObjective,
+  type GradientField,
+  gradientField,
+  gradientFieldAsync,
+  type GradientWeights,
+  gradientWeights,
+  gradientWeightsAsync,
+  hinge,
+  ipo,
+  kto,
+  modpo,
+  ncaPair,
+  type Objective,
+  type ObjectiveEntry,
+  objectiveMath,
+  OBJECTIVES,
+  orpo,
+  preferenceMetrics,
+  preferenceMetricsAsync,
+  rdpo,
+  robust,
+  rpo,
+  rpoReg,
+  sft,
+  sgdpo,
+  sgdpoMultiplier,
+  sigmoidNorm,
+  simpo,
+  slicHf,
+  spo,
+  sppoHard,
+  tdpo,
+  tgdpo,
+  tokenGradientField,
+  tokenGradientFieldAsync,
+  weightsAt,
+} from "./objectives/mod.ts";
+export {
+  type CausalLM,
+  createGPT2,
+  createLinearSoftmax,
+  createToySequenceScorer,
+  createUnconstrainedFeatures,
+  displacementToy,
+  loadCausalLM,
+  parameterCount,
+  saveCausalLM,
+  toySequenceData,
+  UnconstrainedFeatures,
+  type UnconstrainedFeaturesOptions,
+} from "./models/mod.ts";
+export {
+  batches,
+  collate,
+  collateProbes,
+  loadPreferenceFile,
+  loadTokenizer,
+  loadUnpairedFile,
+  loadYesNoQuestions,
+  type PreferenceBatch,
+  singleTokenPairs,
+  type TokenizedPair,
+  tokenizePairs,
+  tokenizeProbes,
+  tokenizeUnpaired,
+} from "./data/mod.ts";
+export {
+  implicitRewardsTracker,
+  preferenceData,
+  progressCallback,
+  readJsonl,
+  readRun,
+  recordsCallback,
+  splitData,
+  toyData,
+  train,
+  type TrainCallback,
+  TrainingDivergedError,
+  type TrainObjective,
+  type TrainOptions,
+  type TrainResult,
+  trlLayoutCallback,
+  unpairedData,
+  writeRun,
+} from "./train/mod.ts";
+export {
+  type AkgDecomposition,
+  akgDecomposition,
+  analyseCheckpoints,
+  argmaxMass,
+  causalNextTokenSource,
+  chesScores,
+  chesTokenContributions,
+  displacement,
+  displacementTracker,
+  distributionTracker,
+  firstOrderBatchChange,
+  firstOrderLogpChange,
+  gradientAlignmentTracker,
+  gradientInnerProducts,
+  type InfluenceMatrix,
+  influenceMatrix,
+  lmUfmParameters,
+  lowestScores,
+  massShift,
+  normalizedEditDistance,
+  percentileSubsets,
+  probabilityMassTracker,
+  rankByScore,
+  singleStepChange,
+  softmax64,
+  topChesTokens,
+  topKGains,
+  toyParameters,
+  ufmObservedLogProbChange,
+  ufmParameters,
+  ufmPredictedLogProbChange,
+} from "./analysis/mod.ts";
+export {
+  chesTokenFigure,
+  displacementVsChes,
+  type Figure,
+  gradientFieldFigure,
+  heatmapFigure,
+  influenceFigure,
+  lineFigure,
+  liveFigure,
+  makeFigure,
+  massEvolution,
+  objectiveFields,
+  OKABE_ITO,
+  pairTrajectories,
+  PALETTE,
+  reportHtml,
+  rewardCurves,
+  ROLE_COLORS,
+  runComparison,
+  save,
+  scatterFigure,
+  seriesColor,
+  show,
+  subplots,
+  trlMetricCurves,
+} from "./plot/mod.ts";
+export {
+  bootstrapCI,
+  calibrateScale,
+  type Calibration,
+  diffMeansCI,
+  type Finding,
+  findingVerdict,
+  flushOutput,
+  formatInterval,
+  type Interval,
+  mean,
+  meanCI,
+  median,
+  runFromSft,
+  sampleSd,
+  type SanityCheck,
+  seedBand,
+  type SftStart,
+  sftStart,
+  sftToyConfig,
+  sftToyPairs,
+  type StudyTable,
+  studyTable,
+  type ToyRun,
+  toyRun,
+  tQuantile,
+} from "./study/mod.ts";
+export {
+  averageRanks,
+  pearsonCorrelation,
+  permutation,
+  Rng,
+  type SequenceScores,
+  spearmanCorrelation,
+  type TokenScores,
+  type ToyBatch,
+} from "./core/mod.ts";
+export { lmScorer, lmUnpairedScorer, parallelLMScorer, probeSet } from "./scoring/mod.ts";
