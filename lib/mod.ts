@@ -53,7 +53,6 @@ export {
   type GradientField,
   gradientField,
   gradientFieldAsync,
-  type GradientWeights,
   gradientWeights,
   gradientWeightsAsync,
   hinge,
