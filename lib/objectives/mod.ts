@@ -102,15 +102,7 @@ export {
   type TdpoParams,
 } from "./dpo_variants.ts";
 export { kto, type KtoParams } from "./kto.ts";
-export {
-  pilotKey,
-  type PilotOverride,
-  type PilotSets,
-  pilotSets,
-  pilotSize,
-  sgdpo,
-  type SgdpoParams,
-} from "./sgdpo.ts";
+export { type PilotOverride, type PilotSets, pilotSets, sgdpo, type SgdpoParams } from "./sgdpo.ts";
 export {
   defaultPilotRule,
   type Pilot,

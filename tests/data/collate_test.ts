@@ -5,10 +5,10 @@ import {
   collate,
   collateProbes,
   collateUnpaired,
-  mismatchedExamples,
   type TokenizedPair,
   unpairedBatches,
 } from "../../lib/data/mod.ts";
+import { mismatchedExamples } from "../../lib/data/collate.ts";
 
 const PAD = 0;
 const pairs: TokenizedPair[] = [

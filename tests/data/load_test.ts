@@ -6,9 +6,9 @@ import {
   parsePreferenceJsonl,
   PreferenceDataError,
   preferenceRows,
-  splitHhPair,
   unpairPreferences,
 } from "../../lib/data/mod.ts";
+import { splitHhPair } from "../../lib/data/rows.ts";
 
 const FIX = "tests/fixtures/data";
 

