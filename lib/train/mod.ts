@@ -91,7 +91,6 @@ export {
   type TrackerConfig,
   type TrainConfig,
 } from "./config.ts";
-export { trlMetricsCallback } from "./trl_metrics.ts";
-export type { RefSync, RefSyncSpec } from "./ref_sync.ts";
+export type { RefSyncSpec } from "./ref_sync.ts";
 export { trlLayoutCallback, type TrlLayoutOptions } from "./trl_layout.ts";
 export { type ImplicitRewardsOptions, implicitRewardsTracker } from "./implicit_rewards.ts";
