@@ -12,20 +12,7 @@
  * @module
  */
 export { TRL_MODIFIER_SPECS, type TrlModifiers } from "./trl/builder.ts";
-export {
-  discopop,
-  type DiscopopParams,
-  dpo,
-  type DpoParams,
-  exoPair,
-  type ExoParams,
-  hinge,
-  ipo,
-  type IpoParams,
-  robust,
-  type RobustParams,
-  sigmoidNorm,
-} from "./trl/margin.ts";
-export { apoDown, apoZero, bcoPair, type BcoParams, ncaPair, sppoHard } from "./trl/per_side.ts";
-export { aot, type AotParams, aotUnpaired } from "./trl/aot.ts";
-export { sft, type SftParams } from "./trl/sft.ts";
+export * from "./trl/margin.ts";
+export * from "./trl/per_side.ts";
+export * from "./trl/aot.ts";
+export * from "./trl/sft.ts";

@@ -9,7 +9,7 @@ import { sortAscending } from "../numerics.ts";
 import { LABEL_SMOOTHING } from "../params.ts";
 import { smoothedLogistic } from "../scores.ts";
 import type { Objective } from "../types.ts";
-import { trl, type TrlModifiers } from "./builder.ts";
+import { type Ctx, trl, type TrlModifiers } from "./builder.ts";
 
 // The sort runs on the device (no read back), so AOT trains on every backend.
 function sortedDifference(a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor1D {
@@ -36,19 +36,11 @@ export interface AotParams extends TrlModifiers {
  * ```
  */
 export function aot(params: AotParams = {}): Objective {
-  return trl({
-    name: "aot",
-    specs: { labelSmoothing: LABEL_SMOOTHING },
-    batchCoupled: true,
-    noWeighting: true,
-    body: (c, p) => {
-      const d = sortedDifference(
-        tf.sub(c.logps.policyChosen, c.logps.policyRejected) as tf.Tensor1D,
-        tf.sub(c.logps.refChosen, c.logps.refRejected) as tf.Tensor1D,
-      );
-      return smoothedLogistic(tf.mul(d, c.beta), p.labelSmoothing);
-    },
-  }, params);
+  return aotType("aot", (c) =>
+    sortedDifference(
+      tf.sub(c.logps.policyChosen, c.logps.policyRejected) as tf.Tensor1D,
+      tf.sub(c.logps.refChosen, c.logps.refRejected) as tf.Tensor1D,
+    ), params);
 }
 
 /**
@@ -62,12 +54,16 @@ export function aot(params: AotParams = {}): Objective {
  * ```
  */
 export function aotUnpaired(params: AotParams = {}): Objective {
+  return aotType("aot_unpaired", (c) => sortedDifference(c.uW, c.uL), params);
+}
+
+/** An AOT loss type: the smoothed logistic loss of βd, `d` the batch-sorted difference. */
+function aotType(name: string, d: (c: Ctx) => tf.Tensor1D, params: AotParams): Objective {
   return trl({
-    name: "aot_unpaired",
+    name,
     specs: { labelSmoothing: LABEL_SMOOTHING },
     batchCoupled: true,
     noWeighting: true,
-    body: (c, p) =>
-      smoothedLogistic(tf.mul(sortedDifference(c.uW, c.uL), c.beta), p.labelSmoothing),
+    body: (c, p) => smoothedLogistic(tf.mul(d(c), c.beta), p.labelSmoothing),
   }, params);
 }
