@@ -6,7 +6,8 @@
  * @module
  */
 import { createObjective } from "../../lib/objectives/mod.ts";
-import type { TrainCallback, TrainConfig, TrainObjective } from "../../lib/train/mod.ts";
+import type { MassTrackerConfig, TrainCallback, TrainConfig } from "../../lib/train/mod.ts";
+import type { TrainObjective } from "../../lib/train/mod.ts";
 import { splitData } from "../../lib/train/mod.ts";
 import { faultCallbacks } from "../../lib/train/fault.ts";
 import type { TrainData } from "../../lib/core/mod.ts";
@@ -55,6 +56,8 @@ export interface RunContext {
   common: CommonTrainOptions;
   /** Where notes about skipped rows go. */
   log: (msg: string) => void;
+  /** A path of the config resolved against `opts.baseDir`. */
+  resolve: (p: string) => string;
 }
 
 /**
@@ -97,6 +100,7 @@ export async function runContext(
     seed: cfg.seed ?? 0,
     common: await commonTrainOptions(config, cfg, opts, objective),
     log: opts.log ?? ((m: string) => console.error(m)),
+    resolve: (p: string) => resolvePath(p, opts.baseDir),
   };
 }
 
@@ -215,15 +219,17 @@ export function splitForEval<B>(
 }
 
 /**
- * `[0, 1, ..., n - 1]`.
+ * The training positions a mass tracker follows: the first `t.pairs` (default 64) of `size`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { range } from "./train_context.ts";
- * assert.deepEqual(range(3), [0, 1, 2]);
+ * import { trackedPositions } from "./train_context.ts";
+ * assert.deepEqual(trackedPositions({ name: "mass", pairs: 3 }, 10), [0, 1, 2]);
+ * assert.equal(trackedPositions({ name: "mass" }, 100).length, 64);
+ * assert.deepEqual(trackedPositions({ name: "mass" }, 2), [0, 1]);
  * ```
  */
-export function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
+export function trackedPositions(t: MassTrackerConfig, size: number): number[] {
+  return Array.from({ length: Math.min(t.pairs ?? 64, size) }, (_, i) => i);
 }

@@ -29,10 +29,9 @@ import {
 } from "./train_guard.ts";
 import {
   extraCallbacks,
-  range,
-  resolvePath,
   type RunContext,
   splitForEval,
+  trackedPositions,
 } from "./train_context.ts";
 
 type Tokenizer = Awaited<ReturnType<typeof loadTokenizer>>;
@@ -57,13 +56,13 @@ interface LoadedLM {
  * ```
  */
 export async function runCausalLM(run: RunContext, modelDir: string): Promise<TrainResult> {
-  const { cfg, opts } = run;
-  const dir = resolvePath(modelDir, opts.baseDir);
+  const { cfg } = run;
+  const dir = run.resolve(modelDir);
   const tokenizer = await loadTokenizer(dir);
   const policyModel = await loadCausalLM(dir);
   const models: { ref?: CausalLM; disposePolicy?: () => void } = {};
   try {
-    const file = resolvePath((cfg.data as { file: string }).file, opts.baseDir);
+    const file = run.resolve((cfg.data as { file: string }).file);
     const lm: LoadedLM = { run, dir, file, tokenizer, policyModel };
     return (cfg.data as { unpaired?: boolean }).unpaired
       ? await trainUnpaired(lm, models)
@@ -169,7 +168,7 @@ function lmMassTracker(
   trainData: TrainData<PreferenceBatch>,
 ): TrainCallback<PreferenceBatch> {
   const { cfg, seed } = lm.run;
-  const positions = range(Math.min(t.pairs ?? 64, trainData.size));
+  const positions = trackedPositions(t, trainData.size);
   let probes;
   if (t.probeFields?.length || t.otherAnswers) {
     // Other answers are drawn from the whole file; probes are kept for the tracked pairs.

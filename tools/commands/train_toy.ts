@@ -12,10 +12,9 @@ import { probabilityMassTracker } from "../../lib/analysis/mod.ts";
 import type { PreferenceScorer, ToyBatch, ToyProbes, TrainData } from "../../lib/core/mod.ts";
 import {
   extraCallbacks,
-  range,
-  resolvePath,
   type RunContext,
   splitForEval,
+  trackedPositions,
 } from "./train_context.ts";
 
 type ToyModel = ReturnType<typeof buildToy>;
@@ -42,7 +41,7 @@ export async function runToy(run: RunContext, spec: ToyModelConfig): Promise<Tra
   try {
     const rows = "pairs" in cfg.data
       ? cfg.data.pairs
-      : await readToyPairs(resolvePath(cfg.data.file, run.opts.baseDir));
+      : await readToyPairs(run.resolve(cfg.data.file));
     const { train: trainData, evaluation } = splitForEval(run, toyPairData(policy, rows));
     const callbacks: TrainCallback<ToyBatch>[] = extraCallbacks(run);
     for (const t of cfg.trackers ?? []) {
@@ -114,7 +113,7 @@ function toyMassTracker(
     : undefined;
   return probabilityMassTracker<ToyBatch, ToyProbes>({
     every: t.every,
-    positions: range(Math.min(t.pairs ?? 64, trainData.size)),
+    positions: trackedPositions(t, trainData.size),
     probes,
   });
 }
