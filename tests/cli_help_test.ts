@@ -14,7 +14,10 @@ const SOURCES: Record<string, { file: URL; extra?: string[] }> = {
   bench: { file: new URL("../tools/bench/cli.ts", import.meta.url) },
   ches: { file: new URL("../tools/commands/ches.ts", import.meta.url) },
   data: { file: new URL("../tools/commands/data.ts", import.meta.url) },
-  "import-trl": { file: new URL("../tools/commands/train.ts", import.meta.url), extra: ["--out"] },
+  "import-trl": {
+    file: new URL("../tools/commands/import_trl.ts", import.meta.url),
+    extra: ["--out"],
+  },
   objectives: {
     file: new URL("../tools/commands/objectives.ts", import.meta.url),
     extra: ["--objective", "--params", "--input", "--batch", "--json", "--seed"],

@@ -42,7 +42,7 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
   },
   "import-trl": {
     about: "convert a Hugging Face trainer_state.json into a run directory",
-    load: async () => (await import("./commands/train.ts")).importTrlCommand,
+    load: async () => (await import("./commands/import_trl.ts")).importTrlCommand,
   },
   objectives: {
     about: "list objectives, or evaluate one on JSON rows (loss, g_w, g_l)",

@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { defineObjective } from "./define.ts";
 import { alphaDpo, dpop, rdpo } from "./dpo_variants.ts";
 import { cpo, simpo } from "./reference_free.ts";
-import { dpo } from "./trl.ts";
+import { dpo } from "./trl/margin.ts";
 import type { Objective } from "./types.ts";
 import type { SequenceScores } from "../core/scores.ts";
 

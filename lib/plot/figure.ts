@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { mimeBundle, noteFigure } from "./display.ts";
+import { mimeBundle } from "./display/bundle.ts";
+import { noteFigure } from "./display/session.ts";
 import { styledLayout } from "./style.ts";
 import type { Config, Figure, Layout, Trace } from "./types.ts";
 

@@ -15,7 +15,7 @@ import {
   toySequenceData,
 } from "../models/toy_sequence.ts";
 import type { Objective } from "../objectives/mod.ts";
-import { sft } from "../objectives/trl.ts";
+import { sft } from "../objectives/trl/sft.ts";
 import { train } from "../train/trainer.ts";
 
 /** The toy's size and the SGD schedule; every run of a study shares one. */

@@ -58,7 +58,7 @@ function fmtErr(x: number | undefined): string {
 }
 
 async function measure(args: string[]): Promise<number> {
-  const { measureBackends } = await import("../backend_measure.ts");
+  const { measureBackends } = await import("../backend_measure/measure.ts");
   const list = value(args, "--backends");
   const backends = list?.split(",").map((s) => s.trim()) as BackendName[] | undefined;
   for (const b of backends ?? []) {

@@ -75,3 +75,45 @@ export function parseFlags(
     has: (flag) => switches.has(flag),
   };
 }
+
+/**
+ * The value after `flag` in `args`, or undefined when `flag` is absent; a TypeError when the
+ * flag is last or followed by another flag.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { flagValue } from "./flags.ts";
+ * assert.equal(flagValue(["--out", "dir"], "--out"), "dir");
+ * assert.equal(flagValue([], "--out"), undefined);
+ * assert.throws(() => flagValue(["--out", "--force"], "--out"), /--out needs a value/);
+ * ```
+ */
+export function flagValue(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new TypeError(`${flag} needs a value`);
+  return v;
+}
+
+/**
+ * Refuse any `--name` in `args` that `known` lacks; `known[name]` says whether it takes a value
+ * (which is then skipped). Bare words (file names) pass.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFlags } from "./flags.ts";
+ * checkFlags(["file.json", "--out", "dir", "--force"], { "--out": true, "--force": false });
+ * assert.throws(() => checkFlags(["--bad"], { "--out": true }), /unknown option --bad/);
+ * ```
+ */
+export function checkFlags(args: string[], known: Record<string, boolean>): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) continue;
+    if (!(a in known)) throw new TypeError(`unknown option ${a}`);
+    if (known[a]) i++;
+  }
+}
