@@ -174,16 +174,22 @@ export class GPT2 implements CausalLM {
         tf.add(tf.reshape(embed(p("transformer.wte.weight"), ids), [n, t, d]), pos),
         [n * t, d],
       );
-      const heads = (z: tf.Tensor) => tf.transpose(tf.reshape(z, [n, t, nh, hd]), [0, 2, 1, 3]);
       for (let i = 0; i < c.n_layer; i++) {
         const h = `transformer.h.${i}.`;
         // Attention: one fused qkv matmul, heads batched through reshape/transpose.
         const a = this.#layerNorm(x, h + "ln_1");
         const qkv = tf.add(tf.matMul(a, p(h + "attn.c_attn.weight")), p(h + "attn.c_attn.bias"));
-        const [q, k, v] = tf.split(qkv, 3, 1);
-        const scores = tf.matMul(heads(tf.mul(q, 1 / Math.sqrt(hd))), heads(k), false, true);
+        // One transpose of qkv to [3, n, nh, t, hd] (PyTorch's view + permute), then contiguous
+        // blocks for q, k, v: three column splits and three head transposes cost twice the
+        // kernels and memory passes, forward and backward.
+        const [q, k, v] = tf.split(
+          tf.transpose(tf.reshape(qkv, [n, t, 3, nh, hd]), [2, 0, 3, 1, 4]),
+          3,
+          0,
+        ).map((z) => tf.reshape(z, [n, nh, t, hd]));
+        const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true);
         const att = tf.softmax(tf.add(scores, mask));
-        const y = tf.reshape(tf.transpose(tf.matMul(att, heads(v)), [0, 2, 1, 3]), [n * t, d]);
+        const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [n * t, d]);
         x = tf.add(x, tf.add(tf.matMul(y, p(h + "attn.c_proj.weight")), p(h + "attn.c_proj.bias")));
         // MLP.
         const m = this.#layerNorm(x, h + "ln_2");
