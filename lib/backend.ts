@@ -20,6 +20,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "./kernels/gradients.ts";
 import { registerWasmGradients } from "./kernels/wasm_grads.ts";
 import { registerSharingIdentity } from "./kernels/wasm_identity.ts";
+import { registerWasmCopies } from "./kernels/wasm_copies.ts";
 import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
 import { guardStorageBinding, maxBindingFromEnv, numericLimits } from "./kernels/webgpu_limits.ts";
 
@@ -303,6 +304,7 @@ export async function startBackend(
       wasm.setWasmPaths(wasmBinaryDir(), true);
       registerWasmGradients();
       registerSharingIdentity();
+      registerWasmCopies();
       await setAndCheck("wasm");
       const blas = registerBlasMatMul();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";
