@@ -19,6 +19,8 @@ import "@tensorflow/tfjs-backend-cpu";
 // tfjs-core alone has no gradient functions under Deno; this registers them (see the module).
 import "./kernels/gradients.ts";
 import { registerWasmGradients } from "./kernels/wasm_grads.ts";
+import { registerSharingIdentity } from "./kernels/wasm_identity.ts";
+import { registerWasmCopies } from "./kernels/wasm_copies.ts";
 import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
 import { guardStorageBinding, maxBindingFromEnv, numericLimits } from "./kernels/webgpu_limits.ts";
 
@@ -301,6 +303,8 @@ export async function startBackend(
       // Deno's fetch reads file: URLs, so the binaries load from node_modules with no server.
       wasm.setWasmPaths(wasmBinaryDir(), true);
       registerWasmGradients();
+      registerSharingIdentity();
+      registerWasmCopies();
       await setAndCheck("wasm");
       const blas = registerBlasMatMul();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";

@@ -20,6 +20,7 @@ import {
   type TensorSource,
   type TensorSpec,
 } from "./common.ts";
+import { geluTanh, layerNorm } from "./fused_ops.ts";
 
 /** GPT-2 hyper-parameters, named as in Hugging Face `config.json` (defaults: GPT-2 small). */
 export interface GPT2Config {
@@ -173,16 +174,22 @@ export class GPT2 implements CausalLM {
         tf.add(tf.reshape(embed(p("transformer.wte.weight"), ids), [n, t, d]), pos),
         [n * t, d],
       );
-      const heads = (z: tf.Tensor) => tf.transpose(tf.reshape(z, [n, t, nh, hd]), [0, 2, 1, 3]);
       for (let i = 0; i < c.n_layer; i++) {
         const h = `transformer.h.${i}.`;
         // Attention: one fused qkv matmul, heads batched through reshape/transpose.
         const a = this.#layerNorm(x, h + "ln_1");
         const qkv = tf.add(tf.matMul(a, p(h + "attn.c_attn.weight")), p(h + "attn.c_attn.bias"));
-        const [q, k, v] = tf.split(qkv, 3, 1);
-        const scores = tf.matMul(heads(tf.mul(q, 1 / Math.sqrt(hd))), heads(k), false, true);
+        // One 4-D transpose of qkv to [n, 3 nh, t, hd], then q, k, v as blocks of heads: three
+        // column splits and three head transposes cost more kernels and passes. (A 5-D permute,
+        // PyTorch's [3, n, nh, t, hd], takes wasm's slow generic transpose: 50x slower.)
+        const [q, k, v] = tf.split(
+          tf.transpose(tf.reshape(qkv, [n, t, 3 * nh, hd]), [0, 2, 1, 3]),
+          3,
+          1,
+        );
+        const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true);
         const att = tf.softmax(tf.add(scores, mask));
-        const y = tf.reshape(tf.transpose(tf.matMul(att, heads(v)), [0, 2, 1, 3]), [n * t, d]);
+        const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [n * t, d]);
         x = tf.add(x, tf.add(tf.matMul(y, p(h + "attn.c_proj.weight")), p(h + "attn.c_proj.bias")));
         // MLP.
         const m = this.#layerNorm(x, h + "ln_2");
@@ -205,14 +212,11 @@ export class GPT2 implements CausalLM {
   }
 
   #layerNorm(x: tf.Tensor, prefix: string): tf.Tensor {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normed = tf.mul(
-      tf.sub(x, mean),
-      tf.rsqrt(tf.add(variance, this.config.layer_norm_epsilon)),
-    );
-    return tf.add(
-      tf.mul(normed, this.#params.get(prefix + ".weight")),
-      this.#params.get(prefix + ".bias"),
+    return layerNorm(
+      x,
+      this.#params.get(prefix + ".weight") as tf.Tensor1D,
+      this.#params.get(prefix + ".bias") as tf.Tensor1D,
+      this.config.layer_norm_epsilon,
     );
   }
 
@@ -222,15 +226,9 @@ export class GPT2 implements CausalLM {
         return tf.relu(u);
       case "gelu":
         return tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2))));
-      default: {
-        // 0.5 u (1 + tanh(z)) with z = sqrt(2/pi) (u + 0.044715 u^3), computed as u sigmoid(2z)
-        // (the same function): wasm's Sigmoid is XNNPACK's vectorised kernel while its Tanh
-        // calls libm per element, 20x slower on [1024, 512]; the MLP's GELU and its gradient
-        // took about a tenth of a DPO step of the 1.3M GPT-2 on wasm.
-        const cube = tf.mul(tf.mul(u, u), u);
-        const inner = tf.mul(tf.add(u, tf.mul(cube, 0.044715)), 2 * Math.sqrt(2 / Math.PI));
-        return tf.mul(u, tf.sigmoid(inner));
-      }
+      default:
+        // One op with a closed-form gradient (lib/models/fused_ops.ts).
+        return geluTanh(u);
     }
   }
 

@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM } from "../models/types.ts";
 import type { PreferenceBatch } from "../data/types.ts";
 import type { PairScores, PreferenceScorer, TokenScores } from "../core/scores.ts";
-import { logitStatsDetached, type TokenStats } from "../core/token_stats.ts";
+import type { TokenStats } from "../core/token_stats.ts";
 
 /** N token rows of length T, row-major (a `PreferenceBatch` is one, with N = 2B). */
 export interface TokenRows {
@@ -123,41 +123,57 @@ const detach = tf.customGrad(
 ) as (x: tf.Tensor) => tf.Tensor;
 
 /**
- * `log softmax(logits)[r, labels[r]]` for logits [R, V], as one fused op. The composite
- * (gather minus `tf.logSumExp`) backpropagates through max/sub/exp/sum separately; this op
- * keeps exp(z - max) from the forward pass and returns the closed-form gradient
- * `dy * (onehot(label) - softmax)`, about half the passes over the [R, V] logits. Tensors the
- * gradient needs go through `save` (tfjs disposes captured intermediates before backprop).
+ * `log softmax(logits)[r, labels[r]]` for logits [R, V], as one fused op, in row 0 of the
+ * result. With `stats`, rows 1-3 hold each row's predictive entropy, mean logit and whether the
+ * argmax is the label (TRL's token metrics, `logitStats`), computed from the same exponentials:
+ * `H = log Σe - Σ e·z / Σe` with z = logits - max and e = exp(z), so the [R, V] exponential runs
+ * once instead of three times. Only row 0 carries a gradient (the statistics are constants).
+ *
+ * The backward pass is the closed form `dy * (onehot(label) - softmax)` in two passes over
+ * [R, V]: `-e * dy / Σe` everywhere, then the label entries overwritten with
+ * `dy * (1 - p_label)` (no one-hot tensor). Tensors the gradient needs go through `save` (tfjs
+ * disposes captured intermediates before backprop).
  */
-const labelLogProbs = tf.customGrad(
-  ((
-    logits: tf.Tensor2D,
-    labels: tf.Tensor1D,
-    save: tf.GradSaveFunc,
-  ) => {
-    const [r, v] = logits.shape;
-    const shifted = tf.sub(logits, tf.max(logits, 1, true));
-    const e = tf.exp(shifted);
-    const total = tf.sum(e, 1, true);
-    const flatIndex = tf.add(tf.mul(tf.range(0, r, 1, "int32"), tf.scalar(v, "int32")), labels);
-    const picked = tf.gather(tf.reshape(shifted, [-1]), flatIndex);
-    save([e, total, labels]);
-    return {
-      value: tf.sub(picked, tf.reshape(tf.log(total), [r])),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [eSaved, totalSaved, labelsSaved] = saved;
-        const softmax = tf.div(eSaved, totalSaved);
-        // int32 then cast: tfjs-backend-wasm 4.22's OneHot kernel writes int32 bits whatever
-        // the requested dtype, so a float32 one-hot there holds 1.4e-45 instead of 1.
-        const onehot = tf.cast(tf.oneHot(labelsSaved as tf.Tensor1D, v), "float32");
-        return [tf.mul(tf.sub(onehot, softmax), tf.reshape(dy, [r, 1])), tf.zerosLike(labelsSaved)];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0],
-) as (
-  logits: tf.Tensor2D,
-  labels: tf.Tensor1D,
-) => tf.Tensor1D;
+function labelLogProbsOp(stats: boolean) {
+  return tf.customGrad(
+    ((logits: tf.Tensor2D, labels: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      const [r, v] = logits.shape;
+      const shifted = tf.sub(logits, tf.max(logits, 1, true));
+      const e = tf.exp(shifted);
+      const total = tf.sum(e, 1);
+      const logTotal = tf.log(total);
+      const flatIndex = tf.add(tf.mul(tf.range(0, r, 1, "int32"), tf.scalar(v, "int32")), labels);
+      const logp = tf.sub(tf.gather(tf.reshape(shifted, [-1]), flatIndex), logTotal);
+      save([e, total, logp, flatIndex]);
+      const value = stats
+        ? tf.stack([
+          logp,
+          tf.sub(logTotal, tf.div(tf.sum(tf.mul(e, shifted), 1), total)),
+          tf.mean(logits, 1),
+          tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, "int32")), "float32"),
+        ])
+        : tf.reshape(logp, [1, r]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [eSaved, totalSaved, logpSaved, indexSaved] = saved;
+          const d = tf.reshape(tf.slice(dy, [0, 0], [1, r]), [r]);
+          const scale = tf.reshape(tf.neg(tf.div(d, totalSaved)), [r, 1]);
+          const atLabel = tf.mul(d, tf.sub(1, tf.exp(logpSaved)));
+          const g = tf.tensorScatterUpdate(
+            tf.reshape(tf.mul(eSaved, scale), [r * v]),
+            tf.reshape(indexSaved, [r, 1]),
+            atLabel,
+          );
+          return [tf.reshape(g, [r, v]), tf.zerosLike(labels)];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  ) as (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor2D;
+}
+
+const labelLogProbs = labelLogProbsOp(false);
+const labelLogProbsWithStats = labelLogProbsOp(true);
 
 /**
  * Per-token and summed completion log-probs of N token rows in one forward pass.
@@ -225,9 +241,12 @@ export function tokenLogps(model: CausalLM, rows: TokenRows, opts: LogpsOptions 
         tf.reshape(tf.gather(tf.concat([x, tf.zeros([1])]), tf.tensor1d(slot, "int32")), [n, t]),
         mask,
       );
-    const perToken = m > 0
-      ? spread(labelLogProbs(flat, tf.tensor1d(labels, "int32")))
-      : tf.zeros([n, t]);
+    const scored = m > 0
+      ? (opts.stats ? labelLogProbsWithStats : labelLogProbs)(flat, tf.tensor1d(labels, "int32"))
+      : undefined;
+    const row = (i: number) =>
+      tf.reshape(tf.slice(scored!, [i, 0], [1, m]), [m]);
+    const perToken = m > 0 ? spread(row(0)) : tf.zeros([n, t]);
     const result: tf.TensorContainerObject = {
       perToken,
       mask,
@@ -243,11 +262,7 @@ export function tokenLogps(model: CausalLM, rows: TokenRows, opts: LogpsOptions 
         : tf.zeros([n, t]);
     }
     if (opts.stats) {
-      const rows = (i: number) =>
-        m > 0
-          ? tf.sum(spread(tf.reshape(tf.slice(stats!, [i, 0], [1, m]), [m])), 1)
-          : tf.zeros([n]);
-      const stats = m > 0 ? logitStatsDetached(flat, tf.tensor1d(labels, "int32")) : undefined;
+      const rows = (i: number) => m > 0 ? tf.sum(spread(row(i + 1)), 1) : tf.zeros([n]);
       result.stats = {
         entropy: rows(0),
         logitMean: rows(1),

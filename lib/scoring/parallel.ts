@@ -106,6 +106,8 @@ export interface ParallelOptions {
   minPairs?: number;
   /** The model is never updated (a reference model): its weights go to the worker once. */
   frozen?: boolean;
+  /** TRL's token-statistics sums (as `lmScorer`; default true): a reference needs none. */
+  stats?: boolean;
 }
 
 /** Longest wait for the other thread before giving up (a hung worker must not hang a run). */
@@ -144,7 +146,7 @@ export async function parallelLMScorer(
   model: CausalLM,
   opts: ParallelOptions = {},
 ): Promise<ParallelScorer<PreferenceBatch, ProbeBatch>> {
-  const scorerOpts = { tokens: opts.tokens, logSumSquares: opts.logSumSquares };
+  const scorerOpts = { tokens: opts.tokens, logSumSquares: opts.logSumSquares, stats: opts.stats };
   const base = lmScorer(model, scorerOpts);
   const minPairs = Math.max(2, opts.minPairs ?? 2);
   const vars = model.variables();

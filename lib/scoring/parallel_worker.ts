@@ -64,7 +64,10 @@ async function handle(msg: Record<string, unknown>): Promise<Record<string, unkn
     for (const v of vars) offsets.push(offsets[offsets.length - 1] + v.size);
     state = {
       model,
-      scorer: causalLMScorer(model, msg.scorer as { tokens?: boolean; logSumSquares?: boolean }),
+      scorer: causalLMScorer(
+        model,
+        msg.scorer as { tokens?: boolean; logSumSquares?: boolean; stats?: boolean },
+      ),
       weights: new Float32Array(msg.weights as SharedArrayBuffer),
       grads: new Float32Array(msg.grads as SharedArrayBuffer),
       ctl: new Int32Array(msg.ctl as SharedArrayBuffer),

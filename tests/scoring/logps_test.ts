@@ -332,3 +332,64 @@ Deno.test("causalLMScorer: scores and a training step leak no tensors", () => {
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
 });
+
+Deno.test("sequenceLogps with token stats: entropy, mean logit, argmax hits and gradient by hand", () => {
+  const model = new Bigram(TABLE);
+  const batch = makeBatch(PAIRS);
+  // Per pair: Σ over completion tokens of H(softmax(TABLE[prev])), of mean(TABLE[prev]), and of
+  // [argmax TABLE[prev] = token]; float64, from the table alone.
+  const sums = (prompt: number[], completion: number[]) => {
+    const seq = [...prompt, ...completion];
+    let h = 0, mean = 0, hit = 0;
+    completion.forEach((tok, k) => {
+      const z = TABLE[seq[prompt.length + k - 1]];
+      const lp = logSoftmax(z);
+      h -= lp.reduce((s, l) => s + Math.exp(l) * l, 0);
+      mean += z.reduce((s, x) => s + x, 0) / z.length;
+      hit += z.indexOf(Math.max(...z)) === tok ? 1 : 0;
+    });
+    return { h, mean, hit };
+  };
+  const { value, grads } = tf.variableGrads(() => {
+    const s = sequenceLogps(model, batch, { stats: true });
+    const st = s.tokenStats!;
+    assertClose(
+      st.entropyChosen.dataSync(),
+      PAIRS.map((p) => sums(p.prompt, p.chosen).h),
+      { rtol: 1e-5, msg: "entropy chosen" },
+    );
+    assertClose(
+      st.entropyRejected.dataSync(),
+      PAIRS.map((p) => sums(p.prompt, p.rejected).h),
+      { rtol: 1e-5, msg: "entropy rejected" },
+    );
+    assertClose(
+      st.logitRejected.dataSync(),
+      PAIRS.map((p) => sums(p.prompt, p.rejected).mean),
+      { rtol: 1e-5, atol: 1e-6, msg: "mean logit" },
+    );
+    assert.deepEqual(
+      Array.from(st.correctChosen.dataSync()),
+      PAIRS.map((p) => sums(p.prompt, p.chosen).hit),
+    );
+    return tf.sum(s.policyChosen);
+  });
+  const expected = TABLE.map((row) => row.map(() => 0));
+  for (const p of PAIRS) {
+    const seq = [...p.prompt, ...p.chosen];
+    p.chosen.forEach((tok, k) => {
+      const prev = seq[p.prompt.length + k - 1];
+      logSoftmax(TABLE[prev]).map(Math.exp).forEach((pv, v) => {
+        expected[prev][v] += (v === tok ? 1 : 0) - pv;
+      });
+    });
+  }
+  assertClose(
+    value.dataSync(),
+    [PAIRS.reduce((s, p) => s + handLogp(p.prompt, p.chosen).reduce((a, b) => a + b, 0), 0)],
+    { rtol: 1e-5 },
+  );
+  // The statistics are constants: the gradient is the plain log-prob's.
+  assertClose(grads[model.table.name].dataSync(), expected.flat(), { atol: 1e-5 });
+  model.dispose();
+});

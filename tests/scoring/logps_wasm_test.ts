@@ -21,7 +21,7 @@ const ROWS = {
 };
 
 /** Gradients of sum(summed log-probs) w.r.t. every variable, as plain arrays by name. */
-function grads(): Map<string, Float32Array> {
+function grads(stats = false): Map<string, Float32Array> {
   const model = createGPT2(
     { vocab_size: 12, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 },
     { source: randomSource(3) },
@@ -29,7 +29,7 @@ function grads(): Map<string, Float32Array> {
   const names = [...model.namedVariables().keys()];
   const vars = model.variables();
   const { grads } = tf.variableGrads(
-    () => tf.sum(tokenLogps(model, ROWS).summed) as tf.Scalar,
+    () => tf.sum(tokenLogps(model, ROWS, { stats }).summed) as tf.Scalar,
     vars,
   );
   const out = new Map(
@@ -45,15 +45,22 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await useCpu();
-    const ref = grads();
-    await startBackend("wasm");
     try {
-      const got = grads();
-      const wte = ref.get("transformer.wte.weight")!;
-      assert.ok(wte.some((v) => Math.abs(v) > 0.1), "reference embedding gradient is ~0");
-      for (const [name, g] of ref) {
-        assertClose(got.get(name)!, g, { rtol: 1e-3, atol: 1e-5, msg: name });
+      // With token stats the fused op also returns them; the gradient must not change.
+      for (const stats of [false, true]) {
+        await useCpu();
+        const ref = grads(stats);
+        await startBackend("wasm");
+        const got = grads(stats);
+        const wte = ref.get("transformer.wte.weight")!;
+        assert.ok(wte.some((v) => Math.abs(v) > 0.1), "reference embedding gradient is ~0");
+        for (const [name, g] of ref) {
+          assertClose(got.get(name)!, g, {
+            rtol: 1e-3,
+            atol: 1e-5,
+            msg: `${name}, stats ${stats}`,
+          });
+        }
       }
     } finally {
       await useCpu();

@@ -132,7 +132,7 @@ export async function stepPhases(
   opts: { steps?: number; settings?: Partial<DpoStepSettings> } = {},
 ): Promise<StepPhases[]> {
   const s = { ...DEFAULT_DPO_SETTINGS, ...opts.settings };
-  const pol = causalLMScorer(policy), ref = causalLMScorer(reference);
+  const pol = causalLMScorer(policy), ref = causalLMScorer(reference, { stats: false });
   const objective = dpo({ beta: s.beta });
   const optimizer = createOptimizer(s.optimizer);
   const vars = policy.variables();

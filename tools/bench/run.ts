@@ -308,7 +308,7 @@ async function timeDpoSteps(
   const scorers = parallel
     ? {
       policy: await parallelLMScorer(policy.model),
-      reference: await parallelLMScorer(reference.model, { frozen: true }),
+      reference: await parallelLMScorer(reference.model, { frozen: true, stats: false }),
     }
     : undefined;
   try {

@@ -130,7 +130,9 @@ export function dpoStepper(
   if (batches.length === 0) throw new RangeError("dpoStepper: no batches");
   const s = { ...DEFAULT_DPO_SETTINGS, ...settings };
   const pol = causalLMScorer(policy);
-  const ref = reference === "precomputed" ? undefined : causalLMScorer(reference);
+  // The reference's token statistics are never read (lab train scores its reference without
+  // them too); the policy's are, by the trainer's TRL metrics.
+  const ref = reference === "precomputed" ? undefined : causalLMScorer(reference, { stats: false });
   const objective = dpo({ beta: s.beta });
   const optimizer = createOptimizer(s.optimizer);
   const vars = policy.variables();
@@ -220,7 +222,8 @@ export function scoreBatch(
   model: CausalLM,
   batch: PreferenceBatch,
 ): Promise<Timing & { value: Float32Array }> {
-  const scorer = causalLMScorer(model);
+  // No token statistics: forward scoring and precomputation return log-probs only (as the peer).
+  const scorer = causalLMScorer(model, { stats: false });
   return timed(async () => {
     const x = tf.tidy(() => {
       const sc = scorer.scores(batch);
@@ -277,7 +280,8 @@ export function precomputeReference(
   pairs: readonly TokenizedPair[],
   batchSize: number,
 ): Promise<Timing & { value: { chosen: Float32Array; rejected: Float32Array } }> {
-  const scorer = causalLMScorer(model);
+  // No token statistics: forward scoring and precomputation return log-probs only (as the peer).
+  const scorer = causalLMScorer(model, { stats: false });
   const data = pairData(pairs);
   // The asynchronous variant: synchronous reads fail on webgpu under Deno.
   return timed(() => computeReferenceLogpsAsync(scorer, data, { batchSize }));
