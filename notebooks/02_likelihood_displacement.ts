@@ -18,11 +18,15 @@
 //   geometry. DPO (β = 0.1) on (No ≻ Never), plain gradient descent, lr 0.05, 80 steps (the
 //   margin grows by about 4 nats), plus a learning-rate sweep at the same step count.
 // - *Part B — the shipped tiny GPT-2* (`data/models/tiny`) on the yes/no questions of
-//   `data/datasets/yesno_cautious` (prompt = question + newline). As in the paper: SFT on all
-//   questions first, then DPO on **one** prompt at a time (prompts are the seeds), single-token
-//   responses (No ≻ Never), RMSProp, β = 0.1, from the SFT model and (Table 2) from the base
-//   model. The learning rate, 1e-5 for 30 steps, is chosen so that the margin grows by a few
-//   nats; a sweep over 3e-6 … 1e-4 shows what changes beyond it.
+//   `data/datasets/yesno_cautious` (prompt = question + newline). As in the paper: SFT first
+//   (`lab.yesNoSft`, the recipe and measured answer-word share of `data/models/tiny-sft`, on a
+//   seeded 80% of the questions; the other 20% check that the SFT model answers unseen
+//   questions with the answer words), then DPO on **one** SFT prompt at a time (prompts are the
+//   seeds), single-token responses (No ≻ Never), RMSProp, β = 0.1, from the SFT model and
+//   (Table 2) from the base model. The learning rate, 3e-6 for 30 steps, is chosen so that the
+//   margin grows by a few nats (chosen on the margin alone: at 1e-5 it grew by 7-16 nats from
+//   this SFT model, outside the papers' regime); a sweep over 1e-6 … 3e-5 shows what changes
+//   beyond it.
 //
 // **What Theorems 4-5 predict, exactly.** They give the *instantaneous rate*
 // `d/dt ln π(z|x)` under gradient flow `dθ/dt = −∇L` on the UFM's free parameters, at the
@@ -48,12 +52,15 @@
 // | B4 | Thm 5 at step 0 ranks the whole run | Spearman ρ(predicted at step 0, Δ ln π over 30 steps) | > 0.5 |
 // | B5 | Yes is among the gainers (the paper: Yes rises) | Yes's percentile by Δ ln π over the run | > 0.9 |
 // | B6 | from the base model (Table 2): π(No) falls | Δ ln π(No) after 30 steps | < 0 |
+// | B7 | after SFT: π(Yes) rises (the paper's headline example) | Δ ln π(Yes) after 30 steps | > 0 |
 //
 // Sanity checks (code against its own theory, not evidence for the paper): the UFM rate against
 // a float64 finite difference; the trainer's own SGD steps against the rate, in sign and size;
 // `softmax(W h_x)` against the real model's next-token distribution; the margin growing by a
-// few nats. Our model is a ~1M-parameter GPT-2 with a short SFT, so Part B reports what it does
-// rather than assuming it matches the paper's 1-8B models.
+// few nats; and, as a precondition of Part B, the SFT model answering held-out questions with
+// the answer words (share ≥ 0.5; the base model puts ~0.2% there). Our model is a 1.3M-parameter
+// GPT-2, so Part B reports what it does rather than assuming it matches the paper's 1-8B
+// models.
 
 // %%
 import * as lab from "../lib/mod.ts";
@@ -367,11 +374,16 @@ await lab.flushOutput();
 
 // %% [markdown]
 // ## Part B · The shipped tiny GPT-2 on the yes/no questions
-// 1. **SFT**: one epoch over the questions, each with one answer word drawn (seeded) from
-//    {No, Never, Maybe, Perhaps} when the cautious answer is *No*, from {Yes, Sure, Certainly,
-//    Absolutely} when it is *Yes*; RMSProp, batch 8 (`lab.sft()`, the NLL of the chosen word).
+// 1. **SFT** (`lab.yesNoSft`): 80% of the questions (seeded split), each with one answer word
+//    drawn (seeded) from {No, Never, Maybe, Perhaps} when the cautious answer is *No*, from
+//    {Yes, Sure, Certainly, Absolutely} when it is *Yes* (the authors' code draws the same way);
+//    next-token cross-entropy of that word, RMSProp lr 3e-4, batch 8, 5 epochs (100 steps).
+//    Before and after, on the 39 held-out questions: the share of the next-token mass on the
+//    20 answer-word tokens (the 8 SFT words and "yes"/"no", each with and without a leading
+//    space), the part of it on the *No* side, and which word is on top for how many questions
+//    (a collapsed model would put one word on top everywhere).
 // 2. **DPO on one prompt** at a time, questions whose cautious answer is *No*, pair
-//    (No ≻ Never), β = 0.1, RMSProp lr 1e-5, 30 steps, from the SFT model and from the base
+//    (No ≻ Never), β = 0.1, RMSProp lr 3e-6, 30 steps, from the SFT model and from the base
 //    model. Responses are single tokens (no EOS), so the pair's log-probs are the next-token
 //    log-probs of *No* and *Never* after the prompt.
 // 3. **The theory on the real model**, per prompt: the UFM rate from the model's unembedding and
@@ -388,59 +400,60 @@ const single = (w: string) => {
   if (ids.length !== 1) throw new RangeError(`"${w}" is ${ids.length} tokens, not one`);
   return ids[0];
 };
-const noWords = ["No", "Never", "Maybe", "Perhaps"];
-const yesWords = ["Yes", "Sure", "Certainly", "Absolutely"];
 const idNo = single("No"), idNever = single("Never"), idYes = single("Yes");
 const decode = (id: number) => JSON.stringify(tok.decode([id]));
 console.log(
   "answer words, one token each: " +
-    [...noWords, ...yesWords].map((w) => `${w}=${single(w)}`).join(", "),
+    lab.ANSWER_WORDS.map((w) => `${w}=${single(w)}`).join(", "),
 );
 await lab.flushOutput();
 
 // %%
-// Phase 1: SFT. The word of question i is words[draw[i] % 4], draw a seeded permutation.
-const sftQuestions = lab.bySmoke(questions, questions.slice(0, 24));
-const draw = lab.permutation(sftQuestions.length, 7);
-const sftWord = new Map(
-  sftQuestions.map((q, i) => [q, (q.cautiousAnswer === "No" ? noWords : yesWords)[draw[i] % 4]]),
-);
-const sftRows = lab.singleTokenPairs(sftQuestions, {
-  chosen: (q) => sftWord.get(q)!,
-  rejected: (q) => sftWord.get(q)!, // ignored by the SFT loss
-});
-const sftPairs = lab.tokenizePairs(sftRows, tok, { appendEos: false }).pairs;
+// Phase 1: SFT (lab.yesNoSft, the recipe of data/models/tiny-sft/README.md) on 80% of the
+// questions; the other 20% measure whether the model now answers with the answer words.
+const split = lab.splitQuestions(questions, { heldOutFraction: 0.2, seed: 11 });
+const sftQuestions = lab.bySmoke(split.train, split.train.slice(0, 48));
+const answerIds = lab.answerWordIds(tok);
+const heldPrompts = split.heldOut.map((q) => tok.encode(q.question + "\n"));
 const sftModel = await lab.loadCausalLM(modelDir);
-const sft = await lab.train({
-  policy: lab.lmScorer(sftModel),
-  data: lab.preferenceData(sftPairs, { padId: tok.padId }),
-  objective: lab.sft(),
-  optimizer: { name: "rmsprop" },
-  lr: 1e-3,
-  batchSize: 8,
-  epochs: 1,
-  seed: 0,
-  progress: false,
-});
+const shareBase = await lab.answerShare(sftModel, heldPrompts, answerIds);
+const sft = await lab.yesNoSft(sftModel, tok, sftQuestions);
+const shareSft = await lab.answerShare(sftModel, heldPrompts, answerIds);
 const sftDir = "../out/models/02_tiny_sft";
 await lab.saveCausalLM(sftModel, sftDir);
 sftModel.dispose();
+// A question is answered on its cautious side when the No-side words hold more of the
+// answer-word mass than the Yes-side words (the SFT words of the other side).
+const sideRight = (s: lab.AnswerShare) =>
+  s.noSideFraction.filter((f, i) => (f > 0.5) === (split.heldOut[i].cautiousAnswer === "No"))
+    .length / split.heldOut.length;
 console.log(
-  `SFT: ${sft.steps} steps on ${sftPairs.length} questions, loss ${
+  `SFT: ${sft.steps} RMSProp steps on ${sftQuestions.length} questions, loss ${
     sft.records[0].loss?.toFixed(3)
   } -> ${sft.records.at(-1)!.loss?.toFixed(3)}; saved to ${sftDir}`,
 );
+console.table([["base", shareBase], ["SFT", shareSft]].map(([name, s]) => {
+  const a = s as lab.AnswerShare;
+  return {
+    model: name,
+    "answer-word share (held-out)": a.share.toFixed(3),
+    "No-side part": lab.mean(a.noSideFraction).toFixed(3),
+    "cautious side on top": sideRight(a).toFixed(3),
+    "top word: questions": Object.entries(a.topCounts).map(([w, n]) => `${w}:${n}`).join(" "),
+  };
+}));
 await lab.flushOutput();
 
 // %%
 // Phase 2: DPO on one prompt at a time, and the theory at step 0 and at the end.
-const picked = questions.filter((q) => q.cautiousAnswer === "No").slice(0, nPrompts);
+// Prompts the SFT saw, as in the paper (DPO on one training prompt after SFT on all of them).
+const picked = sftQuestions.filter((q) => q.cautiousAnswer === "No").slice(0, nPrompts);
 const dpoPairs = lab.tokenizePairs(
   lab.singleTokenPairs(picked, { chosen: "No", rejected: "Never" }),
   tok,
   { appendEos: false },
 ).pairs;
-const lrB = 1e-5, stepsB = lab.bySmoke(30, 6), probeLr = 1e-3;
+const lrB = 3e-6, stepsB = lab.bySmoke(30, 6), probeLr = 1e-3;
 
 interface PromptRun {
   index: number;
@@ -510,14 +523,25 @@ async function dpoRun(
   }
 }
 
-const runsB = { sft: [] as PromptRun[], base: [] as PromptRun[], probe: [] as PromptRun[] };
+const runsB = {
+  sft: [] as PromptRun[],
+  base: [] as PromptRun[],
+  probe: [] as PromptRun[],
+  probeSmall: [] as PromptRun[],
+};
+// A second probe step ten times smaller checks that the probe is first-order (the rate
+// Δ ln π / step size must not depend on the step size).
+const probeSmallLr = probeLr / 10;
 for (const pair of dpoPairs) {
   runsB.sft.push(await dpoRun(sftDir, pair, { lr: lrB, steps: stepsB, optimizer: "rmsprop" }));
   runsB.base.push(await dpoRun(modelDir, pair, { lr: lrB, steps: stepsB, optimizer: "rmsprop" }));
   runsB.probe.push(await dpoRun(sftDir, pair, { lr: probeLr, steps: 1, optimizer: "sgd" }));
+  runsB.probeSmall.push(
+    await dpoRun(sftDir, pair, { lr: probeSmallLr, steps: 1, optimizer: "sgd" }),
+  );
 }
-// Learning-rate sweep on the first prompt from the SFT model (lr 1e-5 is the main run).
-const sweepLrB = lab.bySmoke([3e-6, 1e-5, 3e-5, 1e-4], [1e-5]);
+// Learning-rate sweep on the first prompt from the SFT model (lr 3e-6 is the main run).
+const sweepLrB = lab.bySmoke([1e-6, 3e-6, 1e-5, 3e-5], [3e-6]);
 const sweepB = new Map<number, PromptRun>();
 for (const lr of sweepLrB) {
   sweepB.set(
@@ -648,8 +672,8 @@ await lab.flushOutput();
 // ### Learning-rate sweep (first prompt, SFT start, same number of steps)
 // Left: margin growth and Δ ln π(No), in nats. Right: the share of tokens whose change over the
 // run has the sign the step-0 rate predicts, and the share the theory *at the last step* still
-// predicts to rise: when π(No) takes the mass, the offset `c(t)` turns negative and the theory
-// itself says every other token falls.
+// predicts to rise (the offset `c(t)` is negative whenever π(No) > π(Never), and then the
+// theory itself says every other token falls).
 
 // %%
 const signShare = (pred: Float64Array, obs: Float64Array) =>
@@ -726,29 +750,31 @@ await lab.flushOutput();
 // An earlier version of this study set the UFM rate at step 0 against the change over 40
 // RMSProp steps at lr 1e-4 and reported Spearman ρ = 0.987, although every predicted rate but
 // *Never*'s was positive and most observed changes were strongly negative. **Not a bug, a
-// misread.** The rate is right: it matches a float64 finite difference (S1), the trainer's own
-// SGD steps in sign and size (S2, the y = x plot above), and, on the real model, one small SGD
-// step of the whole network in sign for ~95% of the 4096 tokens (B3). Ranks agreed and signs did
-// not because:
+// misread.** The rate is right: it matches a float64 finite difference (S1) and the trainer's
+// own SGD steps on the UFM in sign and size (S2, the y = x plot above). Ranks agree while signs
+// do not because:
 // 1. For every `z ∉ {y+, y−}` the rate is `−ℓ'·[⟨W_z, W_No − W_Never⟩ + c(t)]`: the factor and
 //    the offset are the same for every token, so a rank correlation sees only
 //    `⟨W_z, W_No − W_Never⟩`. It cannot see signs, and it would be ~0.99 for any offset.
-// 2. The theorem is an instantaneous rate at the current parameters; the run's change adds up
-//    the rates along the way, and the offset `c(t) = (π(Never) − π(No))‖h_x‖² − ⟨W̄, W_No −
-//    W_Never⟩` moves. After our SFT, π(Never) ≈ 0.06 > π(No) ≈ 0.006 and `‖h_x‖² ≈ 300`, so
-//    `c(0) > 0`: every token but *Never* is predicted to rise (B3's "predicted to rise"). Once
-//    π(No) takes the mass, `−π(No)‖h_x‖²` dominates and the theory *at that point* predicts
-//    that every other token falls: in the sweep, "rise at T (thy)" drops from ~1 to ~0
-//    between lr 1e-5 and 3e-5, and at lr 1e-4 the margin grows by 30-40 nats, π(No) rises to
-//    ~0.77 and then collapses, and the step-0 signs hold for only about a third of the tokens.
-// 3. Sizes: the rate is per unit of gradient-flow time for free `W` and `h_x`. One SGD step of
-//    the whole network also moves `h_x` through every layer below it, so the observed change
-//    is several times larger (B3's median observed/predicted) with the same sign; RMSProp
-//    rescales every parameter's step and has no gradient-flow time at all.
+// 2. The offset `c(t) = (π(Never) − π(No))‖h_x‖² − ⟨W̄, W_No − W_Never⟩` sets the sign of every
+//    other token's rate, and it depends on where the run starts. From this SFT model π(No) >
+//    π(Never) on every DPO prompt (the table of runs above), so `c(0) < 0` and the theory
+//    predicts that every other token but one falls (B3's "predicted to rise"). (The earlier,
+//    much weaker SFT left π(Never) > π(No): `c(0) > 0`, the opposite prediction.)
+// 3. On the real network the signs fail even for one small step. The probe is first-order (S6:
+//    steps of 1e-3 and 1e-4 give the same rates) and the ranks agree (B2), but far fewer tokens
+//    than the threshold move with the predicted sign (B3); *Yes*, for one, rises in a single
+//    step where the theory says it falls (the table above). The theorem treats `W` and `h_x` as
+//    free parameters; a step of the whole network also moves `h_x` through every layer below
+//    it, which changes the logits in ways the UFM's shared offset cannot express, and the
+//    observed sizes are many times the free-parameter rate (B3's median ratio).
 //
-// So compare the theory with one small step (sign and size), and read a whole run's change
-// through the moving offset; in the papers' regime (lr 1e-5 here, margins of 2-5 nats) the
-// step-0 signs still hold for ~93% of the tokens over the run (B4).
+// So on this model the UFM theory orders the tokens (B2, B4) but does not give their signs.
+// What DPO does here, in the papers' regime (margins of 2-4 nats): the margin grows mostly by
+// pushing *Never* down, π(No) does not fall on average (B1), *Yes* falls (B5, B7), and the
+// tokens that gain most are common words of running text (the "top gainers" column), as if the
+// model drifted back toward its pretraining distribution rather than to the opposite answer.
+// Beyond the regime (lr 1e-5 and up in the sweep, margins of 16-35 nats) π(No) does collapse.
 
 // %% [markdown]
 // ## Measured
@@ -852,6 +878,14 @@ table.sanity({
   measured: gap.toExponential(2),
   pass: gap < 1e-4,
 });
+table.sanity({
+  what: "B: after SFT the model answers held-out questions with the answer words",
+  expected: "answer-word share of the next-token mass ≥ 0.5 (base model for comparison)",
+  measured: `${shareSft.share.toFixed(3)} on ${split.heldOut.length} held-out questions (base ${
+    shareBase.share.toFixed(4)
+  }); cautious side on top for ${sideRight(shareSft).toFixed(3)}`,
+  pass: shareSft.share >= 0.5,
+});
 const mB = runsB.sft.map((r) => r.margin.at(-1)! - r.margin[0]);
 const mBase = runsB.base.map((r) => r.margin.at(-1)! - r.margin[0]);
 table.sanity({
@@ -862,6 +896,28 @@ table.sanity({
   } .. ${Math.max(...mBase).toFixed(2)} nats`,
   pass: [...mB, ...mBase].every((m) => m >= 0.5 && m <= 10),
 });
+{
+  // First-order probe: rates from steps of 1e-3 and 1e-4 agree in sign and size.
+  const stats = runsB.probe.map((r, i) => {
+    const big = probeRate(r);
+    const small = Float64Array.from(lnDelta(runsB.probeSmall[i]), (v) => v / probeSmallLr);
+    return {
+      sign: signShare(big, small),
+      // A token whose small-step change rounds to 0 in float32 has no ratio.
+      ratio: lab.median(Array.from(big, (v, z) => v / small[z]).filter(Number.isFinite)),
+    };
+  });
+  const minSign = Math.min(...stats.map((s) => s.sign));
+  const ratios = stats.map((s) => s.ratio);
+  table.sanity({
+    what: "B: the probe step is first-order: Δ ln π / step at step 1e-3 vs 1e-4, every prompt",
+    expected: "same sign for ≥ 95% of tokens; median ratio of the rates in [0.8, 1.25]",
+    measured: `same sign for ≥ ${minSign.toFixed(3)}; median ratios ${
+      ratios.map((v) => v.toFixed(2)).join(", ")
+    }`,
+    pass: minSign >= 0.95 && ratios.every((v) => v >= 0.8 && v <= 1.25),
+  });
+}
 const otherIds = (n: number) =>
   Array.from({ length: n }, (_, z) => z).filter((z) => z !== idNo && z !== idNever);
 const probeStats = runsB.probe.map((r) => {
@@ -909,7 +965,7 @@ table.finding({
     `size: median observed/predicted ${
       lab.formatInterval(lab.meanCI(probeStats.map((s) => s.ratio)))
     } ` +
-    `(the whole network moves h_x, not only W and h_x: same sign, larger size)`,
+    `(one step of the whole network also moves h_x through every layer below it)`,
 });
 table.finding({
   claim: "B4 Theorem 5 at step 0 ranks the changes over the whole DPO run",
@@ -920,7 +976,7 @@ table.finding({
   measured: `sign as predicted at step 0: ${
     lab.formatInterval(lab.meanCI(runStats.map((s) => s.sign)))
   } ` +
-    `of tokens (compare the sweep: the signs part once π(No) takes the mass)`,
+    `of tokens (ranks can agree while signs do not: see "The sign question")`,
 });
 table.finding({
   claim: "B5 Yes is among the tokens that gain (the paper: Yes rises on OLMo)",
@@ -937,9 +993,16 @@ table.finding({
   direction: "<",
   measured: `margin growth ${lab.formatInterval(lab.meanCI(mBase))} nats`,
 });
+table.finding({
+  claim: "B7 tiny GPT-2 after SFT: π(Yes) rises under DPO on (No ≻ Never) (the paper's example)",
+  expected: `Δ ln π(Yes) after ${stepsB} steps > 0`,
+  estimate: lab.meanCI(runsB.sft.map((r) => lnDelta(r)[idYes])),
+  threshold: 0,
+  direction: ">",
+});
 console.log(
   `backend ${report.name}; Part A: ${nSeeds} seeds, SGD lr ${lrA}, ${stepsA} steps; Part B: ` +
-    `SFT ${sft.steps} steps on ${sftPairs.length} questions, ${nPrompts} prompts x ${stepsB} ` +
+    `SFT ${sft.steps} steps on ${sftQuestions.length} questions, ${nPrompts} prompts x ${stepsB} ` +
     `RMSProp steps at lr ${lrB}` +
     (lab.isSmoke() ? " (smoke mode: fewer seeds, prompts and steps)" : "") +
     "\n",

@@ -23,6 +23,7 @@ const SOURCES: Record<string, { file: URL; extra?: string[] }> = {
     extra: ["--objective", "--params", "--input", "--batch", "--json", "--seed"],
   },
   pretrain: { file: new URL("../tools/pretrain/cli.ts", import.meta.url) },
+  sft: { file: new URL("../tools/pretrain/sft.ts", import.meta.url) },
   train: { file: new URL("../tools/commands/train.ts", import.meta.url) },
 };
 

@@ -52,6 +52,10 @@ export const COMMANDS: Record<string, { about: string; load: () => Promise<Comma
     about: "pretrain the tiny GPT-2 on the Brown corpus (reproducible from --seed)",
     load: async () => (await import("./pretrain/cli.ts")).pretrainCommand,
   },
+  sft: {
+    about: "SFT the tiny GPT-2 on the yes/no questions, measure it, write it with its card",
+    load: async () => (await import("./pretrain/sft.ts")).sftCommand,
+  },
   train: {
     about: "run a configured training to a run directory",
     load: async () => (await import("./commands/train.ts")).trainCommand,

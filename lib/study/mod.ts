@@ -51,3 +51,15 @@ export {
   sftToyPairs,
 } from "./sft_compare.ts";
 export { seedBand } from "./seed_band.ts";
+export {
+  ANSWER_WORDS,
+  type AnswerShare,
+  answerShare,
+  type AnswerWordIds,
+  answerWordIds,
+  NO_WORDS,
+  splitQuestions,
+  YES_WORDS,
+  yesNoSft,
+  type YesNoSftOptions,
+} from "./yesno_sft.ts";
