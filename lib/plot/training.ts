@@ -276,9 +276,42 @@ export function pairTrajectories(
   records: readonly StepRecord[],
   opts: PairTrajectoryOptions = {},
 ): DisplayableFigure {
-  const pairKey = opts.pairKey ?? "pair";
-  const stepKey = opts.stepKey ?? "step";
   const valueKey = opts.valueKey ?? "margin";
+  const byPair = groupByPair(records, opts.pairKey ?? "pair", opts.stepKey ?? "step", valueKey);
+  const highlight = highlightedPairs(byPair, opts.highlight);
+  const data: ScatterTrace[] = [];
+  const others = otherPairsTrace(byPair, new Set(highlight));
+  if (others) data.push(others);
+  highlight.forEach((k, i) => {
+    const pts = byPair.get(k)!;
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: `pair ${k}`,
+      x: pts.map((p) => p[0]),
+      y: pts.map((p) => p[1]),
+      line: { color: seriesColor(i), width: 2.2 },
+    });
+  });
+  if (opts.median ?? true) data.push(medianTrace(byPair));
+  return makeFigure({
+    data,
+    layout: {
+      title: { text: opts.title ?? `Per-pair trajectories of ${valueKey}` },
+      xaxis: { title: { text: STEP_TITLE } },
+      yaxis: { title: { text: opts.yTitle ?? defaultPairTitle(valueKey) } },
+      showlegend: true,
+    },
+  });
+}
+
+/** Each pair's `[step, value]` points, by step; records without a numeric step/value are skipped. */
+function groupByPair(
+  records: readonly StepRecord[],
+  pairKey: string,
+  stepKey: string,
+  valueKey: string,
+): Map<string, Array<[number, number]>> {
   const byPair = new Map<string, Array<[number, number]>>();
   for (const r of records) {
     const id = r?.[pairKey], s = r?.[stepKey], v = r?.[valueKey];
@@ -298,20 +331,33 @@ export function pairTrajectories(
     );
   }
   for (const pts of byPair.values()) pts.sort((a, b) => a[0] - b[0]);
-  let highlight: string[];
-  if (opts.highlight) {
-    highlight = opts.highlight.map(String);
+  return byPair;
+}
+
+/** The pairs drawn in colour: those asked for, else the two lowest and two highest at the end. */
+function highlightedPairs(
+  byPair: Map<string, Array<[number, number]>>,
+  asked: PairTrajectoryOptions["highlight"],
+): string[] {
+  if (asked) {
+    const highlight = asked.map(String);
     const missing = highlight.filter((h) => !byPair.has(h));
     if (missing.length) {
       throw new RangeError(`pairTrajectories: highlighted pairs not found: ${missing.join(", ")}`);
     }
-  } else {
-    const final = [...byPair].map(([k, pts]) => [k, pts[pts.length - 1][1]] as const)
-      .sort((a, b) => a[1] - b[1]);
-    const pick = final.length <= 4 ? final : [...final.slice(0, 2), ...final.slice(-2)];
-    highlight = pick.map(([k]) => k);
+    return highlight;
   }
-  const hl = new Set(highlight);
+  const final = [...byPair].map(([k, pts]) => [k, pts[pts.length - 1][1]] as const)
+    .sort((a, b) => a[1] - b[1]);
+  const pick = final.length <= 4 ? final : [...final.slice(0, 2), ...final.slice(-2)];
+  return pick.map(([k]) => k);
+}
+
+/** Every pair not highlighted, as one grey trace broken by nulls; undefined when there are none. */
+function otherPairsTrace(
+  byPair: Map<string, Array<[number, number]>>,
+  hl: Set<string>,
+): ScatterTrace | undefined {
   const xs: Array<number | null> = [], ys: Array<number | null> = [];
   let others = 0;
   for (const [k, pts] of byPair) {
@@ -324,54 +370,33 @@ export function pairTrajectories(
     xs.push(null);
     ys.push(null);
   }
-  const data: ScatterTrace[] = [];
-  if (others) {
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: `other pairs (${others})`,
-      x: xs,
-      y: ys,
-      line: { color: ROLE_COLORS.context, width: 1 },
-      opacity: 0.6,
-      hoverinfo: "skip",
-    });
+  if (!others) return undefined;
+  return {
+    type: "scatter",
+    mode: "lines",
+    name: `other pairs (${others})`,
+    x: xs,
+    y: ys,
+    line: { color: ROLE_COLORS.context, width: 1 },
+    opacity: 0.6,
+    hoverinfo: "skip",
+  };
+}
+
+function medianTrace(byPair: Map<string, Array<[number, number]>>): ScatterTrace {
+  const atStep = new Map<number, number[]>();
+  for (const pts of byPair.values()) {
+    for (const [s, v] of pts) atStep.set(s, [...(atStep.get(s) ?? []), v]);
   }
-  highlight.forEach((k, i) => {
-    const pts = byPair.get(k)!;
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: `pair ${k}`,
-      x: pts.map((p) => p[0]),
-      y: pts.map((p) => p[1]),
-      line: { color: seriesColor(i), width: 2.2 },
-    });
-  });
-  if (opts.median ?? true) {
-    const atStep = new Map<number, number[]>();
-    for (const pts of byPair.values()) {
-      for (const [s, v] of pts) atStep.set(s, [...(atStep.get(s) ?? []), v]);
-    }
-    const steps = [...atStep.keys()].sort((a, b) => a - b);
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: "median",
-      x: steps,
-      y: steps.map((s) => median(atStep.get(s)!)),
-      line: { color: "#000000", width: 2.5, dash: "dash" },
-    });
-  }
-  return makeFigure({
-    data,
-    layout: {
-      title: { text: opts.title ?? `Per-pair trajectories of ${valueKey}` },
-      xaxis: { title: { text: STEP_TITLE } },
-      yaxis: { title: { text: opts.yTitle ?? defaultPairTitle(valueKey) } },
-      showlegend: true,
-    },
-  });
+  const steps = [...atStep.keys()].sort((a, b) => a - b);
+  return {
+    type: "scatter",
+    mode: "lines",
+    name: "median",
+    x: steps,
+    y: steps.map((s) => median(atStep.get(s)!)),
+    line: { color: "#000000", width: 2.5, dash: "dash" },
+  };
 }
 
 function defaultPairTitle(key: string): string {
