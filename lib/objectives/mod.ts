@@ -140,13 +140,9 @@ export {
   type GridAxis,
 } from "./gradients.ts";
 export { type TokenFieldSpec, tokenGradientField, tokenGradientFieldAsync } from "./token_field.ts";
-export {
-  createObjective,
-  findObjective,
-  type FormulaSource,
-  type ObjectiveEntry,
-  OBJECTIVES,
-} from "./registry.ts";
+export { createObjective, findObjective, OBJECTIVES } from "./registry.ts";
+export type { FormulaSource } from "./registry_entry.ts";
+export type { ObjectiveEntry } from "./registry_entry.ts";
 export { type PointWeights, type TokenPoint, type WeightPoint, weightsAt } from "./weights_at.ts";
 export {
   anchoredDpo,
