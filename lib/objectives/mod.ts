@@ -129,16 +129,12 @@ export {
   preferenceMetrics,
   preferenceMetricsAsync,
 } from "./metrics.ts";
-export {
-  type FieldSpec,
-  type GradientField,
-  gradientField,
-  gradientFieldAsync,
-  type GradientWeights,
-  gradientWeights,
-  gradientWeightsAsync,
-  type GridAxis,
-} from "./gradients.ts";
+export { type GradientWeights, gradientWeights, gradientWeightsAsync } from "./gradients.ts";
+export type { FieldSpec } from "./gradient_field.ts";
+export type { GradientField } from "./gradient_field.ts";
+export { gradientField } from "./gradient_field.ts";
+export { gradientFieldAsync } from "./gradient_field.ts";
+export type { GridAxis } from "./gradient_field.ts";
 export { type TokenFieldSpec, tokenGradientField, tokenGradientFieldAsync } from "./token_field.ts";
 export { createObjective, findObjective, OBJECTIVES } from "./registry.ts";
 export type { FormulaSource } from "./registry_entry.ts";
