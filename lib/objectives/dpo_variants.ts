@@ -5,9 +5,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineObjective } from "./define.ts";
+import { defineObjective, type Resolved } from "./define.ts";
 import { softplus, stopGradient } from "./numerics.ts";
-import { BETA, LABEL_SMOOTHING, NLL_MODE } from "./params.ts";
+import { BETA, LABEL_SMOOTHING, NLL_MODE, type ParamSpecs } from "./params.ts";
 import { DeviceScalar } from "./state.ts";
 import {
   lengths,
@@ -267,79 +267,14 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
   const sd = new DeviceScalar(0);
   return defineObjective({
     name: "alpha_dpo",
-    specs: {
-      beta: BETA(2.5),
-      gammaBetaRatio: {
-        default: 0.6,
-        type: "number",
-        aliases: ["gamma_beta_ratio"],
-        about: "γ/β, fixed part of the margin",
-      },
-      alpha: { default: 0.2, type: "number", about: "weight α of the adaptive margin" },
-      labelSmoothing: LABEL_SMOOTHING,
-      lengthNormalize: {
-        default: true,
-        type: "boolean",
-        aliases: ["ln"],
-        about: "use mean token log-probs",
-      },
-      emaDecay: {
-        default: 0.9,
-        type: "number",
-        range: "[0, 1)",
-        about: "EMA decay of the running mean/std of ĥ",
-      },
-      mu: { default: undefined, type: "number", about: "fixed centre μ (with sigma)" },
-      sigma: {
-        default: undefined,
-        type: "number",
-        range: "(0, inf)",
-        about: "fixed scale s; disables running statistics",
-      },
-    },
+    specs: ALPHA_DPO_SPECS,
     validate: (p) => {
       if (p.mu !== undefined && p.sigma === undefined) {
         throw new TypeError("alpha_dpo: parameter 'mu' needs parameter 'sigma'");
       }
     },
     batchCoupled: (p) => p.sigma === undefined,
-    loss: (s, p) => {
-      const ref = requireRef("alpha_dpo", s);
-      const len = lengths(s);
-      const norm = (x: tf.Tensor1D, n: tf.Tensor1D) => p.lengthNormalize ? tf.div(x, n) : x;
-      const pi = tf.sub(norm(s.policyChosen, len.chosen), norm(s.policyRejected, len.rejected));
-      const refD = tf.sub(norm(ref.chosen, len.chosen), norm(ref.rejected, len.rejected));
-      const gap = stopGradient(tf.sub(pi, refD));
-      let center: tf.Tensor | number = p.mu ?? 0;
-      let scale: tf.Tensor | number | undefined = p.sigma;
-      if (scale === undefined) {
-        const n = gap.shape[0];
-        if (n < 2) {
-          throw new RangeError(
-            `alpha_dpo: running statistics need a batch of at least 2 pairs, got ${n}; pass ` +
-              "'sigma' (and 'mu') to fix them",
-          );
-        }
-        const m = tf.mean(gap);
-        const v = tf.div(tf.sum(tf.square(tf.sub(gap, m))), n - 1);
-        const d = p.emaDecay;
-        const nextMu = tf.add(tf.mul(mu.value(), d), tf.mul(m, 1 - d));
-        const nextSd = tf.add(tf.mul(sd.value(), d), tf.mul(tf.sqrt(v), 1 - d));
-        mu.set(nextMu);
-        sd.set(nextSd);
-        center = nextMu;
-        // Floored: at the first step of a run the policy is the reference, every ĥ is 0 and so
-        // is the std; the authors' code divides 0 by 0 there (NaN loss). With the floor the
-        // adaptive term is 0 until ĥ spreads.
-        scale = tf.maximum(nextSd, 1e-8);
-      }
-      const margin = tf.add(
-        tf.mul(tf.div(tf.sub(gap, center), scale), p.alpha),
-        p.gammaBetaRatio,
-      );
-      const m = tf.sub(pi, stopGradient(margin));
-      return smoothedLogistic(tf.mul(m, p.beta), p.labelSmoothing);
-    },
+    loss: (s, p) => alphaDpoLoss(s, p, { mu, sd }),
     reset: () => {
       mu.reset();
       sd.reset();
@@ -350,4 +285,86 @@ export function alphaDpo(params: AlphaDpoParams = {}): Objective {
       sd.load(state.sd as number | null);
     },
   }, params as Record<string, unknown>);
+}
+
+const ALPHA_DPO_SPECS = {
+  beta: BETA(2.5),
+  gammaBetaRatio: {
+    default: 0.6,
+    type: "number",
+    aliases: ["gamma_beta_ratio"],
+    about: "γ/β, fixed part of the margin",
+  },
+  alpha: { default: 0.2, type: "number", about: "weight α of the adaptive margin" },
+  labelSmoothing: LABEL_SMOOTHING,
+  lengthNormalize: {
+    default: true,
+    type: "boolean",
+    aliases: ["ln"],
+    about: "use mean token log-probs",
+  },
+  emaDecay: {
+    default: 0.9,
+    type: "number",
+    range: "[0, 1)",
+    about: "EMA decay of the running mean/std of ĥ",
+  },
+  mu: { default: undefined, type: "number", about: "fixed centre μ (with sigma)" },
+  sigma: {
+    default: undefined,
+    type: "number",
+    range: "(0, inf)",
+    about: "fixed scale s; disables running statistics",
+  },
+} as const satisfies ParamSpecs;
+
+type AlphaDpoResolved = Resolved<typeof ALPHA_DPO_SPECS>;
+
+/** The running EMAs of ĥ's batch mean and std. */
+interface AlphaDpoStats {
+  mu: DeviceScalar;
+  sd: DeviceScalar;
+}
+
+function alphaDpoLoss(s: SequenceScores, p: AlphaDpoResolved, stats: AlphaDpoStats): tf.Tensor {
+  const ref = requireRef("alpha_dpo", s);
+  const len = lengths(s);
+  const norm = (x: tf.Tensor1D, n: tf.Tensor1D) => p.lengthNormalize ? tf.div(x, n) : x;
+  const pi = tf.sub(norm(s.policyChosen, len.chosen), norm(s.policyRejected, len.rejected));
+  const refD = tf.sub(norm(ref.chosen, len.chosen), norm(ref.rejected, len.rejected));
+  const gap = stopGradient(tf.sub(pi, refD));
+  const { center, scale } = p.sigma === undefined
+    ? runningCenterScale(gap, p.emaDecay, stats)
+    : { center: p.mu ?? 0, scale: p.sigma };
+  const margin = tf.add(
+    tf.mul(tf.div(tf.sub(gap, center), scale), p.alpha),
+    p.gammaBetaRatio,
+  );
+  const m = tf.sub(pi, stopGradient(margin));
+  return smoothedLogistic(tf.mul(m, p.beta), p.labelSmoothing);
+}
+
+/** Updates the EMAs with this batch's mean and unbiased std of ĥ, before they are used. */
+function runningCenterScale(
+  gap: tf.Tensor,
+  d: number,
+  stats: AlphaDpoStats,
+): { center: tf.Tensor; scale: tf.Tensor } {
+  const n = gap.shape[0];
+  if (n < 2) {
+    throw new RangeError(
+      `alpha_dpo: running statistics need a batch of at least 2 pairs, got ${n}; pass ` +
+        "'sigma' (and 'mu') to fix them",
+    );
+  }
+  const m = tf.mean(gap);
+  const v = tf.div(tf.sum(tf.square(tf.sub(gap, m))), n - 1);
+  const nextMu = tf.add(tf.mul(stats.mu.value(), d), tf.mul(m, 1 - d));
+  const nextSd = tf.add(tf.mul(stats.sd.value(), d), tf.mul(tf.sqrt(v), 1 - d));
+  stats.mu.set(nextMu);
+  stats.sd.set(nextSd);
+  // Floored: at the first step of a run the policy is the reference, every ĥ is 0 and so
+  // is the std; the authors' code divides 0 by 0 there (NaN loss). With the floor the
+  // adaptive term is 0 until ĥ spreads.
+  return { center: nextMu, scale: tf.maximum(nextSd, 1e-8) };
 }

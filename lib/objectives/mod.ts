@@ -129,24 +129,16 @@ export {
   preferenceMetrics,
   preferenceMetricsAsync,
 } from "./metrics.ts";
-export {
-  type FieldSpec,
-  type GradientField,
-  gradientField,
-  gradientFieldAsync,
-  type GradientWeights,
-  gradientWeights,
-  gradientWeightsAsync,
-  type GridAxis,
-} from "./gradients.ts";
+export { type GradientWeights, gradientWeights, gradientWeightsAsync } from "./gradients.ts";
+export type { FieldSpec } from "./gradient_field.ts";
+export type { GradientField } from "./gradient_field.ts";
+export { gradientField } from "./gradient_field.ts";
+export { gradientFieldAsync } from "./gradient_field.ts";
+export type { GridAxis } from "./gradient_field.ts";
 export { type TokenFieldSpec, tokenGradientField, tokenGradientFieldAsync } from "./token_field.ts";
-export {
-  createObjective,
-  findObjective,
-  type FormulaSource,
-  type ObjectiveEntry,
-  OBJECTIVES,
-} from "./registry.ts";
+export { createObjective, findObjective, OBJECTIVES } from "./registry.ts";
+export type { FormulaSource } from "./registry_entry.ts";
+export type { ObjectiveEntry } from "./registry_entry.ts";
 export { type PointWeights, type TokenPoint, type WeightPoint, weightsAt } from "./weights_at.ts";
 export {
   anchoredDpo,

@@ -28,12 +28,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineObjective } from "./define.ts";
+import { defineObjective, type Resolved } from "./define.ts";
 import { sigmoid, softplus, stopGradient } from "./numerics.ts";
-import { BETA } from "./params.ts";
+import { BETA, type ParamSpecs } from "./params.ts";
 import { selectRanked } from "./sgdpo.ts";
 import { PAIRED_TOKEN_FIELDS, requireRef, requireTokens } from "./scores.ts";
-import type { Objective } from "./types.ts";
+import type { LossOutput, Objective } from "./types.ts";
 import type { SequenceScores } from "../core/scores.ts";
 import { mulberry32 } from "../core/rng.ts";
 
@@ -229,91 +229,13 @@ export function sgdpoMultiplier(
   let seed = 0;
   const obj = defineObjective({
     name: "sgdpo_multiplier",
-    specs: {
-      beta: BETA(0.1),
-      r1: {
-        default: 0.5,
-        type: "number",
-        range: "(0, 1]",
-        about: "fraction of y_w tokens in the pilot",
-      },
-      r2: {
-        default: 0.5,
-        type: "number",
-        range: "(0, 1]",
-        about: "fraction of y_l tokens in the pilot",
-      },
-      mode: {
-        default: "different",
-        type: "string",
-        values: ["same", "different"],
-        about: "same or different random indices for y_w and y_l",
-      },
-      seed: {
-        default: 0,
-        type: "integer",
-        range: "[0, inf)",
-        about: "seed of the sampling stream",
-      },
-      lambdaChosen: {
-        default: 0.5,
-        type: "number",
-        range: "[0, 1]",
-        about: "λ_w: chosen update boosted by up to (1+λ_w)",
-      },
-      lambdaRejected: {
-        default: 0.5,
-        type: "number",
-        range: "[0, 1]",
-        about: "λ_l: rejected update damped by up to (1−λ_l)",
-      },
-    },
+    specs: MULTIPLIER_SPECS,
     needsTokens: () => true,
     validate: (p) => {
       seed = p.seed;
       rng = mulberry32(seed);
     },
-    loss: (s: SequenceScores, p) => {
-      const ref = requireRef("sgdpo_multiplier", s);
-      const t = requireTokens("sgdpo_multiplier", s, PAIRED_TOKEN_FIELDS);
-      const beta = p.beta;
-      const sel = samplePilotMasks(t.chosenMask, t.rejectedMask, {
-        r1: p.r1,
-        r2: p.r2,
-        mode: p.mode,
-        rng,
-      });
-      const est = (pol: tf.Tensor2D, rf: tf.Tensor2D, m: tf.Tensor2D, scale: tf.Tensor1D) =>
-        stopGradient(tf.mul(tf.sum(tf.mul(tf.sub(pol, rf), m), 1), scale)) as tf.Tensor1D;
-      const uW = tf.sub(s.policyChosen, ref.chosen) as tf.Tensor1D;
-      const uL = tf.sub(s.policyRejected, ref.rejected) as tf.Tensor1D;
-      const h = tf.sub(uW, uL) as tf.Tensor1D;
-      const pilot: Pilot = {
-        chosen: est(t.policyChosen, t.refChosen!, sel.chosen, sel.scaleChosen),
-        rejected: est(t.policyRejected, t.refRejected!, sel.rejected, sel.scaleRejected),
-        margin: stopGradient(h),
-        beta,
-      };
-      const k = rule(pilot, {
-        lambdaChosen: p.lambdaChosen,
-        lambdaRejected: p.lambdaRejected,
-      });
-      const kw = stopGradient(k.chosen);
-      const kl = stopGradient(k.rejected);
-      const c = stopGradient(tf.mul(sigmoid(tf.mul(h, -beta)), beta));
-      const dW = tf.sub(uW, stopGradient(uW));
-      const dL = tf.sub(uL, stopGradient(uL));
-      const steer = tf.mul(c, tf.add(tf.neg(tf.mul(tf.sub(kw, 1), dW)), tf.mul(tf.sub(kl, 1), dL)));
-      return {
-        losses: tf.add(softplus(tf.mul(h, -beta)), steer) as tf.Tensor1D,
-        extras: {
-          pilotChosen: pilot.chosen,
-          pilotRejected: pilot.rejected,
-          kChosen: kw,
-          kRejected: kl,
-        },
-      };
-    },
+    loss: (s: SequenceScores, p) => multiplierLoss(s, p, rng, rule),
     reset: () => {
       rng = mulberry32(seed);
     },
@@ -321,5 +243,103 @@ export function sgdpoMultiplier(
   return {
     ...obj,
     params: Object.freeze({ ...obj.params, rule: options.rule ? "custom" : "default" }),
+  };
+}
+
+const MULTIPLIER_SPECS = {
+  beta: BETA(0.1),
+  r1: {
+    default: 0.5,
+    type: "number",
+    range: "(0, 1]",
+    about: "fraction of y_w tokens in the pilot",
+  },
+  r2: {
+    default: 0.5,
+    type: "number",
+    range: "(0, 1]",
+    about: "fraction of y_l tokens in the pilot",
+  },
+  mode: {
+    default: "different",
+    type: "string",
+    values: ["same", "different"],
+    about: "same or different random indices for y_w and y_l",
+  },
+  seed: {
+    default: 0,
+    type: "integer",
+    range: "[0, inf)",
+    about: "seed of the sampling stream",
+  },
+  lambdaChosen: {
+    default: 0.5,
+    type: "number",
+    range: "[0, 1]",
+    about: "λ_w: chosen update boosted by up to (1+λ_w)",
+  },
+  lambdaRejected: {
+    default: 0.5,
+    type: "number",
+    range: "[0, 1]",
+    about: "λ_l: rejected update damped by up to (1−λ_l)",
+  },
+} as const satisfies ParamSpecs;
+
+/** The pilot estimates of one batch: fresh pilot positions from `rng`, detached log-ratios. */
+function pilotOf(
+  s: SequenceScores,
+  p: Resolved<typeof MULTIPLIER_SPECS>,
+  rng: () => number,
+): { pilot: Pilot; uW: tf.Tensor1D; uL: tf.Tensor1D; h: tf.Tensor1D } {
+  const ref = requireRef("sgdpo_multiplier", s);
+  const t = requireTokens("sgdpo_multiplier", s, PAIRED_TOKEN_FIELDS);
+  const sel = samplePilotMasks(t.chosenMask, t.rejectedMask, {
+    r1: p.r1,
+    r2: p.r2,
+    mode: p.mode,
+    rng,
+  });
+  const est = (pol: tf.Tensor2D, rf: tf.Tensor2D, m: tf.Tensor2D, scale: tf.Tensor1D) =>
+    stopGradient(tf.mul(tf.sum(tf.mul(tf.sub(pol, rf), m), 1), scale)) as tf.Tensor1D;
+  const uW = tf.sub(s.policyChosen, ref.chosen) as tf.Tensor1D;
+  const uL = tf.sub(s.policyRejected, ref.rejected) as tf.Tensor1D;
+  const h = tf.sub(uW, uL) as tf.Tensor1D;
+  const pilot: Pilot = {
+    chosen: est(t.policyChosen, t.refChosen!, sel.chosen, sel.scaleChosen),
+    rejected: est(t.policyRejected, t.refRejected!, sel.rejected, sel.scaleRejected),
+    margin: stopGradient(h),
+    beta: p.beta,
+  };
+  return { pilot, uW, uL, h };
+}
+
+/** DPO's loss value plus the steering term that rescales its gradient weights by k_w, k_l. */
+function multiplierLoss(
+  s: SequenceScores,
+  p: Resolved<typeof MULTIPLIER_SPECS>,
+  rng: () => number,
+  rule: PilotRule,
+): LossOutput {
+  const beta = p.beta;
+  const { pilot, uW, uL, h } = pilotOf(s, p, rng);
+  const k = rule(pilot, {
+    lambdaChosen: p.lambdaChosen,
+    lambdaRejected: p.lambdaRejected,
+  });
+  const kw = stopGradient(k.chosen);
+  const kl = stopGradient(k.rejected);
+  const c = stopGradient(tf.mul(sigmoid(tf.mul(h, -beta)), beta));
+  const dW = tf.sub(uW, stopGradient(uW));
+  const dL = tf.sub(uL, stopGradient(uL));
+  const steer = tf.mul(c, tf.add(tf.neg(tf.mul(tf.sub(kw, 1), dW)), tf.mul(tf.sub(kl, 1), dL)));
+  return {
+    losses: tf.add(softplus(tf.mul(h, -beta)), steer) as tf.Tensor1D,
+    extras: {
+      pilotChosen: pilot.chosen,
+      pilotRejected: pilot.rejected,
+      kChosen: kw,
+      kRejected: kl,
+    },
   };
 }

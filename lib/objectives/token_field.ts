@@ -17,14 +17,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../core/rng.ts";
-import {
-  type GradientField,
-  type GridAxis,
-  runAsync,
-  runSync,
-  type WeightReads,
-  weightReads,
-} from "./gradients.ts";
+import type { GradientField, GridAxis } from "./gradient_field.ts";
+import { runAsync, runSync, type WeightReads, weightReads } from "./gradients.ts";
 import type { Objective } from "./types.ts";
 import type { SequenceScores } from "../core/scores.ts";
 

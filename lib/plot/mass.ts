@@ -70,8 +70,43 @@ export function massEvolution(
   data: MassData | readonly MassSnapshot[],
   opts: MassOptions = {},
 ): DisplayableFigure {
+  const { steps, probs } = checkedMassData(data, opts.prompt);
+  const shown = shownTokens(probs, opts);
+  const x = Array.from(steps);
+  const label = (v: number) => JSON.stringify(opts.labels?.[v] ?? `#${v}`);
+  const traces: ScatterTrace[] = shown.map((v, i) => {
+    const color = seriesColor(i);
+    return {
+      type: "scatter",
+      mode: "lines",
+      name: label(v),
+      x,
+      y: probs.map((row) => Math.max(0, row[v])),
+      stackgroup: "mass",
+      line: { color, width: 0.8 },
+      fillcolor: withAlpha(color, 0.7),
+      hovertemplate: `${label(v)}: %{y:.3f}<extra></extra>`,
+    };
+  });
+  traces.push(remainderTrace(probs, shown, x));
+  return makeFigure({
+    data: traces,
+    layout: {
+      title: { text: opts.title ?? "Probability mass by token" },
+      xaxis: { title: { text: "optimizer step" } },
+      yaxis: { title: { text: "probability (stacked)" }, range: [0, 1] },
+      showlegend: true,
+    },
+  });
+}
+
+/** The steps and rows, checked: one row per step, all of one length, every entry a probability. */
+function checkedMassData(
+  data: MassData | readonly MassSnapshot[],
+  prompt: number | undefined,
+): MassData {
   const { steps, probs } = Array.isArray(data)
-    ? fromSnapshots(data as readonly MassSnapshot[], opts.prompt)
+    ? fromSnapshots(data as readonly MassSnapshot[], prompt)
     : (data as MassData) ?? {};
   if (!steps || !Array.isArray(probs)) {
     throw new TypeError("massEvolution: data needs steps and probs (one probability row per step)");
@@ -95,6 +130,12 @@ export function massEvolution(
       }
     }
   });
+  return { steps, probs };
+}
+
+/** The token ids drawn individually: `include` first, then the best ranked up to `topK`. */
+function shownTokens(probs: ArrayLike<number>[], opts: MassOptions): number[] {
+  const vocab = probs[0].length;
   const topK = opts.topK ?? 5;
   if (!Number.isInteger(topK) || topK < 1) {
     throw new RangeError(`massEvolution: topK must be a positive integer, got ${topK}`);
@@ -107,7 +148,19 @@ export function massEvolution(
       );
     }
   }
-  const rankBy = opts.rankBy ?? "max";
+  const score = rankScores(probs, opts.rankBy ?? "max");
+  const chosen = [...new Set(include)];
+  const rest = Array.from({ length: vocab }, (_, v) => v)
+    .filter((v) => !chosen.includes(v))
+    .sort((a, b) => score[b] - score[a] || a - b);
+  return [...chosen, ...rest.slice(0, Math.max(0, Math.min(vocab, topK) - chosen.length))];
+}
+
+function rankScores(
+  probs: ArrayLike<number>[],
+  rankBy: NonNullable<MassOptions["rankBy"]>,
+): Float64Array {
+  const vocab = probs[0].length;
   const score = new Float64Array(vocab);
   for (let v = 0; v < vocab; v++) {
     let s = rankBy === "max" ? -Infinity : 0;
@@ -118,33 +171,17 @@ export function massEvolution(
     }
     score[v] = rankBy === "final" ? probs[probs.length - 1][v] : s;
   }
-  const chosen = [...new Set(include)];
-  const rest = Array.from({ length: vocab }, (_, v) => v)
-    .filter((v) => !chosen.includes(v))
-    .sort((a, b) => score[b] - score[a] || a - b);
-  const shown = [...chosen, ...rest.slice(0, Math.max(0, Math.min(vocab, topK) - chosen.length))];
-  const x = Array.from(steps);
-  const label = (v: number) => JSON.stringify(opts.labels?.[v] ?? `#${v}`);
-  const traces: ScatterTrace[] = shown.map((v, i) => {
-    const color = seriesColor(i);
-    return {
-      type: "scatter",
-      mode: "lines",
-      name: label(v),
-      x,
-      y: probs.map((row) => Math.max(0, row[v])),
-      stackgroup: "mass",
-      line: { color, width: 0.8 },
-      fillcolor: withAlpha(color, 0.7),
-      hovertemplate: `${label(v)}: %{y:.3f}<extra></extra>`,
-    };
-  });
+  return score;
+}
+
+/** "everything else": 1 − the shown tokens' mass at each step, on top of the stack. */
+function remainderTrace(probs: ArrayLike<number>[], shown: number[], x: number[]): ScatterTrace {
   const other = probs.map((row) => {
     let s = 0;
     for (const v of shown) s += Math.max(0, row[v]);
     return Math.max(0, 1 - s);
   });
-  traces.push({
+  return {
     type: "scatter",
     mode: "lines",
     name: "everything else",
@@ -154,14 +191,5 @@ export function massEvolution(
     line: { color: ROLE_COLORS.context, width: 0.8 },
     fillcolor: withAlpha(ROLE_COLORS.context, 0.6),
     hovertemplate: "everything else: %{y:.3f}<extra></extra>",
-  });
-  return makeFigure({
-    data: traces,
-    layout: {
-      title: { text: opts.title ?? "Probability mass by token" },
-      xaxis: { title: { text: "optimizer step" } },
-      yaxis: { title: { text: "probability (stacked)" }, range: [0, 1] },
-      showlegend: true,
-    },
-  });
+  };
 }

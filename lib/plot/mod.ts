@@ -52,13 +52,13 @@ export { type SubplotOptions, subplots } from "./subplots.ts";
 export { metricSeries, metricTitle, type StepRecord, type XY } from "./records.ts";
 export {
   type NamedRun,
-  pairTrajectories,
-  type PairTrajectoryOptions,
   type RewardCurveOptions,
   rewardCurves,
   runComparison,
   type RunComparisonOptions,
 } from "./training.ts";
+export { pairTrajectories } from "./pair_trajectories.ts";
+export type { PairTrajectoryOptions } from "./pair_trajectories.ts";
 export { type MassData, massEvolution, type MassOptions, type MassSnapshot } from "./mass.ts";
 export { type ChesFigureOptions, displacementVsChes } from "./ches.ts";
 export {

@@ -24,7 +24,9 @@ export interface ReportOptions {
 
 function inline(s: string): string {
   return escapeXml(s)
-    .replace(/`([^`]+)`/g, "<code>$1</code>")
+    // \x60 is the backtick, written so that tools that scan for strings do not take the
+    // backticks of this regex for a template literal.
+    .replace(/\x60([^\x60]+)\x60/g, "<code>$1</code>")
     .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
     .replace(/(^|[^*])\*([^*\s][^*]*)\*/g, "$1<em>$2</em>");
 }

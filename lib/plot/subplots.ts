@@ -127,6 +127,55 @@ function remapRef(ref: unknown, suffix: string): unknown {
  * ```
  */
 export function subplots(figs: Figure[], opts: SubplotOptions = {}): DisplayableFigure {
+  const grid = planGrid(figs, opts);
+  const layout: Layout = {
+    height: Math.round((opts.rowHeight ?? 300) * grid.rows + 60 + 70),
+    ...(opts.width ? { width: opts.width } : {}),
+    margin: { t: opts.title ? 90 : 60, b: 70 },
+    ...(opts.title ? { title: { text: opts.title } } : {}),
+    annotations: [],
+    shapes: [],
+  };
+  const data: Trace[] = [];
+  const legend = { seen: new Set<string>(), colorbarShown: false };
+  figs.forEach((f, k) => {
+    const panel: Panel = { k, s: k === 0 ? "" : String(k + 1), d: grid.domains[k] };
+    checkSinglePanel(f, k);
+    placeAxes(layout, f, panel, grid, opts);
+    for (const t of f.data) data.push(panelTrace(t, panel, legend));
+    const title = opts.titles?.[k] ?? f.layout?.title?.text;
+    if (title) layout.annotations!.push(panelTitle(title, panel.d));
+    for (const a of (f.layout?.annotations ?? []) as Annotation[]) {
+      layout.annotations!.push(panelAnnotation(a, panel));
+    }
+    for (const sh of (f.layout?.shapes ?? []) as Shape[]) {
+      layout.shapes!.push(panelShape(sh, panel));
+    }
+  });
+  const first = figs[0];
+  distinctColors(data);
+  return makeFigure({ data, layout, config: first.config });
+}
+
+type Domain = { x: [number, number]; y: [number, number] };
+
+/** Panel k: its axis suffix ("", "2", ...) and its domain. */
+interface Panel {
+  k: number;
+  s: string;
+  d: Domain;
+}
+
+/** The grid the panels go in, and which axis titles every panel shares. */
+interface Grid {
+  n: number;
+  columns: number;
+  rows: number;
+  domains: Domain[];
+  axisTitles: { x: Set<string>; y: Set<string> };
+}
+
+function planGrid(figs: Figure[], opts: SubplotOptions): Grid {
   if (!Array.isArray(figs) || figs.length === 0) {
     throw new RangeError("subplots: need at least one figure");
   }
@@ -146,112 +195,106 @@ export function subplots(figs: Figure[], opts: SubplotOptions = {}): Displayable
     xgap: opts.xgap ?? (ownYTitles ? 0.14 : 0.08),
     ygap: opts.ygap ?? (rows > 1 ? 0.16 : 0),
   });
-  const layout: Layout = {
-    height: Math.round((opts.rowHeight ?? 300) * rows + 60 + 70),
-    ...(opts.width ? { width: opts.width } : {}),
-    margin: { t: opts.title ? 90 : 60, b: 70 },
-    ...(opts.title ? { title: { text: opts.title } } : {}),
-    annotations: [],
-    shapes: [],
-  };
-  const data: Trace[] = [];
-  const seen = new Set<string>();
-  let colorbarShown = false;
   const axisTitles = { x: new Set<string>(), y: new Set<string>() };
   for (const f of figs) {
     axisTitles.x.add((f.layout?.xaxis as Axis | undefined)?.title?.text ?? "");
     axisTitles.y.add((f.layout?.yaxis as Axis | undefined)?.title?.text ?? "");
   }
-  figs.forEach((f, k) => {
-    const s = k === 0 ? "" : String(k + 1);
-    const d = domains[k];
-    const row = Math.floor(k / columns), col = k % columns;
-    const bottom = row === rows - 1 || k + columns >= n;
-    for (const key of Object.keys(f.layout ?? {})) {
-      if (AXIS_KEY.test(key) && !/^[xy]axis1?$/.test(key)) {
-        throw new RangeError(
-          `subplots: figure ${k} has several panels ("${key}"); pass single-panel figures`,
-        );
-      }
-    }
-    for (const dir of ["x", "y"] as const) {
-      const src = { ...((f.layout?.[`${dir}axis`] as Axis | undefined) ?? {}) };
-      for (const ref of ["anchor", "matches", "scaleanchor", "overlaying"]) {
-        if (ref in src) src[ref] = remapRef(src[ref], s);
-      }
-      const shared = dir === "x" ? axisTitles.x.size === 1 : axisTitles.y.size === 1;
-      const keepTitle = !shared || (dir === "x" ? bottom : col === 0);
-      const axis: Axis = {
-        ...src,
-        domain: dir === "x" ? d.x : d.y,
-        anchor: `${dir === "x" ? "y" : "x"}${s}`,
-        ...(keepTitle ? {} : { title: { ...(src.title ?? {}), text: "" } }),
-      };
-      if (k > 0 && (dir === "x" ? opts.sharedX : opts.sharedY)) axis.matches = dir;
-      layout[`${dir}axis${s}`] = axis;
-    }
-    for (const t of f.data) {
-      const copy = { ...t, xaxis: `x${s}`, yaxis: `y${s}` } as Trace;
-      if (copy.type === "heatmap") {
-        if (colorbarShown || copy.showscale === false) copy.showscale = false;
-        else colorbarShown = true;
-      }
-      const key = copy.legendgroup ?? copy.name;
-      if (key !== undefined && copy.showlegend !== false) {
-        copy.legendgroup = key;
-        if (seen.has(key)) copy.showlegend = false;
-        seen.add(key);
-      }
-      data.push(copy);
-    }
-    const title = opts.titles?.[k] ?? f.layout?.title?.text;
-    if (title) {
-      layout.annotations!.push({
-        text: `<b>${title}</b>`,
-        x: (d.x[0] + d.x[1]) / 2,
-        y: d.y[1],
-        xref: "paper",
-        yref: "paper",
-        xanchor: "center",
-        yanchor: "bottom",
-        showarrow: false,
-        font: { size: 13 },
-      });
-    }
-    for (const a of (f.layout?.annotations ?? []) as Annotation[]) {
-      layout.annotations!.push(
-        a.xref === "paper" || a.yref === "paper" || a.xref === undefined
-          ? {
-            ...a,
-            // Paper coordinates of the source figure become coordinates inside panel k.
-            x: a.xref === "paper" || a.xref === undefined ? d.x[0] + a.x * (d.x[1] - d.x[0]) : a.x,
-            y: a.yref === "paper" || a.yref === undefined ? d.y[0] + a.y * (d.y[1] - d.y[0]) : a.y,
-            xref: a.xref === "paper" || a.xref === undefined
-              ? "paper"
-              : remapRef(a.xref, s) as string,
-            yref: a.yref === "paper" || a.yref === undefined
-              ? "paper"
-              : remapRef(a.yref, s) as string,
-          }
-          : { ...a, xref: remapRef(a.xref, s) as string, yref: remapRef(a.yref, s) as string },
+  return { n, columns, rows, domains, axisTitles };
+}
+
+function checkSinglePanel(f: Figure, k: number): void {
+  for (const key of Object.keys(f.layout ?? {})) {
+    if (AXIS_KEY.test(key) && !/^[xy]axis1?$/.test(key)) {
+      throw new RangeError(
+        `subplots: figure ${k} has several panels ("${key}"); pass single-panel figures`,
       );
     }
-    for (const sh of (f.layout?.shapes ?? []) as Shape[]) {
-      const paperX = sh.xref === "paper", paperY = sh.yref === "paper";
-      layout.shapes!.push({
-        ...sh,
-        xref: paperX ? "paper" : remapRef(sh.xref ?? "x", s) as string,
-        yref: paperY ? "paper" : remapRef(sh.yref ?? "y", s) as string,
-        ...(paperX
-          ? { x0: d.x[0] + sh.x0 * (d.x[1] - d.x[0]), x1: d.x[0] + sh.x1 * (d.x[1] - d.x[0]) }
-          : {}),
-        ...(paperY
-          ? { y0: d.y[0] + sh.y0 * (d.y[1] - d.y[0]), y1: d.y[0] + sh.y1 * (d.y[1] - d.y[0]) }
-          : {}),
-      });
+  }
+}
+
+/** Panel k's x and y axes; a title every panel shares stays on the bottom row / first column. */
+function placeAxes(layout: Layout, f: Figure, p: Panel, g: Grid, opts: SubplotOptions): void {
+  const row = Math.floor(p.k / g.columns), col = p.k % g.columns;
+  const bottom = row === g.rows - 1 || p.k + g.columns >= g.n;
+  for (const dir of ["x", "y"] as const) {
+    const src = { ...((f.layout?.[`${dir}axis`] as Axis | undefined) ?? {}) };
+    for (const ref of ["anchor", "matches", "scaleanchor", "overlaying"]) {
+      if (ref in src) src[ref] = remapRef(src[ref], p.s);
     }
-  });
-  const first = figs[0];
-  distinctColors(data);
-  return makeFigure({ data, layout, config: first.config });
+    const shared = dir === "x" ? g.axisTitles.x.size === 1 : g.axisTitles.y.size === 1;
+    const keepTitle = !shared || (dir === "x" ? bottom : col === 0);
+    const axis: Axis = {
+      ...src,
+      domain: dir === "x" ? p.d.x : p.d.y,
+      anchor: `${dir === "x" ? "y" : "x"}${p.s}`,
+      ...(keepTitle ? {} : { title: { ...(src.title ?? {}), text: "" } }),
+    };
+    if (p.k > 0 && (dir === "x" ? opts.sharedX : opts.sharedY)) axis.matches = dir;
+    layout[`${dir}axis${p.s}`] = axis;
+  }
+}
+
+/** A trace moved onto panel k's axes: one legend entry per name, one heatmap colorbar. */
+function panelTrace(
+  t: Trace,
+  p: Panel,
+  legend: { seen: Set<string>; colorbarShown: boolean },
+): Trace {
+  const copy = { ...t, xaxis: `x${p.s}`, yaxis: `y${p.s}` } as Trace;
+  if (copy.type === "heatmap") {
+    if (legend.colorbarShown || copy.showscale === false) copy.showscale = false;
+    else legend.colorbarShown = true;
+  }
+  const key = copy.legendgroup ?? copy.name;
+  if (key !== undefined && copy.showlegend !== false) {
+    copy.legendgroup = key;
+    if (legend.seen.has(key)) copy.showlegend = false;
+    legend.seen.add(key);
+  }
+  return copy;
+}
+
+function panelTitle(title: string, d: Domain): Annotation {
+  return {
+    text: `<b>${title}</b>`,
+    x: (d.x[0] + d.x[1]) / 2,
+    y: d.y[1],
+    xref: "paper",
+    yref: "paper",
+    xanchor: "center",
+    yanchor: "bottom",
+    showarrow: false,
+    font: { size: 13 },
+  };
+}
+
+function panelAnnotation(a: Annotation, p: Panel): Annotation {
+  const { s, d } = p;
+  return a.xref === "paper" || a.yref === "paper" || a.xref === undefined
+    ? {
+      ...a,
+      // Paper coordinates of the source figure become coordinates inside panel k.
+      x: a.xref === "paper" || a.xref === undefined ? d.x[0] + a.x * (d.x[1] - d.x[0]) : a.x,
+      y: a.yref === "paper" || a.yref === undefined ? d.y[0] + a.y * (d.y[1] - d.y[0]) : a.y,
+      xref: a.xref === "paper" || a.xref === undefined ? "paper" : remapRef(a.xref, s) as string,
+      yref: a.yref === "paper" || a.yref === undefined ? "paper" : remapRef(a.yref, s) as string,
+    }
+    : { ...a, xref: remapRef(a.xref, s) as string, yref: remapRef(a.yref, s) as string };
+}
+
+function panelShape(sh: Shape, p: Panel): Shape {
+  const { s, d } = p;
+  const paperX = sh.xref === "paper", paperY = sh.yref === "paper";
+  return {
+    ...sh,
+    xref: paperX ? "paper" : remapRef(sh.xref ?? "x", s) as string,
+    yref: paperY ? "paper" : remapRef(sh.yref ?? "y", s) as string,
+    ...(paperX
+      ? { x0: d.x[0] + sh.x0 * (d.x[1] - d.x[0]), x1: d.x[0] + sh.x1 * (d.x[1] - d.x[0]) }
+      : {}),
+    ...(paperY
+      ? { y0: d.y[0] + sh.y0 * (d.y[1] - d.y[0]), y1: d.y[0] + sh.y1 * (d.y[1] - d.y[0]) }
+      : {}),
+  };
 }

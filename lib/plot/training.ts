@@ -1,6 +1,6 @@
 /**
- * Figures of training runs from plain step records: DPO reward curves, overlays of several runs
- * (ours and TRL's `log_history` alike), and per-pair trajectories.
+ * Figures of training runs from plain step records: DPO reward curves and overlays of several runs
+ * (ours and TRL's `log_history` alike). Per-pair trajectories are in `pair_trajectories.ts`.
  *
  * @module
  */
@@ -12,7 +12,8 @@ import { ROLE_COLORS, seriesColor } from "./style.ts";
 import { subplots } from "./subplots.ts";
 import type { Layout, ScatterTrace } from "./types.ts";
 
-const STEP_TITLE = "optimizer step";
+/** The x-axis title of every figure against the optimizer step. */
+export const STEP_TITLE = "optimizer step";
 
 /**
  * A metric as one trace, or as a faint raw trace plus a smoothed one when `smoothing > 0`.
@@ -238,155 +239,4 @@ export function runComparison(
   fig.layout.title = { text: opts.title ?? (panels.length === 1 ? keys[0] : "Run comparison") };
   fig.layout.showlegend = true;
   return fig;
-}
-
-/** Options for {@link pairTrajectories}. */
-export interface PairTrajectoryOptions {
-  /** Record field identifying the pair; default `"pair"`. */
-  pairKey?: string;
-  /** Record field with the step; default `"step"`. */
-  stepKey?: string;
-  /** Record field to plot; default `"margin"`. */
-  valueKey?: string;
-  /** Pair ids to draw in colour. Default: the 2 lowest and 2 highest by final value. */
-  highlight?: Array<string | number>;
-  /** Draw the per-step median over all pairs (default true). */
-  median?: boolean;
-  /** y-axis title with units; default from the value key. */
-  yTitle?: string;
-  title?: string;
-}
-
-/**
- * Spaghetti plot of per-pair trajectories: every pair as a thin grey line, chosen pairs in
- * colour, and the per-step median. Records are `{ step, pair, <value> }`, e.g. the lines of a
- * run's `examples.jsonl`.
- *
- * @example
- * ```ts
- * import { pairTrajectories } from "./training.ts";
- * const records = [0, 1, 2].flatMap((step) =>
- *   [0, 1, 2, 3, 4].map((pair) => ({ step, pair, margin: (pair - 2) * step }))
- * );
- * const fig = pairTrajectories(records, { highlight: [4] });
- * console.log(fig.data.map((t) => t.name)); // ["other pairs (4)", "pair 4", "median"]
- * ```
- */
-export function pairTrajectories(
-  records: readonly StepRecord[],
-  opts: PairTrajectoryOptions = {},
-): DisplayableFigure {
-  const pairKey = opts.pairKey ?? "pair";
-  const stepKey = opts.stepKey ?? "step";
-  const valueKey = opts.valueKey ?? "margin";
-  const byPair = new Map<string, Array<[number, number]>>();
-  for (const r of records) {
-    const id = r?.[pairKey], s = r?.[stepKey], v = r?.[valueKey];
-    if (
-      (typeof id !== "string" && typeof id !== "number") || typeof s !== "number" ||
-      !Number.isFinite(s)
-    ) {
-      continue;
-    }
-    if (typeof v !== "number" || !Number.isFinite(v)) continue;
-    const k = String(id);
-    byPair.set(k, [...(byPair.get(k) ?? []), [s, v]]);
-  }
-  if (byPair.size === 0) {
-    throw new RangeError(
-      `pairTrajectories: no records with "${pairKey}", numeric "${stepKey}" and numeric "${valueKey}"`,
-    );
-  }
-  for (const pts of byPair.values()) pts.sort((a, b) => a[0] - b[0]);
-  let highlight: string[];
-  if (opts.highlight) {
-    highlight = opts.highlight.map(String);
-    const missing = highlight.filter((h) => !byPair.has(h));
-    if (missing.length) {
-      throw new RangeError(`pairTrajectories: highlighted pairs not found: ${missing.join(", ")}`);
-    }
-  } else {
-    const final = [...byPair].map(([k, pts]) => [k, pts[pts.length - 1][1]] as const)
-      .sort((a, b) => a[1] - b[1]);
-    const pick = final.length <= 4 ? final : [...final.slice(0, 2), ...final.slice(-2)];
-    highlight = pick.map(([k]) => k);
-  }
-  const hl = new Set(highlight);
-  const xs: Array<number | null> = [], ys: Array<number | null> = [];
-  let others = 0;
-  for (const [k, pts] of byPair) {
-    if (hl.has(k)) continue;
-    others++;
-    for (const [s, v] of pts) {
-      xs.push(s);
-      ys.push(v);
-    }
-    xs.push(null);
-    ys.push(null);
-  }
-  const data: ScatterTrace[] = [];
-  if (others) {
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: `other pairs (${others})`,
-      x: xs,
-      y: ys,
-      line: { color: ROLE_COLORS.context, width: 1 },
-      opacity: 0.6,
-      hoverinfo: "skip",
-    });
-  }
-  highlight.forEach((k, i) => {
-    const pts = byPair.get(k)!;
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: `pair ${k}`,
-      x: pts.map((p) => p[0]),
-      y: pts.map((p) => p[1]),
-      line: { color: seriesColor(i), width: 2.2 },
-    });
-  });
-  if (opts.median ?? true) {
-    const atStep = new Map<number, number[]>();
-    for (const pts of byPair.values()) {
-      for (const [s, v] of pts) atStep.set(s, [...(atStep.get(s) ?? []), v]);
-    }
-    const steps = [...atStep.keys()].sort((a, b) => a - b);
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: "median",
-      x: steps,
-      y: steps.map((s) => median(atStep.get(s)!)),
-      line: { color: "#000000", width: 2.5, dash: "dash" },
-    });
-  }
-  return makeFigure({
-    data,
-    layout: {
-      title: { text: opts.title ?? `Per-pair trajectories of ${valueKey}` },
-      xaxis: { title: { text: STEP_TITLE } },
-      yaxis: { title: { text: opts.yTitle ?? defaultPairTitle(valueKey) } },
-      showlegend: true,
-    },
-  });
-}
-
-function defaultPairTitle(key: string): string {
-  const known: Record<string, string> = {
-    margin: "reward margin (nats)",
-    chosen: "chosen reward (nats)",
-    rejected: "rejected reward (nats)",
-    logp_chosen: "log π(y<sub>w</sub>|x) (nats)",
-    logp_rejected: "log π(y<sub>l</sub>|x) (nats)",
-  };
-  return known[key] ?? metricTitle(key);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

