@@ -193,6 +193,11 @@ export {
   trlMetricCurves,
 } from "./plot/mod.ts";
 export {
+  ANSWER_WORDS,
+  type AnswerShare,
+  answerShare,
+  type AnswerWordIds,
+  answerWordIds,
   bootstrapCI,
   calibrateScale,
   type Calibration,
@@ -205,6 +210,7 @@ export {
   mean,
   meanCI,
   median,
+  NO_WORDS,
   runFromSft,
   sampleSd,
   type SanityCheck,
@@ -213,11 +219,15 @@ export {
   sftStart,
   sftToyConfig,
   sftToyPairs,
+  splitQuestions,
   type StudyTable,
   studyTable,
   type ToyRun,
   toyRun,
   tQuantile,
+  YES_WORDS,
+  yesNoSft,
+  type YesNoSftOptions,
 } from "./study/mod.ts";
 export {
   averageRanks,
