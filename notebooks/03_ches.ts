@@ -17,11 +17,12 @@
 // length-normalised form `⟨S+, S−⟩/(|y+||y−|) − ‖S+‖²/|y+|²`, where `S±` sums the final hidden
 // states that predict the tokens of `y±` (`lab.chesScores`; also the `lab ches` command). The
 // surface baseline is the normalised token edit distance `d` (`lab.normalizedEditDistance`) or
-// the similarity `1 − d`. Training is always DPO (β = 0.1) with RMSProp at **lr 10⁻⁵**, batch
+// the similarity `1 − d`. Training is always DPO (β = 0.1) with RMSProp at **lr 8·10⁻⁶**, batch
 // 8, from the shipped weights, reference = the starting model: the papers' regime, where the
 // log-probs move by a few nats (at the lr 2·10⁻⁴ an earlier version used, pairs moved by up to
-// 44 nats, collapse rather than displacement; a first try at 2·10⁻⁵ still moved the lowest-CHES
-// window's pairs up by 12.5 nats on average). The change of `ln π(y+|x)` per pair is scored
+// 44 nats, collapse rather than displacement; trial runs at 2·10⁻⁵ × 4 epochs and 10⁻⁵ × 2
+// epochs still moved the lowest-CHES window's pairs up by 12.5 and 5.1 nats on average). The
+// change of `ln π(y+|x)` per pair is scored
 // before the first and after the last update (`lab.probabilityMassTracker`).
 // - *§4, the paper's protocol:* windows of consecutive pairs in CHES order centred at the
 //   0/25/50/75/100th percentiles (`lab.percentileSubsets`; the paper uses 512 pairs per window,
@@ -235,14 +236,14 @@ await lab.show(lab.makeFigure({
 
 // %% [markdown]
 // ## 4. Train DPO on each percentile window
-// Every run starts from the shipped weights (loaded afresh): DPO β = 0.1, RMSProp, lr 10⁻⁵,
+// Every run starts from the shipped weights (loaded afresh): DPO β = 0.1, RMSProp, lr 8·10⁻⁶,
 // batch 8, `epochs` passes over the window. The probability-mass tracker scores the chosen and
 // rejected responses of every pair of the run before the first and after the last update; from
 // those come the change of `ln π(y+|x)` (the likelihood displacement) and the reward margin and
 // accuracy after training.
 
 // %%
-const LR = 1e-5;
+const LR = 8e-6;
 const epochs = lab.bySmoke(2, 1);
 const batchSize = 8;
 type RunResult = {
