@@ -22,8 +22,8 @@
 // log-probs move by a few nats (at the lr 2·10⁻⁴ an earlier version used, pairs moved by up to
 // 44 nats, collapse rather than displacement; trial runs at 2·10⁻⁵ × 4 epochs and 10⁻⁵ × 2
 // epochs still moved the lowest-CHES window's pairs up by 12.5 and 5.1 nats on average). The
-// change of `ln π(y+|x)` per pair is scored
-// before the first and after the last update (`lab.probabilityMassTracker`).
+// change of `ln π(y+|x)` per pair is scored before the first and after the last update
+// (`lab.probabilityMassTracker`).
 // - *§4, the paper's protocol:* windows of consecutive pairs in CHES order centred at the
 //   0/25/50/75/100th percentiles (`lab.percentileSubsets`; the paper uses 512 pairs per window,
 //   we use 24), the same for edit similarity, one DPO run each (2 epochs, seed 0).
