@@ -32,7 +32,7 @@
 //   gets its own lr, set from one probe run on the first seed by linear rescaling so that the
 //   rejected log-prob falls by **3 nats** after 20 steps (the papers' regime: a few nats; an
 //   earlier version moved it by 325 nats). Findings over **5 seeds** (5 disjoint sets of 8
-//   pairs), t intervals; a sweep lr*·{1/4, 1, 4, 16} on the first seed shows where the
+//   pairs), t intervals; a sweep `lr*·{1/4, 1, 4, 16}` on the first seed shows where the
 //   behaviour changes.
 //
 // **Expected** (written before the run; Ren & Sutherland §3.3 / App. E, objectives.md §5.3).
@@ -292,19 +292,37 @@ console.table(cSweep.map((r) => ({
 await lab.flushOutput();
 
 // %%
-await lab.show(lab.lineFigure(
-  (["flat", "peaky"] as const).map((shape, i) => ({
-    name: `${shape} start`,
-    x: C_SWEEP,
-    y: cSweep.filter((r) => r.shape === shape).map((r) => r.fallFrac),
-    color: lab.seriesColor(i),
-  })),
-  {
-    title: "One negative step on r12: share of the other tokens that fall, by step size",
-    xTitle: "c = η‖x‖² (log scale)",
-    yTitle: "fraction of other tokens that fall",
-    logX: true,
-  },
+/** Log axes with only the swept values as ticks (plotly's minor digits read as values). */
+const sweptTicks = <F extends { layout?: Record<string, unknown> }>(
+  fig: F,
+  values: number[],
+  axes = ["xaxis"],
+): F => {
+  for (const a of axes) {
+    fig.layout![a] = {
+      ...(fig.layout![a] as Record<string, unknown>),
+      tickvals: values,
+      ticktext: values.map(String),
+    };
+  }
+  return fig;
+};
+await lab.show(sweptTicks(
+  lab.lineFigure(
+    (["flat", "peaky"] as const).map((shape, i) => ({
+      name: `${shape} start`,
+      x: C_SWEEP,
+      y: cSweep.filter((r) => r.shape === shape).map((r) => r.fallFrac),
+      color: lab.seriesColor(i),
+    })),
+    {
+      title: "One negative step on r12: share of the other tokens that fall, by step size",
+      xTitle: "c = η‖x‖² (log scale)",
+      yTitle: "fraction of other tokens that fall",
+      logX: true,
+    },
+  ),
+  C_SWEEP,
 ));
 
 // %% [markdown]
@@ -441,7 +459,7 @@ console.table(namesB.map((k) => ({
 await lab.flushOutput();
 
 // %% [markdown]
-// Mean summed log-probs over the first set's pairs at lr*: chosen and rejected (the trainer's
+// Mean summed log-probs over the first set's pairs at `lr*`: chosen and rejected (the trainer's
 // `logps/*`, scored before each step's update) and the greedy response (`dist/greedy_logp`,
 // after the update), each relative to its start, so the three share one axis.
 
@@ -485,7 +503,7 @@ await lab.show(lab.subplots(
 
 // %% [markdown]
 // ### B · Learning-rate sweep
-// The first set, lr*·{1/4, 1, 4, 16} for the negative gradient and lr*·{1, 4, 16} for DPO: where
+// The first set, `lr*·{1/4, 1, 4, 16}` for the negative gradient and `lr*·{1, 4, 16}` for DPO: where
 // does the greedy response start to gain? (×16 is the regime of the earlier version, where the
 // log-probs moved by hundreds of nats.)
 
@@ -512,29 +530,44 @@ console.table(sweepB.map(({ run, mult, o }) => ({
 await lab.flushOutput();
 
 // %%
-await lab.show(lab.subplots(
-  (["negative gradient", "DPO"] as const).map((k) =>
-    lab.lineFigure([
-      {
-        name: "greedy",
-        x: sweepB.filter((r) => r.run === k).map((r) => r.mult),
-        y: sweepB.filter((r) => r.run === k).map((r) => r.o.greedyDelta),
-        color: lab.seriesColor(2),
-      },
-      {
-        name: "chosen",
-        x: sweepB.filter((r) => r.run === k).map((r) => r.mult),
-        y: sweepB.filter((r) => r.run === k).map((r) => r.o.chosenDelta),
-        color: lab.ROLE_COLORS.chosen,
-      },
-      { name: "no change", x: [0.25, 16], y: [0, 0], color: "#999999", dash: "dot" },
-    ], { title: k, xTitle: "lr / lr* (log scale)", yTitle: "Δ summed log-prob (nats)", logX: true })
+await lab.show(sweptTicks(
+  lab.subplots(
+    (["negative gradient", "DPO"] as const).map((k) =>
+      lab.lineFigure([
+        {
+          name: "greedy",
+          x: sweepB.filter((r) => r.run === k).map((r) => r.mult),
+          y: sweepB.filter((r) => r.run === k).map((r) => r.o.greedyDelta),
+          color: lab.seriesColor(2),
+        },
+        {
+          name: "chosen",
+          x: sweepB.filter((r) => r.run === k).map((r) => r.mult),
+          y: sweepB.filter((r) => r.run === k).map((r) => r.o.chosenDelta),
+          color: lab.ROLE_COLORS.chosen,
+        },
+        {
+          name: "no change",
+          x: [Math.min(...MULTS), Math.max(...MULTS)],
+          y: [0, 0],
+          color: "#999999",
+          dash: "dot",
+        },
+      ], {
+        title: k,
+        xTitle: "lr / lr* (log scale)",
+        yTitle: "Δ summed log-prob (nats)",
+        logX: true,
+      })
+    ),
+    {
+      columns: 2,
+      title:
+        `Learning-rate sweep on the first set: greedy and chosen log-prob changes after ${stepsB} steps`,
+    },
   ),
-  {
-    columns: 2,
-    title:
-      "Learning-rate sweep on the first set: greedy and chosen log-prob changes after 20 steps",
-  },
+  MULTS,
+  ["xaxis", "xaxis2"],
 ));
 
 // %% [markdown]
