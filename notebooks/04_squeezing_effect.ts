@@ -549,45 +549,56 @@ console.table(sweepB.map(({ run, mult, o }) => ({
 await lab.flushOutput();
 
 // %%
-await lab.show(sweptTicks(
-  lab.subplots(
-    (["negative gradient", "DPO"] as const).map((k) =>
-      lab.lineFigure([
-        {
-          name: "greedy",
-          x: sweepB.filter((r) => r.run === k).map((r) => r.mult),
-          y: sweepB.filter((r) => r.run === k).map((r) => r.o.greedyDelta),
-          color: lab.seriesColor(2),
-        },
-        {
-          name: "chosen",
-          x: sweepB.filter((r) => r.run === k).map((r) => r.mult),
-          y: sweepB.filter((r) => r.run === k).map((r) => r.o.chosenDelta),
-          color: lab.ROLE_COLORS.chosen,
-        },
-        {
-          name: "no change",
-          x: [Math.min(...MULTS), Math.max(...MULTS)],
-          y: [0, 0],
-          color: "#999999",
-          dash: "dot",
-        },
-      ], {
-        title: k,
-        xTitle: "lr / lr* (log scale)",
-        yTitle: "Δ summed log-prob (nats)",
-        logX: true,
-      })
-    ),
+// The ×16 negative-gradient run collapses (thousands of nats); the panels keep the ±20-nat
+// range readable and name the off-scale values in the title.
+const sweepPanel = (k: "negative gradient" | "DPO") => {
+  const rows = sweepB.filter((r) => r.run === k);
+  const off = rows.filter((r) => Math.abs(r.o.chosenDelta) > 20 || Math.abs(r.o.greedyDelta) > 20);
+  return lab.lineFigure([
     {
-      columns: 2,
-      title:
-        `Learning-rate sweep on the first set: greedy and chosen log-prob changes after ${stepsB} steps`,
+      name: "greedy",
+      x: rows.map((r) => r.mult),
+      y: rows.map((r) => r.o.greedyDelta),
+      color: lab.seriesColor(2),
     },
-  ),
+    {
+      name: "chosen",
+      x: rows.map((r) => r.mult),
+      y: rows.map((r) => r.o.chosenDelta),
+      color: lab.ROLE_COLORS.chosen,
+    },
+    {
+      name: "no change",
+      x: [Math.min(...MULTS), Math.max(...MULTS)],
+      y: [0, 0],
+      color: "#999999",
+      dash: "dot",
+    },
+  ], {
+    title: k +
+      off.map((r) =>
+        ` (×${r.mult} off scale: y+ ${r.o.chosenDelta.toFixed(0)}, greedy ${
+          r.o.greedyDelta.toFixed(0)
+        })`
+      ).join(""),
+    xTitle: "lr / lr* (log scale)",
+    yTitle: "Δ summed log-prob (nats)",
+    logX: true,
+  });
+};
+const sweepFig = sweptTicks(
+  lab.subplots([sweepPanel("negative gradient"), sweepPanel("DPO")], {
+    columns: 2,
+    title:
+      `Learning-rate sweep on the first set: greedy and chosen log-prob changes after ${stepsB} steps`,
+  }),
   MULTS,
   ["xaxis", "xaxis2"],
-));
+);
+for (const a of ["yaxis", "yaxis2"]) {
+  sweepFig.layout![a] = { ...(sweepFig.layout![a] as Record<string, unknown>), range: [-20, 20] };
+}
+await lab.show(sweepFig);
 
 // %% [markdown]
 // ## Part C · Where a displacement comes from: the learning-dynamics decomposition
