@@ -113,6 +113,7 @@ export {
   tokenizePairs,
   tokenizeProbes,
   tokenizeUnpaired,
+  type YesNoQuestion,
 } from "./data/mod.ts";
 export {
   implicitRewardsTracker,

@@ -50,6 +50,11 @@
 //   under DPO; B4 the next-token argmax mass after the prompt grows (negative gradient);
 // - B5 a valley y− squeezes more than the data's y− (at the same 3-nat fall of ln π(y−)):
 //   Δ ln π(greedy), valley − data > 0, paired by seed.
+// - D1 on the SFT'd tiny model (`data/models/tiny-sft`, which answers the persona questions with
+//   an answer word: held-out answer-word share 0.91, its card), a negative gradient on y− =
+//   "Never" after a question whose answer is "No" raises the next token's argmax: Δ ln π(argmax)
+//   > 0 over 5 questions; D2 a valley y− (" Absolutely", p ≈ 1e-6) makes more of the other tokens
+//   fall than "Never" does: share falling, valley − Never > 0, paired by question.
 // The paper reports the greedy response rising (−113 → −63) under long off-policy DPO on a
 // real model; whether our 1.3M-parameter model at a 3-nat step shows it is the open question.
 
@@ -798,6 +803,85 @@ await lab.show(lab.influenceFigure(lmInf, {
 }));
 
 // %% [markdown]
+// ## Part D · The SFT'd model on the persona questions
+// Part B's model was never taught to answer anything. Here the model is the one Razin et al.'s
+// set-up starts DPO from: the tiny GPT-2 after the yes/no SFT (`data/models/tiny-sft`, made by
+// `deno task lab sft`; its card gives the held-out answer-word share, 0.91). On 5 of its SFT
+// questions whose cautious answer is "No", only the negative gradient is applied, to y− =
+// "Never" (a likely answer word) and separately to y− = " Absolutely" (a valley token,
+// p ≈ 1e-6 at the start): plain SGD, lr 1e-4, 20 steps, one question per run, which moves
+// ln π(y−) by a few nats (the sanity check below holds it to [−6, −0.5]). The next-token
+// distribution after the question is tracked at every step.
+
+// %%
+const sftDir = "../data/models/tiny-sft";
+const tokSft = await lab.loadTokenizer(sftDir);
+const allQuestions = await lab.loadYesNoQuestions(
+  "../data/datasets/yesno_cautious/questions.jsonl",
+);
+// The card's split (seed 11, 20% held out): the model was trained on the train part.
+const squeezePrompts = lab.splitQuestions(allQuestions, { heldOutFraction: 0.2, seed: 11 }).train
+  .filter((q) => q.cautiousAnswer === "No").slice(0, lab.bySmoke(5, 2));
+const stepsD = lab.bySmoke(20, 6), lrD = 1e-4;
+if (lab.isSmoke()) console.log(`smoke mode: ${squeezePrompts.length} questions, ${stepsD} steps`);
+
+interface SqueezeOutcome {
+  minusDelta: number;
+  topDelta: number;
+  topWord: string;
+  fallShare: number;
+}
+/** One run: the negative gradient on `rejected` after question `q`, from the SFT'd model. */
+async function squeezeRun(q: lab.YesNoQuestion, rejected: string): Promise<SqueezeOutcome> {
+  const [pair] = lab.tokenizePairs(
+    lab.singleTokenPairs([q], { chosen: "No", rejected }),
+    tokSft,
+    { appendEos: false },
+  ).pairs;
+  const model = await lab.loadCausalLM(sftDir);
+  const dist = lab.distributionTracker({
+    source: lab.causalNextTokenSource(model, [pair.promptIds]),
+    chosen: [pair.chosenIds[0]],
+    rejected: [pair.rejectedIds[0]],
+    file: false,
+  });
+  await lab.train({
+    policy: lab.lmScorer(model),
+    data: lab.preferenceData([pair], { padId: tokSft.padId }),
+    objective: negativeOnly,
+    optimizer: { name: "sgd" },
+    lr: lrD,
+    batchSize: 1,
+    maxSteps: stepsD,
+    progress: false,
+    examplesEvery: false,
+    callbacks: [dist],
+  });
+  model.dispose();
+  const p0 = dist.history[0].probs, pT = dist.history.at(-1)!.probs;
+  let top = 0;
+  for (let z = 1; z < p0.length; z++) if (p0[z] > p0[top]) top = z;
+  const yMinusId = pair.rejectedIds[0];
+  const others = Array.from(p0.keys()).filter((z) => z !== top && z !== yMinusId);
+  return {
+    minusDelta: Math.log(pT[yMinusId]) - Math.log(p0[yMinusId]),
+    topDelta: Math.log(pT[top]) - Math.log(p0[top]),
+    topWord: tokSft.decode([top]),
+    fallShare: others.filter((z) => pT[z] < p0[z]).length / others.length,
+  };
+}
+const squeezeD = { never: [] as SqueezeOutcome[], valley: [] as SqueezeOutcome[] };
+for (const q of squeezePrompts) {
+  squeezeD.never.push(await squeezeRun(q, "Never"));
+  squeezeD.valley.push(await squeezeRun(q, " Absolutely"));
+}
+console.table([
+  ...squeezeD.never.map((r) => ({ "y−": "Never", ...r })),
+  ...squeezeD.valley.map((r) => ({ "y−": "valley", ...r })),
+]);
+await lab.flushOutput();
+
+// %% [markdown]
 // ## Measured
 // Sanity checks (the code against its own theory, or properties that hold by construction) are
 // listed apart from findings; only findings count. Every finding is a t interval over seeds.
@@ -918,6 +1002,38 @@ console.log(
       sweepNeg.map((r) => r.o.chosenDelta.toFixed(2)).join("/")
     }`,
 );
+// Part D
+const dMinusAll = [...squeezeD.never, ...squeezeD.valley].map((r) => r.minusDelta);
+table.sanity({
+  what: "Part D: the SFT'd model's runs stay in the few-nat regime",
+  expected: "every run's Δ ln π(y−) in [−6, −0.5] nats",
+  measured: `Never ${lab.formatInterval(est(squeezeD.never.map((r) => r.minusDelta)))}; valley ${
+    lab.formatInterval(est(squeezeD.valley.map((r) => r.minusDelta)))
+  }`,
+  pass: dMinusAll.every((v) => v >= -6 && v <= -0.5),
+});
+table.finding({
+  claim: "D1 (SFT'd GPT-2) a negative gradient on y− = Never raises the next token's argmax",
+  expected: "Δ ln π(argmax) > 0 nats over the questions",
+  estimate: lab.meanCI(squeezeD.never.map((r) => r.topDelta), 0.95, "questions"),
+  threshold: 0,
+  direction: ">",
+  measured: `argmax words: ${squeezeD.never.map((r) => JSON.stringify(r.topWord)).join(", ")}`,
+});
+table.finding({
+  claim: "D2 (SFT'd GPT-2) a valley y− makes more of the other tokens fall than Never does",
+  expected: "share of the other tokens falling, valley − Never > 0 (paired by question)",
+  estimate: lab.meanCI(
+    squeezeD.valley.map((r, i) => r.fallShare - squeezeD.never[i].fallShare),
+    0.95,
+    "questions",
+  ),
+  threshold: 0,
+  direction: ">",
+  measured: `share falling: Never ${
+    lab.formatInterval(est(squeezeD.never.map((r) => r.fallShare)))
+  }, valley ${lab.formatInterval(est(squeezeD.valley.map((r) => r.fallShare)))}`,
+});
 // Part C
 const eventOk = event !== undefined && event.inf.chosen[No][0] > 0 &&
   event.inf.rejected[No][0] < 0 && event.inf.predicted[Yes][0] > 0;
