@@ -322,3 +322,38 @@ Deno.test("case 7: SIGINT ends a run cleanly: status says interrupted at step N,
   assert.equal(steps.at(-1)?.step, status.step);
   assert.ok(Deno.statSync(`${dir}/run/checkpoints/step-${String(status.step).padStart(6, "0")}`));
 });
+
+Deno.test("case 7: SIGINT during the reference precompute stops it at once: status interrupted at step 0, exit 130", async () => {
+  const { dir, config } = await lmSetup();
+  // Enough pairs that the precompute runs for seconds (4000 forward passes of 2 pairs).
+  const many = Array.from({ length: 2000 }, () => ROWS).flat();
+  await Deno.writeTextFile(`${dir}/many.jsonl`, jsonl(many));
+  const cfg = await config({ data: { file: `${dir}/many.jsonl` }, steps: 2 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // The run folder is claimed (its marker written) just before the precompute starts.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      Deno.statSync(`${dir}/run/.dpo-lab-run.json`);
+      break;
+    } catch { /* not yet */ }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  const out = await child.output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, err);
+  assert.ok(Date.now() - t0 < 20_000, "stopped between precompute batches, not after them");
+  assert.match(err, /interrupted by SIGINT before the first step/);
+  const status = JSON.parse(Deno.readTextFileSync(`${dir}/run/status.json`));
+  assert.equal(status.state, "interrupted");
+  assert.equal(status.step, 0);
+  assert.match(status.message, /no checkpoint yet: rerun with --overwrite/);
+});

@@ -28,6 +28,7 @@ import { lmScorer, lmUnpairedScorer, probeSet } from "../../lib/scoring/mod.ts";
 import { isParallelScorer, parallelLMScorer } from "../../lib/scoring/mod.ts";
 import {
   eventLoopTurn,
+  markSignalled,
   modelContext,
   refuseInvalidRows,
   refuseOverLong,
@@ -461,7 +462,11 @@ export async function trainCommand(args: string[]): Promise<number> {
   const backend = flagValue(args, "--backend") ?? config.backend;
   const report = await initBackend(backend ? { backend: backend as "auto" } : {});
   console.error(`lab train: backend ${report.name} (${report.adapter})`);
-  const stop = stopOnSignals((m) => console.error(m));
+  const outDir = flagValue(args, "--out") ?? config.out;
+  const stop = stopOnSignals(
+    (m) => console.error(m),
+    (sig) => markSignalled(outDir, sig, "by a second signal"),
+  );
   let result: TrainResult;
   try {
     result = await runConfig(config, {
@@ -474,6 +479,13 @@ export async function trainCommand(args: string[]): Promise<number> {
       signal: stop.signal,
       configPath: path,
     });
+  } catch (e) {
+    const sig = stop.received();
+    // Aborted before the first step (the reference precompute stops between batches).
+    if (!(sig && e instanceof DOMException && e.name === "AbortError")) throw e;
+    markSignalled(outDir, sig, "before the first step");
+    console.error(`lab train: interrupted by ${sig} before the first step`);
+    return sig === "SIGINT" ? 130 : 143;
   } finally {
     stop.dispose();
   }
