@@ -357,3 +357,17 @@ Deno.test("case 7: SIGINT during the reference precompute stops it at once: stat
   assert.equal(status.step, 0);
   assert.match(status.message, /no checkpoint yet: rerun with --overwrite/);
 });
+
+Deno.test("case 5: a row tokenization would drop is refused (file:line, the settings) unless --skip-invalid", async () => {
+  const { dir, config } = await lmSetup();
+  const long = { prompt: "word ".repeat(30), chosen: " yes", rejected: " no" };
+  await Deno.writeTextFile(`${dir}/long.jsonl`, jsonl([...ROWS, long]));
+  const cfg = await config({ data: { file: `${dir}/long.jsonl` }, tokenize: { maxLength: 16 } });
+  const r = await captured(() => trainCommand(["--config", cfg, "--quiet"]));
+  assert.match(String(r.error?.message), /long\.jsonl:5: .*maxLength 16/);
+  assert.match(String(r.error?.message), /tokenize\.maxPromptLength.*--skip-invalid/s);
+  await assert.rejects(Deno.stat(`${dir}/run`), Deno.errors.NotFound);
+  const s = await captured(() => trainCommand(["--config", cfg, "--quiet", "--skip-invalid"]));
+  assert.equal(s.value, 0, String(s.error));
+  assert.match(s.out, /lab train: skipped .*long\.jsonl:5: /);
+});

@@ -265,7 +265,7 @@ export async function runConfig(
       refuseInvalidRows(file, loadedRows.errors, opts.skipInvalid ?? false, log);
       const tokU = tokenizeUnpaired(loadedRows.rows, tokenizer, cfg.tokenize ?? {});
       const { examples } = tokU;
-      reportTokenizeSkips(file, tokU.skippedRows, log);
+      reportTokenizeSkips(file, tokU.skippedRows, log, opts.skipInvalid);
       const ctxU = await modelContext(dir);
       if (ctxU !== undefined) {
         refuseOverLong(
@@ -305,7 +305,7 @@ export async function runConfig(
     const loaded = await loadPreferenceFile(file);
     refuseInvalidRows(file, loaded.errors, opts.skipInvalid ?? false, log);
     const tok = tokenizePairs(loaded.rows, tokenizer, cfg.tokenize ?? {});
-    reportTokenizeSkips(file, tok.skippedRows, log);
+    reportTokenizeSkips(file, tok.skippedRows, log, opts.skipInvalid);
     const context = await modelContext(dir);
     if (context !== undefined) {
       refuseOverLong(

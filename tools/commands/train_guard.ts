@@ -51,15 +51,18 @@ export function refuseInvalidRows(
 }
 
 /**
- * Rows dropped by tokenization (e.g. a prompt that leaves no room for the completion), printed
- * with their file line.
+ * Rows that tokenization would drop (e.g. a prompt that leaves no room for the completion within
+ * `tokenize.maxLength`): refused, naming the first with its file line and the settings that fix
+ * it, unless `skip` (`--skip-invalid`), which prints each with its line.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { reportTokenizeSkips } from "./train_guard.ts";
+ * const rows = [{ index: 4, reason: "empty prompt" }];
+ * assert.throws(() => reportTokenizeSkips("p.jsonl", rows, () => {}), /p\.jsonl:5: empty prompt/);
  * const out: string[] = [];
- * reportTokenizeSkips("p.jsonl", [{ index: 4, reason: "empty prompt" }], (m) => out.push(m));
+ * reportTokenizeSkips("p.jsonl", rows, (m) => out.push(m), true);
  * assert.deepEqual(out, ["lab train: skipped p.jsonl:5: empty prompt"]);
  * ```
  */
@@ -67,7 +70,17 @@ export function reportTokenizeSkips(
   file: string,
   skipped: readonly SkippedRow[],
   log: (msg: string) => void,
+  skip = false,
 ): void {
+  if (skipped.length > 0 && !skip) {
+    const first = skipped[0]!;
+    const more = skipped.length > 1 ? ` (and ${skipped.length - 1} more rows)` : "";
+    throw new RangeError(
+      `${file}:${first.index + 1}: ${first.reason}${more}\n(raise tokenize.maxLength, set ` +
+        `tokenize.maxPromptLength so long prompts are cut, or pass --skip-invalid to train ` +
+        `without these rows)`,
+    );
+  }
   for (const s of skipped) log(`lab train: skipped ${file}:${s.index + 1}: ${s.reason}`);
 }
 
