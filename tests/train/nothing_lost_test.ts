@@ -371,3 +371,14 @@ Deno.test("case 5: a row tokenization would drop is refused (file:line, the sett
   assert.equal(s.value, 0, String(s.error));
   assert.match(s.out, /lab train: skipped .*long\.jsonl:5: /);
 });
+
+Deno.test("data check: a duplicated pair is named with the line it repeats (a warning; the row is kept)", async () => {
+  const dir = await Deno.makeTempDir();
+  // Line 4 repeats line 2 with a different id: same prompt and responses.
+  const rows = [ROWS[0], { ...ROWS[1], id: "a" }, ROWS[2], { ...ROWS[1], id: "b" }];
+  await Deno.writeTextFile(`${dir}/dup.jsonl`, jsonl(rows));
+  const c = await captured(() => dataCommand(["check", `${dir}/dup.jsonl`]));
+  assert.equal(c.value, 0);
+  assert.match(c.out, /warning: .*dup\.jsonl:4: duplicate of line 2/);
+  assert.match(c.out, /4 valid rows .* 1 warnings/);
+});
