@@ -382,3 +382,24 @@ Deno.test("data check: a duplicated pair is named with the line it repeats (a wa
   assert.match(c.out, /warning: .*dup\.jsonl:4: duplicate of line 2/);
   assert.match(c.out, /4 valid rows .* 1 warnings/);
 });
+
+Deno.test("analyse-checkpoints --force never deletes a folder of the user's files", async () => {
+  const { dir, config } = await lmSetup();
+  assert.equal(await trainCommand(["--config", await config(), "--quiet"]), 0);
+  await Deno.mkdir(`${dir}/mine`);
+  await Deno.writeTextFile(`${dir}/mine/thesis.tex`, "three years of work");
+  await Deno.writeTextFile(`${dir}/mine/steps.jsonl`, '{"step": 1}\n');
+  const before = snapshot(`${dir}/mine`);
+  const { analyseCheckpointsCommand } = await import(
+    "../../tools/commands/analyse_checkpoints.ts"
+  );
+  const args = ["--run", `${dir}/run`, "--data", `${dir}/pairs.jsonl`, "--backend", "cpu"];
+  const r = await captured(() =>
+    analyseCheckpointsCommand([...args, "--out", `${dir}/mine`, "--force"])
+  );
+  assert.match(String(r.error?.message), /mine: holds files .* \(thesis\.tex\)/);
+  assert.deepEqual(snapshot(`${dir}/mine`), before);
+  // An earlier analysis of ours is replaced with --force.
+  assert.equal(await analyseCheckpointsCommand([...args, "--out", `${dir}/an`]), 0);
+  assert.equal(await analyseCheckpointsCommand([...args, "--out", `${dir}/an`, "--force"]), 0);
+});
