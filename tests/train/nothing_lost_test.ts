@@ -403,3 +403,46 @@ Deno.test("analyse-checkpoints --force never deletes a folder of the user's file
   assert.equal(await analyseCheckpointsCommand([...args, "--out", `${dir}/an`]), 0);
   assert.equal(await analyseCheckpointsCommand([...args, "--out", `${dir}/an`, "--force"]), 0);
 });
+
+Deno.test("case 7: SIGINT during an evaluation stops it at once; no checkpoint skips that evaluation", async () => {
+  const { dir, config } = await lmSetup();
+  const many = Array.from({ length: 2000 }, () => ROWS).flat();
+  await Deno.writeTextFile(`${dir}/many.jsonl`, jsonl(many));
+  // A long evaluation at step 2 (7,200 pairs, policy and reference model), checkpoints every step.
+  const cfg = await config({
+    data: { file: `${dir}/many.jsonl` },
+    steps: 3,
+    checkpointEvery: 1,
+    reference: { kind: "model" },
+    eval: { fraction: 0.9, every: 2 },
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      if (/"step":2,/.test(Deno.readTextFileSync(`${dir}/run/steps.jsonl`))) break;
+    } catch { /* not yet */ }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  const out = await child.output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, err);
+  assert.ok(Date.now() - t0 < 20_000, "stopped between evaluation batches");
+  assert.match(err, /evaluation at step 2 cut short/);
+  const status = JSON.parse(Deno.readTextFileSync(`${dir}/run/status.json`));
+  assert.deepEqual([status.state, status.step], ["interrupted", 2]);
+  assert.match(status.message, /--resume repeats the steps since the last complete checkpoint/);
+  assert.deepEqual(
+    [...Deno.readDirSync(`${dir}/run/checkpoints`)].map((e) => e.name),
+    ["step-000001"],
+  );
+  assert.equal(Deno.readTextFileSync(`${dir}/run/evals.jsonl`), "");
+});

@@ -491,11 +491,8 @@ export async function trainCommand(args: string[]): Promise<number> {
   }
   const sig = stop.received();
   if (sig && result.stopped && result.runDir) {
-    markInterrupted(result.runDir, result.steps, sig);
-    console.error(
-      `lab train: interrupted at step ${result.steps} by ${sig}; checkpoint written, ` +
-        `continue with --resume`,
-    );
+    const how = markInterrupted(result.runDir, result.steps, sig);
+    console.error(`lab train: interrupted at step ${result.steps} by ${sig}; ${how}`);
     return sig === "SIGINT" ? 130 : 143;
   }
   const last = result.records.at(-1);
@@ -510,13 +507,28 @@ export async function trainCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Rewrite `status.json` of a run stopped by a signal. */
-function markInterrupted(dir: string, step: number, sig: string): void {
+/** Rewrite `status.json` of a run stopped by a signal; returns how to go on. */
+function markInterrupted(dir: string, step: number, sig: string): string {
+  const names = (() => {
+    try {
+      return [...Deno.readDirSync(`${dir}/checkpoints`)].map((e) => e.name);
+    } catch {
+      return [];
+    }
+  })();
+  // No checkpoint at `step` when the signal came during an evaluation (see afterStep).
+  const how = names.includes(`step-${String(step).padStart(6, "0")}`)
+    ? "checkpoint written, continue with --resume"
+    : names.some((n) => /^step-\d+$/.test(n))
+    ? "evaluation cut short, no checkpoint at this step: --resume repeats the steps since " +
+      "the last complete checkpoint"
+    : "evaluation cut short and no checkpoint yet: rerun with --overwrite";
   RunWriter.status(dir, {
     state: "interrupted",
     step,
-    message: `interrupted at step ${step} by ${sig}; resumable with --resume`,
+    message: `interrupted at step ${step} by ${sig}; ${how}`,
   });
+  return how;
 }
 
 /**
