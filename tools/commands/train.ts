@@ -465,7 +465,7 @@ export async function trainCommand(args: string[]): Promise<number> {
   const outDir = flagValue(args, "--out") ?? config.out;
   const stop = stopOnSignals(
     (m) => console.error(m),
-    (sig) => markSignalled(outDir, sig, "by a second signal"),
+    (sig) => markSignalled(outDir, sig, "mid-step (a second signal)"),
   );
   let result: TrainResult;
   try {
@@ -483,7 +483,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     const sig = stop.received();
     // Aborted before the first step (the reference precompute stops between batches).
     if (!(sig && e instanceof DOMException && e.name === "AbortError")) throw e;
-    markSignalled(outDir, sig, "before the first step");
+    markSignalled(outDir, sig, "during the reference precompute");
     console.error(`lab train: interrupted by ${sig} before the first step`);
     return sig === "SIGINT" ? 130 : 143;
   } finally {

@@ -279,7 +279,7 @@ export function markSignalled(dir: string | undefined, sig: string, how: string)
   RunWriter.status(dir, {
     state: "interrupted",
     step,
-    message: `interrupted ${how} at step ${step} by ${sig}; ` +
+    message: `interrupted at step ${step} ${how}, by ${sig}; ` +
       (hasCheckpoint
         ? "--resume continues from the last complete checkpoint"
         : "no checkpoint yet: rerun with --overwrite"),
