@@ -4,8 +4,10 @@
  *
  * @example
  * ```sh
- * deno task lab pretrain --seed 0 --steps 800 --out out/pretrain/run --model-dir data/models/tiny
+ * deno task lab pretrain --seed 0 --steps 800 --out out/pretrain/run --model-dir out/pretrain/model
  * deno task lab pretrain --resume --out out/pretrain/run   # after an interruption
+ * # replacing the shipped model (or an earlier run in --out) needs --force:
+ * deno task lab pretrain --seed 0 --out out/pretrain/run --model-dir data/models/tiny --force
  * ```
  *
  * @module
