@@ -23,6 +23,7 @@ import { registerSharingIdentity } from "./kernels/wasm_identity.ts";
 import { registerWasmCopies } from "./kernels/wasm_copies.ts";
 import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
 import { guardStorageBinding, maxBindingFromEnv, numericLimits } from "./kernels/webgpu_limits.ts";
+import { ensureRuntimeDir } from "./runtime_env.ts";
 
 /** Backends this module can start. */
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -249,6 +250,8 @@ async function probeAdapter(): Promise<{ description: string; fallback: boolean 
   if (adapterCache !== undefined) return adapterCache;
   const gpu = (navigator as unknown as { gpu?: GPU }).gpu;
   if (!gpu) return (adapterCache = null);
+  // Before the driver loads: otherwise Mesa prints an XDG_RUNTIME_DIR error twice.
+  ensureRuntimeDir();
   try {
     const a = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!a) return (adapterCache = null);
@@ -376,6 +379,7 @@ function firstLine(e: unknown): string {
  * ```
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
+  ensureRuntimeDir();
   let requested: BackendName | "auto" = "auto";
   let source: BackendReport["source"] = "default";
   if (opts.backend) {

@@ -114,3 +114,62 @@ export async function writeOutput(
     throw e;
   }
 }
+
+/**
+ * Flush a folder's entries to the disk (fsync of the folder itself), so a rename or a new file
+ * in it survives a power cut, not only a killed process. Where the platform cannot open a folder
+ * for syncing (Windows), this does nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { syncDir } from "./output.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a`, "x");
+ * await syncDir(dir);
+ * assert.equal(await Deno.readTextFile(`${dir}/a`), "x");
+ * ```
+ */
+export async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  const f = await Deno.open(dir, { read: true });
+  try {
+    await f.sync();
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Put the folder `staged` (complete, written beside `target`) in place of `target`: the old
+ * folder is renamed aside, the new one renamed in, then the old one removed, so at every moment
+ * either the old or the new folder is complete at its place or beside it. The parent is synced.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { replaceDir } from "./output.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/m`);
+ * await Deno.writeTextFile(`${dir}/m/a.txt`, "old");
+ * await Deno.mkdir(`${dir}/m.new`);
+ * await Deno.writeTextFile(`${dir}/m.new/a.txt`, "new");
+ * await replaceDir(`${dir}/m.new`, `${dir}/m`);
+ * assert.equal(await Deno.readTextFile(`${dir}/m/a.txt`), "new");
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m"]);
+ * ```
+ */
+export async function replaceDir(staged: string, target: string): Promise<void> {
+  const old = `${target}.old-${crypto.randomUUID().slice(0, 8)}`;
+  const had = await pathExists(target, { followLinks: false });
+  if (had) await Deno.rename(target, old);
+  try {
+    await Deno.rename(staged, target);
+  } catch (e) {
+    if (had) await Deno.rename(old, target);
+    throw e;
+  }
+  const parent = parentOf(target);
+  await syncDir(parent ?? ".");
+  if (had) await Deno.remove(old, { recursive: true });
+}

@@ -78,7 +78,10 @@ function parseLines(
   return { records, issues };
 }
 
-function collect<R extends { format: F }, F extends string>(
+function collect<
+  R extends { format: F; line: number; index: number; extra: unknown },
+  F extends string,
+>(
   records: { line: number; value: unknown }[],
   parseIssues: DataIssue[],
   file: string,
@@ -92,6 +95,7 @@ function collect<R extends { format: F }, F extends string>(
     issues.push(...r.issues);
     if (r.row) rows.push(r.row);
   }
+  issues.push(...duplicateWarnings(rows, file));
   issues.sort((a, b) => a.line - b.line);
   const errors = issues.filter((i) => i.severity === "error");
   if (rows.length === 0 && errors.length === 0) {
@@ -113,6 +117,34 @@ function collect<R extends { format: F }, F extends string>(
     errors,
     skipped: badLines.size,
   };
+}
+
+/**
+ * A row whose content (prompt and responses, or prompt, completion and label) repeats an earlier
+ * row's is kept but named: a duplicated pair weighs twice in training and can sit on both sides
+ * of a train/eval split.
+ */
+function duplicateWarnings(
+  rows: { line: number; index: number; format: string; extra: unknown }[],
+  file: string,
+): DataIssue[] {
+  const seen = new Map<string, number>();
+  const out: DataIssue[] = [];
+  for (const r of rows) {
+    const { line: _l, index: _i, format: _f, extra: _e, ...content } = r;
+    const key = JSON.stringify(content);
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, r.line);
+    else {
+      out.push({
+        severity: "warning",
+        file,
+        line: r.line,
+        message: `duplicate of line ${first} (same prompt and responses)`,
+      });
+    }
+  }
+  return out;
 }
 
 async function readText(path: string): Promise<string> {

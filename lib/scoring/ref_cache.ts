@@ -38,6 +38,8 @@ export interface ReferenceCacheOptions {
   cacheDir?: string;
   /** Pairs scored per forward pass (default 16). */
   batchSize?: number;
+  /** Stop between batches once aborted (throws the signal's reason): SIGINT during a long run. */
+  signal?: AbortSignal;
 }
 
 function hex(bytes: ArrayBuffer): string {
@@ -182,10 +184,16 @@ export function computeReferenceLogps<B>(
 export async function computeReferenceLogpsAsync<B>(
   scorer: PreferenceScorer<B, unknown>,
   data: TrainData<B>,
-  opts: { batchSize?: number } = {},
+  opts: { batchSize?: number; signal?: AbortSignal } = {},
 ): Promise<ReferenceLogps> {
   const rows: { start: number; values: ArrayLike<number>[] }[] = [];
   for (const positions of batchesOf(data.size, opts.batchSize)) {
+    if (opts.signal) {
+      // Signal handlers run only when the event loop turns; a batch may finish in promise
+      // callbacks alone.
+      await new Promise((r) => setTimeout(r, 0));
+      opts.signal.throwIfAborted();
+    }
     const ts = await scoreBatchAsync(scorer, data.batch(positions));
     try {
       rows.push({ start: positions[0], values: await Promise.all(ts.map((t) => t.data())) });

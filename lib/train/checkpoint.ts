@@ -6,8 +6,9 @@
  * - `state.json`: step, data-order position, seed, optimizer spec and step count, callback
  *   state, elapsed training time and the settings a resume must match.
  *
- * It is written to a temporary directory and renamed into place, so a crash while saving
- * leaves the previous checkpoint as the latest complete one.
+ * It is written to a temporary directory (each file and the folder fsynced) and renamed into
+ * place, then `checkpoints/` is fsynced, so a crash or power cut while saving leaves the
+ * previous checkpoint as the latest complete one.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { encodeSafetensors, readSafetensors } from "../models/safetensors.ts";
 import type { OptimizerState, SavedTensor } from "./optimizers.ts";
 import type { ObjectiveState } from "../objectives/types.ts";
 import { faultPoint } from "./fault.ts";
+import { syncDir } from "../output.ts";
 
 /** The JSON part of a checkpoint. */
 export interface CheckpointState {
@@ -96,10 +98,13 @@ export async function saveCheckpoint(
   for (const [name, bytes] of Object.entries(opts.extra ?? {})) {
     await writeSynced(join(tmp, name), bytes);
   }
+  await syncDir(tmp);
   await Deno.remove(final, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
   await Deno.rename(tmp, final);
+  // The rename is durable only once the folder holding it is flushed.
+  await syncDir(root);
   const keep = opts.keep ?? 2;
   if (keep > 0) {
     const all = await listCheckpoints(runDir);

@@ -25,7 +25,14 @@ export async function evaluate<B>(s: RunState<B>, done: number): Promise<RunStep
   const ed = s.opts.evalData!;
   const bs = s.opts.evalBatchSize ?? s.plan.bs;
   const parts: PairValues[] = [];
+  const signal = s.opts.signal;
   for (let i = 0; i < ed.size; i += bs) {
+    if (signal) {
+      // Let a signal handler run (the loop may not turn inside a batch), then stop on it: a cut
+      // evaluation is not recorded (see afterStep).
+      await new Promise((r) => setTimeout(r, 0));
+      signal.throwIfAborted();
+    }
     const positions = Array.from({ length: Math.min(bs, ed.size - i) }, (_, k) => i + k);
     const batch = ed.batch(positions);
     const ref = await refScores(s, batch, positions, s.refs.eval);

@@ -42,14 +42,14 @@ export async function referenceTables<B>(s: RunState<B>): Promise<void> {
   }
   const scorer = s.refOpt.scorer ?? opts.policy;
   const batchSize = opts.evalBatchSize ?? s.plan.bs;
-  const cacheDir = s.refOpt.cacheDir;
-  refs.train = await cachedReferenceLogps(scorer, opts.data, { cacheDir, batchSize });
+  const cacheDir = s.refOpt.cacheDir, signal = opts.signal;
+  refs.train = await cachedReferenceLogps(scorer, opts.data, { cacheDir, batchSize, signal });
   if (trainPath) {
     registerRunFile(opts.outDir!, TRAIN_FILE);
     await writeReferenceFile(trainPath, refs.train);
   }
   if (opts.evalData) {
-    refs.eval = await cachedReferenceLogps(scorer, opts.evalData, { cacheDir, batchSize });
+    refs.eval = await cachedReferenceLogps(scorer, opts.evalData, { cacheDir, batchSize, signal });
     if (evalPath) {
       registerRunFile(opts.outDir!, EVAL_FILE);
       await writeReferenceFile(evalPath, refs.eval);

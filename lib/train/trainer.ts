@@ -200,7 +200,15 @@ async function afterStep<B>(s: RunState<B>, done: number): Promise<boolean> {
   const { opts, plan } = s;
   const last = done === plan.totalSteps;
   if (opts.evalData && ((opts.evalEvery && done % opts.evalEvery === 0) || last)) {
-    s.evals.push(await evaluate(s, done));
+    try {
+      s.evals.push(await evaluate(s, done));
+    } catch (e) {
+      if (!(opts.signal?.aborted && e === opts.signal.reason)) throw e;
+      // Stopped mid-evaluation: no checkpoint at `done` (it would skip this evaluation for
+      // good); a resume repeats the steps since the last checkpoint and evaluates here.
+      s.warn(`evaluation at step ${done} cut short by the signal: not recorded, no checkpoint`);
+      return true;
+    }
   }
   const abort = opts.signal?.aborted === true;
   const every = opts.checkpointEvery ?? 0;

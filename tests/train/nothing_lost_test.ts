@@ -322,3 +322,127 @@ Deno.test("case 7: SIGINT ends a run cleanly: status says interrupted at step N,
   assert.equal(steps.at(-1)?.step, status.step);
   assert.ok(Deno.statSync(`${dir}/run/checkpoints/step-${String(status.step).padStart(6, "0")}`));
 });
+
+Deno.test("case 7: SIGINT during the reference precompute stops it at once: status interrupted at step 0, exit 130", async () => {
+  const { dir, config } = await lmSetup();
+  // Enough pairs that the precompute runs for seconds (4000 forward passes of 2 pairs).
+  const many = Array.from({ length: 2000 }, () => ROWS).flat();
+  await Deno.writeTextFile(`${dir}/many.jsonl`, jsonl(many));
+  const cfg = await config({ data: { file: `${dir}/many.jsonl` }, steps: 2 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // The run folder is claimed (its marker written) just before the precompute starts.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      Deno.statSync(`${dir}/run/.dpo-lab-run.json`);
+      break;
+    } catch { /* not yet */ }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  const out = await child.output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, err);
+  assert.ok(Date.now() - t0 < 20_000, "stopped between precompute batches, not after them");
+  assert.match(err, /interrupted by SIGINT before the first step/);
+  const status = JSON.parse(Deno.readTextFileSync(`${dir}/run/status.json`));
+  assert.equal(status.state, "interrupted");
+  assert.equal(status.step, 0);
+  assert.match(status.message, /no checkpoint yet: rerun with --overwrite/);
+});
+
+Deno.test("case 5: a row tokenization would drop is refused (file:line, the settings) unless --skip-invalid", async () => {
+  const { dir, config } = await lmSetup();
+  const long = { prompt: "word ".repeat(30), chosen: " yes", rejected: " no" };
+  await Deno.writeTextFile(`${dir}/long.jsonl`, jsonl([...ROWS, long]));
+  const cfg = await config({ data: { file: `${dir}/long.jsonl` }, tokenize: { maxLength: 16 } });
+  const r = await captured(() => trainCommand(["--config", cfg, "--quiet"]));
+  assert.match(String(r.error?.message), /long\.jsonl:5: .*maxLength 16/);
+  assert.match(String(r.error?.message), /tokenize\.maxPromptLength.*--skip-invalid/s);
+  await assert.rejects(Deno.stat(`${dir}/run`), Deno.errors.NotFound);
+  const s = await captured(() => trainCommand(["--config", cfg, "--quiet", "--skip-invalid"]));
+  assert.equal(s.value, 0, String(s.error));
+  assert.match(s.out, /lab train: skipped .*long\.jsonl:5: /);
+});
+
+Deno.test("data check: a duplicated pair is named with the line it repeats (a warning; the row is kept)", async () => {
+  const dir = await Deno.makeTempDir();
+  // Line 4 repeats line 2 with a different id: same prompt and responses.
+  const rows = [ROWS[0], { ...ROWS[1], id: "a" }, ROWS[2], { ...ROWS[1], id: "b" }];
+  await Deno.writeTextFile(`${dir}/dup.jsonl`, jsonl(rows));
+  const c = await captured(() => dataCommand(["check", `${dir}/dup.jsonl`]));
+  assert.equal(c.value, 0);
+  assert.match(c.out, /warning: .*dup\.jsonl:4: duplicate of line 2/);
+  assert.match(c.out, /4 valid rows .* 1 warnings/);
+});
+
+Deno.test("analyse-checkpoints --force never deletes a folder of the user's files", async () => {
+  const { dir, config } = await lmSetup();
+  assert.equal(await trainCommand(["--config", await config(), "--quiet"]), 0);
+  await Deno.mkdir(`${dir}/mine`);
+  await Deno.writeTextFile(`${dir}/mine/thesis.tex`, "three years of work");
+  await Deno.writeTextFile(`${dir}/mine/steps.jsonl`, '{"step": 1}\n');
+  const before = snapshot(`${dir}/mine`);
+  const { analyseCheckpointsCommand } = await import(
+    "../../tools/commands/analyse_checkpoints.ts"
+  );
+  const args = ["--run", `${dir}/run`, "--data", `${dir}/pairs.jsonl`, "--backend", "cpu"];
+  const r = await captured(() =>
+    analyseCheckpointsCommand([...args, "--out", `${dir}/mine`, "--force"])
+  );
+  assert.match(String(r.error?.message), /mine: holds files .* \(thesis\.tex\)/);
+  assert.deepEqual(snapshot(`${dir}/mine`), before);
+  // An earlier analysis of ours is replaced with --force.
+  assert.equal(await analyseCheckpointsCommand([...args, "--out", `${dir}/an`]), 0);
+  assert.equal(await analyseCheckpointsCommand([...args, "--out", `${dir}/an`, "--force"]), 0);
+});
+
+Deno.test("case 7: SIGINT during an evaluation stops it at once; no checkpoint skips that evaluation", async () => {
+  const { dir, config } = await lmSetup();
+  const many = Array.from({ length: 2000 }, () => ROWS).flat();
+  await Deno.writeTextFile(`${dir}/many.jsonl`, jsonl(many));
+  // A long evaluation at step 2 (7,200 pairs, policy and reference model), checkpoints every step.
+  const cfg = await config({
+    data: { file: `${dir}/many.jsonl` },
+    steps: 3,
+    checkpointEvery: 1,
+    reference: { kind: "model" },
+    eval: { fraction: 0.9, every: 2 },
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      if (/"step":2,/.test(Deno.readTextFileSync(`${dir}/run/steps.jsonl`))) break;
+    } catch { /* not yet */ }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  const out = await child.output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, err);
+  assert.ok(Date.now() - t0 < 20_000, "stopped between evaluation batches");
+  assert.match(err, /evaluation at step 2 cut short/);
+  const status = JSON.parse(Deno.readTextFileSync(`${dir}/run/status.json`));
+  assert.deepEqual([status.state, status.step], ["interrupted", 2]);
+  assert.match(status.message, /--resume repeats the steps since the last complete checkpoint/);
+  assert.deepEqual(
+    [...Deno.readDirSync(`${dir}/run/checkpoints`)].map((e) => e.name),
+    ["step-000001"],
+  );
+  assert.equal(Deno.readTextFileSync(`${dir}/run/evals.jsonl`), "");
+});

@@ -25,7 +25,7 @@
  */
 import { formatBackendReport, initBackend } from "../../lib/backend.ts";
 import type { BackendName } from "../../lib/backend.ts";
-import { pathExists } from "../../lib/output.ts";
+import { pathExists, replaceDir } from "../../lib/output.ts";
 import { parseFlags } from "./flags.ts";
 import { loadPreferenceFile } from "../../lib/data/mod.ts";
 import type { PreferenceRow } from "../../lib/data/mod.ts";
@@ -176,9 +176,7 @@ export async function writeSeriesFolder(
   config: Record<string, unknown>,
   force: boolean,
 ): Promise<void> {
-  if (await pathExists(out) && !force) {
-    throw new TypeError(`${out}: already exists (use --force to replace it)`);
-  }
+  await checkSeriesOut(out, force);
   const tmp = `${out}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   await Deno.mkdir(tmp, { recursive: true });
   try {
@@ -193,12 +191,53 @@ export async function writeSeriesFolder(
       `${tmp}/status.json`,
       JSON.stringify({ state: "completed", step: last }, null, 2),
     );
-    if (await pathExists(out)) await Deno.remove(out, { recursive: true });
-    await Deno.rename(tmp, out);
+    await replaceDir(tmp, out);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
   }
+}
+
+/** The files {@link writeSeriesFolder} writes: only a folder of these may be replaced. */
+const SERIES_FILES = [
+  "mass.jsonl",
+  "displacement.jsonl",
+  "ches.jsonl",
+  "steps.jsonl",
+  "evals.jsonl",
+  "config.json",
+  "status.json",
+];
+
+/**
+ * An existing output folder is replaced only with `force`, and only when it holds nothing but
+ * an earlier analysis's files: `--force` never deletes a folder of other files.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSeriesOut } from "./analyse_checkpoints.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/steps.jsonl`, "");
+ * await assert.rejects(checkSeriesOut(dir, false), /--force/);
+ * await checkSeriesOut(dir, true);
+ * await Deno.writeTextFile(`${dir}/thesis.tex`, "");
+ * await assert.rejects(checkSeriesOut(dir, true), /thesis\.tex/);
+ * ```
+ */
+export async function checkSeriesOut(out: string, force: boolean): Promise<void> {
+  if (!(await pathExists(out))) return;
+  if (!(await Deno.stat(out)).isDirectory) throw new TypeError(`${out}: is a file, not a folder`);
+  const foreign = [...Deno.readDirSync(out)].map((e) => e.name)
+    .filter((n) => !SERIES_FILES.includes(n)).sort();
+  if (foreign.length > 0) {
+    throw new TypeError(
+      `${out}: holds files lab analyse-checkpoints does not write (${
+        foreign.slice(0, 5).join(", ")
+      }); choose another --out (nothing was changed)`,
+    );
+  }
+  if (!force) throw new TypeError(`${out}: already exists (use --force to replace it)`);
 }
 
 function probeRows(lines: ProbeLine[], rows: readonly PreferenceRow[]) {
@@ -217,9 +256,7 @@ export async function analyseCheckpointsCommand(args: string[]): Promise<number>
   }
   const a = parseAnalyseArgs(args);
   // Refuse before any model is loaded, not after minutes of scoring.
-  if (await pathExists(a.out) && !a.force) {
-    throw new TypeError(`${a.out}: already exists (use --force to replace it)`);
-  }
+  await checkSeriesOut(a.out, a.force);
   const report = await initBackend(a.backend ? { backend: a.backend } : {});
   console.error(formatBackendReport(report));
   const series = await findCheckpoints(a.run);

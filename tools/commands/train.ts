@@ -13,7 +13,7 @@
 import { initBackend } from "../../lib/backend.ts";
 import { parseTrainConfig, RunWriter, type TrainResult } from "../../lib/train/mod.ts";
 import { TRAIN_HELP } from "./train_help.ts";
-import { stopOnSignals } from "./train_guard.ts";
+import { markSignalled, stopOnSignals } from "./train_guard.ts";
 import { checkFlags, flagValue } from "./flags.ts";
 import { runConfig } from "./train_run.ts";
 
@@ -57,7 +57,11 @@ export async function trainCommand(args: string[]): Promise<number> {
   const backend = flagValue(args, "--backend") ?? config.backend;
   const report = await initBackend(backend ? { backend: backend as "auto" } : {});
   console.error(`lab train: backend ${report.name} (${report.adapter})`);
-  const stop = stopOnSignals((m) => console.error(m));
+  const outDir = flagValue(args, "--out") ?? config.out;
+  const stop = stopOnSignals(
+    (m) => console.error(m),
+    (sig) => markSignalled(outDir, sig, "mid-step (a second signal)"),
+  );
   let result: TrainResult;
   try {
     result = await runConfig(config, {
@@ -70,6 +74,13 @@ export async function trainCommand(args: string[]): Promise<number> {
       signal: stop.signal,
       configPath: path,
     });
+  } catch (e) {
+    const sig = stop.received();
+    // Aborted before the first step (the reference precompute stops between batches).
+    if (!(sig && e instanceof DOMException && e.name === "AbortError")) throw e;
+    markSignalled(outDir, sig, "during the reference precompute");
+    console.error(`lab train: interrupted by ${sig} before the first step`);
+    return sig === "SIGINT" ? 130 : 143;
   } finally {
     stop.dispose();
   }
@@ -100,11 +111,8 @@ function stepsOf(args: string[]): number | undefined {
 /** Print the run's summary (or mark it interrupted by `sig`); the command's exit code. */
 function reportRun(result: TrainResult, sig: string | undefined): number {
   if (sig && result.stopped && result.runDir) {
-    markInterrupted(result.runDir, result.steps, sig);
-    console.error(
-      `lab train: interrupted at step ${result.steps} by ${sig}; checkpoint written, ` +
-        `continue with --resume`,
-    );
+    const how = markInterrupted(result.runDir, result.steps, sig);
+    console.error(`lab train: interrupted at step ${result.steps} by ${sig}; ${how}`);
     return sig === "SIGINT" ? 130 : 143;
   }
   const last = result.records.at(-1);
@@ -119,11 +127,34 @@ function reportRun(result: TrainResult, sig: string | undefined): number {
   return 0;
 }
 
-/** Rewrite `status.json` of a run stopped by a signal. */
-function markInterrupted(dir: string, step: number, sig: string): void {
+/** Rewrite `status.json` of a run stopped by a signal; returns how to go on. */
+function markInterrupted(dir: string, step: number, sig: string): string {
+  const how = resumeAdvice(checkpointNames(dir), step);
   RunWriter.status(dir, {
     state: "interrupted",
     step,
-    message: `interrupted at step ${step} by ${sig}; resumable with --resume`,
+    message: `interrupted at step ${step} by ${sig}; ${how}`,
   });
+  return how;
+}
+
+/** The entries of the run's `checkpoints/` folder (none when it does not exist yet). */
+function checkpointNames(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${dir}/checkpoints`)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** How to go on after a signal at `step`, given the checkpoints on disk. */
+function resumeAdvice(names: string[], step: number): string {
+  // No checkpoint at `step` when the signal came during an evaluation (see afterStep).
+  if (names.includes(`step-${String(step).padStart(6, "0")}`)) {
+    return "checkpoint written, continue with --resume";
+  }
+  return names.some((n) => /^step-\d+$/.test(n))
+    ? "evaluation cut short, no checkpoint at this step: --resume repeats the steps since " +
+      "the last complete checkpoint"
+    : "evaluation cut short and no checkpoint yet: rerun with --overwrite";
 }

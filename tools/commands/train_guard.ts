@@ -9,6 +9,8 @@ import { type DataIssue, formatIssue, PreferenceDataError } from "../../lib/data
 import type { SkippedRow } from "../../lib/data/mod.ts";
 export { modelContext } from "../../lib/data/mod.ts";
 import type { TrainCallback } from "../../lib/train/mod.ts";
+import { RunWriter } from "../../lib/train/mod.ts";
+import { RUN_MARKER } from "../../lib/train/run_dir.ts";
 
 /** How many skipped rows are listed one per line before the rest are counted. */
 const LISTED = 10;
@@ -49,15 +51,18 @@ export function refuseInvalidRows(
 }
 
 /**
- * Rows dropped by tokenization (e.g. a prompt that leaves no room for the completion), printed
- * with their file line.
+ * Rows that tokenization would drop (e.g. a prompt that leaves no room for the completion within
+ * `tokenize.maxLength`): refused, naming the first with its file line and the settings that fix
+ * it, unless `skip` (`--skip-invalid`), which prints each with its line.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { reportTokenizeSkips } from "./train_guard.ts";
+ * const rows = [{ index: 4, reason: "empty prompt" }];
+ * assert.throws(() => reportTokenizeSkips("p.jsonl", rows, () => {}), /p\.jsonl:5: empty prompt/);
  * const out: string[] = [];
- * reportTokenizeSkips("p.jsonl", [{ index: 4, reason: "empty prompt" }], (m) => out.push(m));
+ * reportTokenizeSkips("p.jsonl", rows, (m) => out.push(m), true);
  * assert.deepEqual(out, ["lab train: skipped p.jsonl:5: empty prompt"]);
  * ```
  */
@@ -65,7 +70,17 @@ export function reportTokenizeSkips(
   file: string,
   skipped: readonly SkippedRow[],
   log: (msg: string) => void,
+  skip = false,
 ): void {
+  if (skipped.length > 0 && !skip) {
+    const first = skipped[0]!;
+    const more = skipped.length > 1 ? ` (and ${skipped.length - 1} more rows)` : "";
+    throw new RangeError(
+      `${file}:${first.index + 1}: ${first.reason}${more}\n(raise tokenize.maxLength, set ` +
+        `tokenize.maxPromptLength so long prompts are cut, or pass --skip-invalid to train ` +
+        `without these rows)`,
+    );
+  }
   for (const s of skipped) log(`lab train: skipped ${file}:${s.index + 1}: ${s.reason}`);
 }
 
@@ -168,7 +183,8 @@ export interface SignalStop {
 
 /**
  * Turn SIGINT/SIGTERM into an abort: the run finishes its step, writes a checkpoint and its
- * status, and the caller exits 130/143. A second signal exits at once.
+ * status, and the caller exits 130/143. A second signal exits at once, after `onForce` (which
+ * marks the run's status).
  *
  * @example
  * ```ts
@@ -179,12 +195,18 @@ export interface SignalStop {
  * stop.dispose();
  * ```
  */
-export function stopOnSignals(log: (msg: string) => void): SignalStop {
+export function stopOnSignals(
+  log: (msg: string) => void,
+  onForce?: (sig: "SIGINT" | "SIGTERM") => void,
+): SignalStop {
   const ctrl = new AbortController();
   let got: "SIGINT" | "SIGTERM" | undefined;
   const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
     const h = () => {
-      if (got) Deno.exit(sig === "SIGINT" ? 130 : 143);
+      if (got) {
+        onForce?.(sig);
+        Deno.exit(sig === "SIGINT" ? 130 : 143);
+      }
       got = sig;
       log(`lab train: ${sig} received; stopping after this step (again to quit at once)`);
       ctrl.abort();
@@ -217,4 +239,50 @@ export function eventLoopTurn(): TrainCallback<never> {
     name: "event_loop_turn",
     onStepEnd: () => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 0)),
   };
+}
+
+/**
+ * Mark a run that a signal ended outside a step's end (during the reference precompute, or a
+ * second signal mid-step) as interrupted: `status.json` names the step of its last record and
+ * how to go on. Only a folder of ours (with its marker) is written; returns whether it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { markSignalled } from "./train_guard.ts";
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(markSignalled(dir, "SIGINT", "during the reference precompute"), false);
+ * await Deno.writeTextFile(`${dir}/.dpo-lab-run.json`, "{}");
+ * assert.equal(markSignalled(dir, "SIGINT", "during the reference precompute"), true);
+ * const st = JSON.parse(await Deno.readTextFile(`${dir}/status.json`));
+ * assert.deepEqual([st.state, st.step], ["interrupted", 0]);
+ * ```
+ */
+export function markSignalled(dir: string | undefined, sig: string, how: string): boolean {
+  if (!dir) return false;
+  try {
+    Deno.statSync(`${dir}/${RUN_MARKER}`);
+  } catch {
+    return false;
+  }
+  let step = 0;
+  try {
+    const lines = Deno.readTextFileSync(`${dir}/steps.jsonl`).trim().split("\n");
+    step = Number(JSON.parse(lines.at(-1) || "{}").step ?? 0) || 0;
+  } catch { /* no records yet */ }
+  let hasCheckpoint = false;
+  try {
+    hasCheckpoint = [...Deno.readDirSync(`${dir}/checkpoints`)].some((e) =>
+      /^step-\d+$/.test(e.name)
+    );
+  } catch { /* none */ }
+  RunWriter.status(dir, {
+    state: "interrupted",
+    step,
+    message: `interrupted at step ${step} ${how}, by ${sig}; ` +
+      (hasCheckpoint
+        ? "--resume continues from the last complete checkpoint"
+        : "no checkpoint yet: rerun with --overwrite"),
+  });
+  return true;
 }

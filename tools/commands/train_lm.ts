@@ -87,7 +87,7 @@ async function trainUnpaired(
   refuseInvalidRows(file, loadedRows.errors, opts.skipInvalid ?? false, log);
   const tokU = tokenizeUnpaired(loadedRows.rows, tokenizer, cfg.tokenize ?? {});
   const { examples } = tokU;
-  reportTokenizeSkips(file, tokU.skippedRows, log);
+  reportTokenizeSkips(file, tokU.skippedRows, log, opts.skipInvalid);
   const ctxU = await modelContext(dir);
   if (ctxU !== undefined) refuseOverLong(file, rowLengths(examples), ctxU);
   if (examples.length === 0) {
@@ -126,7 +126,7 @@ async function trainPaired(
   const loaded = await loadPreferenceFile(file);
   refuseInvalidRows(file, loaded.errors, opts.skipInvalid ?? false, log);
   const tok = tokenizePairs(loaded.rows, tokenizer, cfg.tokenize ?? {});
-  reportTokenizeSkips(file, tok.skippedRows, log);
+  reportTokenizeSkips(file, tok.skippedRows, log, opts.skipInvalid);
   const context = await modelContext(dir);
   if (context !== undefined) refuseOverLong(file, rowLengths(tok.pairs), context);
   if (tok.pairs.length === 0) throw new RangeError(`${file}: no pair left after tokenization`);

@@ -4,8 +4,10 @@
  *
  * @example
  * ```sh
- * deno task lab pretrain --seed 0 --steps 800 --out out/pretrain/run --model-dir data/models/tiny
+ * deno task lab pretrain --seed 0 --steps 800 --out out/pretrain/run --model-dir out/pretrain/model
  * deno task lab pretrain --resume --out out/pretrain/run   # after an interruption
+ * # replacing the shipped model (or an earlier run in --out) needs --force:
+ * deno task lab pretrain --seed 0 --out out/pretrain/run --model-dir data/models/tiny --force
  * ```
  *
  * @module
@@ -13,6 +15,8 @@
 import { type BackendName, initBackend } from "../../lib/backend.ts";
 import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from "./train.ts";
 import { exportPretrained } from "./export.ts";
+import { checkExportFolder } from "./guard.ts";
+import { replaceDir } from "../../lib/output.ts";
 
 const NUMERIC: Record<string, keyof PretrainConfig> = {
   "--seed": "seed",
@@ -41,7 +45,9 @@ const HELP = `usage: lab pretrain [options]
   --eval-every N --eval-rows N --checkpoint-every N
   --out DIR            run folder: tokenizer, checkpoint, log.jsonl (default out/pretrain/run)
   --model-dir DIR      where the finished model is exported (default data/models/tiny)
-  --resume             continue from the run folder's checkpoint
+  --resume             continue from the run folder's checkpoint (an error when there is none)
+  --force              replace a previous pretraining in --out and an exported model in
+                       --model-dir (a folder holding other files is always refused) [refuse]
   --max-minutes M      stop after M minutes (checkpointed; resume later)
   --backend NAME       tfjs backend (default: auto, see lab backend)
   --no-export          train only`;
@@ -58,7 +64,7 @@ const HELP = `usage: lab pretrain [options]
 export async function pretrainCommand(args: string[]): Promise<number> {
   const config: Partial<PretrainConfig> = {};
   let out = "out/pretrain/run", modelDir = "data/models/tiny";
-  let resume = false, doExport = true, maxMinutes: number | undefined;
+  let resume = false, doExport = true, force = false, maxMinutes: number | undefined;
   let backend: BackendName | "auto" | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -80,15 +86,21 @@ export async function pretrainCommand(args: string[]): Promise<number> {
     else if (a === "--model-dir") modelDir = value();
     else if (a === "--resume") resume = true;
     else if (a === "--no-export") doExport = false;
+    else if (a === "--force") force = true;
     else if (a === "--max-minutes") maxMinutes = num();
     else if (a === "--backend") backend = value() as BackendName;
     else throw new TypeError(`unknown option '${a}' (see lab pretrain --help)`);
   }
+  // Before any work: a long run must not end refused, nor start over files it does not own.
+  if (doExport) await checkExportFolder(modelDir, { force });
   const report = await initBackend(backend ? { backend } : {});
   console.log(`backend: ${report.name} (${report.adapter}); ${report.reason}`);
   const t0 = performance.now();
   const result = await pretrain(config, out, {
     resume,
+    force,
+    onReplaced: (names) =>
+      console.log(`note: ${out}: removed the previous pretraining's ${names.join(", ")}`),
     maxMinutes,
     onLog: (r) => {
       if ("eval_loss" in r || (r.step as number) % 10 === 0) console.log(JSON.stringify(r));
@@ -100,13 +112,19 @@ export async function pretrainCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (doExport) {
-      const rerun = args.filter((a) => a !== "--resume" && a !== "--no-export");
+      const rerun = args.filter((a) => !["--resume", "--no-export", "--force"].includes(a));
+      // Written beside the target and swapped in whole: a failed export leaves the old model.
+      const staged = `${modelDir.replace(/\/+$/, "")}.tmp-${crypto.randomUUID().slice(0, 8)}`;
       const card = await exportPretrained(result, {
         runDir: out,
-        modelDir,
+        modelDir: staged,
         backend: report,
         command: ["deno task lab pretrain", ...rerun].join(" "),
+      }).catch(async (e) => {
+        await Deno.remove(staged, { recursive: true }).catch(() => {});
+        throw e;
       });
+      await replaceDir(staged, modelDir);
       console.log(
         `exported to ${modelDir}: held-out loss ${card.heldOut.loss.toFixed(4)} ` +
           `(ppl ${card.heldOut.perplexity.toFixed(1)}) vs unigram ${

@@ -19,6 +19,8 @@ import { encodeStream, evalWindows, type LmBatch, sampleBatch, sliceRows } from 
 import { lmLoss, rowLossSums } from "./loss.ts";
 import { Adam } from "./adam.ts";
 import { type LossReport, unigramCounts, unigramLoss } from "./unigram.ts";
+import { syncDir, writeOutput } from "../../lib/output.ts";
+import { checkRunFolder } from "./guard.ts";
 
 /** Settings of a pretraining run (all have defaults, see {@link DEFAULT_PRETRAIN}). */
 export interface PretrainConfig {
@@ -263,8 +265,12 @@ export function unigramBaseline(data: PretrainData, windows: LmBatch): LossRepor
 
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {
-  /** Continue from `<runDir>/checkpoint` when there is one. */
+  /** Continue from `<runDir>/checkpoint` (an error when there is none). */
   resume?: boolean;
+  /** Replace a previous pretraining in `runDir` (a folder holding other files is refused). */
+  force?: boolean;
+  /** Called with the entries of a previous pretraining that `force` removed. */
+  onReplaced?: (entries: string[]) => void;
   /** Stop (after checkpointing) once this many minutes have passed; resume later. */
   maxMinutes?: number;
   /** Stop (after checkpointing) once this call has run this many steps. */
@@ -305,6 +311,9 @@ export async function pretrain(
   runDir: string,
   opts: PretrainOptions = {},
 ): Promise<PretrainResult> {
+  // Before anything is written: never start over files this run does not own.
+  const replaced = await checkRunFolder(runDir, { resume: opts.resume, force: opts.force });
+  if (replaced.length) opts.onReplaced?.(replaced);
   await Deno.mkdir(runDir, { recursive: true });
   const ckptDir = `${runDir}/checkpoint`;
   const resumeFrom = opts.resume ? await findCheckpoint(ckptDir) : undefined;
@@ -318,7 +327,7 @@ export async function pretrain(
   } else {
     await Deno.writeTextFile(`${runDir}/log.jsonl`, "");
   }
-  await Deno.writeTextFile(`${runDir}/run.json`, JSON.stringify(config, null, 2) + "\n");
+  await writeOutput(`${runDir}/run.json`, JSON.stringify(config, null, 2) + "\n", { force: true });
   const data = opts.data ?? await prepareData(config, `${runDir}/tokenizer`);
   const model = resumeFrom ? await loadCausalLM(resumeFrom) : createGPT2({
     vocab_size: config.vocabSize,
@@ -433,7 +442,9 @@ async function saveCheckpoint(
   await Deno.writeTextFile(`${tmp}/state.json`, JSON.stringify(state, null, 2) + "\n");
   await Deno.remove(`${dir}.old`, { recursive: true }).catch(() => {});
   if (await exists(dir)) await Deno.rename(dir, `${dir}.old`);
+  await syncDir(tmp);
   await Deno.rename(tmp, dir);
+  await syncDir(dir.slice(0, dir.lastIndexOf("/")) || ".");
   await Deno.remove(`${dir}.old`, { recursive: true }).catch(() => {});
 }
 
