@@ -875,9 +875,16 @@ for (const q of squeezePrompts) {
   squeezeD.never.push(await squeezeRun(q, "Never"));
   squeezeD.valley.push(await squeezeRun(q, " Absolutely"));
 }
+const roundRow = (y: string, r: SqueezeOutcome) => ({
+  "y−": y,
+  "Δ ln π(y−)": r.minusDelta.toFixed(2),
+  "Δ ln π(argmax)": r.topDelta.toFixed(2),
+  argmax: r.topWord,
+  "share falling": r.fallShare.toFixed(3),
+});
 console.table([
-  ...squeezeD.never.map((r) => ({ "y−": "Never", ...r })),
-  ...squeezeD.valley.map((r) => ({ "y−": "valley", ...r })),
+  ...squeezeD.never.map((r) => roundRow("Never", r)),
+  ...squeezeD.valley.map((r) => roundRow("valley", r)),
 ]);
 await lab.flushOutput();
 
@@ -1003,19 +1010,20 @@ console.log(
     }`,
 );
 // Part D
+const estQ = (xs: number[]) => lab.meanCI(xs, 0.95, "questions");
 const dMinusAll = [...squeezeD.never, ...squeezeD.valley].map((r) => r.minusDelta);
 table.sanity({
   what: "Part D: the SFT'd model's runs stay in the few-nat regime",
   expected: "every run's Δ ln π(y−) in [−6, −0.5] nats",
-  measured: `Never ${lab.formatInterval(est(squeezeD.never.map((r) => r.minusDelta)))}; valley ${
-    lab.formatInterval(est(squeezeD.valley.map((r) => r.minusDelta)))
+  measured: `Never ${lab.formatInterval(estQ(squeezeD.never.map((r) => r.minusDelta)))}; valley ${
+    lab.formatInterval(estQ(squeezeD.valley.map((r) => r.minusDelta)))
   }`,
   pass: dMinusAll.every((v) => v >= -6 && v <= -0.5),
 });
 table.finding({
   claim: "D1 (SFT'd GPT-2) a negative gradient on y− = Never raises the next token's argmax",
   expected: "Δ ln π(argmax) > 0 nats over the questions",
-  estimate: lab.meanCI(squeezeD.never.map((r) => r.topDelta), 0.95, "questions"),
+  estimate: estQ(squeezeD.never.map((r) => r.topDelta)),
   threshold: 0,
   direction: ">",
   measured: `argmax words: ${squeezeD.never.map((r) => JSON.stringify(r.topWord)).join(", ")}`,
@@ -1031,8 +1039,8 @@ table.finding({
   threshold: 0,
   direction: ">",
   measured: `share falling: Never ${
-    lab.formatInterval(est(squeezeD.never.map((r) => r.fallShare)))
-  }, valley ${lab.formatInterval(est(squeezeD.valley.map((r) => r.fallShare)))}`,
+    lab.formatInterval(estQ(squeezeD.never.map((r) => r.fallShare)))
+  }, valley ${lab.formatInterval(estQ(squeezeD.valley.map((r) => r.fallShare)))}`,
 });
 // Part C
 const eventOk = event !== undefined && event.inf.chosen[No][0] > 0 &&
