@@ -20,6 +20,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "./kernels/gradients.ts";
 import { registerWasmGradients } from "./kernels/wasm_grads.ts";
 import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
+import { CPU_KERNELS_ENV, registerCpuKernels } from "./kernels/cpu_fast.ts";
 import { guardStorageBinding, maxBindingFromEnv, numericLimits } from "./kernels/webgpu_limits.ts";
 
 /** Backends this module can start. */
@@ -293,9 +294,20 @@ export async function startBackend(
   name: BackendName,
 ): Promise<{ adapter: string; hardware: boolean; soft: boolean; blas?: BlasInfo }> {
   switch (name) {
-    case "cpu":
+    case "cpu": {
       await setAndCheck("cpu");
-      return { adapter: "CPU (tfjs pure-JS kernels)", hardware: false, soft: false };
+      // The stock kernels are the conformance reference: the fast ones only when asked for.
+      if (Deno.env.get(CPU_KERNELS_ENV) !== "fast") {
+        return { adapter: "CPU (tfjs pure-JS kernels)", hardware: false, soft: false };
+      }
+      const fast = registerCpuKernels();
+      return {
+        adapter: `CPU (tfjs JS kernels, fast ${CPU_KERNELS_ENV}; matrix products: ${fast.blas.summary})`,
+        hardware: false,
+        soft: false,
+        blas: fast.blas,
+      };
+    }
     case "wasm": {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");
       // Deno's fetch reads file: URLs, so the binaries load from node_modules with no server.

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedAdamUpdate } from "../kernels/cpu_adam.ts";
 
 /** SGD: `p ← p − lr·g` with optional heavy-ball momentum (PyTorch `torch.optim.SGD`). */
 export interface SgdSpec {
@@ -301,6 +302,7 @@ class SlotOptimizer implements Optimizer {
       }
       case "adam":
       case "adamw": {
+        if (this.#fusedAdam(p, g, slot, lr, t)) return;
         let q: tf.Tensor = p;
         if (s.name === "adamw") {
           if (s.weightDecay > 0) q = tf.mul(p, 1 - lr * s.weightDecay);
@@ -344,6 +346,28 @@ class SlotOptimizer implements Optimizer {
         return;
       }
     }
+  }
+
+  /** The one-pass update of lib/kernels/cpu_adam.ts, where the backend registered it. */
+  #fusedAdam(p: tf.Variable, g: tf.Tensor, slot: Map<string, tf.Variable>, lr: number, t: number) {
+    const s = this.spec;
+    if (s.name !== "adam" && s.name !== "adamw") return false;
+    const m = slot.get("m")!, v = slot.get("v")!;
+    const out = fusedAdamUpdate(p, g, m, v, {
+      lr,
+      beta1: s.beta1,
+      beta2: s.beta2,
+      eps: s.eps,
+      decay: s.name === "adamw" ? 1 - lr * s.weightDecay : 1,
+      l2: s.name === "adam" ? s.weightDecay : 0,
+      bc1: 1 - Math.pow(s.beta1, t),
+      bc2: 1 - Math.pow(s.beta2, t),
+    });
+    if (!out) return false;
+    m.assign(out[1]);
+    v.assign(out[2]);
+    p.assign(out[0]);
+    return true;
   }
 
   async state(): Promise<OptimizerState> {
