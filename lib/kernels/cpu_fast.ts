@@ -2,7 +2,8 @@
  * Fast kernels for the pure-JS `cpu` backend, for models too large for `wasm`'s 4 GiB heap.
  *
  * `registerCpuKernels()` puts on `cpu`: OpenBLAS matrix products (./cpu_blas.ts), one-pass
- * `Transpose` / `Slice` / `SplitV` and a scatter-add `UnsortedSegmentSum` (./cpu_layout.ts), and
+ * `Transpose` / `Slice` / `SplitV` and a scatter-add `UnsortedSegmentSum` (./cpu_layout.ts),
+ * broadcasting float32 `Add` / `Sub` / `Multiply` / `RealDiv` (./cpu_elementwise.ts), and
  * the fused Adam / AdamW update (./cpu_adam.ts) that lib/train/optimizers.ts uses when it is
  * registered. They are opt-in: the stock `cpu` kernels are the reference every other backend
  * (and the conformance test) is compared with, so `startBackend("cpu")` keeps them unless
@@ -15,6 +16,15 @@ import type { BlasInfo } from "./blas.ts";
 import { registerCpuBlasMatMul, unregisterCpuBlasMatMul } from "./cpu_blas.ts";
 import { CPU_LAYOUT_KERNELS } from "./cpu_layout.ts";
 import { ADAM_KERNEL, cpuAdamKernel } from "./cpu_adam.ts";
+import { BINARY_OPS, binaryKernel } from "./cpu_elementwise.ts";
+
+/** Every replaced kernel by name, built over the stock kernel it replaces. */
+const REPLACED: Readonly<Record<string, (fallback: tf.KernelConfig) => tf.KernelFunc>> = {
+  ...CPU_LAYOUT_KERNELS,
+  ...Object.fromEntries(
+    Object.keys(BINARY_OPS).map((n) => [n, (f: tf.KernelConfig) => binaryKernel(n, f)]),
+  ),
+};
 
 /** Environment variable: `fast` makes `startBackend("cpu")` register these kernels. */
 export const CPU_KERNELS_ENV = "DPO_LAB_CPU_KERNELS";
@@ -48,7 +58,7 @@ export interface CpuKernelsInfo {
 export function registerCpuKernels(opts: { blasPath?: string } = {}): CpuKernelsInfo {
   const blas = registerCpuBlasMatMul(opts.blasPath ? { path: opts.blasPath } : {});
   const kernels = blas.active ? ["BatchMatMul"] : [];
-  for (const [name, make] of Object.entries(CPU_LAYOUT_KERNELS)) {
+  for (const [name, make] of Object.entries(REPLACED)) {
     const current = tf.getKernel(name, "cpu") as Marked | undefined;
     if (current && !current[STOCK]) {
       tf.unregisterKernel(name, "cpu");
@@ -82,7 +92,7 @@ export function registerCpuKernels(opts: { blasPath?: string } = {}): CpuKernels
 export function unregisterCpuKernels(): string[] {
   const done: string[] = [];
   if (unregisterCpuBlasMatMul()) done.push("BatchMatMul");
-  for (const name of Object.keys(CPU_LAYOUT_KERNELS)) {
+  for (const name of Object.keys(REPLACED)) {
     const stock = (tf.getKernel(name, "cpu") as Marked | undefined)?.[STOCK];
     if (!stock) continue;
     tf.unregisterKernel(name, "cpu");

@@ -254,8 +254,10 @@ class SlotOptimizer implements Optimizer {
 
   #ensureSlots(vars: readonly tf.Variable[]): void {
     if (this.#slots.length === 0) {
+      // In a tidy: a variable shares its initial tensor's data, and that tensor, kept, would
+      // hold the zeros alive after the first assign (twice the model's size for Adam).
       this.#slots = vars.map((v) =>
-        new Map(this.#names.map((n) => [n, tf.variable(tf.zerosLike(v), false)]))
+        new Map(this.#names.map((n) => [n, tf.tidy(() => tf.variable(tf.zerosLike(v), false))]))
       );
     }
     if (this.#slots.length !== vars.length) {
@@ -398,7 +400,10 @@ class SlotOptimizer implements Optimizer {
               `optimizer slot '${i}/${n}' has shape [${saved.shape}], variable ${v.name} [${v.shape}]`,
             );
           }
-          return [n, tf.variable(tf.tensor(saved.values, saved.shape, "float32"), false)];
+          return [
+            n,
+            tf.tidy(() => tf.variable(tf.tensor(saved.values, saved.shape, "float32"), false)),
+          ];
         }))
       );
     }

@@ -201,6 +201,58 @@ Deno.test("cpu UnsortedSegmentSum equals a float64 scatter-add, and tf.gather's 
   assertClose(withFast(g), g(), { rtol: 1e-5, atol: 1e-6 });
 });
 
+Deno.test("cpu Add/Sub/Multiply/RealDiv with broadcasting equal a float64 reference", () => {
+  const pairs: [number[], number[]][] = [
+    [[4, 5], [4, 5]],
+    [[2, 3, 7], [2, 3, 1]],
+    [[2, 3, 1], [2, 3, 7]],
+    [[1, 1, 6, 6], [2, 3, 6, 6]],
+    [[3, 8], [8]],
+    [[], [3, 2]],
+    [[3, 1, 5], [1, 4, 1]],
+    [[2, 1], []],
+  ];
+  const ops: [
+    string,
+    (x: number, y: number) => number,
+    (a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  ][] = [
+    ["add", (x, y) => x + y, tf.add],
+    ["sub", (x, y) => x - y, tf.sub],
+    ["mul", (x, y) => x * y, tf.mul],
+    ["div", (x, y) => x / y, tf.div],
+  ];
+  let seed = 40;
+  for (const [sa, sb] of pairs) {
+    const a = rand(tf.util.sizeFromShape(sa), seed++);
+    // Divisors away from zero, so the relative tolerance means something.
+    const b = rand(tf.util.sizeFromShape(sb), seed++).map((x) => x + Math.sign(x) * 0.5);
+    const out = tf.broadcast_util.assertAndGetBroadcastShape(sa, sb);
+    const rank = out.length;
+    const idx = (shape: number[], loc: number[]) => {
+      let k = 0;
+      shape.forEach((d, i) => (k = k * d + (d === 1 ? 0 : loc[i + rank - shape.length]!)));
+      return k;
+    };
+    for (const [name, f64, op] of ops) {
+      const want: number[] = [];
+      for (let i = 0; i < tf.util.sizeFromShape(out); i++) {
+        const loc = out.map((_, d) =>
+          Math.floor(i / tf.util.sizeFromShape(out.slice(d + 1))) % out[d]!
+        );
+        want.push(f64(a[idx(sa, loc)]!, b[idx(sb, loc)]!));
+      }
+      const y = withFast(() => op(tf.tensor(a, sa), tf.tensor(b, sb)));
+      assert.deepEqual(y.shape, out, `${name} [${sa}] [${sb}]`);
+      assertClose(read(y), want, { rtol: 1e-6, atol: 1e-7, msg: `${name} [${sa}] [${sb}]` });
+    }
+  }
+  // int32 keeps the stock kernel (and its integer result).
+  const iy = withFast(() => tf.add(tf.tensor1d([1, 2], "int32"), tf.scalar(3, "int32")));
+  assert.equal(iy.dtype, "int32");
+  assert.deepEqual(Array.from(read(iy)), [4, 5]);
+});
+
 /** Float64 AdamW / Adam update, written from the formulas (PyTorch's AdamW and Adam). */
 function adam64(
   p: number,

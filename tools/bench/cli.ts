@@ -14,6 +14,8 @@
 import { BACKEND_NAMES, type BackendName } from "../../lib/backend.ts";
 import { type BenchOptions, runBench } from "./run.ts";
 import { machineSlug, renderResults, spliceResults } from "./report.ts";
+import { runScale } from "./scale.ts";
+import { DEFAULT_SCALE_MODELS, SCALE_MODELS } from "./scale_models.ts";
 
 /** Parsed command-line options. */
 export interface BenchArgs {
@@ -31,6 +33,10 @@ export interface BenchArgs {
   json?: string;
   /** Where to write the markdown (default: BENCHMARKS.md; quick: out/bench/BENCHMARKS.md). */
   md?: string;
+  /** Run the scale task (tools/bench/scale.ts) instead of the default bench. */
+  scale?: boolean;
+  /** Models of the scale task (default: DEFAULT_SCALE_MODELS). */
+  scaleModels?: string[];
 }
 
 const USAGE = `usage: lab bench [options]
@@ -52,7 +58,12 @@ options:
   --memory-steps N    steps of the memory check (default 1000; quick 40)
   --skip LIST         any of trackers,memory,profile
   --json PATH         results file (default bench/results-<machine>.json)
-  --md PATH           markdown file whose generated block is rewritten (default BENCHMARKS.md)`;
+  --md PATH           markdown file whose generated block is rewritten (default BENCHMARKS.md)
+  --scale             instead: the scale task (GPT-2 small/medium DPO steps and a 1.1B Llama's
+                      scoring on the cpu backend's fast kernels, against the peer; 15-30 min);
+                      writes bench/scale-<machine>.json (or --json)
+  --scale-models LIST any of ${Object.keys(SCALE_MODELS).join(",")}
+                      (default ${DEFAULT_SCALE_MODELS.join(",")})`;
 
 function positiveInt(v: string | undefined, flag: string): number {
   const n = Number(v);
@@ -139,6 +150,19 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       case "--md":
         out.md = value();
         break;
+      case "--scale":
+        out.scale = true;
+        break;
+      case "--scale-models":
+        out.scaleModels = value().split(",").map((m) => {
+          if (!SCALE_MODELS[m]) {
+            throw new RangeError(
+              `--scale-models: unknown model '${m}' (${Object.keys(SCALE_MODELS).join(", ")})`,
+            );
+          }
+          return m;
+        });
+        break;
       default:
         throw new RangeError(`unknown option '${a}'\n\n${USAGE}`);
     }
@@ -170,6 +194,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
   const a = parseBenchArgs(args);
   if (a.installPeer) await installPeer();
+  if (a.scale) return await scaleCommand(a);
   const opts: BenchOptions = {
     quick: a.quick,
     backends: a.backends,
@@ -214,5 +239,43 @@ export async function benchCommand(args: string[]): Promise<number> {
     return 0;
   } finally {
     await Deno.remove(opts.tmpDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** `lab bench --scale`: runs tools/bench/scale.ts and writes its results JSON. */
+async function scaleCommand(a: BenchArgs): Promise<number> {
+  const tmpDir = await Deno.makeTempDir({ prefix: "dpo-lab-scale-" });
+  try {
+    const r = await runScale({
+      models: a.scaleModels,
+      threads: a.peerThreads ? [a.peerThreads] : undefined,
+      peer: a.peer,
+      pythons: a.python ? [a.python] : undefined,
+      tmpDir,
+      log: (line) => console.error(`[scale ${new Date().toISOString().slice(11, 19)}] ${line}`),
+    });
+    const json = a.json ?? `bench/scale-${machineSlug(r.machine)}.json`;
+    const dir = json.slice(0, json.lastIndexOf("/"));
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(json, JSON.stringify(r, null, 2) + "\n");
+    for (const f of r.figures) {
+      const rss = f.peakRssBytes ? `, peak RSS ${(f.peakRssBytes / 2 ** 30).toFixed(2)} GiB` : "";
+      console.log(
+        `${f.model} ${f.task} ${f.backend}: ${f.rate.median.toFixed(2)} ${f.unit} ` +
+          `(${(f.wallMs.median / 1000).toFixed(1)} s per run${rss})`,
+      );
+    }
+    for (const g of r.goals) {
+      console.log(
+        `goal ${g.id}: ${g.measured} (target ${g.targetText}) ${
+          g.met === null ? "n/a" : g.met ? "met" : "NOT met"
+        }`,
+      );
+    }
+    for (const s of r.skipped) console.log(`skipped: ${s}`);
+    console.log(`wrote ${json}`);
+    return 0;
+  } finally {
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
   }
 }
