@@ -463,3 +463,12 @@ export function formatBackendReport(r: BackendReport): string {
   return `tfjs backend: ${r.name} on ${r.adapter} (${kind}); ${r.reason}. ` +
     `tfjs ${r.versions.tfjs}, deno ${r.versions.deno}, ${r.host}`;
 }
+
+// The `cpu` backend's fast kernels (OpenBLAS products, one-pass layout and element-wise ops,
+// fused Adam): opt-in, for models too large for `wasm` (see lib/kernels/cpu_fast.ts).
+export {
+  CPU_KERNELS_ENV,
+  type CpuKernelsInfo,
+  registerCpuKernels,
+  unregisterCpuKernels,
+} from "./kernels/cpu_fast.ts";

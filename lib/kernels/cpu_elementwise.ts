@@ -135,3 +135,50 @@ export function binaryKernel(name: string, fallback: tf.KernelConfig): tf.Kernel
     );
   }) as unknown as tf.KernelFunc;
 }
+
+/**
+ * Softmax over the last axis of `[rows, n]` float32 values, one row at a time (max, exp and
+ * sum in float64, like the stock kernel's sequence of ops without its four temporaries and
+ * their broadcasting passes).
+ *
+ * @example
+ * ```ts
+ * import { softmaxRows } from "./cpu_elementwise.ts";
+ * const y = softmaxRows(Float32Array.from([0, Math.log(3), 5, 5]), 2);
+ * console.log(Array.from(y)); // [0.25, 0.75, 0.5, 0.5]
+ * ```
+ */
+export function softmaxRows(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += n) {
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) if (x[o + j]! > max) max = x[o + j]!;
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(x[o + j]! - max);
+      out[o + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < n; j++) out[o + j] = out[o + j]! / sum;
+  }
+  return out;
+}
+
+/** The `Softmax` kernel function over the stock `fallback` (last axis, float32 only). */
+export function softmaxKernel(fallback: tf.KernelConfig): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { logits } = args.inputs as { logits: tf.TensorInfo };
+    const dim = (args.attrs as { dim: number }).dim;
+    const rank = logits.shape.length;
+    const v = cpuValues(args.backend, logits);
+    if (!v || logits.dtype !== "float32" || rank === 0 || (dim !== -1 && dim !== rank - 1)) {
+      return fallback.kernelFunc(args);
+    }
+    const out = softmaxRows(v, logits.shape[rank - 1]!);
+    return (args.backend as unknown as CpuBackendInternals).makeTensorInfo(
+      [...logits.shape],
+      "float32",
+      out,
+    );
+  }) as unknown as tf.KernelFunc;
+}

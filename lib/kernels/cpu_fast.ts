@@ -3,7 +3,8 @@
  *
  * `registerCpuKernels()` puts on `cpu`: OpenBLAS matrix products (./cpu_blas.ts), one-pass
  * `Transpose` / `Slice` / `SplitV` and a scatter-add `UnsortedSegmentSum` (./cpu_layout.ts),
- * broadcasting float32 `Add` / `Sub` / `Multiply` / `RealDiv` (./cpu_elementwise.ts), and
+ * broadcasting float32 `Add` / `Sub` / `Multiply` / `RealDiv` and a row-wise `Softmax`
+ * (./cpu_elementwise.ts), and
  * the fused Adam / AdamW update (./cpu_adam.ts) that lib/train/optimizers.ts uses when it is
  * registered. They are opt-in: the stock `cpu` kernels are the reference every other backend
  * (and the conformance test) is compared with, so `startBackend("cpu")` keeps them unless
@@ -16,11 +17,12 @@ import type { BlasInfo } from "./blas.ts";
 import { registerCpuBlasMatMul, unregisterCpuBlasMatMul } from "./cpu_blas.ts";
 import { CPU_LAYOUT_KERNELS } from "./cpu_layout.ts";
 import { ADAM_KERNEL, cpuAdamKernel } from "./cpu_adam.ts";
-import { BINARY_OPS, binaryKernel } from "./cpu_elementwise.ts";
+import { BINARY_OPS, binaryKernel, softmaxKernel } from "./cpu_elementwise.ts";
 
 /** Every replaced kernel by name, built over the stock kernel it replaces. */
 const REPLACED: Readonly<Record<string, (fallback: tf.KernelConfig) => tf.KernelFunc>> = {
   ...CPU_LAYOUT_KERNELS,
+  Softmax: softmaxKernel,
   ...Object.fromEntries(
     Object.keys(BINARY_OPS).map((n) => [n, (f: tf.KernelConfig) => binaryKernel(n, f)]),
   ),

@@ -253,6 +253,23 @@ Deno.test("cpu Add/Sub/Multiply/RealDiv with broadcasting equal a float64 refere
   assert.deepEqual(Array.from(read(iy)), [4, 5]);
 });
 
+Deno.test("cpu Softmax over the last axis equals a float64 softmax, and the stock kernel", () => {
+  for (const shape of [[5], [3, 7], [2, 3, 4, 33]]) {
+    const n = shape.at(-1)!;
+    const x = rand(tf.util.sizeFromShape(shape), 50).map((v) => 8 * v);
+    const want: number[] = [];
+    for (let o = 0; o < x.length; o += n) {
+      const row = Array.from(x.subarray(o, o + n));
+      const e = row.map((v) => Math.exp(v - Math.max(...row)));
+      const s = e.reduce((a, b) => a + b, 0);
+      want.push(...e.map((v) => v / s));
+    }
+    const f = () => read(tf.softmax(tf.tensor(x, shape)));
+    assertClose(withFast(f), want, { rtol: 1e-6, atol: 1e-8, msg: `[${shape}]` });
+    assertClose(withFast(f), f(), { rtol: 1e-6, atol: 1e-8, msg: `[${shape}] vs stock` });
+  }
+});
+
 /** Float64 AdamW / Adam update, written from the formulas (PyTorch's AdamW and Adam). */
 function adam64(
   p: number,

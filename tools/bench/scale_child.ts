@@ -9,8 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { startBackend } from "../../lib/backend.ts";
-import { registerCpuKernels } from "../../lib/kernels/cpu_fast.ts";
+import { registerCpuKernels, startBackend } from "../../lib/backend.ts";
 import { createGPT2, createLlama, loadCausalLM, saveCausalLM } from "../../lib/models/mod.ts";
 import { residentMemory } from "./machine.ts";
 import { fastUniformSource, SCALE_MODELS, type ScaleModel } from "./scale_models.ts";
