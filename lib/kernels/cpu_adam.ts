@@ -81,6 +81,44 @@ export function adamUpdateArrays(
   return [np, nm, nv];
 }
 
+/**
+ * {@link adamUpdateArrays} writing the new values over `p`, `m` and `v`.
+ *
+ * @example
+ * ```ts
+ * import { adamUpdateInPlace } from "./cpu_adam.ts";
+ * const p = Float32Array.from([1]), m = Float32Array.from([0]), v = Float32Array.from([0]);
+ * adamUpdateInPlace(p, Float32Array.from([2]), m, v, { lr: 0.1, beta1: 0.9, beta2: 0.999,
+ *   eps: 0, decay: 1, l2: 0, bc1: 0.1, bc2: 0.001 });
+ * console.log(p[0].toFixed(2), m[0].toFixed(2)); // "0.90" "0.20"
+ * ```
+ */
+export function adamUpdateInPlace(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  a: AdamUpdateAttrs,
+): void {
+  const n = p.length;
+  if (g.length !== n || m.length !== n || v.length !== n) {
+    throw new RangeError(
+      `${ADAM_KERNEL}: lengths differ (param ${n}, grad ${g.length}, m ${m.length}, v ${v.length})`,
+    );
+  }
+  const { beta1, beta2, eps, decay, l2 } = a;
+  const c1 = 1 - beta1, c2 = 1 - beta2, step = a.lr / a.bc1, sbc2 = Math.sqrt(a.bc2);
+  for (let i = 0; i < n; i++) {
+    const pi = p[i]!;
+    const gi = g[i]! + l2 * pi;
+    const mi = beta1 * m[i]! + c1 * gi;
+    const vi = beta2 * v[i]! + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = decay * pi - step * mi / (Math.sqrt(vi) / sbc2 + eps);
+  }
+}
+
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function adamKernel(args: KernelArgs): tf.TensorInfo[] {
@@ -102,10 +140,25 @@ export const cpuAdamKernel: tf.KernelConfig = {
   kernelFunc: adamKernel as unknown as tf.KernelFunc,
 };
 
+/** The `cpu` backend's array of `t` when `t` is the only tensor on it, else undefined. */
+function soleArray(backend: unknown, t: tf.Tensor): Float32Array | undefined {
+  const b = backend as CpuBackendInternals & { refCount?(dataId: unknown): number };
+  if (typeof b.refCount !== "function" || b.refCount(t.dataId) !== 1) return undefined;
+  return cpuValues(backend, t);
+}
+
 /**
  * The fused update when the active backend has {@link ADAM_KERNEL} registered (the `cpu`
  * backend after `registerCpuKernels()`), else undefined: the caller then runs its op sequence.
- * Returns new tensors [param, m, v]; inputs are not disposed.
+ *
+ * On `cpu`, when the parameter and both moments are each held by one tensor only (the
+ * optimizer's variables), the update is written over their arrays and the result is
+ * `"in-place"`: no new memory. A fresh allocation costs more than the update itself on a
+ * virtual machine, where each new page faults (GPT-2 small's three new 0.5 GB sets per step
+ * took longer than the arithmetic). The one thing this can change is a contiguous `tf.slice`
+ * of a parameter still held from before the update (tfjs-backend-cpu makes those views of the
+ * parameter's array): it sees the new values. Otherwise new tensors [param, m, v] are returned;
+ * inputs are not disposed.
  *
  * @example
  * ```ts
@@ -115,7 +168,7 @@ export const cpuAdamKernel: tf.KernelConfig = {
  * await tf.setBackend("cpu");
  * const x = tf.scalar(1);
  * const r = fusedAdamUpdate(x, x, x, x, { lr: 0, beta1: 0, beta2: 0, eps: 1, decay: 1, l2: 0, bc1: 1, bc2: 1 });
- * console.log(r === undefined || r.length === 3); // true
+ * console.log(r === undefined || r === "in-place" || r.length === 3); // true
  * ```
  */
 export function fusedAdamUpdate(
@@ -124,9 +177,18 @@ export function fusedAdamUpdate(
   m: tf.Tensor,
   v: tf.Tensor,
   attrs: AdamUpdateAttrs,
-): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {
+): [tf.Tensor, tf.Tensor, tf.Tensor] | "in-place" | undefined {
   if (!tf.getKernel(ADAM_KERNEL, tf.getBackend())) return undefined;
   if ([param, grad, m, v].some((t) => t.dtype !== "float32")) return undefined;
+  if (tf.getBackend() === "cpu") {
+    const backend = tf.backend();
+    const [p, mm, vv] = [param, m, v].map((t) => soleArray(backend, t));
+    const g = cpuValues(backend, grad);
+    if (p && mm && vv && g) {
+      adamUpdateInPlace(p, g, mm, vv, attrs);
+      return "in-place";
+    }
+  }
   const out = tf.engine().runKernel(
     ADAM_KERNEL,
     { param, grad, m, v } as unknown as tf.NamedTensorMap,

@@ -366,6 +366,7 @@ class SlotOptimizer implements Optimizer {
       bc2: 1 - Math.pow(s.beta2, t),
     });
     if (!out) return false;
+    if (out === "in-place") return true;
     m.assign(out[1]);
     v.assign(out[2]);
     p.assign(out[0]);

@@ -297,17 +297,25 @@ Deno.test("fused AdamW/Adam: three optimizer steps equal a float64 hand computat
         [want[i], m[i], v[i]] = adam64(want[i]!, grads[t - 1]![i]!, m[i], v[i], { ...hp, t });
       }
     }
-    const got = withFast(() => {
-      assert.ok(tf.getKernel(ADAM_KERNEL, "cpu"), "the fused kernel is registered");
-      const p = tf.variable(tf.tensor1d(p0));
-      const opt = createOptimizer({ name, weightDecay: wd });
-      for (const g of grads) tf.tidy(() => opt.apply([p], [tf.tensor1d(g)], hp.lr));
-      opt.dispose();
-      const out = p.dataSync().slice();
-      p.dispose();
-      return out;
-    });
-    assertClose(got, want, { rtol: 1e-6, atol: 1e-7, msg: name });
+    // Sole owner: updated in place; shared (a clone holds the data): new tensors, and the
+    // clone keeps the old values.
+    for (const shared of [false, true]) {
+      const got = withFast(() => {
+        assert.ok(tf.getKernel(ADAM_KERNEL, "cpu"), "the fused kernel is registered");
+        const p = tf.variable(tf.tidy(() => tf.tensor1d(p0)));
+        const holder = shared ? p.clone() : undefined;
+        const opt = createOptimizer({ name, weightDecay: wd });
+        const dataId = p.dataId;
+        for (const g of grads) tf.tidy(() => opt.apply([p], [tf.tensor1d(g)], hp.lr));
+        assert.equal(p.dataId === dataId, !shared, "in place exactly when p's data is unshared");
+        opt.dispose();
+        if (holder) assert.deepEqual(read(holder), p0, "a clone of the parameter is unchanged");
+        const out = p.dataSync().slice();
+        p.dispose();
+        return out;
+      });
+      assertClose(got, want, { rtol: 1e-6, atol: 1e-7, msg: `${name}, shared ${shared}` });
+    }
   }
 });
 
