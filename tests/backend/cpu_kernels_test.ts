@@ -302,7 +302,7 @@ Deno.test("fused AdamW/Adam: three optimizer steps equal a float64 hand computat
     for (const shared of [false, true]) {
       const got = withFast(() => {
         assert.ok(tf.getKernel(ADAM_KERNEL, "cpu"), "the fused kernel is registered");
-        const p = tf.variable(tf.tidy(() => tf.tensor1d(p0)));
+        const p = tf.tidy(() => tf.variable(tf.tensor1d(p0)));
         const holder = shared ? p.clone() : undefined;
         const opt = createOptimizer({ name, weightDecay: wd });
         const dataId = p.dataId;
