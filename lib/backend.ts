@@ -302,7 +302,8 @@ export async function startBackend(
       }
       const fast = registerCpuKernels();
       return {
-        adapter: `CPU (tfjs JS kernels, fast ${CPU_KERNELS_ENV}; matrix products: ${fast.blas.summary})`,
+        adapter:
+          `CPU (tfjs JS kernels, fast ${CPU_KERNELS_ENV}; matrix products: ${fast.blas.summary})`,
         hardware: false,
         soft: false,
         blas: fast.blas,

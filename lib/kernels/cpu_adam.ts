@@ -140,6 +140,26 @@ export const cpuAdamKernel: tf.KernelConfig = {
   kernelFunc: adamKernel as unknown as tf.KernelFunc,
 };
 
+let inPlace = false;
+
+/**
+ * Turns the in-place mode of {@link fusedAdamUpdate} on or off (default off, or on when
+ * `DPO_LAB_CPU_ADAM=in-place` is set when `registerCpuKernels()` runs); returns the old mode.
+ *
+ * @example
+ * ```ts
+ * import { setAdamInPlace } from "./cpu_adam.ts";
+ * const old = setAdamInPlace(true);
+ * setAdamInPlace(old);
+ * console.log(old); // false
+ * ```
+ */
+export function setAdamInPlace(on: boolean): boolean {
+  const old = inPlace;
+  inPlace = on;
+  return old;
+}
+
 /** The `cpu` backend's array of `t` when `t` is the only tensor on it, else undefined. */
 function soleArray(backend: unknown, t: tf.Tensor): Float32Array | undefined {
   const b = backend as CpuBackendInternals & { refCount?(dataId: unknown): number };
@@ -151,14 +171,14 @@ function soleArray(backend: unknown, t: tf.Tensor): Float32Array | undefined {
  * The fused update when the active backend has {@link ADAM_KERNEL} registered (the `cpu`
  * backend after `registerCpuKernels()`), else undefined: the caller then runs its op sequence.
  *
- * On `cpu`, when the parameter and both moments are each held by one tensor only (the
- * optimizer's variables), the update is written over their arrays and the result is
- * `"in-place"`: no new memory. A fresh allocation costs more than the update itself on a
- * virtual machine, where each new page faults (GPT-2 small's three new 0.5 GB sets per step
- * took longer than the arithmetic). The one thing this can change is a contiguous `tf.slice`
- * of a parameter still held from before the update (tfjs-backend-cpu makes those views of the
- * parameter's array): it sees the new values. Otherwise new tensors [param, m, v] are returned;
- * inputs are not disposed.
+ * Returns new tensors [param, m, v] (inputs are not disposed), or, in the opt-in in-place
+ * mode ({@link setAdamInPlace}) on `cpu` when the parameter and both moments are each held by
+ * one tensor only, writes the update over their arrays and returns `"in-place"`: no new
+ * memory. A fresh allocation can cost more than the update itself on a virtual machine, where
+ * each new page faults (GPT-2 small's three new 0.5 GB sets per step). It is opt-in because
+ * tfjs-backend-cpu hands out its arrays without copying: `tf.tensor(array)` keeps the caller's
+ * array, `dataSync()` / `data()` return the tensor's own, and a contiguous `tf.slice` is a view;
+ * any of those held across an update would see the new values.
  *
  * @example
  * ```ts
@@ -180,7 +200,7 @@ export function fusedAdamUpdate(
 ): [tf.Tensor, tf.Tensor, tf.Tensor] | "in-place" | undefined {
   if (!tf.getKernel(ADAM_KERNEL, tf.getBackend())) return undefined;
   if ([param, grad, m, v].some((t) => t.dtype !== "float32")) return undefined;
-  if (tf.getBackend() === "cpu") {
+  if (inPlace && tf.getBackend() === "cpu") {
     const backend = tf.backend();
     const [p, mm, vv] = [param, m, v].map((t) => soleArray(backend, t));
     const g = cpuValues(backend, grad);

@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BlasInfo } from "./blas.ts";
 import { registerCpuBlasMatMul, unregisterCpuBlasMatMul } from "./cpu_blas.ts";
 import { CPU_LAYOUT_KERNELS } from "./cpu_layout.ts";
-import { ADAM_KERNEL, cpuAdamKernel } from "./cpu_adam.ts";
+import { ADAM_KERNEL, cpuAdamKernel, setAdamInPlace } from "./cpu_adam.ts";
 import { BINARY_OPS, binaryKernel, softmaxKernel } from "./cpu_elementwise.ts";
 
 /** Every replaced kernel by name, built over the stock kernel it replaces. */
@@ -27,6 +27,9 @@ const REPLACED: Readonly<Record<string, (fallback: tf.KernelConfig) => tf.Kernel
     Object.keys(BINARY_OPS).map((n) => [n, (f: tf.KernelConfig) => binaryKernel(n, f)]),
   ),
 };
+
+/** Environment variable: `in-place` turns on the fused Adam's in-place mode (./cpu_adam.ts). */
+export const CPU_ADAM_ENV = "DPO_LAB_CPU_ADAM";
 
 /** Environment variable: `fast` makes `startBackend("cpu")` register these kernels. */
 export const CPU_KERNELS_ENV = "DPO_LAB_CPU_KERNELS";
@@ -46,7 +49,9 @@ export interface CpuKernelsInfo {
 
 /**
  * Registers the fast `cpu` kernels (idempotent). Without OpenBLAS the products stay on the
- * stock kernel and `blas.summary` says why; the other kernels need no library.
+ * stock kernel and `blas.summary` says why; the other kernels need no library. With
+ * `DPO_LAB_CPU_ADAM=in-place` set, the fused Adam updates unshared parameters in place (see
+ * `setAdamInPlace` in ./cpu_adam.ts for what that can change).
  *
  * @example
  * ```ts
@@ -76,6 +81,7 @@ export function registerCpuKernels(opts: { blasPath?: string } = {}): CpuKernels
     if (current) kernels.push(name);
   }
   if (!tf.getKernel(ADAM_KERNEL, "cpu")) tf.registerKernel(cpuAdamKernel);
+  if (Deno.env.get(CPU_ADAM_ENV) === "in-place") setAdamInPlace(true);
   kernels.push(ADAM_KERNEL);
   return { blas, kernels };
 }

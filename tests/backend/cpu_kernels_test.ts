@@ -9,7 +9,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "../../lib/kernels/gradients.ts";
 import assert from "node:assert/strict";
 import { registerCpuKernels, unregisterCpuKernels } from "../../lib/kernels/cpu_fast.ts";
-import { ADAM_KERNEL, adamUpdateArrays } from "../../lib/kernels/cpu_adam.ts";
+import { ADAM_KERNEL, adamUpdateArrays, setAdamInPlace } from "../../lib/kernels/cpu_adam.ts";
 import { createOptimizer } from "../../lib/train/optimizers.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { assertClose } from "../helpers.ts";
@@ -297,24 +297,26 @@ Deno.test("fused AdamW/Adam: three optimizer steps equal a float64 hand computat
         [want[i], m[i], v[i]] = adam64(want[i]!, grads[t - 1]![i]!, m[i], v[i], { ...hp, t });
       }
     }
-    // Sole owner: updated in place; shared (a clone holds the data): new tensors, and the
-    // clone keeps the old values.
-    for (const shared of [false, true]) {
+    // New tensors by default; in the in-place mode, in place when p's data is unshared; shared
+    // (a clone holds the data): new tensors, and the clone keeps the old values.
+    for (const [mode, shared] of [[false, false], [true, false], [true, true]]) {
       const got = withFast(() => {
         assert.ok(tf.getKernel(ADAM_KERNEL, "cpu"), "the fused kernel is registered");
-        const p = tf.tidy(() => tf.variable(tf.tensor1d(p0)));
+        setAdamInPlace(mode);
+        const p = tf.tidy(() => tf.variable(tf.tensor1d(p0.slice())));
         const holder = shared ? p.clone() : undefined;
         const opt = createOptimizer({ name, weightDecay: wd });
         const dataId = p.dataId;
         for (const g of grads) tf.tidy(() => opt.apply([p], [tf.tensor1d(g)], hp.lr));
-        assert.equal(p.dataId === dataId, !shared, "in place exactly when p's data is unshared");
+        setAdamInPlace(false);
+        assert.equal(p.dataId === dataId, mode && !shared, "in place: in that mode, unshared");
         opt.dispose();
         if (holder) assert.deepEqual(read(holder), p0, "a clone of the parameter is unchanged");
         const out = p.dataSync().slice();
         p.dispose();
         return out;
       });
-      assertClose(got, want, { rtol: 1e-6, atol: 1e-7, msg: `${name}, shared ${shared}` });
+      assertClose(got, want, { rtol: 1e-6, atol: 1e-7, msg: `${name}, ${mode} ${shared}` });
     }
   }
 });

@@ -54,8 +54,13 @@ export const SCALE_MODELS: Readonly<Record<string, ScaleModel>> = {
   },
 };
 
-/** What `lab bench --scale` runs unless told otherwise (GPT-2 large only on request). */
-export const DEFAULT_SCALE_MODELS: readonly string[] = ["gpt2-small", "gpt2-medium", "llama-1b"];
+/** What `lab bench --scale` runs unless told otherwise (GPT-2 large last: one step, no peer). */
+export const DEFAULT_SCALE_MODELS: readonly string[] = [
+  "gpt2-small",
+  "gpt2-medium",
+  "llama-1b",
+  "gpt2-large",
+];
 
 /**
  * A seeded {@link TensorSource} that is fast enough for a billion parameters: uniform draws
