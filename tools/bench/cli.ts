@@ -60,7 +60,7 @@ options:
   --json PATH         results file (default bench/results-<machine>.json)
   --md PATH           markdown file whose generated block is rewritten (default BENCHMARKS.md)
   --scale             instead: the scale task (GPT-2 small/medium DPO steps and a 1.1B Llama's
-                      scoring on the cpu backend's fast kernels, against the peer; 15-30 min);
+                      scoring on the cpu backend's fast kernels, against the peer; ~40 min);
                       writes bench/scale-<machine>.json (or --json)
   --scale-models LIST any of ${Object.keys(SCALE_MODELS).join(",")}
                       (default ${DEFAULT_SCALE_MODELS.join(",")})`;

@@ -5,7 +5,7 @@
  * PyTorch peer on the same checkpoint (1 thread and all threads); a ~1B Llama
  * (TinyLlama-1.1B's shape) scores forward-only and computes CHES. Each measurement runs in its
  * own process (./scale_child.ts) and reports its peak resident memory. Not part of the default
- * `lab bench`: on a 2-core machine it takes 15-30 minutes.
+ * `lab bench`: one run took 41 minutes on a loaded 2-core machine.
  *
  * @module
  */
