@@ -22,6 +22,7 @@ import { registerWasmGradients } from "./kernels/wasm_grads.ts";
 import { registerSharingIdentity } from "./kernels/wasm_identity.ts";
 import { registerWasmCopies } from "./kernels/wasm_copies.ts";
 import { type BlasInfo, registerBlasMatMul } from "./kernels/blas.ts";
+import { CPU_KERNELS_ENV, registerCpuKernels } from "./kernels/cpu_fast.ts";
 import { guardStorageBinding, maxBindingFromEnv, numericLimits } from "./kernels/webgpu_limits.ts";
 import { ensureRuntimeDir } from "./runtime_env.ts";
 
@@ -298,9 +299,21 @@ export async function startBackend(
   name: BackendName,
 ): Promise<{ adapter: string; hardware: boolean; soft: boolean; blas?: BlasInfo }> {
   switch (name) {
-    case "cpu":
+    case "cpu": {
       await setAndCheck("cpu");
-      return { adapter: "CPU (tfjs pure-JS kernels)", hardware: false, soft: false };
+      // The stock kernels are the conformance reference: the fast ones only when asked for.
+      if (Deno.env.get(CPU_KERNELS_ENV) !== "fast") {
+        return { adapter: "CPU (tfjs pure-JS kernels)", hardware: false, soft: false };
+      }
+      const fast = registerCpuKernels();
+      return {
+        adapter:
+          `CPU (tfjs JS kernels, fast ${CPU_KERNELS_ENV}; matrix products: ${fast.blas.summary})`,
+        hardware: false,
+        soft: false,
+        blas: fast.blas,
+      };
+    }
     case "wasm": {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");
       // Deno's fetch reads file: URLs, so the binaries load from node_modules with no server.
@@ -459,3 +472,16 @@ export function formatBackendReport(r: BackendReport): string {
   return `tfjs backend: ${r.name} on ${r.adapter} (${kind}); ${r.reason}. ` +
     `tfjs ${r.versions.tfjs}, deno ${r.versions.deno}, ${r.host}`;
 }
+
+// The `cpu` backend's fast kernels (OpenBLAS products, one-pass layout and element-wise ops,
+// fused Adam): opt-in, for models too large for `wasm` (see lib/kernels/cpu_fast.ts).
+export {
+  CPU_KERNELS_ENV,
+  type CpuKernelsInfo,
+  registerCpuKernels,
+  unregisterCpuKernels,
+} from "./kernels/cpu_fast.ts";
+
+// Mesa's "XDG_RUNTIME_DIR is invalid" warning is silenced before any adapter request; the CLI
+// calls this itself before it starts a backend.
+export { ensureRuntimeDir } from "./runtime_env.ts";

@@ -15,4 +15,4 @@
  * @module
  */
 export { faultCallbacks } from "./fault.ts";
-export { registerRunFile } from "./run_dir.ts";
+export { registerRunFile, RUN_MARKER } from "./run_dir.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedAdamUpdate } from "../kernels/cpu_adam.ts";
 
 /** SGD: `p ← p − lr·g` with optional heavy-ball momentum (PyTorch `torch.optim.SGD`). */
 export interface SgdSpec {
@@ -253,8 +254,10 @@ class SlotOptimizer implements Optimizer {
 
   #ensureSlots(vars: readonly tf.Variable[]): void {
     if (this.#slots.length === 0) {
+      // In a tidy: a variable shares its initial tensor's data, and that tensor, kept, would
+      // hold the zeros alive after the first assign (twice the model's size for Adam).
       this.#slots = vars.map((v) =>
-        new Map(this.#names.map((n) => [n, tf.variable(tf.zerosLike(v), false)]))
+        new Map(this.#names.map((n) => [n, tf.tidy(() => tf.variable(tf.zerosLike(v), false))]))
       );
     }
     if (this.#slots.length !== vars.length) {
@@ -301,6 +304,7 @@ class SlotOptimizer implements Optimizer {
       }
       case "adam":
       case "adamw": {
+        if (this.#fusedAdam(p, g, slot, lr, t)) return;
         let q: tf.Tensor = p;
         if (s.name === "adamw") {
           if (s.weightDecay > 0) q = tf.mul(p, 1 - lr * s.weightDecay);
@@ -346,6 +350,29 @@ class SlotOptimizer implements Optimizer {
     }
   }
 
+  /** The one-pass update of lib/kernels/cpu_adam.ts, where the backend registered it. */
+  #fusedAdam(p: tf.Variable, g: tf.Tensor, slot: Map<string, tf.Variable>, lr: number, t: number) {
+    const s = this.spec;
+    if (s.name !== "adam" && s.name !== "adamw") return false;
+    const m = slot.get("m")!, v = slot.get("v")!;
+    const out = fusedAdamUpdate(p, g, m, v, {
+      lr,
+      beta1: s.beta1,
+      beta2: s.beta2,
+      eps: s.eps,
+      decay: s.name === "adamw" ? 1 - lr * s.weightDecay : 1,
+      l2: s.name === "adam" ? s.weightDecay : 0,
+      bc1: 1 - Math.pow(s.beta1, t),
+      bc2: 1 - Math.pow(s.beta2, t),
+    });
+    if (!out) return false;
+    if (out === "in-place") return true;
+    m.assign(out[1]);
+    v.assign(out[2]);
+    p.assign(out[0]);
+    return true;
+  }
+
   async state(): Promise<OptimizerState> {
     const slots = new Map<string, SavedTensor>();
     for (let i = 0; i < this.#slots.length; i++) {
@@ -374,7 +401,10 @@ class SlotOptimizer implements Optimizer {
               `optimizer slot '${i}/${n}' has shape [${saved.shape}], variable ${v.name} [${v.shape}]`,
             );
           }
-          return [n, tf.variable(tf.tensor(saved.values, saved.shape, "float32"), false)];
+          return [
+            n,
+            tf.tidy(() => tf.variable(tf.tensor(saved.values, saved.shape, "float32"), false)),
+          ];
         }))
       );
     }

@@ -16,6 +16,9 @@ import { type BenchOptions, runBench } from "./run.ts";
 import { machineSlug, renderResults } from "./report.ts";
 import { describeMachine } from "./machine.ts";
 import { checkBenchOutputs, writeBenchOutputs } from "./write.ts";
+import { prepareOutput, writeOutput } from "../../lib/output.ts";
+import { runScale } from "./scale.ts";
+import { DEFAULT_SCALE_MODELS, SCALE_MODELS } from "./scale_models.ts";
 
 /** Parsed command-line options. */
 export interface BenchArgs {
@@ -35,6 +38,10 @@ export interface BenchArgs {
   md?: string;
   /** Replace an existing results file (default: refuse it before measuring). */
   force?: boolean;
+  /** Run the scale task (tools/bench/scale.ts) instead of the default bench. */
+  scale?: boolean;
+  /** Models of the scale task (default: DEFAULT_SCALE_MODELS). */
+  scaleModels?: string[];
 }
 
 const USAGE = `usage: lab bench [options]
@@ -57,7 +64,12 @@ options:
   --skip LIST         any of trackers,memory,profile
   --json PATH         results file (default bench/results-<machine>.json)
   --md PATH           markdown file whose generated block is rewritten (default BENCHMARKS.md)
-  --force             replace an existing results file (default: refuse it before measuring)`;
+  --force             replace an existing results file (default: refuse it before measuring)
+  --scale             instead: the scale task (GPT-2 small/medium DPO steps and a 1.1B Llama's
+                      scoring on the cpu backend's fast kernels, against the peer; ~40 min);
+                      writes bench/scale-<machine>.json (or --json)
+  --scale-models LIST any of ${Object.keys(SCALE_MODELS).join(",")}
+                      (default ${DEFAULT_SCALE_MODELS.join(",")})`;
 
 function positiveInt(v: string | undefined, flag: string): number {
   const n = Number(v);
@@ -147,6 +159,19 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       case "--force":
         out.force = true;
         break;
+      case "--scale":
+        out.scale = true;
+        break;
+      case "--scale-models":
+        out.scaleModels = value().split(",").map((m) => {
+          if (!SCALE_MODELS[m]) {
+            throw new RangeError(
+              `--scale-models: unknown model '${m}' (${Object.keys(SCALE_MODELS).join(", ")})`,
+            );
+          }
+          return m;
+        });
+        break;
       default:
         throw new RangeError(`unknown option '${a}'\n\n${USAGE}`);
     }
@@ -177,8 +202,15 @@ export async function benchCommand(args: string[]): Promise<number> {
     return 0;
   }
   const a = parseBenchArgs(args);
+  const slug = machineSlug(await describeMachine());
+  if (a.scale) {
+    const scaleJson = a.json ?? `bench/scale-${slug}.json`;
+    await prepareOutput(scaleJson, { force: a.force === true });
+    if (a.installPeer) await installPeer();
+    return await scaleCommand(a, scaleJson);
+  }
   // The outputs are settled before measuring, so a long run never ends refused.
-  const json = a.json ?? defaultJson(a.quick, machineSlug(await describeMachine()));
+  const json = a.json ?? defaultJson(a.quick, slug);
   const md = a.md ?? (a.quick ? "out/bench/BENCHMARKS.md" : "BENCHMARKS.md");
   await checkBenchOutputs(json, md, a.force === true);
   if (a.installPeer) await installPeer();
@@ -216,4 +248,39 @@ export async function benchCommand(args: string[]): Promise<number> {
 
 function defaultJson(quick: boolean, slug: string): string {
   return quick ? `out/bench/results-${slug}-quick.json` : `bench/results-${slug}.json`;
+}
+
+/** `lab bench --scale`: runs tools/bench/scale.ts and writes its results JSON. */
+async function scaleCommand(a: BenchArgs, json: string): Promise<number> {
+  const tmpDir = await Deno.makeTempDir({ prefix: "dpo-lab-scale-" });
+  try {
+    const r = await runScale({
+      models: a.scaleModels,
+      threads: a.peerThreads ? [a.peerThreads] : undefined,
+      peer: a.peer,
+      pythons: a.python ? [a.python] : undefined,
+      tmpDir,
+      log: (line) => console.error(`[scale ${new Date().toISOString().slice(11, 19)}] ${line}`),
+    });
+    await writeOutput(json, JSON.stringify(r, null, 2) + "\n", { force: a.force === true });
+    for (const f of r.figures) {
+      const rss = f.peakRssBytes ? `, peak RSS ${(f.peakRssBytes / 2 ** 30).toFixed(2)} GiB` : "";
+      console.log(
+        `${f.model} ${f.task} ${f.backend}: ${f.rate.median.toFixed(2)} ${f.unit} ` +
+          `(${(f.wallMs.median / 1000).toFixed(1)} s per run${rss})`,
+      );
+    }
+    for (const g of r.goals) {
+      console.log(
+        `goal ${g.id}: ${g.measured} (target ${g.targetText}) ${
+          g.met === null ? "n/a" : g.met ? "met" : "NOT met"
+        }`,
+      );
+    }
+    for (const s of r.skipped) console.log(`skipped: ${s}`);
+    console.log(`wrote ${json}`);
+    return 0;
+  } finally {
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+  }
 }

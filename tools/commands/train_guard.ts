@@ -10,7 +10,7 @@ import type { SkippedRow } from "../../lib/data/mod.ts";
 export { modelContext } from "../../lib/data/mod.ts";
 import type { TrainCallback } from "../../lib/train/mod.ts";
 import { RunWriter } from "../../lib/train/mod.ts";
-import { RUN_MARKER } from "../../lib/train/run_dir.ts";
+import { RUN_MARKER } from "../../lib/train/internal.ts";
 
 /** How many skipped rows are listed one per line before the rest are counted. */
 const LISTED = 10;
