@@ -8,7 +8,7 @@ import { collateProbes, type ProbeBatch, type TokenizedPair } from "../data/mod.
 import type { PairSides } from "./gradient_alignment.ts";
 
 /**
- * For data whose position `p` is `pairs[p]` (e.g. `pairsData(pairs)`): position → its chosen
+ * For data whose position `p` is `pairs[p]` (e.g. `preferenceData(pairs, { padId })`): position → its chosen
  * and its rejected response, each collated as a one-row {@link ProbeBatch} laid out like the
  * pair's own rows, so `lmScorer(model).logps` gives the pair's `l_w` and `l_l`.
  *
