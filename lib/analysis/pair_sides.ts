@@ -8,9 +8,9 @@ import { collateProbes, type ProbeBatch, type TokenizedPair } from "../data/mod.
 import type { PairSides } from "./gradient_alignment.ts";
 
 /**
- * For data whose position `p` is `pairs[p]` (e.g. `preferenceData(pairs, { padId })`): position → its chosen
- * and its rejected response, each collated as a one-row {@link ProbeBatch} laid out like the
- * pair's own rows, so `lmScorer(model).logps` gives the pair's `l_w` and `l_l`.
+ * For data whose position `p` is `pairs[p]` (e.g. `preferenceData(pairs, { padId })`):
+ * position → its chosen and its rejected response, each collated as a one-row
+ * {@link ProbeBatch} laid out like the pair's own rows, so `lmScorer(model).logps` gives the pair's `l_w` and `l_l`.
  *
  * @example
  * ```ts
