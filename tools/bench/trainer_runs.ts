@@ -12,7 +12,7 @@ import {
   gradientAlignmentTracker,
   pairSides,
 } from "../../lib/analysis/mod.ts";
-import type { PreferenceBatch, TokenizedPair } from "../../lib/data/mod.ts";
+import type { PreferenceBatch, ProbeBatch, TokenizedPair } from "../../lib/data/mod.ts";
 import type { CausalLM } from "../../lib/models/mod.ts";
 import { dpo } from "../../lib/objectives/mod.ts";
 import type { TrainCallback } from "../../lib/train/mod.ts";
@@ -62,7 +62,7 @@ export function allTrackers(
   return [
     probabilityMassTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
     displacementTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
-    gradientAlignmentTracker<PreferenceBatch>({
+    gradientAlignmentTracker<PreferenceBatch, ProbeBatch>({
       every: s.every,
       positions: [...Array(s.gradientPairs).keys()],
       ...(pairs ? { sides: pairSides(pairs, 0) } : {}),
