@@ -51,29 +51,108 @@ export async function gradientInnerProducts<B>(
   policy: PreferenceScorer<B, unknown>,
   batch: B,
 ): Promise<GradientGeometry> {
+  const sum = (pick: "policyChosen" | "policyRejected") => () =>
+    tf.sum(policy.scores(batch)[pick]) as tf.Scalar;
+  const { inner, chosenSq, rejectedSq, cosine } = await geometryOf(
+    variablesOf(policy),
+    sum("policyChosen"),
+    sum("policyRejected"),
+  );
+  return { inner, chosenSq, rejectedSq, cosine };
+}
+
+/** One pair's chosen and rejected responses as two one-row batches for a scorer's `logps`. */
+export interface PairSides<P> {
+  chosen: P;
+  rejected: P;
+}
+
+/**
+ * {@link gradientInnerProducts} of one pair given as two one-row probe batches
+ * ({@link PairSides}) scored by `policy.logps`: each of the two backward passes runs only the
+ * row it differentiates, where a pair batch runs both rows (the other with a zero gradient).
+ * Also returns the two log-probs the passes computed, `l_w` and `l_l`.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/mod.ts";
+ * import { collateProbes } from "../data/mod.ts";
+ * import { lmScorer } from "../scoring/mod.ts";
+ * import { sideGradientInnerProducts } from "./gradient_alignment.ts";
+ * const model = createGPT2({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * const row = (name: string, ids: number[]) =>
+ *   collateProbes([{ index: 0, name, promptIds: [1, 2], completionIds: ids }], 0);
+ * const g = await sideGradientInnerProducts(lmScorer(model), {
+ *   chosen: row("chosen", [3, 4]),
+ *   rejected: row("rejected", [5, 6]),
+ * });
+ * console.log(g.chosen < 0 && g.cosine > -1 && g.cosine < 1); // true
+ * model.dispose();
+ * ```
+ */
+export async function sideGradientInnerProducts<P>(
+  policy: PreferenceScorer<unknown, P>,
+  sides: PairSides<P>,
+): Promise<GradientGeometry & { chosen: number; rejected: number }> {
+  const logps = policy.logps;
+  if (!logps) throw new TypeError("sideGradientInnerProducts needs a scorer with logps()");
+  const sum = (probes: P) => () => {
+    const lp = logps(probes);
+    if (lp.size !== 1) {
+      lp.dispose();
+      throw new RangeError(`sideGradientInnerProducts: a side has ${lp.size} rows, expected 1`);
+    }
+    return tf.sum(lp) as tf.Scalar;
+  };
+  return await geometryOf(variablesOf(policy), sum(sides.chosen), sum(sides.rejected));
+}
+
+function variablesOf(policy: { variables(): tf.Variable[] }): tf.Variable[] {
   const vars = policy.variables();
   if (vars.length === 0) throw new RangeError("policy has no variables to differentiate");
-  const grad = (pick: "policyChosen" | "policyRejected") =>
-    tf.variableGrads(() => tf.sum(policy.scores(batch)[pick]) as tf.Scalar, vars).grads;
+  return vars;
+}
+
+/** Inner products of the gradients of two scalar functions, plus the functions' values. */
+async function geometryOf(
+  vars: tf.Variable[],
+  chosenFn: () => tf.Scalar,
+  rejectedFn: () => tf.Scalar,
+): Promise<GradientGeometry & { chosen: number; rejected: number }> {
   const packed = tf.tidy(() => {
-    const gw = grad("policyChosen"), gl = grad("policyRejected");
+    const gw = tf.variableGrads(chosenFn, vars), gl = tf.variableGrads(rejectedFn, vars);
     let i: tf.Tensor = tf.scalar(0), c: tf.Tensor = tf.scalar(0), r: tf.Tensor = tf.scalar(0);
     for (const v of vars) {
       // A variable the score does not touch (e.g. another prompt's embedding) has no entry.
-      const a = gw[v.name], b = gl[v.name];
+      const a = gw.grads[v.name], b = gl.grads[v.name];
       if (a) c = tf.add(c, tf.sum(tf.square(a)));
       if (b) r = tf.add(r, tf.sum(tf.square(b)));
       if (a && b) i = tf.add(i, tf.sum(tf.mul(a, b)));
     }
-    return tf.stack([i, c, r]);
+    return tf.stack([i, c, r, gw.value, gl.value]);
   });
-  let inner: number, cSq: number, rSq: number;
+  let v: number[];
   try {
-    [inner, cSq, rSq] = Array.from(await packed.data());
+    v = Array.from(await packed.data());
   } finally {
     packed.dispose();
   }
-  return { inner, chosenSq: cSq, rejectedSq: rSq, cosine: inner / Math.sqrt(cSq * rSq) };
+  const [inner, chosenSq, rejectedSq, chosen, rejected] = v as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return {
+    inner,
+    chosenSq,
+    rejectedSq,
+    cosine: inner / Math.sqrt(chosenSq * rejectedSq),
+    chosen,
+    rejected,
+  };
 }
 
 /**

@@ -113,3 +113,5 @@ export {
   type SeriesRows,
 } from "./checkpoint_series.ts";
 export { type MassTrackerOptions, probabilityMassTracker } from "./mass_tracker.ts";
+export { type PairSides, sideGradientInnerProducts } from "./gradient_alignment.ts";
+export { pairSides } from "./pair_sides.ts";

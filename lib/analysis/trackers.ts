@@ -28,7 +28,13 @@ import type { PreferenceScorer, TrainData } from "../core/scores.ts";
 import { scoresAt } from "./tracked_scores.ts";
 import { argmaxMass, massShift, topKGains } from "./distribution.ts";
 import { displacement, type DisplacementLabel, labelDisplacement } from "./displacement.ts";
-import { firstOrderLogpChange, gradientInnerProducts } from "./gradient_alignment.ts";
+import {
+  firstOrderLogpChange,
+  type GradientGeometry,
+  gradientInnerProducts,
+  type PairSides,
+  sideGradientInnerProducts,
+} from "./gradient_alignment.ts";
 import type { NextTokenSource } from "./next_token.ts";
 
 function positiveInt(x: number, what: string): number {
@@ -405,7 +411,7 @@ export function displacementTracker<B, P = unknown>(
 // Gradient alignment.
 
 /** Options of {@link gradientAlignmentTracker}. */
-export interface GradientTrackerOptions<B> {
+export interface GradientTrackerOptions<B, P = unknown> {
   /** Data positions to measure, one pair at a time (default: the first 4). */
   positions?: readonly number[];
   /** Data to take them from (default: the training data). */
@@ -419,6 +425,13 @@ export interface GradientTrackerOptions<B> {
   reference?: { chosen: readonly number[]; rejected: readonly number[] };
   /** JSONL file for per-pair rows (default `gradients`); false for none. */
   file?: string | false;
+  /**
+   * A data position's chosen and rejected responses as one-row batches for the policy's
+   * `logps` (for causal LMs: `pairSides`). Each backward pass then runs only the row it
+   * differentiates instead of both rows of the pair, for the same values; each side's log-prob
+   * must match the pair's score (checked to relative 1e-4).
+   */
+  sides?: (position: number) => PairSides<P>;
 }
 
 /** A {@link gradientAlignmentTracker}: a callback plus its latest per-pair rows. */
@@ -444,8 +457,8 @@ export interface GradientTracker<B> extends TrainCallback<B> {
  * console.log(tracker.name); // gradient_alignment
  * ```
  */
-export function gradientAlignmentTracker<B>(
-  opts: GradientTrackerOptions<B> = {},
+export function gradientAlignmentTracker<B, P = unknown>(
+  opts: GradientTrackerOptions<B, P> = {},
 ): GradientTracker<B> {
   const every = positiveInt(opts.every ?? 10, "gradientAlignmentTracker every");
   const file = opts.file === undefined ? "gradients" : opts.file;
@@ -457,12 +470,9 @@ export function gradientAlignmentTracker<B>(
   const measure = async (ctx: RunContext<B>): Promise<HookResult> => {
     const data = opts.data ?? ctx.data;
     const positions = opts.positions ?? defaultPositions(data, 4);
-    const policy = ctx.policy as PreferenceScorer<B, unknown>;
+    const policy = ctx.policy as PreferenceScorer<B, P>;
     const rows: Record<string, number>[] = [];
-    const current = (await scoresAt(ctx, data, positions, 32)).map((s, i) => ({
-      ...s,
-      batch: data.batch([positions[i]]),
-    }));
+    const current = await scoresAt(ctx, data, positions, 32);
     if (!reference) {
       reference = {
         chosen: current.map((c) => c.chosen),
@@ -483,7 +493,7 @@ export function gradientAlignmentTracker<B>(
       rejectedLength: current.map((c) => c.rejectedLength),
     });
     for (const [i, c] of current.entries()) {
-      const g = await gradientInnerProducts(policy, c.batch);
+      const g = await pairGeometry(policy, data, positions[i], c, opts.sides);
       const w = { chosen: weights.chosen[i], rejected: weights.rejected[i] };
       const pred = firstOrderLogpChange(g, { weights: w, lr: 1 });
       rows.push({
@@ -528,6 +538,27 @@ export function gradientAlignmentTracker<B>(
       if (state) reference = state as typeof reference;
     },
   };
+}
+
+/** Gradient geometry of the pair at `position`, from its one-row sides when given. */
+async function pairGeometry<B, P>(
+  policy: PreferenceScorer<B, P>,
+  data: TrainData<B>,
+  position: number,
+  score: { chosen: number; rejected: number },
+  sides: ((position: number) => PairSides<P>) | undefined,
+): Promise<GradientGeometry> {
+  if (!sides) return await gradientInnerProducts(policy, data.batch([position]));
+  const g = await sideGradientInnerProducts(policy, sides(position));
+  for (const k of ["chosen", "rejected"] as const) {
+    if (!(Math.abs(g[k] - score[k]) <= 1e-4 * Math.max(1, Math.abs(score[k])))) {
+      throw new RangeError(
+        `gradientAlignmentTracker sides: position ${position}'s ${k} side scores ${g[k]}, ` +
+          `the pair ${score[k]}; the sides do not hold this pair`,
+      );
+    }
+  }
+  return g;
 }
 
 /**

@@ -7,8 +7,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import process from "node:process";
-import { displacementTracker, gradientAlignmentTracker } from "../../lib/analysis/mod.ts";
-import type { PreferenceBatch, TokenizedPair } from "../../lib/data/mod.ts";
+import {
+  displacementTracker,
+  gradientAlignmentTracker,
+  pairSides,
+} from "../../lib/analysis/mod.ts";
+import type { PreferenceBatch, ProbeBatch, TokenizedPair } from "../../lib/data/mod.ts";
 import type { CausalLM } from "../../lib/models/mod.ts";
 import { dpo } from "../../lib/objectives/mod.ts";
 import type { TrainCallback } from "../../lib/train/mod.ts";
@@ -40,6 +44,8 @@ export const ALL_TRACKERS: Readonly<TrackerSetting> = {
 /**
  * Every tracker the library has for causal LMs: implicit rewards (per-pair rows every step,
  * built into `train()`), probability mass, likelihood displacement and gradient alignment.
+ * Given the run's `pairs` (data position p = `pairs[p]`, padding id 0, as `pairData`), gradient
+ * alignment differentiates one-row sides of each pair, for the same values.
  *
  * @example
  * ```ts
@@ -48,14 +54,18 @@ export const ALL_TRACKERS: Readonly<TrackerSetting> = {
  * // ["probability_mass", "displacement", "gradient_alignment"]
  * ```
  */
-export function allTrackers(s: TrackerSetting): TrainCallback<PreferenceBatch>[] {
+export function allTrackers(
+  s: TrackerSetting,
+  pairs?: readonly TokenizedPair[],
+): TrainCallback<PreferenceBatch>[] {
   const tracked = [...Array(s.trackedPairs).keys()];
   return [
     probabilityMassTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
     displacementTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
-    gradientAlignmentTracker<PreferenceBatch>({
+    gradientAlignmentTracker<PreferenceBatch, ProbeBatch>({
       every: s.every,
       positions: [...Array(s.gradientPairs).keys()],
+      ...(pairs ? { sides: pairSides(pairs, 0) } : {}),
     }),
   ] as TrainCallback<PreferenceBatch>[];
 }
@@ -128,7 +138,7 @@ async function timedTrain(
     maxSteps: steps,
     progress: false,
     examplesEvery: level === "off" ? false : 1,
-    callbacks: [...(level === "all" ? allTrackers(setting) : []), ...extra, clock],
+    callbacks: [...(level === "all" ? allTrackers(setting, pairs) : []), ...extra, clock],
   });
   return { wall, cpu };
 }

@@ -1,0 +1,165 @@
+/**
+ * The gradient-alignment tracker's one-row `sides` path against an independent computation:
+ * each response's log-prob written out here from the model's full logits (log-softmax, pick
+ * the next token, sum over the completion), its gradient taken alone with `tf.grads`, and the
+ * inner product, norms and cosine accumulated in float64. The tracker run with and without
+ * `sides` must report the same rows.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { assertClose, useCpu } from "../helpers.ts";
+import { createGPT2 } from "../../lib/models/mod.ts";
+import type { CausalLM } from "../../lib/models/mod.ts";
+import { lmScorer } from "../../lib/scoring/mod.ts";
+import type { TokenizedPair } from "../../lib/data/mod.ts";
+import { preferenceData } from "../../lib/train/train_data.ts";
+import { train } from "../../lib/train/trainer.ts";
+import { dpo } from "../../lib/objectives/trl.ts";
+import {
+  gradientInnerProducts,
+  sideGradientInnerProducts,
+} from "../../lib/analysis/gradient_alignment.ts";
+import { gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
+import { pairSides } from "../../lib/analysis/pair_sides.ts";
+
+await useCpu();
+
+const CONFIG = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
+// Different completion lengths, so the pair batch pads one row and the one-row sides do not.
+const PAIRS: TokenizedPair[] = [
+  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
+  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
+  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
+];
+
+/** Gradient of one response's summed log-prob, flattened in float64, by hand. */
+function rowGradient(model: CausalLM, prompt: number[], completion: number[]): Float64Array {
+  const ids = [...prompt, ...completion];
+  const vars = model.variables();
+  const f = () => {
+    const logits = model.forward(tf.tensor2d([ids], [1, ids.length], "int32")).logits;
+    const lsm = tf.logSoftmax(tf.reshape(logits, [ids.length, model.vocabSize]));
+    let s: tf.Tensor = tf.scalar(0);
+    for (let t = prompt.length; t < ids.length; t++) {
+      s = tf.add(s, tf.slice(lsm, [t - 1, ids[t]], [1, 1]).reshape([]));
+    }
+    return s as tf.Scalar;
+  };
+  const { grads } = tf.variableGrads(f, vars);
+  const out: number[] = [];
+  for (const v of vars) {
+    out.push(...(grads[v.name] ? grads[v.name].dataSync() : new Float32Array(v.size)));
+  }
+  tf.dispose(grads);
+  return Float64Array.from(out);
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.grads in float64", async () => {
+  const model = createGPT2(CONFIG, { seed: 3 });
+  try {
+    const scorer = lmScorer(model);
+    const data = preferenceData(PAIRS, { padId: 0 });
+    const sides = pairSides(PAIRS, 0);
+    for (const [i, p] of PAIRS.entries()) {
+      const gw = rowGradient(model, p.promptIds, p.chosenIds);
+      const gl = rowGradient(model, p.promptIds, p.rejectedIds);
+      const want = {
+        inner: dot(gw, gl),
+        chosenSq: dot(gw, gw),
+        rejectedSq: dot(gl, gl),
+        cosine: dot(gw, gl) / Math.sqrt(dot(gw, gw) * dot(gl, gl)),
+      };
+      const side = await sideGradientInnerProducts(scorer, sides(i));
+      const pair = await gradientInnerProducts(scorer, data.batch([i]));
+      for (const k of ["inner", "chosenSq", "rejectedSq", "cosine"] as const) {
+        assertClose(side[k], want[k], { rtol: 1e-5, atol: 0, msg: `pair ${i} ${k} (sides)` });
+        assertClose(pair[k], want[k], { rtol: 1e-5, atol: 0, msg: `pair ${i} ${k} (pair)` });
+        assertClose(side[k], pair[k], { rtol: 1e-6, atol: 0, msg: `pair ${i} ${k} (old/new)` });
+      }
+      // The cosine is not trivially ±1 here, so it checks the inner product's sign and size.
+      assert.ok(Math.abs(want.cosine) < 0.99);
+    }
+  } finally {
+    model.dispose();
+  }
+});
+
+async function runTracker(withSides: boolean): Promise<Record<string, number>[][]> {
+  const model = createGPT2(CONFIG, { seed: 5 });
+  const seen: Record<string, number>[][] = [];
+  const tracker = gradientAlignmentTracker({
+    every: 1,
+    positions: [0, 1, 2],
+    file: false,
+    ...(withSides ? { sides: pairSides(PAIRS, 0) } : {}),
+  });
+  const spy = { name: "spy", onStepEnd: () => void seen.push(tracker.last!) };
+  try {
+    await train({
+      policy: lmScorer(model),
+      data: preferenceData(PAIRS, { padId: 0 }),
+      objective: dpo({ beta: 0.5 }),
+      optimizer: { name: "sgd" },
+      lr: 0.5,
+      batchSize: 2,
+      maxSteps: 3,
+      seed: 1,
+      progress: false,
+      callbacks: [tracker, spy],
+    });
+  } finally {
+    model.dispose();
+  }
+  return seen;
+}
+
+Deno.test({
+  name: "gradientAlignmentTracker reports the same rows with and without sides",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const old = await runTracker(false), now = await runTracker(true);
+    assert.equal(now.length, 3);
+    for (const [s, rows] of now.entries()) {
+      for (const [i, row] of rows.entries()) {
+        for (const [k, v] of Object.entries(row)) {
+          assertClose(v, old[s][i][k], {
+            rtol: 1e-6,
+            atol: 1e-9,
+            msg: `step ${s + 1} row ${i} ${k}`,
+          });
+        }
+      }
+    }
+  },
+});
+
+Deno.test("gradientAlignmentTracker refuses sides that do not hold the pair", async () => {
+  const model = createGPT2(CONFIG, { seed: 5 });
+  const swapped = pairSides([PAIRS[1], PAIRS[0], PAIRS[2]], 0);
+  try {
+    await assert.rejects(
+      () =>
+        train({
+          policy: lmScorer(model),
+          data: preferenceData(PAIRS, { padId: 0 }),
+          objective: dpo({ beta: 0.5 }),
+          optimizer: { name: "sgd" },
+          lr: 0.5,
+          batchSize: 2,
+          maxSteps: 1,
+          progress: false,
+          callbacks: [gradientAlignmentTracker({ positions: [0], file: false, sides: swapped })],
+        }),
+      /position 0's chosen side scores .* the sides do not hold this pair/,
+    );
+  } finally {
+    model.dispose();
+  }
+});
