@@ -52,9 +52,10 @@
 //   Δ ln π(greedy), valley − data > 0, paired by seed.
 // - D1 on the SFT'd tiny model (`data/models/tiny-sft`, which answers the persona questions with
 //   an answer word: held-out answer-word share 0.91, its card), a negative gradient on y− =
-//   "Never" after a question whose answer is "No" raises the next token's argmax: Δ ln π(argmax)
-//   > 0 over 5 questions; D2 a valley y− (" Absolutely", p ≈ 1e-6) makes more of the other tokens
-//   fall than "Never" does: share falling, valley − Never > 0, paired by question.
+//   "Never" after a question whose answer is "No" raises the next token's argmax: over 5
+//   questions, Δ ln π(argmax) is above 0; D2 a valley y− (" Absolutely", p ≈ 1e-6) makes more of
+//   the other tokens fall than "Never" does: the share falling, valley minus Never, is above 0,
+//   paired by question.
 // The paper reports the greedy response rising (−113 → −63) under long off-policy DPO on a
 // real model; whether our 1.3M-parameter model at a 3-nat step shows it is the open question.
 
