@@ -4,8 +4,9 @@
  * thread scores the rest. Both run the same `chesFromBatch`, and the batches are the same as
  * on one thread, so the scores do not depend on the split.
  *
- * The worker is kept between calls for the same model (starting one costs a backend start and
- * a model build) and its weights are re-sent only when a variable's data changed; it stops
+ * The worker is kept between calls for models of the same kind and configuration (starting one
+ * costs a backend start and a model build: checkpoint series load a new model per checkpoint)
+ * and its weights are re-sent only when a variable's data changed; it stops
  * after {@link IDLE_MS} without work, or at {@link releaseChesThreads}. A live worker keeps a
  * Deno process running, hence the idle stop.
  *
@@ -74,8 +75,8 @@ interface Reply {
 }
 
 interface Cached {
-  model: CausalLM;
-  backend: string;
+  /** Backend, model kind and configuration the replica was built for. */
+  key: string;
   worker: Worker;
   ready: Promise<void>;
   ids: unknown[];
@@ -113,7 +114,7 @@ function request(c: Cached, msg: Record<string, unknown>): Promise<Reply> {
 
 function startWorker(model: CausalLM, backend: string): Cached {
   const worker = new Worker(new URL("./ches_worker.ts", import.meta.url).href, { type: "module" });
-  const c: Cached = { model, backend, worker, ids: [], ready: Promise.resolve() };
+  const c: Cached = { key: keyOf(model, backend), worker, ids: [], ready: Promise.resolve() };
   worker.onmessage = (e: MessageEvent<Reply>) => {
     const p = c.pending;
     c.pending = undefined;
@@ -133,17 +134,21 @@ function startWorker(model: CausalLM, backend: string): Cached {
   return c;
 }
 
+function keyOf(model: CausalLM, backend: string): string {
+  return JSON.stringify([backend, model.kind, model.config]);
+}
+
 function workerFor(model: CausalLM): Cached {
   const backend = tf.getBackend();
-  if (cached && (cached.model !== model || cached.backend !== backend)) releaseChesThreads();
+  if (cached && cached.key !== keyOf(model, backend)) releaseChesThreads();
   cached ??= startWorker(model, backend);
   clearTimeout(cached.idle);
   return cached;
 }
 
 /** The weights to send: none when every variable still holds the data the worker has. */
-function changedWeights(c: Cached): Float32Array[] | undefined {
-  const vars = c.model.variables();
+function changedWeights(c: Cached, model: CausalLM): Float32Array[] | undefined {
+  const vars = model.variables();
   if (vars.length === c.ids.length && vars.every((v, i) => v.dataId === c.ids[i])) {
     return undefined;
   }
@@ -213,7 +218,7 @@ export async function chesOnThreads<T>(
     await c.ready;
     remote = request(c, {
       cmd: "run",
-      weights: changedWeights(c),
+      weights: changedWeights(c, model),
       batches: batches.filter((_, i) => share.has(i)),
       opts: workerOpts,
     });

@@ -94,6 +94,23 @@ Deno.test({
       assertClose(small.map((s) => s.ches), afterOne.slice(0, 2).map((s) => s.ches), {
         rtol: 1e-5,
       });
+      // A second model of the same configuration reuses the worker: its own weights must reach it.
+      const other = createGPT2(
+        { vocab_size: VOCAB, n_positions: 32, n_embd: D, n_layer: 2, n_head: 2 },
+        { seed: 6 },
+      );
+      try {
+        const o2 = await chesScores(other, pairs, { batchSize: 3, threads: 2 });
+        o2.forEach((s, i) =>
+          assertClose(s.ches, handChes(other, pairs[i]), {
+            rtol: 1e-4,
+            atol: 1e-4,
+            msg: `other ${i}`,
+          })
+        );
+      } finally {
+        other.dispose();
+      }
     } finally {
       releaseChesThreads();
       model.dispose();
