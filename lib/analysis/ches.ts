@@ -21,6 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM } from "../models/types.ts";
 import type { PreferenceBatch, TokenizedPair } from "../data/types.ts";
 import { collate } from "../data/collate.ts";
+import { chesOnThreads, type ChesThreadOptions, chesThreads } from "./ches_parallel.ts";
 
 /** CHES of one pair, with the lengths it was computed from. */
 export interface ChesScore {
@@ -136,6 +137,7 @@ export interface ChesOptions {
  * import "@tensorflow/tfjs-backend-cpu";
  * import { createGPT2 } from "../models/gpt2.ts";
  * import { collate } from "../data/collate.ts";
+import { chesOnThreads, type ChesThreadOptions, chesThreads } from "./ches_parallel.ts";
  * import { chesFromBatch } from "./ches.ts";
  * const model = createGPT2({ vocab_size: 32, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
  * const batch = collate([{ index: 0, promptIds: [1, 2], chosenIds: [3, 0], rejectedIds: [4, 5, 0] }], 0);
@@ -190,7 +192,7 @@ export async function chesFromBatch(
 }
 
 /** Options of {@link chesScores}. */
-export interface ChesScoresOptions extends ChesOptions {
+export interface ChesScoresOptions extends ChesOptions, ChesThreadOptions {
   /** Pairs per forward pass (default 8). */
   batchSize?: number;
   /** Padding id (default 0; padding never reaches a summed state, so any id works). */
@@ -236,6 +238,22 @@ export async function chesScores(
   opts: ChesScoresOptions = {},
 ): Promise<ChesScore[]> {
   const out = new Array<ChesScore>(pairs.length);
+  if (chesThreads(model, opts).threads === 2 && pairs.length >= 2) {
+    // One batch would leave the second thread idle: cut it in two.
+    const size = Math.min(opts.batchSize ?? 8, Math.ceil(pairs.length / 2));
+    const plan = [...chesBatches(model, pairs, { ...opts, batchSize: size })];
+    const scores = await chesOnThreads(
+      model,
+      plan.map((p) => p.batch),
+      (batch) => chesFromBatch(model, batch, opts),
+      { lengthNormalized: opts.lengthNormalized },
+    );
+    plan.forEach(({ positions, done }, i) => {
+      scores[i].forEach((score, j) => out[positions[j]] = score);
+      opts.onBatch?.(done, pairs.length);
+    });
+    return out;
+  }
   for (const { positions, batch, done } of chesBatches(model, pairs, opts)) {
     (await chesFromBatch(model, batch, opts)).forEach((score, j) => out[positions[j]] = score);
     opts.onBatch?.(done, pairs.length);

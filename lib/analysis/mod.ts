@@ -115,3 +115,4 @@ export {
 export { type MassTrackerOptions, probabilityMassTracker } from "./mass_tracker.ts";
 export { type PairSides, sideGradientInnerProducts } from "./gradient_alignment.ts";
 export { pairSides } from "./pair_sides.ts";
+export { type ChesThreadOptions, chesThreads, releaseChesThreads } from "./ches_parallel.ts";

@@ -289,7 +289,9 @@ export function precomputeReference(
 
 /**
  * CHES of every pair through the library's `chesScores` (batched forward passes with hidden
- * states), timed.
+ * states), timed. It measures the library's default: on wasm with two or more cores, a worker
+ * thread takes part of the batches (lib/analysis/ches_parallel.ts), and the CPU time counts
+ * both threads.
  *
  * @example
  * ```ts

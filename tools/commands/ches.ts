@@ -30,7 +30,7 @@ import { loadPreferenceFile } from "../../lib/data/mod.ts";
 import { formatIssue } from "../../lib/data/mod.ts";
 import { loadTokenizer } from "../../lib/data/mod.ts";
 import { tokenizePairs } from "../../lib/data/mod.ts";
-import { chesScores } from "../../lib/analysis/mod.ts";
+import { chesScores, chesThreads, releaseChesThreads } from "../../lib/analysis/mod.ts";
 import { type ChesTokenContributions, chesTokenContributions } from "../../lib/analysis/mod.ts";
 import type { TokenizedPair } from "../../lib/data/mod.ts";
 import { prepareOutput, writeOutput } from "../../lib/output.ts";
@@ -63,6 +63,8 @@ options:
   --data FILE         preference JSONL file, TRL formats (required)
   --out FILE          output JSONL (required)
   --batch-size N      pairs per forward pass (default 8)
+  --threads N         1: this thread only; 2: a worker thread takes part of the batches
+                      (default 2 on wasm with two or more cores, else 1)
   --max-length N      bound on prompt + completion tokens (default: the model's positions, or 1024)
   --backend NAME      tfjs backend: auto, tensorflow, webgpu, wasm, cpu (default auto)
   --strict            stop at the first invalid row (default: skip it and report it)
@@ -71,7 +73,15 @@ options:
                       length-normalised CHES (chosen_/rejected_token_contributions[_normalized])
   -h, --help          this text`;
 
-const FLAGS = ["--model", "--data", "--out", "--batch-size", "--max-length", "--backend"];
+const FLAGS = [
+  "--model",
+  "--data",
+  "--out",
+  "--batch-size",
+  "--max-length",
+  "--backend",
+  "--threads",
+];
 const SWITCHES = ["--strict", "--per-token", "--force"];
 
 /** Parsed arguments of `lab ches`. */
@@ -89,6 +99,8 @@ export interface ChesArgs {
   perToken: boolean;
   /** Replace an existing `--out` file (default: refuse). */
   force: boolean;
+  /** Threads for the forward passes (undefined: the library's default). */
+  threads?: number;
 }
 
 /**
@@ -113,6 +125,7 @@ export function parseChesArgs(args: readonly string[]): ChesArgs {
     strict: f.has("--strict"),
     perToken: f.has("--per-token"),
     force: f.has("--force"),
+    threads: f.int("--threads", 1),
   };
 }
 
@@ -153,7 +166,7 @@ export async function chesCommand(args: string[]): Promise<number> {
     if (tok.truncated > 0) console.error(`${tok.truncated} pairs truncated to ${maxLength} tokens`);
     const t0 = performance.now();
     const opts = { batchSize: a.batchSize, padId: tokenizer.padId };
-    const scores = await chesScores(model, tok.pairs, opts);
+    const scores = await chesScores(model, tok.pairs, { ...opts, threads: a.threads });
     const perToken = a.perToken ? await chesTokenContributions(model, tok.pairs, opts) : undefined;
     const seconds = (performance.now() - t0) / 1000;
     const lines = scores.map((s, i) =>
@@ -174,9 +187,11 @@ export async function chesCommand(args: string[]): Promise<number> {
         seconds.toFixed(2)
       } s: ` +
         `${(scores.length / seconds).toFixed(1)} pairs/s, batch ${a.batchSize}, ` +
+        `threads ${chesThreads(model, { threads: a.threads }).threads}, ` +
         `backend ${report.name}; wrote ${a.out}`,
     );
   } finally {
+    releaseChesThreads();
     model.dispose();
   }
   return 0;
