@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { RunContext } from "../train/callbacks.ts";
 import { scoresWithoutTape } from "../scoring/parallel.ts";
-import type { PreferenceScorer, TrainData } from "../core/scores.ts";
+import type { PairScores, PreferenceScorer, TrainData } from "../core/scores.ts";
 
 /** One pair's summed log-probs and completion lengths under the policy. */
 export interface PairScore {
@@ -58,7 +58,13 @@ export async function scoresAt<B>(
   const policy = ctx.policy as PreferenceScorer<B, unknown>;
   for (let i = 0; i < missing.length; i += batchSize) {
     const part = missing.slice(i, i + batchSize);
-    const s = await scoresWithoutTape(policy, data.batch(part));
+    const batch = data.batch(part);
+    // The scorer's measurement path skips token statistics that the trackers would drop.
+    const s = policy.measureScores
+      ? tf.tidy(() =>
+        policy.measureScores!(batch) as unknown as tf.TensorContainerObject
+      ) as unknown as PairScores
+      : await scoresWithoutTape(policy, batch);
     const packed = tf.tidy(() =>
       tf.stack([s.policyChosen, s.policyRejected, s.chosenLength, s.rejectedLength])
     );
