@@ -65,6 +65,11 @@ export async function gradientInnerProducts<B>(
 export interface PairSides<P> {
   chosen: P;
   rejected: P;
+  /**
+   * Completion token counts of the two sides. With them, the gradient-alignment tracker shares
+   * its passes' log-probs with the other trackers of the step instead of scoring the pair again.
+   */
+  lengths?: { chosen: number; rejected: number };
 }
 
 /**

@@ -29,6 +29,10 @@ export function pairSides(
     if (!p) throw new RangeError(`pairSides: position ${position} outside [0, ${pairs.length})`);
     const side = (name: string, completionIds: number[]) =>
       collateProbes([{ index: p.index, name, promptIds: p.promptIds, completionIds }], padId);
-    return { chosen: side("chosen", p.chosenIds), rejected: side("rejected", p.rejectedIds) };
+    return {
+      chosen: side("chosen", p.chosenIds),
+      rejected: side("rejected", p.rejectedIds),
+      lengths: { chosen: p.chosenIds.length, rejected: p.rejectedIds.length },
+    };
   };
 }

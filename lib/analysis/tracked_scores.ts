@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { RunContext } from "../train/callbacks.ts";
 import { scoresWithoutTape } from "../scoring/parallel.ts";
-import type { PreferenceScorer, TrainData } from "../core/scores.ts";
+import type { PairScores, PreferenceScorer, TrainData } from "../core/scores.ts";
 
 /** One pair's summed log-probs and completion lengths under the policy. */
 export interface PairScore {
@@ -48,17 +48,18 @@ export async function scoresAt<B>(
   positions: readonly number[],
   batchSize: number,
 ): Promise<PairScore[]> {
-  let entry = memo.get(ctx.rows);
-  if (!entry || entry.step !== ctx.step || entry.data !== data) {
-    entry = { step: ctx.step, data, byPosition: new Map() };
-    memo.set(ctx.rows, entry);
-  }
-  const known = entry.byPosition;
+  const known = stepScores(ctx, data);
   const missing = [...new Set(positions.filter((p) => !known.has(p)))];
   const policy = ctx.policy as PreferenceScorer<B, unknown>;
   for (let i = 0; i < missing.length; i += batchSize) {
     const part = missing.slice(i, i + batchSize);
-    const s = await scoresWithoutTape(policy, data.batch(part));
+    const batch = data.batch(part);
+    // The scorer's measurement path skips token statistics that the trackers would drop.
+    const s = policy.measureScores
+      ? tf.tidy(() =>
+        policy.measureScores!(batch) as unknown as tf.TensorContainerObject
+      ) as unknown as PairScores
+      : await scoresWithoutTape(policy, batch);
     const packed = tf.tidy(() =>
       tf.stack([s.policyChosen, s.policyRejected, s.chosenLength, s.rejectedLength])
     );
@@ -80,4 +81,50 @@ export async function scoresAt<B>(
     );
   }
   return positions.map((p) => known.get(p)!);
+}
+
+/** This step's scores of `data` in this run, by position (emptied when the step changes). */
+function stepScores<B>(ctx: RunContext<B>, data: TrainData<B>): Map<number, PairScore> {
+  let entry = memo.get(ctx.rows);
+  if (!entry || entry.step !== ctx.step || entry.data !== data) {
+    entry = { step: ctx.step, data, byPosition: new Map() };
+    memo.set(ctx.rows, entry);
+  }
+  return entry.byPosition;
+}
+
+/**
+ * The score of the pair at `position` of `data` if a tracker already has it at this step of this
+ * run, else undefined.
+ *
+ * @example
+ * ```ts ignore
+ * const s = knownScore(ctx, ctx.data, 0); // undefined until some tracker scored position 0
+ * ```
+ */
+export function knownScore<B>(
+  ctx: RunContext<B>,
+  data: TrainData<B>,
+  position: number,
+): PairScore | undefined {
+  return stepScores(ctx, data).get(position);
+}
+
+/**
+ * Record a pair's score measured by other passes at this step (e.g. the gradient-alignment
+ * tracker's one-row passes), so {@link scoresAt} does not score that pair again. The values must
+ * be the pair's scores under the current weights.
+ *
+ * @example
+ * ```ts ignore
+ * recordScore(ctx, ctx.data, 0, { chosen: -3.2, rejected: -4.1, chosenLength: 4, rejectedLength: 2 });
+ * ```
+ */
+export function recordScore<B>(
+  ctx: RunContext<B>,
+  data: TrainData<B>,
+  position: number,
+  score: PairScore,
+): void {
+  stepScores(ctx, data).set(position, score);
 }

@@ -25,7 +25,7 @@ import type {
 } from "../train/callbacks.ts";
 import type { Metrics, TrainObjective } from "../train/types.ts";
 import type { PreferenceScorer, TrainData } from "../core/scores.ts";
-import { scoresAt } from "./tracked_scores.ts";
+import { knownScore, type PairScore, recordScore, scoresAt } from "./tracked_scores.ts";
 import { argmaxMass, massShift, topKGains } from "./distribution.ts";
 import { displacement, type DisplacementLabel, labelDisplacement } from "./displacement.ts";
 import {
@@ -466,13 +466,19 @@ export function gradientAlignmentTracker<B, P = unknown>(
     ? { chosen: [...opts.reference.chosen], rejected: [...opts.reference.rejected] }
     : undefined;
   let last: Record<string, number>[] | undefined;
+  // Sides are checked against the pairs' own scores at a run's first measurement; after that
+  // their passes' log-probs stand in for the pairs' scores of the step (shared with the others).
+  let sidesChecked = false;
 
   const measure = async (ctx: RunContext<B>): Promise<HookResult> => {
     const data = opts.data ?? ctx.data;
     const positions = opts.positions ?? defaultPositions(data, 4);
     const policy = ctx.policy as PreferenceScorer<B, P>;
     const rows: Record<string, number>[] = [];
-    const current = await scoresAt(ctx, data, positions, 32);
+    const shared = opts.sides && sidesChecked
+      ? await sharedSideGeometry(ctx, policy, data, positions, opts.sides)
+      : undefined;
+    const current = shared?.scores ?? await scoresAt(ctx, data, positions, 32);
     if (!reference) {
       reference = {
         chosen: current.map((c) => c.chosen),
@@ -493,7 +499,8 @@ export function gradientAlignmentTracker<B, P = unknown>(
       rejectedLength: current.map((c) => c.rejectedLength),
     });
     for (const [i, c] of current.entries()) {
-      const g = await pairGeometry(policy, data, positions[i], c, opts.sides);
+      const g = shared?.geometry[i] ??
+        await pairGeometry(policy, data, positions[i], c, opts.sides);
       const w = { chosen: weights.chosen[i], rejected: weights.rejected[i] };
       const pred = firstOrderLogpChange(g, { weights: w, lr: 1 });
       rows.push({
@@ -509,6 +516,7 @@ export function gradientAlignmentTracker<B, P = unknown>(
       });
     }
     last = rows;
+    sidesChecked = opts.sides !== undefined;
     if (file) ctx.rows.append(file, rows);
     const col = (k: string) => mean(rows.map((r) => r[k]));
     return {
@@ -536,6 +544,7 @@ export function gradientAlignmentTracker<B, P = unknown>(
     saveState: () => reference,
     loadState(state) {
       if (state) reference = state as typeof reference;
+      sidesChecked = false;
     },
   };
 }
@@ -545,20 +554,70 @@ async function pairGeometry<B, P>(
   policy: PreferenceScorer<B, P>,
   data: TrainData<B>,
   position: number,
-  score: { chosen: number; rejected: number },
+  score: PairScore,
   sides: ((position: number) => PairSides<P>) | undefined,
 ): Promise<GradientGeometry> {
   if (!sides) return await gradientInnerProducts(policy, data.batch([position]));
-  const g = await sideGradientInnerProducts(policy, sides(position));
+  const s = sides(position);
+  const g = await sideGradientInnerProducts(policy, s);
+  checkSides(position, g, s.lengths, score);
+  return g;
+}
+
+/** Refuse sides whose log-probs (relative 1e-4) or lengths are not the pair's. */
+function checkSides(
+  position: number,
+  got: { chosen: number; rejected: number },
+  lengths: PairSides<unknown>["lengths"],
+  score: PairScore,
+): void {
   for (const k of ["chosen", "rejected"] as const) {
-    if (!(Math.abs(g[k] - score[k]) <= 1e-4 * Math.max(1, Math.abs(score[k])))) {
+    if (!(Math.abs(got[k] - score[k]) <= 1e-4 * Math.max(1, Math.abs(score[k])))) {
       throw new RangeError(
-        `gradientAlignmentTracker sides: position ${position}'s ${k} side scores ${g[k]}, ` +
+        `gradientAlignmentTracker sides: position ${position}'s ${k} side scores ${got[k]}, ` +
           `the pair ${score[k]}; the sides do not hold this pair`,
       );
     }
+    const n = score[k === "chosen" ? "chosenLength" : "rejectedLength"];
+    if (lengths && lengths[k] !== n) {
+      throw new RangeError(
+        `gradientAlignmentTracker sides: position ${position}'s ${k} side has ${lengths[k]} ` +
+          `tokens, the pair ${n}; the sides do not hold this pair`,
+      );
+    }
   }
-  return g;
+}
+
+/**
+ * Geometry of every pair from its sides, with the passes' log-probs as the pairs' scores of the
+ * step: recorded for the other trackers where none has scored the pair yet, checked against the
+ * score where one has. Undefined when a side set has no lengths (then the pairs are scored).
+ */
+async function sharedSideGeometry<B, P>(
+  ctx: RunContext<B>,
+  policy: PreferenceScorer<B, P>,
+  data: TrainData<B>,
+  positions: readonly number[],
+  sides: (position: number) => PairSides<P>,
+): Promise<{ scores: PairScore[]; geometry: GradientGeometry[] } | undefined> {
+  const all = positions.map(sides);
+  if (all.some((s) => !s.lengths)) return undefined;
+  const scores: PairScore[] = [], geometry: GradientGeometry[] = [];
+  for (const [i, s] of all.entries()) {
+    const g = await sideGradientInnerProducts(policy, s);
+    const known = knownScore(ctx, data, positions[i]);
+    if (known) checkSides(positions[i], g, s.lengths, known);
+    const score = known ?? {
+      chosen: g.chosen,
+      rejected: g.rejected,
+      chosenLength: s.lengths!.chosen,
+      rejectedLength: s.lengths!.rejected,
+    };
+    if (!known) recordScore(ctx, data, positions[i], score);
+    scores.push(score);
+    geometry.push(g);
+  }
+  return { scores, geometry };
 }
 
 /**

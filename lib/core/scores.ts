@@ -142,6 +142,12 @@ export interface PreferenceScorer<B, P = never> {
    * one per row of the probe batch. Used by the probability-mass tracker, never under a tape.
    */
   logps?(probes: P): tf.Tensor1D;
+  /**
+   * Per-pair scores for measurement only (never under a tape): the four sums of {@link scores}
+   * without per-token data or token statistics, which trackers would compute and drop.
+   * Trackers use it when present, else `scores`.
+   */
+  measureScores?(batch: B): PairScores;
 }
 
 /**

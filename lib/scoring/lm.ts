@@ -32,6 +32,7 @@ export function lmScorer(
     variables: () => base.variables(),
     variableNames: () => base.variableNames!(),
     scores: (batch) => base.scores(batch),
+    measureScores: (batch) => base.measureScores!(batch),
     logps: (probes) => tf.tidy(() => tokenLogps(model, probes).summed),
   };
 }

@@ -385,7 +385,8 @@ function pairStats(rows: RowStats): TokenStats {
  * A trainer adapter for a causal LM over `PreferenceBatch`es: its variables (named by their
  * Hugging Face tensor names) and {@link sequenceLogps} as the pair scores, with per-token data
  * in `tokens` when `opts.tokens` is set (token-level objectives), and the sums behind TRL's token
- * metrics in `tokenStats` unless `opts.stats` is false.
+ * metrics in `tokenStats` unless `opts.stats` is false; `measureScores` gives the four sums alone
+ * (no per-token data, no statistics) for trackers.
  *
  * @example
  * ```ts ignore
@@ -415,6 +416,16 @@ export function causalLMScorer(
         if (opts.tokens) out.tokens = s.tokens as unknown as tf.TensorContainerObject;
         if (s.tokenStats) out.tokenStats = s.tokenStats as unknown as tf.TensorContainerObject;
         return out;
+      }) as unknown as PairScores,
+    measureScores: (batch: PreferenceBatch): PairScores =>
+      tf.tidy(() => {
+        const s = sequenceLogps(model, batch, { stats: false });
+        return {
+          policyChosen: s.policyChosen,
+          policyRejected: s.policyRejected,
+          chosenLength: s.chosenLength,
+          rejectedLength: s.rejectedLength,
+        } as unknown as tf.TensorContainerObject;
       }) as unknown as PairScores,
   };
 }

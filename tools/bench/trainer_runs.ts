@@ -45,13 +45,14 @@ export const ALL_TRACKERS: Readonly<TrackerSetting> = {
  * Every tracker the library has for causal LMs: implicit rewards (per-pair rows every step,
  * built into `train()`), probability mass, likelihood displacement and gradient alignment.
  * Given the run's `pairs` (data position p = `pairs[p]`, padding id 0, as `pairData`), gradient
- * alignment differentiates one-row sides of each pair, for the same values.
+ * alignment differentiates one-row sides of each pair, for the same values, and runs first so
+ * that the other two reuse those passes' scores of its pairs.
  *
  * @example
  * ```ts
  * import { allTrackers, ALL_TRACKERS } from "./trainer_runs.ts";
  * console.log(allTrackers(ALL_TRACKERS).map((c) => c.name));
- * // ["probability_mass", "displacement", "gradient_alignment"]
+ * // ["gradient_alignment", "probability_mass", "displacement"]
  * ```
  */
 export function allTrackers(
@@ -59,14 +60,15 @@ export function allTrackers(
   pairs?: readonly TokenizedPair[],
 ): TrainCallback<PreferenceBatch>[] {
   const tracked = [...Array(s.trackedPairs).keys()];
+  // Gradient alignment first: its side passes give its pairs' scores to the two after it.
   return [
-    probabilityMassTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
-    displacementTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
     gradientAlignmentTracker<PreferenceBatch, ProbeBatch>({
       every: s.every,
       positions: [...Array(s.gradientPairs).keys()],
       ...(pairs ? { sides: pairSides(pairs, 0) } : {}),
     }),
+    probabilityMassTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
+    displacementTracker<PreferenceBatch>({ every: s.every, positions: tracked }),
   ] as TrainCallback<PreferenceBatch>[];
 }
 
