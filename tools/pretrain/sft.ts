@@ -28,7 +28,7 @@ import {
   type YesNoSftOptions,
 } from "../../lib/study/mod.ts";
 import { evalWindows } from "./data.ts";
-import { evaluate, prepareData, pretrainConfig, unigramBaseline } from "./train.ts";
+import { evaluate, exists, prepareData, pretrainConfig, unigramBaseline } from "./train.ts";
 import type { LossReport } from "./unigram.ts";
 
 const HELP = `usage: lab sft [options]
@@ -171,15 +171,6 @@ export async function sftCommand(args: string[]): Promise<number> {
     return 0;
   } finally {
     model.dispose();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
