@@ -122,3 +122,14 @@ export const NO_NEVER_YES_UNEMBEDDING: readonly (readonly number[])[] = [
   [-0.4, -0.3, 0.2, 0.1],
   [0.2, 0.5, -0.1, -0.3],
 ];
+
+/** Every file under `dir` with its content, for before/after comparisons. */
+export function snapshot(dir: string, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) Object.assign(out, snapshot(p, `${prefix}${e.name}/`));
+    else out[`${prefix}${e.name}`] = Deno.readTextFileSync(p);
+  }
+  return out;
+}
