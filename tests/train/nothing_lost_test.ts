@@ -53,6 +53,16 @@ const ROWS = [
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + "\n").join("");
 
 /** A tiny GPT-2 (context 48) with the test tokenizer, its data and a config writer. */
+/** `lab train --config cfg --quiet` in a child process, its stderr piped. */
+function spawnTrain(cfg: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
 /**
  * Runs `lab train --config cfg` in a child process and sends it SIGINT 300 ms after `ready()`
  * first holds (a throw counts as not yet; at most two minutes): its exit code, stderr and how
@@ -62,12 +72,7 @@ async function interruptedTrain(
   cfg: string,
   ready: () => boolean,
 ): Promise<{ code: number; err: string; stopMs: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnTrain(cfg);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
@@ -314,12 +319,7 @@ Deno.test("case 7: a KTO file names the --unpaired flag; an unknown objective na
 Deno.test("case 7: SIGINT ends a run cleanly: status says interrupted at step N, checkpoint written, exit 130", async () => {
   const dir = await Deno.makeTempDir();
   const cfg = await toyConfig(dir, { steps: 100000, checkpointEvery: 0, keepCheckpoints: 1 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnTrain(cfg);
   // Wait until some steps are recorded, then interrupt.
   const deadline = Date.now() + 60_000;
   for (;;) {
