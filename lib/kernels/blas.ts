@@ -535,13 +535,14 @@ let loaded: { sgemm?: Sgemm; info: BlasInfo } | undefined;
  */
 export function registerBlasMatMul(opts: { path?: string } = {}): BlasInfo {
   loaded ??= loadOpenBlas(opts);
-  const current = tf.getKernel("BatchMatMul", "wasm") as
-    | (tf.KernelConfig & { [BLAS]?: tf.KernelConfig })
-    | undefined;
-  if (!loaded.sgemm || !current || current[BLAS]) return loaded.info;
-  tf.unregisterKernel("BatchMatMul", "wasm");
-  const kernel = blasBatchMatMul(loaded.sgemm, current);
-  tf.registerKernel({ ...kernel, [BLAS]: current, [WRAPPED]: true } as tf.KernelConfig);
+  const sgemm = loaded.sgemm;
+  if (sgemm) {
+    swapMatMul(
+      "wasm",
+      BLAS,
+      (current) => ({ ...blasBatchMatMul(sgemm, current), [WRAPPED]: true }),
+    );
+  }
   return loaded.info;
 }
 
@@ -559,12 +560,54 @@ export function registerBlasMatMul(opts: { path?: string } = {}): BlasInfo {
  * ```
  */
 export function unregisterBlasMatMul(): boolean {
-  const current = tf.getKernel("BatchMatMul", "wasm") as
-    | (tf.KernelConfig & { [BLAS]?: tf.KernelConfig })
-    | undefined;
-  const previous = current?.[BLAS];
+  return restoreMatMul("wasm", BLAS);
+}
+
+type MarkedKernel = tf.KernelConfig & { [mark: symbol]: tf.KernelConfig | undefined };
+
+/**
+ * Replaces `backend`'s `BatchMatMul` with `make(current)`, keeping `current` under `mark`;
+ * nothing when no kernel is registered or it already carries `mark`. The BLAS kernels of `wasm`
+ * and `cpu` register this way.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { restoreMatMul, swapMatMul } from "./blas.ts";
+ * const mark = Symbol("example"), stock = tf.getKernel("BatchMatMul", "cpu");
+ * swapMatMul("cpu", mark, (current) => ({ ...current }));
+ * console.log(tf.getKernel("BatchMatMul", "cpu") !== stock, restoreMatMul("cpu", mark)); // true true
+ * console.log(tf.getKernel("BatchMatMul", "cpu") === stock, restoreMatMul("cpu", mark)); // true false
+ * ```
+ */
+export function swapMatMul(
+  backend: string,
+  mark: symbol,
+  make: (current: tf.KernelConfig) => tf.KernelConfig,
+): void {
+  const current = tf.getKernel("BatchMatMul", backend) as MarkedKernel | undefined;
+  if (!current || current[mark]) return;
+  tf.unregisterKernel("BatchMatMul", backend);
+  tf.registerKernel({ ...make(current), [mark]: current } as tf.KernelConfig);
+}
+
+/**
+ * Puts back the `BatchMatMul` kernel that {@link swapMatMul} kept under `mark`; false when the
+ * registered kernel carries no such mark.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { restoreMatMul } from "./blas.ts";
+ * console.log(restoreMatMul("cpu", Symbol("never used"))); // false
+ * ```
+ */
+export function restoreMatMul(backend: string, mark: symbol): boolean {
+  const current = tf.getKernel("BatchMatMul", backend) as MarkedKernel | undefined;
+  const previous = current?.[mark];
   if (!previous) return false;
-  tf.unregisterKernel("BatchMatMul", "wasm");
+  tf.unregisterKernel("BatchMatMul", backend);
   tf.registerKernel(previous);
   return true;
 }

@@ -11,8 +11,15 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { broadcastBatchIndex, loadOpenBlas, matMulPlan, type Sgemm } from "./blas.ts";
+import type * as tf from "@tensorflow/tfjs-core";
+import {
+  broadcastBatchIndex,
+  loadOpenBlas,
+  matMulPlan,
+  restoreMatMul,
+  type Sgemm,
+  swapMatMul,
+} from "./blas.ts";
 import type { BlasInfo } from "./blas.ts";
 
 /** The parts of tfjs-backend-cpu's `MathBackendCPU` (4.22) the cpu kernels read. */
@@ -107,13 +114,8 @@ let loaded: { sgemm?: Sgemm; info: BlasInfo } | undefined;
  */
 export function registerCpuBlasMatMul(opts: { path?: string } = {}): BlasInfo {
   loaded ??= loadOpenBlas(opts);
-  const current = tf.getKernel("BatchMatMul", "cpu") as
-    | (tf.KernelConfig & { [CPU_BLAS]?: tf.KernelConfig })
-    | undefined;
-  if (!loaded.sgemm || !current || current[CPU_BLAS]) return loaded.info;
-  tf.unregisterKernel("BatchMatMul", "cpu");
-  const kernel = cpuBlasBatchMatMul(loaded.sgemm, current);
-  tf.registerKernel({ ...kernel, [CPU_BLAS]: current } as tf.KernelConfig);
+  const sgemm = loaded.sgemm;
+  if (sgemm) swapMatMul("cpu", CPU_BLAS, (current) => cpuBlasBatchMatMul(sgemm, current));
   return loaded.info;
 }
 
@@ -129,12 +131,5 @@ export function registerCpuBlasMatMul(opts: { path?: string } = {}): BlasInfo {
  * ```
  */
 export function unregisterCpuBlasMatMul(): boolean {
-  const current = tf.getKernel("BatchMatMul", "cpu") as
-    | (tf.KernelConfig & { [CPU_BLAS]?: tf.KernelConfig })
-    | undefined;
-  const previous = current?.[CPU_BLAS];
-  if (!previous) return false;
-  tf.unregisterKernel("BatchMatMul", "cpu");
-  tf.registerKernel(previous);
-  return true;
+  return restoreMatMul("cpu", CPU_BLAS);
 }
