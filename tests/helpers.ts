@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 // tfjs-core under Deno ships no gradient functions; this registers them (see the module).
@@ -122,3 +123,30 @@ export const NO_NEVER_YES_UNEMBEDDING: readonly (readonly number[])[] = [
   [-0.4, -0.3, 0.2, 0.1],
   [0.2, 0.5, -0.1, -0.3],
 ];
+
+/** Every file under `dir` with its content, for before/after comparisons. */
+export function snapshot(dir: string, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) Object.assign(out, snapshot(p, `${prefix}${e.name}/`));
+    else out[`${prefix}${e.name}`] = Deno.readTextFileSync(p);
+  }
+  return out;
+}
+
+/**
+ * Takes the gradients of `loss` (over `vars`, default every trainable variable) once to warm any
+ * cache, then three times more, and asserts that those three leave no tensor behind.
+ */
+export function assertGradsLeakNothing(loss: () => tf.Scalar, vars?: tf.Variable[]): void {
+  const step = () => {
+    const { value, grads } = tf.variableGrads(loss, vars);
+    value.dispose();
+    tf.dispose(grads);
+  };
+  step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) step();
+  assert.equal(tf.memory().numTensors, before);
+}

@@ -396,6 +396,62 @@ export function broadcastBatchIndex(
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
+/** The sizes of one `BatchMatMul` on row-major operands, as `cblas_sgemm` wants them. */
+export interface MatMulPlan {
+  tA: boolean;
+  tB: boolean;
+  /** The product of each batch entry is m × n, summed over k. */
+  m: number;
+  n: number;
+  k: number;
+  /** Leading dimensions (row lengths) of the stored operands. */
+  colsA: number;
+  colsB: number;
+  outerA: number[];
+  outerB: number[];
+  /** The broadcast batch shape and its size. */
+  outer: number[];
+  batch: number;
+  /** Bytes from one batch entry to the next in a, b and the output. */
+  strides: [number, number, number];
+}
+
+/**
+ * The plan of `BatchMatMul` for operand shapes `a` and `b` under the kernel's attributes;
+ * throws, naming `label`, when the inner dimensions differ or the batches do not broadcast.
+ *
+ * @example
+ * ```ts
+ * import { matMulPlan } from "./blas.ts";
+ * const p = matMulPlan([2, 3, 4], [4, 5], { transposeA: false }, "test");
+ * console.log(p.m, p.n, p.k, p.batch, p.strides); // 3 5 4 2 [ 48, 80, 60 ]
+ * ```
+ */
+export function matMulPlan(
+  a: number[],
+  b: number[],
+  attrs: unknown,
+  label: string,
+): MatMulPlan {
+  const t = attrs as { transposeA?: boolean; transposeB?: boolean } | undefined;
+  const tA = t?.transposeA === true, tB = t?.transposeB === true;
+  const [rowsA, colsA] = [a[a.length - 2]!, a[a.length - 1]!];
+  const [rowsB, colsB] = [b[b.length - 2]!, b[b.length - 1]!];
+  const [m, k] = tA ? [colsA, rowsA] : [rowsA, colsA];
+  const [kb, n] = tB ? [colsB, rowsB] : [rowsB, colsB];
+  if (k !== kb) {
+    throw new RangeError(
+      `BatchMatMul (${label}): inner dimensions differ: [${a}]${tA ? "^T" : ""} x ` +
+        `[${b}]${tB ? "^T" : ""}`,
+    );
+  }
+  const outerA = a.slice(0, -2), outerB = b.slice(0, -2);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batch = tf.util.sizeFromShape(outer);
+  const strides: [number, number, number] = [4 * rowsA * colsA, 4 * rowsB * colsB, 4 * m * n];
+  return { tA, tB, m, n, k, colsA, colsB, outerA, outerB, outer, batch, strides };
+}
+
 /**
  * A `BatchMatMul` kernel config for `wasm` on `sgemm`; other dtypes go to `fallback`.
  *
@@ -413,24 +469,14 @@ export function blasBatchMatMul(sgemm: Sgemm, fallback: tf.KernelConfig): tf.Ker
   const kernelFunc = (args: KernelArgs) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     if (a.dtype !== "float32" || b.dtype !== "float32") return fallback.kernelFunc(args);
-    const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
-    const tA = attrs?.transposeA === true, tB = attrs?.transposeB === true;
-    const [ra, rb] = [a.shape.length, b.shape.length];
-    const [rowsA, colsA] = [a.shape[ra - 2]!, a.shape[ra - 1]!];
-    const [rowsB, colsB] = [b.shape[rb - 2]!, b.shape[rb - 1]!];
-    const [m, k] = tA ? [colsA, rowsA] : [rowsA, colsA];
-    const [kb, n] = tB ? [colsB, rowsB] : [rowsB, colsB];
-    if (k !== kb) {
-      throw new RangeError(
-        `BatchMatMul (OpenBLAS): inner dimensions differ: [${a.shape}]${tA ? "^T" : ""} x ` +
-          `[${b.shape}]${tB ? "^T" : ""}`,
-      );
-    }
-    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
-    const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+    const { tA, tB, m, n, k, colsA, colsB, outerA, outerB, outer, batch, strides } = matMulPlan(
+      a.shape,
+      b.shape,
+      args.attrs,
+      "OpenBLAS",
+    );
     const backend = args.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput([...outer, m, n], "float32");
-    const batch = tf.util.sizeFromShape(outer);
     if (batch * m * n === 0) return out;
     // The heap is read after makeOutput: an allocation can grow (and move) it.
     const heap = backend.wasm.HEAPU8;
@@ -442,7 +488,7 @@ export function blasBatchMatMul(sgemm: Sgemm, fallback: tf.KernelConfig): tf.Ker
     }
     const base = address(heap);
     const ia = broadcastBatchIndex(outer, outerA), ib = broadcastBatchIndex(outer, outerB);
-    const [sa, sb, sc] = [4 * rowsA * colsA, 4 * rowsB * colsB, 4 * m * n];
+    const [sa, sb, sc] = strides;
     for (let i = 0; i < batch; i++) {
       sgemm(
         tA,
@@ -489,13 +535,14 @@ let loaded: { sgemm?: Sgemm; info: BlasInfo } | undefined;
  */
 export function registerBlasMatMul(opts: { path?: string } = {}): BlasInfo {
   loaded ??= loadOpenBlas(opts);
-  const current = tf.getKernel("BatchMatMul", "wasm") as
-    | (tf.KernelConfig & { [BLAS]?: tf.KernelConfig })
-    | undefined;
-  if (!loaded.sgemm || !current || current[BLAS]) return loaded.info;
-  tf.unregisterKernel("BatchMatMul", "wasm");
-  const kernel = blasBatchMatMul(loaded.sgemm, current);
-  tf.registerKernel({ ...kernel, [BLAS]: current, [WRAPPED]: true } as tf.KernelConfig);
+  const sgemm = loaded.sgemm;
+  if (sgemm) {
+    swapMatMul(
+      "wasm",
+      BLAS,
+      (current) => ({ ...blasBatchMatMul(sgemm, current), [WRAPPED]: true }),
+    );
+  }
   return loaded.info;
 }
 
@@ -513,12 +560,54 @@ export function registerBlasMatMul(opts: { path?: string } = {}): BlasInfo {
  * ```
  */
 export function unregisterBlasMatMul(): boolean {
-  const current = tf.getKernel("BatchMatMul", "wasm") as
-    | (tf.KernelConfig & { [BLAS]?: tf.KernelConfig })
-    | undefined;
-  const previous = current?.[BLAS];
+  return restoreMatMul("wasm", BLAS);
+}
+
+type MarkedKernel = tf.KernelConfig & { [mark: symbol]: tf.KernelConfig | undefined };
+
+/**
+ * Replaces `backend`'s `BatchMatMul` with `make(current)`, keeping `current` under `mark`;
+ * nothing when no kernel is registered or it already carries `mark`. The BLAS kernels of `wasm`
+ * and `cpu` register this way.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { restoreMatMul, swapMatMul } from "./blas.ts";
+ * const mark = Symbol("example"), stock = tf.getKernel("BatchMatMul", "cpu");
+ * swapMatMul("cpu", mark, (current) => ({ ...current }));
+ * console.log(tf.getKernel("BatchMatMul", "cpu") !== stock, restoreMatMul("cpu", mark)); // true true
+ * console.log(tf.getKernel("BatchMatMul", "cpu") === stock, restoreMatMul("cpu", mark)); // true false
+ * ```
+ */
+export function swapMatMul(
+  backend: string,
+  mark: symbol,
+  make: (current: tf.KernelConfig) => tf.KernelConfig,
+): void {
+  const current = tf.getKernel("BatchMatMul", backend) as MarkedKernel | undefined;
+  if (!current || current[mark]) return;
+  tf.unregisterKernel("BatchMatMul", backend);
+  tf.registerKernel({ ...make(current), [mark]: current } as tf.KernelConfig);
+}
+
+/**
+ * Puts back the `BatchMatMul` kernel that {@link swapMatMul} kept under `mark`; false when the
+ * registered kernel carries no such mark.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { restoreMatMul } from "./blas.ts";
+ * console.log(restoreMatMul("cpu", Symbol("never used"))); // false
+ * ```
+ */
+export function restoreMatMul(backend: string, mark: symbol): boolean {
+  const current = tf.getKernel("BatchMatMul", backend) as MarkedKernel | undefined;
+  const previous = current?.[mark];
   if (!previous) return false;
-  tf.unregisterKernel("BatchMatMul", "wasm");
+  tf.unregisterKernel("BatchMatMul", backend);
   tf.registerKernel(previous);
   return true;
 }

@@ -60,24 +60,9 @@ export function adamUpdateArrays(
   v: Float32Array,
   a: AdamUpdateAttrs,
 ): [Float32Array, Float32Array, Float32Array] {
-  const n = p.length;
-  if (g.length !== n || m.length !== n || v.length !== n) {
-    throw new RangeError(
-      `${ADAM_KERNEL}: lengths differ (param ${n}, grad ${g.length}, m ${m.length}, v ${v.length})`,
-    );
-  }
-  const np = new Float32Array(n), nm = new Float32Array(n), nv = new Float32Array(n);
-  const { beta1, beta2, eps, decay, l2 } = a;
-  const c1 = 1 - beta1, c2 = 1 - beta2, step = a.lr / a.bc1, sbc2 = Math.sqrt(a.bc2);
-  for (let i = 0; i < n; i++) {
-    const pi = p[i]!;
-    const gi = g[i]! + l2 * pi;
-    const mi = beta1 * m[i]! + c1 * gi;
-    const vi = beta2 * v[i]! + c2 * gi * gi;
-    nm[i] = mi;
-    nv[i] = vi;
-    np[i] = decay * pi - step * mi / (Math.sqrt(vi) / sbc2 + eps);
-  }
+  // Copies updated in place: one loop serves both forms, so they cannot drift apart.
+  const np = p.slice(), nm = m.slice(), nv = v.slice();
+  adamUpdateInPlace(np, g, nm, nv, a);
   return [np, nm, nv];
 }
 

@@ -11,8 +11,15 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { broadcastBatchIndex, loadOpenBlas, type Sgemm } from "./blas.ts";
+import type * as tf from "@tensorflow/tfjs-core";
+import {
+  broadcastBatchIndex,
+  loadOpenBlas,
+  matMulPlan,
+  restoreMatMul,
+  type Sgemm,
+  swapMatMul,
+} from "./blas.ts";
 import type { BlasInfo } from "./blas.ts";
 
 /** The parts of tfjs-backend-cpu's `MathBackendCPU` (4.22) the cpu kernels read. */
@@ -61,22 +68,12 @@ export function cpuBlasBatchMatMul(sgemm: Sgemm, fallback: tf.KernelConfig): tf.
     if (a.dtype !== "float32" || b.dtype !== "float32" || !av || !bv) {
       return fallback.kernelFunc(args);
     }
-    const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
-    const tA = attrs?.transposeA === true, tB = attrs?.transposeB === true;
-    const [ra, rb] = [a.shape.length, b.shape.length];
-    const [rowsA, colsA] = [a.shape[ra - 2]!, a.shape[ra - 1]!];
-    const [rowsB, colsB] = [b.shape[rb - 2]!, b.shape[rb - 1]!];
-    const [m, k] = tA ? [colsA, rowsA] : [rowsA, colsA];
-    const [kb, n] = tB ? [colsB, rowsB] : [rowsB, colsB];
-    if (k !== kb) {
-      throw new RangeError(
-        `BatchMatMul (cpu, OpenBLAS): inner dimensions differ: [${a.shape}]${tA ? "^T" : ""} x ` +
-          `[${b.shape}]${tB ? "^T" : ""}`,
-      );
-    }
-    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
-    const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-    const batch = tf.util.sizeFromShape(outer);
+    const { tA, tB, m, n, k, colsA, colsB, outerA, outerB, outer, batch, strides } = matMulPlan(
+      a.shape,
+      b.shape,
+      args.attrs,
+      "cpu, OpenBLAS",
+    );
     const out = new Float32Array(batch * m * n);
     const backend = args.backend as unknown as CpuBackendInternals;
     if (out.length === 0 || k === 0) {
@@ -84,7 +81,7 @@ export function cpuBlasBatchMatMul(sgemm: Sgemm, fallback: tf.KernelConfig): tf.
     }
     const [pa, pb, pc] = [addressOf(av), addressOf(bv), addressOf(out)];
     const ia = broadcastBatchIndex(outer, outerA), ib = broadcastBatchIndex(outer, outerB);
-    const [sa, sb, sc] = [4 * rowsA * colsA, 4 * rowsB * colsB, 4 * m * n];
+    const [sa, sb, sc] = strides;
     for (let i = 0; i < batch; i++) {
       sgemm(tA, tB, m, n, k, pa + sa * ia[i]!, colsA, pb + sb * ib[i]!, colsB, pc + sc * i, n);
     }
@@ -117,13 +114,8 @@ let loaded: { sgemm?: Sgemm; info: BlasInfo } | undefined;
  */
 export function registerCpuBlasMatMul(opts: { path?: string } = {}): BlasInfo {
   loaded ??= loadOpenBlas(opts);
-  const current = tf.getKernel("BatchMatMul", "cpu") as
-    | (tf.KernelConfig & { [CPU_BLAS]?: tf.KernelConfig })
-    | undefined;
-  if (!loaded.sgemm || !current || current[CPU_BLAS]) return loaded.info;
-  tf.unregisterKernel("BatchMatMul", "cpu");
-  const kernel = cpuBlasBatchMatMul(loaded.sgemm, current);
-  tf.registerKernel({ ...kernel, [CPU_BLAS]: current } as tf.KernelConfig);
+  const sgemm = loaded.sgemm;
+  if (sgemm) swapMatMul("cpu", CPU_BLAS, (current) => cpuBlasBatchMatMul(sgemm, current));
   return loaded.info;
 }
 
@@ -139,12 +131,5 @@ export function registerCpuBlasMatMul(opts: { path?: string } = {}): BlasInfo {
  * ```
  */
 export function unregisterCpuBlasMatMul(): boolean {
-  const current = tf.getKernel("BatchMatMul", "cpu") as
-    | (tf.KernelConfig & { [CPU_BLAS]?: tf.KernelConfig })
-    | undefined;
-  const previous = current?.[CPU_BLAS];
-  if (!previous) return false;
-  tf.unregisterKernel("BatchMatMul", "cpu");
-  tf.registerKernel(previous);
-  return true;
+  return restoreMatMul("cpu", CPU_BLAS);
 }

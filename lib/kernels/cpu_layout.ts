@@ -105,15 +105,24 @@ function sliceValues(
   return out;
 }
 
-function transposeKernel(fallback: tf.KernelConfig): tf.KernelFunc {
+/** A kernel on the values of input `x`: `body` where they are plain numbers, else the stock one. */
+function onValues(
+  fallback: tf.KernelConfig,
+  body: (args: KernelArgs, x: tf.TensorInfo, xv: Numeric) => tf.TensorInfo | tf.TensorInfo[],
+): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const x = (args.inputs as { x: tf.TensorInfo }).x;
     const xv = numericValues(args.backend, x);
-    if (!xv) return fallback.kernelFunc(args);
+    return xv ? body(args, x, xv) : fallback.kernelFunc(args);
+  }) as unknown as tf.KernelFunc;
+}
+
+function transposeKernel(fallback: tf.KernelConfig): tf.KernelFunc {
+  return onValues(fallback, (args, x, xv) => {
     const perm = (args.attrs as { perm: number[] }).perm;
     const { outShape, out } = transposeValues(xv, x.shape, perm);
     return (args.backend as unknown as CpuBackendInternals).makeTensorInfo(outShape, x.dtype, out);
-  }) as unknown as tf.KernelFunc;
+  });
 }
 
 function sliceKernel(fallback: tf.KernelConfig): tf.KernelFunc {
@@ -137,10 +146,7 @@ function sliceKernel(fallback: tf.KernelConfig): tf.KernelFunc {
 }
 
 function splitVKernel(fallback: tf.KernelConfig): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const x = (args.inputs as { x: tf.TensorInfo }).x;
-    const xv = numericValues(args.backend, x);
-    if (!xv) return fallback.kernelFunc(args);
+  return onValues(fallback, (args, x, xv) => {
     const attrs = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
     const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
     const sizes = tf.backend_util.prepareSplitSize(
@@ -157,7 +163,7 @@ function splitVKernel(fallback: tf.KernelConfig): tf.KernelFunc {
       begin[axis]! += s;
       return backend.makeTensorInfo(size, x.dtype, out);
     });
-  }) as unknown as tf.KernelFunc;
+  });
 }
 
 /**

@@ -41,6 +41,16 @@ function baseLayout(opts: GenericOptions): Layout {
   };
 }
 
+/** A figure of `series` drawn as `mode` on the axes `opts` describe; `who` names it in errors. */
+function seriesFigure(
+  series: Series | Series[],
+  mode: "lines" | "markers",
+  who: string,
+  opts: GenericOptions,
+): DisplayableFigure {
+  return makeFigure({ data: seriesTraces(series, mode, who), layout: baseLayout(opts) });
+}
+
 function seriesTraces(
   series: Series | Series[],
   mode: "lines" | "markers",
@@ -89,10 +99,7 @@ export function lineFigure(
   series: Series | Series[],
   opts: GenericOptions = {},
 ): DisplayableFigure {
-  return makeFigure({
-    data: seriesTraces(series, "lines", "lineFigure"),
-    layout: baseLayout(opts),
-  });
+  return seriesFigure(series, "lines", "lineFigure", opts);
 }
 
 /**
@@ -109,10 +116,7 @@ export function scatterFigure(
   series: Series | Series[],
   opts: GenericOptions = {},
 ): DisplayableFigure {
-  return makeFigure({
-    data: seriesTraces(series, "markers", "scatterFigure"),
-    layout: baseLayout(opts),
-  });
+  return seriesFigure(series, "markers", "scatterFigure", opts);
 }
 
 /** Grid values for {@link heatmapFigure}: `z[row][col]`, rows along y. */

@@ -90,16 +90,11 @@ Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.gra
   }
 });
 
-async function runTracker(withSides: boolean): Promise<Record<string, number>[][]> {
+type TrainOptions = Parameters<typeof train>[0];
+
+/** DPO (β 0.5) by plain SGD (lr 0.5) over PAIRS in batches of 2, on a fresh seed-5 model. */
+async function trainToy(opts: Pick<TrainOptions, "maxSteps" | "seed" | "callbacks">) {
   const model = createGPT2(CONFIG, { seed: 5 });
-  const seen: Record<string, number>[][] = [];
-  const tracker = gradientAlignmentTracker({
-    every: 1,
-    positions: [0, 1, 2],
-    file: false,
-    ...(withSides ? { sides: pairSides(PAIRS, 0) } : {}),
-  });
-  const spy = { name: "spy", onStepEnd: () => void seen.push(tracker.last!) };
   try {
     await train({
       policy: lmScorer(model),
@@ -108,14 +103,24 @@ async function runTracker(withSides: boolean): Promise<Record<string, number>[][
       optimizer: { name: "sgd" },
       lr: 0.5,
       batchSize: 2,
-      maxSteps: 3,
-      seed: 1,
       progress: false,
-      callbacks: [tracker, spy],
+      ...opts,
     });
   } finally {
     model.dispose();
   }
+}
+
+async function runTracker(withSides: boolean): Promise<Record<string, number>[][]> {
+  const seen: Record<string, number>[][] = [];
+  const tracker = gradientAlignmentTracker({
+    every: 1,
+    positions: [0, 1, 2],
+    file: false,
+    ...(withSides ? { sides: pairSides(PAIRS, 0) } : {}),
+  });
+  const spy = { name: "spy", onStepEnd: () => void seen.push(tracker.last!) };
+  await trainToy({ maxSteps: 3, seed: 1, callbacks: [tracker, spy] });
   return seen;
 }
 
@@ -141,25 +146,13 @@ Deno.test({
 });
 
 Deno.test("gradientAlignmentTracker refuses sides that do not hold the pair", async () => {
-  const model = createGPT2(CONFIG, { seed: 5 });
   const swapped = pairSides([PAIRS[1], PAIRS[0], PAIRS[2]], 0);
-  try {
-    await assert.rejects(
-      () =>
-        train({
-          policy: lmScorer(model),
-          data: preferenceData(PAIRS, { padId: 0 }),
-          objective: dpo({ beta: 0.5 }),
-          optimizer: { name: "sgd" },
-          lr: 0.5,
-          batchSize: 2,
-          maxSteps: 1,
-          progress: false,
-          callbacks: [gradientAlignmentTracker({ positions: [0], file: false, sides: swapped })],
-        }),
-      /position 0's chosen side scores .* the sides do not hold this pair/,
-    );
-  } finally {
-    model.dispose();
-  }
+  await assert.rejects(
+    () =>
+      trainToy({
+        maxSteps: 1,
+        callbacks: [gradientAlignmentTracker({ positions: [0], file: false, sides: swapped })],
+      }),
+    /position 0's chosen side scores .* the sides do not hold this pair/,
+  );
 });

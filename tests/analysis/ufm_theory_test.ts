@@ -116,17 +116,11 @@ Deno.test("UFM prediction matches a small gradient step for every token (DPO and
   const dpo = (a: tf.Scalar, b: tf.Scalar) =>
     tf.softplus(tf.neg(tf.mul(beta, tf.sub(tf.sub(a, b), tRef)))) as tf.Scalar;
   const lPrime = (t: number) => -beta * sigmoid(-beta * (t - tRef));
-  const pred = ufmPredictedLogProbChange(W, h, {
-    yPlus: NO,
-    yMinus: NEVER,
-    lossDerivative: lPrime,
-  });
-  const obs = await ufmObservedLogProbChange(Wt, ht, {
-    yPlus: NO,
-    yMinus: NEVER,
-    loss: dpo,
-    stepSize: 1e-5,
-  });
+  const pair = { yPlus: NO, yMinus: NEVER };
+  const observe = (loss: typeof dpo) =>
+    ufmObservedLogProbChange(Wt, ht, { ...pair, loss, stepSize: 1e-5 });
+  const pred = ufmPredictedLogProbChange(W, h, { ...pair, lossDerivative: lPrime });
+  const obs = await observe(dpo);
   const scale = Math.max(...pred.rate.map(Math.abs));
   assertClose(obs.rate, pred.rate, { atol: 2e-3 * scale, rtol: 0, msg: "DPO" });
 
@@ -135,16 +129,10 @@ Deno.test("UFM prediction matches a small gradient step for every token (DPO and
   const dpoSft = (a: tf.Scalar, b: tf.Scalar) => tf.sub(dpo(a, b), tf.mul(lambda, a)) as tf.Scalar;
   const gw = lPrime(lp0[NO] - lp0[NEVER]);
   const pred2 = ufmPredictedLogProbChange(W, h, {
-    yPlus: NO,
-    yMinus: NEVER,
+    ...pair,
     weights: { chosen: gw - lambda, rejected: -gw },
   });
-  const obs2 = await ufmObservedLogProbChange(Wt, ht, {
-    yPlus: NO,
-    yMinus: NEVER,
-    loss: dpoSft,
-    stepSize: 1e-5,
-  });
+  const obs2 = await observe(dpoSft);
   const scale2 = Math.max(...pred2.rate.map(Math.abs));
   assertClose(obs2.rate, pred2.rate, { atol: 2e-3 * scale2, rtol: 0, msg: "DPO+SFT" });
   // The SFT term must have made a difference the check could see.

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import "../../lib/kernels/gradients.ts";
-import { assertClose, useCpu } from "../helpers.ts";
+import { assertClose, assertGradsLeakNothing, useCpu } from "../helpers.ts";
 import { createLlama, llamaConfig, ropeInverseFrequencies } from "../../lib/models/llama.ts";
 import { llamaReference, type RefLlamaConfig } from "./reference.ts";
 import { gaussian, maxAbsDiff, randomSource, refWeights } from "./util.ts";
@@ -226,17 +226,9 @@ Deno.test("llama: forward and backward leak no tensors", () => {
   const model = createLlama({ ...BASE, num_key_value_heads: 2 }, { seed: 0 });
   const ids = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
   const mask = tf.tensor2d([[1, 1, 1, 0]]);
-  const step = () => {
-    const { value, grads } = tf.variableGrads(() =>
-      tf.mean(model.forward(ids, { attentionMask: mask, hidden: true }).logits)
-    );
-    value.dispose();
-    tf.dispose(grads);
-  };
-  step();
-  const before = tf.memory().numTensors;
-  for (let i = 0; i < 3; i++) step();
-  assert.equal(tf.memory().numTensors, before);
+  assertGradsLeakNothing(() =>
+    tf.mean(model.forward(ids, { attentionMask: mask, hidden: true }).logits)
+  );
   tf.dispose([ids, mask]);
   model.dispose();
 });

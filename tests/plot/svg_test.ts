@@ -69,24 +69,20 @@ Deno.test("scaleanchor gives both axes the same px per unit, centred", () => {
 });
 
 Deno.test("stacked areas fill between the running totals", () => {
-  const svg = figureToSvg(fig([
-    {
-      type: "scatter",
-      mode: "lines",
-      x: [0, 1],
-      y: [0.25, 0.5],
-      stackgroup: "s",
-      fillcolor: "#111111",
-    },
-    {
-      type: "scatter",
-      mode: "lines",
-      x: [0, 1],
-      y: [0.75, 0.5],
-      stackgroup: "s",
-      fillcolor: "#222222",
-    },
-  ], { xaxis: { range: [0, 1] }, yaxis: { range: [0, 1] } }));
+  const area = (y: number[], fillcolor: string): Trace => ({
+    type: "scatter",
+    mode: "lines",
+    x: [0, 1],
+    y,
+    stackgroup: "s",
+    fillcolor,
+  });
+  const svg = figureToSvg(
+    fig([area([0.25, 0.5], "#111111"), area([0.75, 0.5], "#222222")], {
+      xaxis: { range: [0, 1] },
+      yaxis: { range: [0, 1] },
+    }),
+  );
   const fills = elementsOf(svg, "path").filter((p) => p.stroke === "none");
   // First band: 0 -> 0.25/0.5, i.e. y px 250 -> 200/150. Second: totals 1 (px 50) down to the
   // first band's top (200 at x=0, 150 at x=1), traversed right to left.

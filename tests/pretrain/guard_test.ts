@@ -4,7 +4,7 @@
  * (by default the shipped data/models/tiny) without `--force`, checked before training.
  */
 import assert from "node:assert/strict";
-import { useCpu } from "../helpers.ts";
+import { snapshot, useCpu } from "../helpers.ts";
 import { pretrain, type PretrainConfig, type PretrainData } from "../../tools/pretrain/train.ts";
 import { pretrainCommand } from "../../tools/pretrain/cli.ts";
 
@@ -31,17 +31,6 @@ const CONFIG: Partial<PretrainConfig> = {
   evalRows: 2,
   checkpointEvery: 1,
 };
-
-/** Every file under `dir` with its content. */
-function snapshot(dir: string, prefix = ""): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of Deno.readDirSync(dir)) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) Object.assign(out, snapshot(p, `${prefix}${e.name}/`));
-    else out[`${prefix}${e.name}`] = Deno.readTextFileSync(p);
-  }
-  return out;
-}
 
 Deno.test("pretrain: a second run into a finished run's folder is refused; --force replaces only its files", async () => {
   await useCpu();

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import "../../lib/kernels/gradients.ts";
-import { assertClose, smallLMs, useCpu } from "../helpers.ts";
+import { assertClose, assertGradsLeakNothing, smallLMs, useCpu } from "../helpers.ts";
 import { causalLMScorer, sequenceLogps, tokenLogps } from "../../lib/scoring/logps.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import type { CausalLM, ForwardOptions } from "../../lib/models/types.ts";
@@ -318,18 +318,10 @@ Deno.test("causalLMScorer: scores and a training step leak no tensors", () => {
   const scorer = causalLMScorer(model, { tokens: true });
   const batch = makeBatch([{ prompt: [1], chosen: [2, 3], rejected: [4] }]);
   assert.equal(scorer.variableNames!()[0], "transformer.wte.weight");
-  const step = () => {
-    const { value, grads } = tf.variableGrads(() => {
-      const s = scorer.scores(batch);
-      return tf.mean(tf.softplus(tf.sub(s.policyRejected, s.policyChosen))) as tf.Scalar;
-    }, scorer.variables());
-    value.dispose();
-    tf.dispose(grads);
-  };
-  step();
-  const before = tf.memory().numTensors;
-  for (let i = 0; i < 3; i++) step();
-  assert.equal(tf.memory().numTensors, before);
+  assertGradsLeakNothing(() => {
+    const s = scorer.scores(batch);
+    return tf.mean(tf.softplus(tf.sub(s.policyRejected, s.policyChosen))) as tf.Scalar;
+  }, scorer.variables());
   model.dispose();
 });
 

@@ -5,7 +5,7 @@
  * runs. Each of these failed on the code before the fix.
  */
 import assert from "node:assert/strict";
-import { TOY_TRAIN_PAIRS as TOY_PAIRS, toyTrainConfig, useCpu } from "../helpers.ts";
+import { snapshot, TOY_TRAIN_PAIRS as TOY_PAIRS, toyTrainConfig, useCpu } from "../helpers.ts";
 import { importTrlCommand, trainCommand } from "../../tools/commands/train.ts";
 import { parseTrainerState, readJsonl, readRun } from "../../lib/train/records.ts";
 import { chesCommand } from "../../tools/commands/ches.ts";
@@ -37,17 +37,6 @@ async function captured<T>(
   }
 }
 
-/** Every file under `dir` with its content, for before/after comparisons. */
-function snapshot(dir: string, prefix = ""): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of Deno.readDirSync(dir)) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) Object.assign(out, snapshot(p, `${prefix}${e.name}/`));
-    else out[`${prefix}${e.name}`] = Deno.readTextFileSync(p);
-  }
-  return out;
-}
-
 async function toyConfig(dir: string, patch: Record<string, unknown> = {}): Promise<string> {
   const cfg = toyTrainConfig(`${dir}/run`, patch);
   const path = `${dir}/cfg-${crypto.randomUUID().slice(0, 6)}.json`;
@@ -64,6 +53,40 @@ const ROWS = [
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + "\n").join("");
 
 /** A tiny GPT-2 (context 48) with the test tokenizer, its data and a config writer. */
+/** `lab train --config cfg --quiet` in a child process, its stderr piped. */
+function spawnTrain(cfg: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+/**
+ * Runs `lab train --config cfg` in a child process and sends it SIGINT 300 ms after `ready()`
+ * first holds (a throw counts as not yet; at most two minutes): its exit code, stderr and how
+ * long it took to stop after the signal.
+ */
+async function interruptedTrain(
+  cfg: string,
+  ready: () => boolean,
+): Promise<{ code: number; err: string; stopMs: number }> {
+  const child = spawnTrain(cfg);
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      if (ready()) break;
+    } catch { /* not yet */ }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  const out = await child.output();
+  return { code: out.code, err: new TextDecoder().decode(out.stderr), stopMs: Date.now() - t0 };
+}
+
 async function lmSetup() {
   const dir = await Deno.makeTempDir();
   const model = createGPT2(
@@ -296,12 +319,7 @@ Deno.test("case 7: a KTO file names the --unpaired flag; an unknown objective na
 Deno.test("case 7: SIGINT ends a run cleanly: status says interrupted at step N, checkpoint written, exit 130", async () => {
   const dir = await Deno.makeTempDir();
   const cfg = await toyConfig(dir, { steps: 100000, checkpointEvery: 0, keepCheckpoints: 1 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnTrain(cfg);
   // Wait until some steps are recorded, then interrupt.
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -329,28 +347,13 @@ Deno.test("case 7: SIGINT during the reference precompute stops it at once: stat
   const many = Array.from({ length: 2000 }, () => ROWS).flat();
   await Deno.writeTextFile(`${dir}/many.jsonl`, jsonl(many));
   const cfg = await config({ data: { file: `${dir}/many.jsonl` }, steps: 2 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
   // The run folder is claimed (its marker written) just before the precompute starts.
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    try {
-      Deno.statSync(`${dir}/run/.dpo-lab-run.json`);
-      break;
-    } catch { /* not yet */ }
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  const t0 = Date.now();
-  child.kill("SIGINT");
-  const out = await child.output();
-  const err = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 130, err);
-  assert.ok(Date.now() - t0 < 20_000, "stopped between precompute batches, not after them");
+  const { code, err, stopMs } = await interruptedTrain(
+    cfg,
+    () => Deno.statSync(`${dir}/run/.dpo-lab-run.json`).isFile,
+  );
+  assert.equal(code, 130, err);
+  assert.ok(stopMs < 20_000, "stopped between precompute batches, not after them");
   assert.match(err, /interrupted by SIGINT before the first step/);
   const status = JSON.parse(Deno.readTextFileSync(`${dir}/run/status.json`));
   assert.equal(status.state, "interrupted");
@@ -416,26 +419,12 @@ Deno.test("case 7: SIGINT during an evaluation stops it at once; no checkpoint s
     reference: { kind: "model" },
     eval: { fraction: 0.9, every: 2 },
   });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}tools/cli.ts`, "train", "--config", cfg, "--quiet"],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    try {
-      if (/"step":2,/.test(Deno.readTextFileSync(`${dir}/run/steps.jsonl`))) break;
-    } catch { /* not yet */ }
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  const t0 = Date.now();
-  child.kill("SIGINT");
-  const out = await child.output();
-  const err = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 130, err);
-  assert.ok(Date.now() - t0 < 20_000, "stopped between evaluation batches");
+  const { code, err, stopMs } = await interruptedTrain(
+    cfg,
+    () => /"step":2,/.test(Deno.readTextFileSync(`${dir}/run/steps.jsonl`)),
+  );
+  assert.equal(code, 130, err);
+  assert.ok(stopMs < 20_000, "stopped between evaluation batches");
   assert.match(err, /evaluation at step 2 cut short/);
   const status = JSON.parse(Deno.readTextFileSync(`${dir}/run/status.json`));
   assert.deepEqual([status.state, status.step], ["interrupted", 2]);

@@ -17,6 +17,7 @@ import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from "./train.ts";
 import { exportPretrained } from "./export.ts";
 import { checkExportFolder } from "./guard.ts";
 import { replaceDir } from "../../lib/output.ts";
+import { OptionCursor } from "./options.ts";
 
 const NUMERIC: Record<string, keyof PretrainConfig> = {
   "--seed": "seed",
@@ -66,29 +67,19 @@ export async function pretrainCommand(args: string[]): Promise<number> {
   let out = "out/pretrain/run", modelDir = "data/models/tiny";
   let resume = false, doExport = true, force = false, maxMinutes: number | undefined;
   let backend: BackendName | "auto" | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new TypeError(`option ${a} needs a value`);
-      return v;
-    };
-    const num = () => {
-      const v = Number(value());
-      if (!Number.isFinite(v)) throw new TypeError(`option ${a} needs a number, got '${args[i]}'`);
-      return v;
-    };
+  const opts = new OptionCursor(args);
+  for (let a = opts.next(); a !== undefined; a = opts.next()) {
     if (a === "-h" || a === "--help") {
       console.log(HELP);
       return 0;
-    } else if (a in NUMERIC) config[NUMERIC[a]] = num();
-    else if (a === "--out") out = value();
-    else if (a === "--model-dir") modelDir = value();
+    } else if (a in NUMERIC) config[NUMERIC[a]] = opts.num();
+    else if (a === "--out") out = opts.value();
+    else if (a === "--model-dir") modelDir = opts.value();
     else if (a === "--resume") resume = true;
     else if (a === "--no-export") doExport = false;
     else if (a === "--force") force = true;
-    else if (a === "--max-minutes") maxMinutes = num();
-    else if (a === "--backend") backend = value() as BackendName;
+    else if (a === "--max-minutes") maxMinutes = opts.num();
+    else if (a === "--backend") backend = opts.value() as BackendName;
     else throw new TypeError(`unknown option '${a}' (see lab pretrain --help)`);
   }
   // Before any work: a long run must not end refused, nor start over files it does not own.

@@ -28,8 +28,9 @@ import {
   type YesNoSftOptions,
 } from "../../lib/study/mod.ts";
 import { evalWindows } from "./data.ts";
-import { evaluate, prepareData, pretrainConfig, unigramBaseline } from "./train.ts";
+import { evaluate, exists, prepareData, pretrainConfig, unigramBaseline } from "./train.ts";
 import type { LossReport } from "./unigram.ts";
+import { OptionCursor } from "./options.ts";
 
 const HELP = `usage: lab sft [options]
 
@@ -91,30 +92,20 @@ export async function sftCommand(args: string[]): Promise<number> {
   let questionsFile = "data/datasets/yesno_cautious/questions.jsonl";
   let backend: BackendName | undefined, force = false, splitSeed = 11;
   const recipe: Required<YesNoSftOptions> = { lr: 3e-4, epochs: 5, batchSize: 8, seed: 0 };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new TypeError(`option ${a} needs a value`);
-      return v;
-    };
-    const num = () => {
-      const v = Number(value());
-      if (!Number.isFinite(v)) throw new TypeError(`option ${a} needs a number, got '${args[i]}'`);
-      return v;
-    };
+  const opts = new OptionCursor(args);
+  for (let a = opts.next(); a !== undefined; a = opts.next()) {
     if (a === "-h" || a === "--help") {
       console.log(HELP);
       return 0;
-    } else if (a === "--model-dir") modelDir = value();
-    else if (a === "--questions") questionsFile = value();
-    else if (a === "--out") out = value();
-    else if (a === "--lr") recipe.lr = num();
-    else if (a === "--epochs") recipe.epochs = num();
-    else if (a === "--batch") recipe.batchSize = num();
-    else if (a === "--seed") recipe.seed = num();
-    else if (a === "--split-seed") splitSeed = num();
-    else if (a === "--backend") backend = value() as BackendName;
+    } else if (a === "--model-dir") modelDir = opts.value();
+    else if (a === "--questions") questionsFile = opts.value();
+    else if (a === "--out") out = opts.value();
+    else if (a === "--lr") recipe.lr = opts.num();
+    else if (a === "--epochs") recipe.epochs = opts.num();
+    else if (a === "--batch") recipe.batchSize = opts.num();
+    else if (a === "--seed") recipe.seed = opts.num();
+    else if (a === "--split-seed") splitSeed = opts.num();
+    else if (a === "--backend") backend = opts.value() as BackendName;
     else if (a === "--force") force = true;
     else throw new TypeError(`unknown option '${a}' (see lab sft --help)`);
   }
@@ -171,15 +162,6 @@ export async function sftCommand(args: string[]): Promise<number> {
     return 0;
   } finally {
     model.dispose();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

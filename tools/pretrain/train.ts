@@ -186,7 +186,18 @@ export async function prepareData(
   };
 }
 
-async function exists(path: string): Promise<boolean> {
+/**
+ * Whether `path` can be stat'ed; any failure (missing, unreadable) counts as absent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exists } from "./train.ts";
+ * assert.equal(await exists(Deno.cwd()), true);
+ * assert.equal(await exists(`${Deno.cwd()}/no/such/file`), false);
+ * ```
+ */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;

@@ -46,19 +46,10 @@ export function prepare(fig: Figure): Prepared[] {
       const key = `${trace.stackgroup}|${xa}|${ya}`;
       const acc = sums.get(key) ?? new Map<string | number, number>();
       sums.set(key, acc);
-      p.ys = [];
-      p.base = [];
-      trace.x.forEach((x, j) => {
-        const y = trace.y[j];
-        if (x === null || !isNum(y)) {
-          p.ys!.push(null);
-          p.base!.push(null);
-          return;
-        }
+      stackOn(p, trace.x, trace.y, (x, y) => {
         const b = acc.get(x) ?? 0;
         acc.set(x, b + y);
-        p.base!.push(b);
-        p.ys!.push(b + y);
+        return b;
       });
     }
     if (trace.type === "bar" && stacksBars(fig)) stackBar(p, bars);
@@ -75,21 +66,37 @@ function stacksBars(fig: Figure): boolean {
 /** Stack a bar trace on those before it on its axes: positives up, negatives down, per x. */
 function stackBar(p: Prepared, sums: Map<string, { up: number; down: number }>): void {
   const t = p.trace as BarTrace;
-  p.ys = [];
-  p.base = [];
-  t.x.forEach((x, j) => {
-    const y = t.y[j];
-    if (x === null || !isNum(y)) {
-      p.ys!.push(null);
-      p.base!.push(null);
-      return;
-    }
+  stackOn(p, t.x, t.y, (x, y) => {
     const key = `${p.xa}|${p.ya}|${x}`;
     const acc = sums.get(key) ?? { up: 0, down: 0 };
     sums.set(key, acc);
     const b = y >= 0 ? acc.up : acc.down;
     if (y >= 0) acc.up += y;
     else acc.down += y;
+    return b;
+  });
+}
+
+/**
+ * Sets `p.base` to where each point stacks from (`baseOf`, called in order for the points that
+ * exist) and `p.ys` to its top; a point with no x or no numeric y stays a gap in both.
+ */
+function stackOn(
+  p: Prepared,
+  xs: readonly (string | number | null)[],
+  ys: readonly unknown[],
+  baseOf: (x: string | number, y: number) => number,
+): void {
+  p.ys = [];
+  p.base = [];
+  xs.forEach((x, j) => {
+    const y = ys[j];
+    if (x === null || !isNum(y)) {
+      p.ys!.push(null);
+      p.base!.push(null);
+      return;
+    }
+    const b = baseOf(x, y);
     p.base!.push(b);
     p.ys!.push(b + y);
   });
