@@ -269,7 +269,7 @@ await lab.show(lab.lineFigure([
     })
   );
   sanity(
-    "1. field",
+    "the field (Expected 1)",
     "= DPO above the floor; g_l = 0 and g_w = −βσ(−β(u_w + τ)) below it",
     `max deviation from DPO at ${above} points above: ${aboveErr.toExponential(1)}; ` +
       `max |g_l| or g_w error at ${below} points below: ${belowErr.toExponential(1)}`,
@@ -286,7 +286,7 @@ await lab.show(lab.lineFigure([
   const margin = (r: Run) => Math.log(end(r)[YP]) - Math.log(end(r)[YM]);
   const f = (xs: number[]) => lab.formatInterval(overSeeds(xs));
   table.finding({
-    claim: "2. the floor holds: the variant's final u_l stays near −τ",
+    claim: "the floor holds (Expected 2): the variant's final u_l stays near −τ",
     expected: `variant's final u_l > −τ − 0.25 = ${(-TAU - 0.25).toFixed(2)} nats`,
     estimate: overSeeds(perSeed(ulEnd, "variant")),
     threshold: -TAU - 0.25,
@@ -294,7 +294,7 @@ await lab.show(lab.lineFigure([
     measured: `DPO's final u_l: ${f(perSeed(ulEnd, "dpo"))} nats`,
   });
   table.finding({
-    claim: "3a. no displacement: the variant's π(y+) ends above its start",
+    claim: "no displacement (Expected 3): the variant's π(y+) ends above its start",
     expected: "variant's final Δ ln π(y+) > 0 nats",
     estimate: overSeeds(perSeed(chosenEnd, "variant")),
     threshold: 0,
@@ -304,14 +304,14 @@ await lab.show(lab.lineFigure([
       `variant ${f(perSeed((r) => end(r)[YES], "variant"))}`,
   });
   table.finding({
-    claim: "3b. the variant's π(y+) ends above DPO's",
+    claim: "no displacement (Expected 3): the variant's π(y+) ends above DPO's",
     expected: "final ln π(y+), variant − DPO > 0 nats (paired by seed)",
     estimate: lab.meanCI(paired(chosenEnd), 0.95, "paired seed differences"),
     threshold: 0,
     direction: ">",
   });
   table.finding({
-    claim: "4. cost: the variant's final log-prob margin is smaller than DPO's",
+    claim: "cost (Expected 4): the variant's final log-prob margin is smaller than DPO's",
     expected: "final ln π(y+) − ln π(y−), variant − DPO < 0 nats (paired by seed)",
     estimate: lab.meanCI(paired(margin), 0.95, "paired seed differences"),
     threshold: 0,
