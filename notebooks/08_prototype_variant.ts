@@ -18,19 +18,24 @@
 // (u_w, u_l) plane (`lab.gradientField`), and training runs on the displacement toy of notebook 06
 // (`lab.displacementToy()`: y+ = "No", y− = "Never", nearly parallel unembeddings, "Yes" aligned
 // with W_No − W_Never; one pair, SGD lr 0.03, 400 steps, β = 0.1), DPO against the variant at
-// τ = 1 nat, and a sweep over τ.
+// τ = 1 nat, and a sweep over τ. The figures show that toy; the findings are measured on 5
+// seeded toys (as in notebook 07: the seven unrelated tokens' unembeddings redrawn, the hidden
+// state jittered by N(0, 0.03²) per coordinate), each a mean with its 95% t-interval over seeds
+// (smoke mode: 3 seeds and 250 steps, printed).
 //
 // **Expected** (stated before the run).
 // 1. *Field:* identical to DPO where u_l > −τ; where u_l < −τ, `g_l = 0` exactly and
 //    `g_w = −βσ(−β(u_w + τ))` (DPO's weight at the clipped margin).
-// 2. *Floor holds:* on the toy, u_l stops near −τ: DPO drives it far below, the variant should end
-//    with u_l ≥ −τ − 0.25 nats (pushing y+ up lifts the similar y− too, so it may sit above −τ).
+// 2. *Floor holds:* u_l stops near −τ while DPO drives it far below: the variant's final u_l,
+//    mean over seeds, > −τ − 0.25 = −1.25 nats (pushing y+ up lifts the similar y− too, so it
+//    may sit above −τ).
 // 3. *No displacement:* once the floor is reached the update is pure "raise y+", so π(y+) should
-//    end above its initial value, and above DPO's final π(y+); the mass taken by "Yes" smaller.
+//    end above its initial value: the variant's final Δ ln π(y+) > 0 nats; and above DPO's: the
+//    paired difference of final ln π(y+), variant − DPO, > 0 nats.
 // 4. *Cost:* the margin can only grow through u_w after the floor, so the final log-prob margin is
-//    smaller than DPO's.
-// 5. *τ:* a lower floor gives DPO's dynamics longer to act, so the lowest π(y+) over the run should
-//    not increase as τ grows.
+//    smaller than DPO's: paired difference, variant − DPO, < 0 nats.
+// 5. *τ (a description, not a finding: one toy, no seeds):* a lower floor gives DPO's dynamics
+//    longer to act, so the lowest π(y+) over the run should not increase as τ grows.
 
 // %%
 import * as lab from "../lib/mod.ts";
@@ -171,8 +176,45 @@ await lab.show(lab.subplots([
 ], { columns: 2, rowHeight: 320, title: "Where the mass went" }));
 
 // %% [markdown]
+// ## Over seeds
+// The findings' runs: DPO and the variant on each seeded toy. Below, Δ ln π(y+) over training,
+// mean over seeds (dotted: its 95% t-interval).
+
+// %%
+const SEEDS = lab.bySmoke([1, 2, 3, 4, 5], [1, 2, 3]);
+/** The toy of one evaluation seed: other unrelated tokens, a jittered hidden state. */
+const seededToy = (seed: number): lab.UnconstrainedFeaturesOptions => {
+  const t = lab.displacementToy({ seed: 1000 + seed }), rng = new lab.Rng(seed);
+  return { ...t.options, hidden: [t.options.hidden![0].map((v) => v + 0.03 * rng.normal())] };
+};
+const seeded: { dpo: Run; variant: Run }[] = [];
+const t1 = performance.now();
+for (const seed of SEEDS) {
+  const model = seededToy(seed);
+  const go = (objective: lab.Objective) =>
+    lab.toyRun({ model, chosen: YP, rejected: YM, objective, steps: STEPS });
+  seeded.push({ dpo: await go(lab.dpo({ beta: BETA })), variant: await go(variant) });
+}
+console.log(
+  `${SEEDS.length} seeds × 2 runs of ${STEPS} steps in ${
+    ((performance.now() - t1) / 1000).toFixed(1)
+  } s`,
+);
+const band = (name: string, runs: Run[], color: string) =>
+  lab.seedBand(name, steps(runs[0]), runs.map((r) => logRatioPath(r, YP)), color);
+await lab.show(lab.lineFigure([
+  ...band("DPO", seeded.map((s) => s.dpo), "#1f77b4"),
+  ...band(`variant (τ = ${TAU})`, seeded.map((s) => s.variant), "#ff7f0e"),
+], {
+  title: `Δ ln π(${TOKENS[YP]}) over ${SEEDS.length} seeded toys`,
+  xTitle: "optimizer step",
+  yTitle: "nats",
+}));
+
+// %% [markdown]
 // ## The floor τ
-// Lower floors leave DPO's dynamics in charge for longer.
+// Lower floors leave DPO's dynamics in charge for longer. A description on the base toy (one
+// run per τ), not a counted finding.
 
 // %%
 const taus = lab.bySmoke([0.5, 1, 2, 4], [0.5, 2]);
@@ -209,8 +251,6 @@ await lab.show(lab.lineFigure([
   const lines: string[] = [];
   const sanity = (what: string, expected: string, measured: string, pass: boolean) =>
     table.sanity({ what, expected, measured, pass });
-  const finding = (claim: string, expected: string, measured: string, pass: boolean) =>
-    table.finding({ claim, expected, measured, pass });
   let above = 0, aboveErr = 0, below = 0, belowErr = 0;
   fVar.uL.forEach((ul, i) =>
     fVar.uW.forEach((uw, j) => {
@@ -229,49 +269,69 @@ await lab.show(lab.lineFigure([
     })
   );
   sanity(
-    "1. field",
+    "the field (Expected 1)",
     "= DPO above the floor; g_l = 0 and g_w = −βσ(−β(u_w + τ)) below it",
     `max deviation from DPO at ${above} points above: ${aboveErr.toExponential(1)}; ` +
       `max |g_l| or g_w error at ${below} points below: ${belowErr.toExponential(1)}`,
     aboveErr < 1e-6 && belowErr < 1e-6,
   );
+  // Findings: one number per seeded toy, a mean with its 95% t-interval over seeds.
+  const overSeeds = (xs: number[]) => lab.meanCI(xs, 0.95, "seeds");
+  const perSeed = (f: (r: Run) => number, which: "dpo" | "variant") =>
+    seeded.map((s) => f(s[which]));
+  const paired = (f: (r: Run) => number) => seeded.map((s) => f(s.variant) - f(s.dpo));
   const ulEnd = (r: Run) => logRatioPath(r, YM).at(-1)!;
-  finding(
-    "2. the floor holds",
-    `variant's final u_l ≥ −τ − 0.25 = ${(-TAU - 0.25).toFixed(2)} nats; DPO's far below`,
-    `variant ${ulEnd(varRun).toFixed(3)}, lowest ${
-      Math.min(...logRatioPath(varRun, YM)).toFixed(3)
-    }; DPO ${ulEnd(dpoRun).toFixed(3)} nats`,
-    ulEnd(varRun) >= -TAU - 0.25 && ulEnd(dpoRun) < -TAU - 0.25,
-  );
+  const chosenEnd = (r: Run) => logRatioPath(r, YP).at(-1)!;
   const end = (r: Run) => r.history.at(-1)!.probs;
-  finding(
-    "3. no displacement",
-    "variant's final π(y+) > its start and > DPO's final; π(Yes) smaller than under DPO",
-    `π(y+): start ${pi0[YP].toFixed(3)}, DPO ${end(dpoRun)[YP].toFixed(3)}, variant ${
-      end(varRun)[YP].toFixed(3)
-    }; π(Yes): DPO ${end(dpoRun)[YES].toFixed(3)}, variant ${end(varRun)[YES].toFixed(3)}`,
-    end(varRun)[YP] > pi0[YP] && end(varRun)[YP] > end(dpoRun)[YP] &&
-      end(varRun)[YES] < end(dpoRun)[YES],
-  );
   const margin = (r: Run) => Math.log(end(r)[YP]) - Math.log(end(r)[YM]);
-  finding(
-    "4. cost",
-    "final log-prob margin smaller than DPO's",
-    `variant ${margin(varRun).toFixed(3)} vs DPO ${margin(dpoRun).toFixed(3)} nats; final loss ${
-      varRun.records.at(-1)!.loss.toFixed(4)
-    } vs ${dpoRun.records.at(-1)!.loss.toFixed(4)}`,
-    margin(varRun) < margin(dpoRun),
-  );
+  const f = (xs: number[]) => lab.formatInterval(overSeeds(xs));
+  table.finding({
+    claim: "the floor holds (Expected 2): the variant's final u_l stays near −τ",
+    expected: `variant's final u_l > −τ − 0.25 = ${(-TAU - 0.25).toFixed(2)} nats`,
+    estimate: overSeeds(perSeed(ulEnd, "variant")),
+    threshold: -TAU - 0.25,
+    direction: ">",
+    measured: `DPO's final u_l: ${f(perSeed(ulEnd, "dpo"))} nats`,
+  });
+  table.finding({
+    claim: "no displacement (Expected 3): the variant's π(y+) ends above its start",
+    expected: "variant's final Δ ln π(y+) > 0 nats",
+    estimate: overSeeds(perSeed(chosenEnd, "variant")),
+    threshold: 0,
+    direction: ">",
+    measured: `DPO's final Δ ln π(y+): ${f(perSeed(chosenEnd, "dpo"))} nats; final π(Yes): ` +
+      `DPO ${f(perSeed((r) => end(r)[YES], "dpo"))}, ` +
+      `variant ${f(perSeed((r) => end(r)[YES], "variant"))}`,
+  });
+  table.finding({
+    claim: "no displacement (Expected 3): the variant's π(y+) ends above DPO's",
+    expected: "final ln π(y+), variant − DPO > 0 nats (paired by seed)",
+    estimate: lab.meanCI(paired(chosenEnd), 0.95, "paired seed differences"),
+    threshold: 0,
+    direction: ">",
+  });
+  table.finding({
+    claim: "cost (Expected 4): the variant's final log-prob margin is smaller than DPO's",
+    expected: "final ln π(y+) − ln π(y−), variant − DPO < 0 nats (paired by seed)",
+    estimate: lab.meanCI(paired(margin), 0.95, "paired seed differences"),
+    threshold: 0,
+    direction: "<",
+    measured: `margins: DPO ${f(perSeed(margin, "dpo"))}, variant ${
+      f(perSeed(margin, "variant"))
+    } nats`,
+  });
+  // The τ sweep is one toy, one run per τ: described, not counted.
   const lows = tauSweep.map((s) => s.lowest);
-  finding(
-    "5. τ",
-    "lowest π(y+)/π0 non-increasing in τ",
-    tauSweep.map((s) => `τ=${s.tau}: ${s.lowest.toFixed(3)}`).join(", "),
-    lows.every((v, i) => i === 0 || v <= lows[i - 1] + 1e-3),
+  const monotone = lows.every((v, i) => i === 0 || v <= lows[i - 1] + 1e-3);
+  lines.push(
+    `τ sweep (base toy, one run each; a description): lowest π(y+)/π0 ` +
+      tauSweep.map((s) => `τ=${s.tau}: ${s.lowest.toFixed(3)}`).join(", ") +
+      ` — ${monotone ? "non-increasing in τ, as expected" : "NOT non-increasing in τ"}`,
   );
   lines.push(`(backend ${report.name} on ${report.adapter})`);
-  if (lab.isSmoke()) lines.push(`(smoke mode: ${STEPS} steps and two τ values)`);
+  if (lab.isSmoke()) {
+    lines.push(`(smoke mode: ${SEEDS.length} seeds instead of 5, ${STEPS} steps, two τ values)`);
+  }
   console.log(lines.join("\n"));
   await table.print();
 }
