@@ -983,7 +983,7 @@ table.finding({
   claim: "similar pairs have a higher gradient ratio ⟨∇l_w, ∇l_l⟩ / ‖∇l_w‖² at step 0",
   expected: "mean ratio (paraphrase + minor_edit) − (different_topic) > 0",
   estimate: disR.length >= 2 && simR.length >= 2
-    ? lab.diffMeansCI(simR, disR)
+    ? lab.diffMeansCI(simR, disR, 0.95, "pairs")
     : mean(simR) - mean(disR),
   threshold: 0,
   direction: ">",

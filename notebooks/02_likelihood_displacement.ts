@@ -341,7 +341,7 @@ const sweepStats = sweepLrA.map((lr) => {
   };
 });
 const band = (name: string, color: string, key: "margin" | "dNo" | "err") => [
-  { name, x: sweepLrA, y: sweepStats.map((r) => r[key].mean), color },
+  { name, x: sweepLrA, y: sweepStats.map((r) => r[key].mean), color, group: name },
   ...(["lo", "hi"] as const).map((b) => ({
     name: `${name} 95% ${b}`,
     x: sweepLrA,
@@ -349,6 +349,8 @@ const band = (name: string, color: string, key: "margin" | "dNo" | "err") => [
     color,
     dash: "dot" as const,
     width: 1,
+    group: name,
+    hideInLegend: true,
   })),
 ];
 await lab.show(lab.subplots([
@@ -567,9 +569,9 @@ console.table(["sft", "base"].flatMap((start) =>
 ));
 console.log(
   `Part B: ${dpoPairs.length} prompts x (SFT start, base start, one SGD probe step), ` +
-    `${stepsB} RMSProp steps at lr ${lrB}; sweep ${sweepLrB.join(", ")} on prompt ${
-      dpoPairs[0].index
-    }`,
+    `${stepsB} RMSProp steps at lr ${lrB.toExponential()}; sweep ${
+      sweepLrB.map((v) => v.toExponential()).join(", ")
+    } on prompt ${dpoPairs[0].index}`,
 );
 await lab.flushOutput();
 
@@ -601,7 +603,7 @@ await lab.show(lab.subplots([
   lnCurves(runsB.base, "from the base model"),
 ], {
   columns: 2,
-  title: `Tiny GPT-2, DPO on (No ≻ Never), lr ${lrB}, one prompt per line`,
+  title: `Tiny GPT-2, DPO on (No ≻ Never), lr ${lrB.toExponential()}, one prompt per line`,
   rowHeight: 400,
 }));
 
@@ -649,7 +651,11 @@ const panel = (y: Float64Array, title: string, yTitle: string) =>
   ], { title, xTitle: "UFM rate at step 0 (Theorem 5)", yTitle });
 await lab.show(lab.subplots([
   panel(probeRate(probe0), "one SGD step (size 1e-3)", "observed Δ ln π / step size"),
-  panel(lnDelta(runsB.sft[0]), `${stepsB} RMSProp steps, lr ${lrB}`, "Δ ln π over the run (nats)"),
+  panel(
+    lnDelta(runsB.sft[0]),
+    `${stepsB} RMSProp steps, lr ${lrB.toExponential()}`,
+    "Δ ln π over the run (nats)",
+  ),
 ], {
   columns: 2,
   title: `Prompt ${probe0.index}: the UFM rate against the real model`,
@@ -890,7 +896,8 @@ const mB = runsB.sft.map((r) => r.margin.at(-1)! - r.margin[0]);
 const mBase = runsB.base.map((r) => r.margin.at(-1)! - r.margin[0]);
 table.sanity({
   what: "B: the papers' regime: DPO grows the margin by a few nats",
-  expected: `margin growth in [0.5, 10] nats in every run (lr ${lrB}, ${stepsB} steps)`,
+  expected:
+    `margin growth in [0.5, 10] nats in every run (lr ${lrB.toExponential()}, ${stepsB} steps)`,
   measured: `SFT start ${Math.min(...mB).toFixed(2)} .. ${Math.max(...mB).toFixed(2)}, base start ${
     Math.min(...mBase).toFixed(2)
   } .. ${Math.max(...mBase).toFixed(2)} nats`,
@@ -938,72 +945,74 @@ const runStats = runsB.sft.map((r) => {
     yesPct: d.reduce((a, v) => a + (v < d[idYes] ? 1 : 0), 0) / (d.length - 1),
   };
 });
+// Part B's findings vary over prompts (one DPO run per SFT prompt), not seeds.
+const ciPrompts = (xs: number[]) => lab.meanCI(xs, 0.95, "prompts");
 table.finding({
   claim: "B1 tiny GPT-2 after SFT: π(No) falls while the margin grows (the paper: every run)",
   expected: `Δ ln π(No) after ${stepsB} steps < 0 (mean over ${nPrompts} prompts)`,
-  estimate: lab.meanCI(runStats.map((s) => s.dNo)),
+  estimate: ciPrompts(runStats.map((s) => s.dNo)),
   threshold: 0,
   direction: "<",
-  measured: `margin growth ${lab.formatInterval(lab.meanCI(mB))} nats`,
+  measured: `margin growth ${lab.formatInterval(ciPrompts(mB))} nats`,
 });
 table.finding({
   claim: "B2 Theorem 5 ranks the tokens of the real model's first (small SGD) step",
   expected: "Spearman ρ(UFM rate, Δ ln π / step) over 4096 tokens > 0.5",
-  estimate: lab.meanCI(probeStats.map((s) => s.rho)),
+  estimate: ciPrompts(probeStats.map((s) => s.rho)),
   threshold: 0.5,
   direction: ">",
 });
 table.finding({
   claim: "B3 Theorem 5 gets the signs of the real model's first (small SGD) step",
   expected: "share of the 4096 tokens with the predicted sign > 0.9",
-  estimate: lab.meanCI(probeStats.map((s) => s.sign)),
+  estimate: ciPrompts(probeStats.map((s) => s.sign)),
   threshold: 0.9,
   direction: ">",
   measured: `predicted to rise: ${
-    lab.formatInterval(lab.meanCI(probeStats.map((s) => s.rise0)))
+    lab.formatInterval(ciPrompts(probeStats.map((s) => s.rise0)))
   }; ` +
     `size: median observed/predicted ${
-      lab.formatInterval(lab.meanCI(probeStats.map((s) => s.ratio)))
+      lab.formatInterval(ciPrompts(probeStats.map((s) => s.ratio)))
     } ` +
     `(one step of the whole network also moves h_x through every layer below it)`,
 });
 table.finding({
   claim: "B4 Theorem 5 at step 0 ranks the changes over the whole DPO run",
   expected: "Spearman ρ(UFM rate at step 0, Δ ln π over the run) > 0.5",
-  estimate: lab.meanCI(runStats.map((s) => s.rho)),
+  estimate: ciPrompts(runStats.map((s) => s.rho)),
   threshold: 0.5,
   direction: ">",
   measured: `sign as predicted at step 0: ${
-    lab.formatInterval(lab.meanCI(runStats.map((s) => s.sign)))
+    lab.formatInterval(ciPrompts(runStats.map((s) => s.sign)))
   } ` +
     `of tokens (ranks can agree while signs do not: see "The sign question")`,
 });
 table.finding({
   claim: "B5 Yes is among the tokens that gain (the paper: Yes rises on OLMo)",
   expected: "Yes's percentile among the other tokens by Δ ln π over the run > 0.9",
-  estimate: lab.meanCI(runStats.map((s) => s.yesPct)),
+  estimate: ciPrompts(runStats.map((s) => s.yesPct)),
   threshold: 0.9,
   direction: ">",
 });
 table.finding({
   claim: "B6 from the base model, no SFT (the paper's Table 2): π(No) falls",
   expected: "Δ ln π(No) after the run < 0",
-  estimate: lab.meanCI(runsB.base.map((r) => lnDelta(r)[idNo])),
+  estimate: ciPrompts(runsB.base.map((r) => lnDelta(r)[idNo])),
   threshold: 0,
   direction: "<",
-  measured: `margin growth ${lab.formatInterval(lab.meanCI(mBase))} nats`,
+  measured: `margin growth ${lab.formatInterval(ciPrompts(mBase))} nats`,
 });
 table.finding({
   claim: "B7 tiny GPT-2 after SFT: π(Yes) rises under DPO on (No ≻ Never) (the paper's example)",
   expected: `Δ ln π(Yes) after ${stepsB} steps > 0`,
-  estimate: lab.meanCI(runsB.sft.map((r) => lnDelta(r)[idYes])),
+  estimate: ciPrompts(runsB.sft.map((r) => lnDelta(r)[idYes])),
   threshold: 0,
   direction: ">",
 });
 console.log(
   `backend ${report.name}; Part A: ${nSeeds} seeds, SGD lr ${lrA}, ${stepsA} steps; Part B: ` +
     `SFT ${sft.steps} steps on ${sftQuestions.length} questions, ${nPrompts} prompts x ${stepsB} ` +
-    `RMSProp steps at lr ${lrB}` +
+    `RMSProp steps at lr ${lrB.toExponential()}` +
     (lab.isSmoke() ? " (smoke mode: fewer seeds, prompts and steps)" : "") +
     "\n",
 );

@@ -333,7 +333,16 @@ const lrFigure = lab.makeFigure({
     title: {
       text: `Calibrated learning rates: margin +${T} nats after ${N} SGD steps (red: not reached)`,
     },
-    yaxis: { title: { text: "lr* (log scale)" }, type: "log" },
+    // Bars on a log axis start at the axis floor: put the floor half a decade under the smallest.
+    yaxis: {
+      title: { text: "lr* (log scale)" },
+      type: "log",
+      range: [
+        Math.log10(Math.min(...calibrated.map((c) => c.lr))) - 0.5,
+        Math.log10(Math.max(...calibrated.map((c) => c.lr))) + 0.3,
+      ],
+      exponentformat: "power",
+    },
     xaxis: { tickangle: -60 },
     height: 460,
   },

@@ -22,7 +22,7 @@ export interface ChesTokenFigureOptions {
   title?: string;
   /** Tokens per line before wrapping (default 12). */
   perLine?: number;
-  /** Colorbar title (default "share of CHES"). */
+  /** Colorbar title (default "contribution to CHES": the tokens' values sum to the pair's CHES). */
   zTitle?: string;
 }
 
@@ -116,7 +116,7 @@ export function chesTokenFigure(
       colorscale: COLORSCALES.diverging,
       zmin: -m,
       zmax: m,
-      colorbar: { title: { text: opts.zTitle ?? "share of CHES" } },
+      colorbar: { title: { text: opts.zTitle ?? "contribution to CHES" } },
       hovertemplate: "%{z:.4g}<extra></extra>",
     }],
     layout: {

@@ -18,6 +18,10 @@ export interface Series {
   dash?: "solid" | "dot" | "dash" | "dashdot" | "longdash";
   /** Line width (lines) or marker diameter (points), px. */
   width?: number;
+  /** Series drawn under one legend entry (toggled together); the entry is the first's name. */
+  group?: string;
+  /** Leave this series out of the legend (e.g. an interval's ends beside their mean). */
+  hideInLegend?: boolean;
 }
 
 /** Titles and size shared by the generic figures. */
@@ -76,6 +80,8 @@ function seriesTraces(
       x: gapped(s.x),
       y: gapped(s.y),
     };
+    if (s.group) t.legendgroup = s.group;
+    if (s.hideInLegend) t.showlegend = false;
     if (mode === "lines") t.line = { color, width: s.width ?? 2, dash: s.dash ?? "solid" };
     else t.marker = { color, size: s.width ?? 7, opacity: 0.8 };
     return t;

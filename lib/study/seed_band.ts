@@ -9,8 +9,8 @@ import { meanCI } from "./stats.ts";
 
 /**
  * Three series for {@link lineFigure}: the mean over seeds at each step (`name`), and the lower
- * and upper ends of its 95% t-interval (`name lo`, `name hi`, dotted, width 1). `perSeed[s][i]`
- * is seed s's value at `steps[i]`.
+ * and upper ends of its 95% t-interval (`name lo`, `name hi`, dotted, width 1, out of the legend
+ * and toggled with the mean's entry). `perSeed[s][i]` is seed s's value at `steps[i]`.
  *
  * @example
  * ```ts
@@ -22,6 +22,7 @@ import { meanCI } from "./stats.ts";
  * assert.ok(Math.abs(hi.y[0] - 3 - 2.776 * Math.sqrt(2.5 / 5)) < 1e-3);
  * assert.equal(lo.name, "DPO lo");
  * assert.equal(hi.dash, "dot");
+ * assert.equal(hi.hideInLegend, true);
  * ```
  */
 export function seedBand(
@@ -39,6 +40,8 @@ export function seedBand(
     color,
     dash: "dot",
     width: 1,
+    group: name,
+    hideInLegend: true,
   });
-  return [{ x, y: cis.map((c) => c.mean), name, color }, end("lo"), end("hi")];
+  return [{ x, y: cis.map((c) => c.mean), name, color, group: name }, end("lo"), end("hi")];
 }
