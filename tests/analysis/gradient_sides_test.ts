@@ -11,26 +11,18 @@ import { assertClose, useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/mod.ts";
 import type { CausalLM } from "../../lib/models/mod.ts";
 import { lmScorer } from "../../lib/scoring/mod.ts";
-import type { TokenizedPair } from "../../lib/data/mod.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
-import { train } from "../../lib/train/trainer.ts";
-import { dpo } from "../../lib/objectives/trl.ts";
+import type { TrainOptions } from "../../lib/train/train_options.ts";
+import type { PreferenceBatch } from "../../lib/data/mod.ts";
 import {
   gradientInnerProducts,
   sideGradientInnerProducts,
 } from "../../lib/analysis/gradient_alignment.ts";
 import { gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
+import { TINY_GPT2 as CONFIG, TINY_PAIRS as PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
-
-const CONFIG = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
-// Different completion lengths, so the pair batch pads one row and the one-row sides do not.
-const PAIRS: TokenizedPair[] = [
-  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
-  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
-  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
-];
 
 /** Gradient of one response's summed log-prob, flattened in float64, by hand. */
 function rowGradient(model: CausalLM, prompt: number[], completion: number[]): Float64Array {
@@ -90,22 +82,13 @@ Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.gra
   }
 });
 
-type TrainOptions = Parameters<typeof train>[0];
-
-/** DPO (β 0.5) by plain SGD (lr 0.5) over PAIRS in batches of 2, on a fresh seed-5 model. */
-async function trainToy(opts: Pick<TrainOptions, "maxSteps" | "seed" | "callbacks">) {
+/** The fixtures' DPO run ({@link trainTiny}) on a fresh seed-5 model. */
+async function trainToy(
+  opts: Pick<TrainOptions<PreferenceBatch>, "maxSteps" | "seed" | "callbacks">,
+) {
   const model = createGPT2(CONFIG, { seed: 5 });
   try {
-    await train({
-      policy: lmScorer(model),
-      data: preferenceData(PAIRS, { padId: 0 }),
-      objective: dpo({ beta: 0.5 }),
-      optimizer: { name: "sgd" },
-      lr: 0.5,
-      batchSize: 2,
-      progress: false,
-      ...opts,
-    });
+    await trainTiny(lmScorer(model), opts);
   } finally {
     model.dispose();
   }

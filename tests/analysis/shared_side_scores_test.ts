@@ -4,43 +4,16 @@
  * each pair's chosen log-prob as written out here in float64 from the model's logits.
  */
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/mod.ts";
-import type { CausalLM } from "../../lib/models/mod.ts";
 import { lmScorer } from "../../lib/scoring/mod.ts";
-import type { PreferenceBatch, ProbeBatch, TokenizedPair } from "../../lib/data/mod.ts";
+import type { PreferenceBatch, ProbeBatch } from "../../lib/data/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
-import { preferenceData } from "../../lib/train/train_data.ts";
-import { train } from "../../lib/train/trainer.ts";
-import { dpo } from "../../lib/objectives/trl.ts";
 import { displacementTracker, gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
+import { handLogp, TINY_GPT2 as CONFIG, TINY_PAIRS as PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
-
-const CONFIG = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
-const PAIRS: TokenizedPair[] = [
-  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
-  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
-  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
-];
-
-/** One response's summed log-prob in float64 from the model's logits of the unpadded row. */
-function handLogp(model: CausalLM, prompt: number[], completion: number[]): number {
-  const ids = [...prompt, ...completion];
-  const logits = model.forward(tf.tensor2d([ids], [1, ids.length], "int32")).logits;
-  const z = logits.dataSync();
-  logits.dispose();
-  const v = model.vocabSize;
-  let s = 0;
-  for (let t = prompt.length; t < ids.length; t++) {
-    const row = Array.from(z.subarray((t - 1) * v, t * v));
-    const max = Math.max(...row);
-    s += row[ids[t]] - max - Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
-  }
-  return s;
-}
 
 interface Run {
   grad: Record<string, number>[][];
@@ -78,18 +51,7 @@ async function run(withSides: boolean): Promise<Run> {
     },
   };
   try {
-    await train({
-      policy,
-      data: preferenceData(PAIRS, { padId: 0 }),
-      objective: dpo({ beta: 0.5 }),
-      optimizer: { name: "sgd" },
-      lr: 0.5,
-      batchSize: 2,
-      maxSteps: 3,
-      seed: 1,
-      progress: false,
-      callbacks: [grad, disp, spy],
-    });
+    await trainTiny(policy, { maxSteps: 3, seed: 1, callbacks: [grad, disp, spy] });
   } finally {
     model.dispose();
   }
@@ -129,15 +91,8 @@ Deno.test("gradientAlignmentTracker refuses sides whose lengths are not the pair
   try {
     await assert.rejects(
       () =>
-        train({
-          policy: lmScorer(model),
-          data: preferenceData(PAIRS, { padId: 0 }),
-          objective: dpo({ beta: 0.5 }),
-          optimizer: { name: "sgd" },
-          lr: 0.5,
-          batchSize: 2,
+        trainTiny(lmScorer(model), {
           maxSteps: 1,
-          progress: false,
           callbacks: [gradientAlignmentTracker({ positions: [0], file: false, sides: wrong })],
         }),
       /position 0's chosen side has 99 tokens, the pair 4/,

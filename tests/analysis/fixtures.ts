@@ -1,0 +1,60 @@
+/**
+ * The tiny GPT-2 and pairs shared by the analysis tests that compare a tracker's fast path with
+ * its plain one, the float64 log-prob they check scores against, and the short DPO run they train.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { CausalLM } from "../../lib/models/mod.ts";
+import type { PreferenceBatch, TokenizedPair } from "../../lib/data/mod.ts";
+import { preferenceData } from "../../lib/train/train_data.ts";
+import { train } from "../../lib/train/trainer.ts";
+import type { TrainOptions } from "../../lib/train/train_options.ts";
+import { dpo } from "../../lib/objectives/trl.ts";
+
+/** A 2-layer GPT-2 over 24 tokens, small enough for per-row float64 checks. */
+export const TINY_GPT2 = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
+
+/**
+ * Three pairs of different completion lengths, so a pair batch pads rows and one-row passes
+ * do not.
+ */
+export const TINY_PAIRS: TokenizedPair[] = [
+  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
+  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
+  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
+];
+
+/** One response's summed log-prob in float64 from the model's logits of the unpadded row. */
+export function handLogp(model: CausalLM, prompt: number[], completion: number[]): number {
+  const ids = [...prompt, ...completion];
+  const logits = model.forward(tf.tensor2d([ids], [1, ids.length], "int32")).logits;
+  const z = logits.dataSync();
+  logits.dispose();
+  const v = model.vocabSize;
+  let s = 0;
+  for (let t = prompt.length; t < ids.length; t++) {
+    const row = Array.from(z.subarray((t - 1) * v, t * v));
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+    s += row[ids[t]] - lse;
+  }
+  return s;
+}
+
+/** DPO (β 0.5) by plain SGD (lr 0.5) over {@link TINY_PAIRS} in batches of 2. */
+export function trainTiny(
+  policy: TrainOptions<PreferenceBatch>["policy"],
+  opts: Pick<TrainOptions<PreferenceBatch>, "maxSteps" | "seed" | "callbacks">,
+): ReturnType<typeof train> {
+  return train({
+    policy,
+    data: preferenceData(TINY_PAIRS, { padId: 0 }),
+    objective: dpo({ beta: 0.5 }),
+    optimizer: { name: "sgd" },
+    lr: 0.5,
+    batchSize: 2,
+    progress: false,
+    ...opts,
+  });
+}
