@@ -1,10 +1,12 @@
 /**
- * The tiny GPT-2 and pairs shared by the analysis tests that compare a tracker's fast path with
- * its plain one, the float64 log-prob they check scores against, and the short DPO run they train.
+ * What the analysis tests share: the tiny GPT-2 and pairs of the tests that compare a tracker's
+ * fast path with its plain one, the short DPO run they train, their per-step comparison, and the
+ * float64 log-prob and CHES that scores are checked against.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { assertClose, type Tolerance } from "../helpers.ts";
 import type { CausalLM } from "../../lib/models/mod.ts";
 import type { PreferenceBatch, TokenizedPair } from "../../lib/data/mod.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
@@ -57,4 +59,46 @@ export function trainTiny(
     progress: false,
     ...opts,
   });
+}
+
+/** Float64 CHES (arXiv 2410.08847 Def. 2): <S+, S-> - |S+|^2 from the states predicting y. */
+export function handChes(model: CausalLM, p: TokenizedPair): number {
+  const sum = (completion: number[]) => {
+    const ids = [...p.promptIds, ...completion];
+    const h = tf.tidy(() =>
+      model.forward(tf.tensor2d([ids], [1, ids.length], "int32"), { hidden: true }).hidden!
+    );
+    const d = h.shape[2], all = h.dataSync();
+    h.dispose();
+    const s = new Array(d).fill(0);
+    for (let t = p.promptIds.length - 1; t <= ids.length - 2; t++) {
+      for (let j = 0; j < d; j++) s[j] += all[t * d + j];
+    }
+    return s;
+  };
+  const sp = sum(p.chosenIds), sm = sum(p.rejectedIds);
+  return sp.reduce((a, x, j) => a + x * sm[j] - x * x, 0);
+}
+
+/** A step's row: one number a pair, or a record of numbers. */
+type Row = number | Record<string, number>;
+
+/**
+ * Asserts that each step's rows of `got` agree with `want`'s within `tol`, naming the step, the
+ * row (`what` and its index) and, for records, the key.
+ */
+export function assertStepsClose(got: Row[][], want: Row[][], tol: Tolerance, what: string) {
+  for (const [s, rows] of got.entries()) {
+    for (const [i, row] of rows.entries()) {
+      const at = `step ${s + 1} ${what} ${i}`;
+      if (typeof row === "number") {
+        assertClose(row, want[s][i] as number, { ...tol, msg: at });
+        continue;
+      }
+      for (const [k, v] of Object.entries(row)) {
+        const w = want[s][i] as Record<string, number>;
+        assertClose(v, w[k], { ...tol, msg: `${at} ${k}` });
+      }
+    }
+  }
 }

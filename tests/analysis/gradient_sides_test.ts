@@ -20,7 +20,7 @@ import {
 } from "../../lib/analysis/gradient_alignment.ts";
 import { gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
-import { TINY_GPT2 as CONFIG, TINY_PAIRS as PAIRS, trainTiny } from "./fixtures.ts";
+import { assertStepsClose, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
 
@@ -53,12 +53,12 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.grads in float64", async () => {
-  const model = createGPT2(CONFIG, { seed: 3 });
+  const model = createGPT2(TINY_GPT2, { seed: 3 });
   try {
     const scorer = lmScorer(model);
-    const data = preferenceData(PAIRS, { padId: 0 });
-    const sides = pairSides(PAIRS, 0);
-    for (const [i, p] of PAIRS.entries()) {
+    const data = preferenceData(TINY_PAIRS, { padId: 0 });
+    const sides = pairSides(TINY_PAIRS, 0);
+    for (const [i, p] of TINY_PAIRS.entries()) {
       const gw = rowGradient(model, p.promptIds, p.chosenIds);
       const gl = rowGradient(model, p.promptIds, p.rejectedIds);
       const want = {
@@ -86,7 +86,7 @@ Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.gra
 async function trainToy(
   opts: Pick<TrainOptions<PreferenceBatch>, "maxSteps" | "seed" | "callbacks">,
 ) {
-  const model = createGPT2(CONFIG, { seed: 5 });
+  const model = createGPT2(TINY_GPT2, { seed: 5 });
   try {
     await trainTiny(lmScorer(model), opts);
   } finally {
@@ -100,7 +100,7 @@ async function runTracker(withSides: boolean): Promise<Record<string, number>[][
     every: 1,
     positions: [0, 1, 2],
     file: false,
-    ...(withSides ? { sides: pairSides(PAIRS, 0) } : {}),
+    ...(withSides ? { sides: pairSides(TINY_PAIRS, 0) } : {}),
   });
   const spy = { name: "spy", onStepEnd: () => void seen.push(tracker.last!) };
   await trainToy({ maxSteps: 3, seed: 1, callbacks: [tracker, spy] });
@@ -114,22 +114,12 @@ Deno.test({
   async fn() {
     const old = await runTracker(false), now = await runTracker(true);
     assert.equal(now.length, 3);
-    for (const [s, rows] of now.entries()) {
-      for (const [i, row] of rows.entries()) {
-        for (const [k, v] of Object.entries(row)) {
-          assertClose(v, old[s][i][k], {
-            rtol: 1e-6,
-            atol: 1e-9,
-            msg: `step ${s + 1} row ${i} ${k}`,
-          });
-        }
-      }
-    }
+    assertStepsClose(now, old, { rtol: 1e-6, atol: 1e-9 }, "row");
   },
 });
 
 Deno.test("gradientAlignmentTracker refuses sides that do not hold the pair", async () => {
-  const swapped = pairSides([PAIRS[1], PAIRS[0], PAIRS[2]], 0);
+  const swapped = pairSides([TINY_PAIRS[1], TINY_PAIRS[0], TINY_PAIRS[2]], 0);
   await assert.rejects(
     () =>
       trainToy({

@@ -12,20 +12,20 @@ import type { PreferenceBatch } from "../../lib/data/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { displacementTracker } from "../../lib/analysis/trackers.ts";
-import { handLogp, TINY_GPT2 as CONFIG, TINY_PAIRS as PAIRS, trainTiny } from "./fixtures.ts";
+import { assertStepsClose, handLogp, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
 
 Deno.test("measureScores gives the pair sums of a float64 log-softmax and equals scores()", () => {
-  const model = createGPT2(CONFIG, { seed: 3 });
+  const model = createGPT2(TINY_GPT2, { seed: 3 });
   try {
     const scorer = lmScorer(model);
-    const batch = preferenceData(PAIRS, { padId: 0 }).batch([0, 1, 2]);
+    const batch = preferenceData(TINY_PAIRS, { padId: 0 }).batch([0, 1, 2]);
     const lean = scorer.measureScores!(batch);
     const full = scorer.scores(batch);
     assert.equal(lean.tokenStats, undefined);
     assert.ok(full.tokenStats, "scores() keeps TRL's token statistics");
-    for (const [i, p] of PAIRS.entries()) {
+    for (const [i, p] of TINY_PAIRS.entries()) {
       const want = {
         policyChosen: handLogp(model, p.promptIds, p.chosenIds),
         policyRejected: handLogp(model, p.promptIds, p.rejectedIds),
@@ -46,7 +46,7 @@ Deno.test("measureScores gives the pair sums of a float64 log-softmax and equals
 
 /** Displacement rows of a 3-step run, and how often the scorer's measurement path ran. */
 async function run(lean: boolean): Promise<{ rows: number[][]; calls: number }> {
-  const model = createGPT2(CONFIG, { seed: 5 });
+  const model = createGPT2(TINY_GPT2, { seed: 5 });
   const base = lmScorer(model);
   let calls = 0;
   const policy: PreferenceScorer<PreferenceBatch, unknown> = {
@@ -79,10 +79,6 @@ Deno.test({
     assert.equal(old.calls, 0);
     assert.equal(now.calls, 4, "step 0 and steps 1-3 each score once");
     assert.equal(now.rows.length, 3);
-    for (const [s, row] of now.rows.entries()) {
-      for (const [i, v] of row.entries()) {
-        assertClose(v, old.rows[s][i], { rtol: 1e-6, atol: 0, msg: `step ${s + 1} pair ${i}` });
-      }
-    }
+    assertStepsClose(now.rows, old.rows, { rtol: 1e-6, atol: 0 }, "pair");
   },
 });
