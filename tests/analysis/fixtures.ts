@@ -87,7 +87,7 @@ type Row = number | Record<string, number>;
  * Asserts that each step's rows of `got` agree with `want`'s within `tol`, naming the step, the
  * row (`what` and its index) and, for records, the key.
  */
-export function assertStepsClose(got: Row[][], want: Row[][], tol: Tolerance, what: string) {
+export function assertSteps(got: Row[][], want: Row[][], tol: Tolerance, what: string) {
   for (const [s, rows] of got.entries()) {
     for (const [i, row] of rows.entries()) {
       const at = `step ${s + 1} ${what} ${i}`;
@@ -101,4 +101,24 @@ export function assertStepsClose(got: Row[][], want: Row[][], tol: Tolerance, wh
       }
     }
   }
+}
+
+/**
+ * A test that runs `run` with the path under test off (`old`) and on (`now`), then `check`s the
+ * two. Resource and op sanitizers are off, as for the other training runs in these tests.
+ */
+export function oldVsNew<R>(
+  name: string,
+  run: (on: boolean) => Promise<R>,
+  check: (old: R, now: R) => void,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const old = await run(false), now = await run(true);
+      check(old, now);
+    },
+  });
 }

@@ -20,7 +20,7 @@ import {
 } from "../../lib/analysis/gradient_alignment.ts";
 import { gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
-import { assertStepsClose, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
+import { assertSteps, oldVsNew, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
 
@@ -107,16 +107,14 @@ async function runTracker(withSides: boolean): Promise<Record<string, number>[][
   return seen;
 }
 
-Deno.test({
-  name: "gradientAlignmentTracker reports the same rows with and without sides",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const old = await runTracker(false), now = await runTracker(true);
+oldVsNew(
+  "gradientAlignmentTracker reports the same rows with and without sides",
+  runTracker,
+  (old, now) => {
     assert.equal(now.length, 3);
-    assertStepsClose(now, old, { rtol: 1e-6, atol: 1e-9 }, "row");
+    assertSteps(now, old, { rtol: 1e-6, atol: 1e-9 }, "row");
   },
-});
+);
 
 Deno.test("gradientAlignmentTracker refuses sides that do not hold the pair", async () => {
   const swapped = pairSides([TINY_PAIRS[1], TINY_PAIRS[0], TINY_PAIRS[2]], 0);

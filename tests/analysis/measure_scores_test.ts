@@ -12,7 +12,7 @@ import type { PreferenceBatch } from "../../lib/data/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
 import { displacementTracker } from "../../lib/analysis/trackers.ts";
-import { assertStepsClose, handLogp, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
+import { assertSteps, handLogp, oldVsNew, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
 
@@ -70,15 +70,13 @@ async function run(lean: boolean): Promise<{ rows: number[][]; calls: number }> 
   return { rows, calls };
 }
 
-Deno.test({
-  name: "trackers score through measureScores with the values of scores()",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const old = await run(false), now = await run(true);
+oldVsNew(
+  "trackers score through measureScores with the values of scores()",
+  run,
+  (old, now) => {
     assert.equal(old.calls, 0);
     assert.equal(now.calls, 4, "step 0 and steps 1-3 each score once");
     assert.equal(now.rows.length, 3);
-    assertStepsClose(now.rows, old.rows, { rtol: 1e-6, atol: 0 }, "pair");
+    assertSteps(now.rows, old.rows, { rtol: 1e-6, atol: 0 }, "pair");
   },
-});
+);

@@ -11,7 +11,7 @@ import type { PreferenceBatch, ProbeBatch } from "../../lib/data/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
 import { displacementTracker, gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
-import { assertStepsClose, handLogp, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
+import { assertSteps, handLogp, oldVsNew, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
 
@@ -59,23 +59,21 @@ async function run(withSides: boolean): Promise<Run> {
   return out;
 }
 
-Deno.test({
-  name: "gradient alignment's side passes are shared with the displacement tracker, same values",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const old = await run(false), now = await run(true);
+oldVsNew(
+  "gradient alignment's side passes are shared with the displacement tracker, same values",
+  run,
+  (old, now) => {
     // Step 0 scores all 3 pairs (the sides are checked against them); steps 1-3 only pair 2.
     assert.equal(old.scoredPairs, 12);
     assert.equal(now.scoredPairs, 6);
     // Every step of the run (3) must be compared, each with all 3 tracked pairs.
     assert.equal(now.current.length, 3);
     assert.ok(now.current.every((row) => row.length === 3));
-    assertStepsClose(now.current, now.hand, { rtol: 1e-5, atol: 0 }, "pair");
-    assertStepsClose(now.current, old.current, { rtol: 1e-6, atol: 0 }, "pair");
-    assertStepsClose(now.grad, old.grad, { rtol: 1e-6, atol: 1e-9 }, "row");
+    assertSteps(now.current, now.hand, { rtol: 1e-5, atol: 0 }, "pair");
+    assertSteps(now.current, old.current, { rtol: 1e-6, atol: 0 }, "pair");
+    assertSteps(now.grad, old.grad, { rtol: 1e-6, atol: 1e-9 }, "row");
   },
-});
+);
 
 Deno.test("gradientAlignmentTracker refuses sides whose lengths are not the pair's", async () => {
   const model = createGPT2(TINY_GPT2, { seed: 5 });
