@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { PreferenceBatch } from "../data/types.ts";
 import type { CausalLM } from "../models/types.ts";
+import { type WorkerChannel, workerChannel } from "../scoring/worker_channel.ts";
 
 /** Idle time after which the cached worker stops. */
 export const IDLE_MS = 3_000;
@@ -80,7 +81,7 @@ interface Cached {
   worker: Worker;
   ready: Promise<void>;
   ids: unknown[];
-  pending?: { resolve: (r: Reply) => void; reject: (e: Error) => void };
+  channel: WorkerChannel<Reply>;
   idle?: ReturnType<typeof setTimeout>;
 }
 
@@ -101,33 +102,21 @@ export function releaseChesThreads(): void {
   if (!c) return;
   clearTimeout(c.idle);
   c.worker.terminate();
-  c.pending?.reject(new Error("CHES worker released"));
+  c.channel.abandon("CHES worker released");
 }
 
 function request(c: Cached, msg: Record<string, unknown>): Promise<Reply> {
-  if (c.pending) throw new Error("CHES worker: a request is already in flight");
-  return new Promise((resolve, reject) => {
-    c.pending = { resolve, reject };
-    c.worker.postMessage(msg);
-  });
+  return c.channel.request(msg);
 }
 
 function startWorker(model: CausalLM, backend: string): Cached {
   const worker = new Worker(new URL("./ches_worker.ts", import.meta.url).href, { type: "module" });
-  const c: Cached = { key: keyOf(model, backend), worker, ids: [], ready: Promise.resolve() };
-  worker.onmessage = (e: MessageEvent<Reply>) => {
-    const p = c.pending;
-    c.pending = undefined;
-    if (!p) return;
-    if (e.data.cmd === "error") {
-      p.reject(new Error(`CHES worker: ${e.data.message}\n${e.data.stack ?? ""}`));
-    } else p.resolve(e.data);
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    const p = c.pending;
-    c.pending = undefined;
-    p?.reject(new Error(`CHES worker: ${e.message}`));
+  const c: Cached = {
+    key: keyOf(model, backend),
+    worker,
+    ids: [],
+    ready: Promise.resolve(),
+    channel: workerChannel<Reply>(worker, "CHES worker"),
   };
   c.ready = request(c, { cmd: "init", backend, kind: model.kind, config: { ...model.config } })
     .then(() => undefined);

@@ -11,12 +11,10 @@
  */
 /// <reference lib="deno.worker" />
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../backend.ts";
 import type { PreferenceBatch } from "../data/types.ts";
-import { createGPT2 } from "../models/gpt2.ts";
-import { createLlama } from "../models/llama.ts";
 import type { CausalLM } from "../models/types.ts";
 import { chesFromBatch, type ChesOptions } from "./ches.ts";
+import { initReplica, serveRequests } from "../scoring/worker_side.ts";
 
 // Before any backend starts: silences tfjs's "install tfjs-node" banner, as lib/backend.ts does.
 tf.env().set("PROD", true);
@@ -42,9 +40,7 @@ function loadWeights(m: CausalLM, values: readonly Float32Array[]): void {
 
 async function handle(msg: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (msg.cmd === "init") {
-    await initBackend({ backend: msg.backend as "wasm" | "cpu" });
-    const config = msg.config as Record<string, unknown>;
-    model = msg.kind === "gpt2" ? createGPT2(config) : createLlama(config);
+    model = await initReplica(msg);
     return { cmd: "ready" };
   }
   const m = model;
@@ -61,11 +57,4 @@ async function handle(msg: Record<string, unknown>): Promise<Record<string, unkn
   throw new Error(`CHES worker: unknown command ${String(msg.cmd)}`);
 }
 
-self.onmessage = async (e: MessageEvent<Record<string, unknown>>) => {
-  try {
-    self.postMessage(await handle(e.data));
-  } catch (err) {
-    const x = err as Error;
-    self.postMessage({ cmd: "error", message: x?.message ?? String(err), stack: x?.stack });
-  }
-};
+serveRequests(handle);

@@ -28,6 +28,7 @@ import type { CausalLM } from "../models/types.ts";
 import { lmScorer } from "./lm.ts";
 import { flattenScores, isDataLeaf, pairSlice, rebuildScores } from "./parallel_shared.ts";
 import type { PairScores, PreferenceScorer } from "../core/scores.ts";
+import { workerChannel } from "./worker_channel.ts";
 
 /** A scorer whose loss gradients can be computed with the batch split across threads. */
 export interface ParallelScorer<B, P = never> extends PreferenceScorer<B, P> {
@@ -177,28 +178,7 @@ export async function parallelLMScorer(
   const worker = new Worker(new URL("./parallel_worker.ts", import.meta.url).href, {
     type: "module",
   });
-  let pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
-  worker.onmessage = (e: MessageEvent<WorkerReply>) => {
-    const p = pending;
-    pending = undefined;
-    if (!p) return;
-    if (e.data.cmd === "error") {
-      p.reject(new Error(`parallel worker: ${e.data.message}\n${e.data.stack ?? ""}`));
-    } else p.resolve(e.data);
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    const p = pending;
-    pending = undefined;
-    p?.reject(new Error(`parallel worker: ${e.message}`));
-  };
-  const request = (msg: Record<string, unknown>): Promise<WorkerReply> => {
-    if (pending) throw new Error("parallel worker: a request is already in flight");
-    return new Promise((resolve, reject) => {
-      pending = { resolve, reject };
-      worker.postMessage(msg);
-    });
-  };
+  const { request } = workerChannel<WorkerReply>(worker, "parallel worker");
   // Scores and upstream gradients of the worker's half pass through `io`; `ctl[0]` is the
   // hand-over state (0 idle, 1 scores ready, 2 gradients ready, 3 step cancelled by this
   // thread, -1 worker failed), `ctl[1]` the number of values.

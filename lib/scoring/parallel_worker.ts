@@ -13,12 +13,10 @@
  */
 /// <reference lib="deno.worker" />
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../backend.ts";
 import type { PreferenceBatch } from "../data/types.ts";
-import { createGPT2 } from "../models/gpt2.ts";
-import { createLlama } from "../models/llama.ts";
 import type { CausalLM } from "../models/types.ts";
 import { causalLMScorer } from "./logps.ts";
+import { initReplica, serveRequests } from "./worker_side.ts";
 import { flattenScores, type Leaf, vjpTarget } from "./parallel_shared.ts";
 import type { PreferenceScorer } from "../core/scores.ts";
 
@@ -56,9 +54,7 @@ function loadWeights(s: State, version: number): void {
 
 async function handle(msg: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (msg.cmd === "init") {
-    await initBackend({ backend: msg.backend as "wasm" | "cpu" });
-    const config = msg.config as Record<string, unknown>;
-    const model = msg.kind === "gpt2" ? createGPT2(config) : createLlama(config);
+    const model = await initReplica(msg);
     const vars = model.variables();
     const offsets = [0];
     for (const v of vars) offsets.push(offsets[offsets.length - 1] + v.size);
@@ -157,11 +153,4 @@ async function handle(msg: Record<string, unknown>): Promise<Record<string, unkn
   throw new Error(`parallel worker: unknown command ${String(msg.cmd)}`);
 }
 
-self.onmessage = async (e: MessageEvent<Record<string, unknown>>) => {
-  try {
-    self.postMessage(await handle(e.data));
-  } catch (err) {
-    const x = err as Error;
-    self.postMessage({ cmd: "error", message: x?.message ?? String(err), stack: x?.stack });
-  }
-};
+serveRequests(handle);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
+import { handChes } from "./fixtures.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
 import { loadCausalLM, saveCausalLM } from "../../lib/models/checkpoint.ts";
 import type { CausalLM } from "../../lib/models/types.ts";
@@ -59,25 +60,6 @@ function logpByHand(model: CausalLM, prompt: number[], completion: number[]): nu
     total += row[completion[k]] - lse;
   }
   return total;
-}
-
-/** Float64 CHES (arXiv 2410.08847 Def. 2): <S+, S-> - |S+|^2 from the states predicting y. */
-function chesByHand(model: CausalLM, p: TokenizedPair): number {
-  const sum = (completion: number[]) => {
-    const ids = [...p.promptIds, ...completion];
-    const h = tf.tidy(() =>
-      model.forward(tf.tensor2d([ids], [1, ids.length], "int32"), { hidden: true }).hidden!
-    );
-    const d = h.shape[2], all = h.dataSync();
-    h.dispose();
-    const s = new Array(d).fill(0);
-    for (let t = p.promptIds.length - 1; t <= p.promptIds.length + completion.length - 2; t++) {
-      for (let j = 0; j < d; j++) s[j] += all[t * d + j];
-    }
-    return s;
-  };
-  const sp = sum(p.chosenIds), sm = sum(p.rejectedIds);
-  return sp.reduce((a, x, j) => a + x * sm[j] - x * x, 0);
 }
 
 Deno.test("analyse-checkpoints: TRL layout checkpoints, values recomputed by hand", async () => {
@@ -139,7 +121,7 @@ Deno.test("analyse-checkpoints: TRL layout checkpoints, values recomputed by han
         assertClose(row("chosen").logp, lc, { rtol: 1e-4, atol: 1e-4 });
         assertClose(row("rejected").logp, lr, { rtol: 1e-4, atol: 1e-4 });
         const c = ches.find((r) => r.step === step && r.pair === p.index)!;
-        assertClose(c.ches, chesByHand(m, p), { rtol: 1e-4, atol: 1e-3 });
+        assertClose(c.ches, handChes(m, p), { rtol: 1e-4, atol: 1e-3 });
       }
     } finally {
       m.dispose();

@@ -8,9 +8,9 @@ import { startBackend } from "../../lib/backend.ts";
 import { chesScores } from "../../lib/analysis/ches.ts";
 import { chesThreads, releaseChesThreads, workerShare } from "../../lib/analysis/ches_parallel.ts";
 import { createGPT2 } from "../../lib/models/gpt2.ts";
-import type { CausalLM } from "../../lib/models/types.ts";
 import type { TokenizedPair } from "../../lib/data/types.ts";
 import { assertClose, useCpu } from "../helpers.ts";
+import { handChes } from "./fixtures.ts";
 
 const VOCAB = 40, D = 16;
 
@@ -28,30 +28,6 @@ function makePairs(): TokenizedPair[] {
     });
   }
   return out;
-}
-
-/** Float64 CHES of one pair from the hidden states of its two unpadded rows, by hand. */
-function handChes(model: CausalLM, p: TokenizedPair): number {
-  const sum = (completion: number[]) => {
-    const ids = [...p.promptIds, ...completion];
-    const h = tf.tidy(() =>
-      model.forward(tf.tensor2d([ids], [1, ids.length], "int32"), { hidden: true }).hidden!
-    );
-    const v = h.arraySync()[0];
-    h.dispose();
-    const s = new Array(D).fill(0);
-    for (let t = p.promptIds.length - 1; t <= ids.length - 2; t++) {
-      for (let j = 0; j < D; j++) s[j] += v[t][j];
-    }
-    return s;
-  };
-  const sp = sum(p.chosenIds), sm = sum(p.rejectedIds);
-  let cross = 0, self = 0;
-  for (let j = 0; j < D; j++) {
-    cross += sp[j] * sm[j];
-    self += sp[j] * sp[j];
-  }
-  return cross - self;
 }
 
 Deno.test({

@@ -11,26 +11,18 @@ import { assertClose, useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/mod.ts";
 import type { CausalLM } from "../../lib/models/mod.ts";
 import { lmScorer } from "../../lib/scoring/mod.ts";
-import type { TokenizedPair } from "../../lib/data/mod.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
-import { train } from "../../lib/train/trainer.ts";
-import { dpo } from "../../lib/objectives/trl.ts";
+import type { TrainOptions } from "../../lib/train/train_options.ts";
+import type { PreferenceBatch } from "../../lib/data/mod.ts";
 import {
   gradientInnerProducts,
   sideGradientInnerProducts,
 } from "../../lib/analysis/gradient_alignment.ts";
 import { gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
+import { assertSteps, oldVsNew, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
-
-const CONFIG = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
-// Different completion lengths, so the pair batch pads one row and the one-row sides do not.
-const PAIRS: TokenizedPair[] = [
-  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
-  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
-  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
-];
 
 /** Gradient of one response's summed log-prob, flattened in float64, by hand. */
 function rowGradient(model: CausalLM, prompt: number[], completion: number[]): Float64Array {
@@ -61,12 +53,12 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.grads in float64", async () => {
-  const model = createGPT2(CONFIG, { seed: 3 });
+  const model = createGPT2(TINY_GPT2, { seed: 3 });
   try {
     const scorer = lmScorer(model);
-    const data = preferenceData(PAIRS, { padId: 0 });
-    const sides = pairSides(PAIRS, 0);
-    for (const [i, p] of PAIRS.entries()) {
+    const data = preferenceData(TINY_PAIRS, { padId: 0 });
+    const sides = pairSides(TINY_PAIRS, 0);
+    for (const [i, p] of TINY_PAIRS.entries()) {
       const gw = rowGradient(model, p.promptIds, p.chosenIds);
       const gl = rowGradient(model, p.promptIds, p.rejectedIds);
       const want = {
@@ -90,22 +82,13 @@ Deno.test("sideGradientInnerProducts and the pair path agree with per-row tf.gra
   }
 });
 
-type TrainOptions = Parameters<typeof train>[0];
-
-/** DPO (β 0.5) by plain SGD (lr 0.5) over PAIRS in batches of 2, on a fresh seed-5 model. */
-async function trainToy(opts: Pick<TrainOptions, "maxSteps" | "seed" | "callbacks">) {
-  const model = createGPT2(CONFIG, { seed: 5 });
+/** The fixtures' DPO run ({@link trainTiny}) on a fresh seed-5 model. */
+async function trainToy(
+  opts: Pick<TrainOptions<PreferenceBatch>, "maxSteps" | "seed" | "callbacks">,
+) {
+  const model = createGPT2(TINY_GPT2, { seed: 5 });
   try {
-    await train({
-      policy: lmScorer(model),
-      data: preferenceData(PAIRS, { padId: 0 }),
-      objective: dpo({ beta: 0.5 }),
-      optimizer: { name: "sgd" },
-      lr: 0.5,
-      batchSize: 2,
-      progress: false,
-      ...opts,
-    });
+    await trainTiny(lmScorer(model), opts);
   } finally {
     model.dispose();
   }
@@ -117,36 +100,24 @@ async function runTracker(withSides: boolean): Promise<Record<string, number>[][
     every: 1,
     positions: [0, 1, 2],
     file: false,
-    ...(withSides ? { sides: pairSides(PAIRS, 0) } : {}),
+    ...(withSides ? { sides: pairSides(TINY_PAIRS, 0) } : {}),
   });
   const spy = { name: "spy", onStepEnd: () => void seen.push(tracker.last!) };
   await trainToy({ maxSteps: 3, seed: 1, callbacks: [tracker, spy] });
   return seen;
 }
 
-Deno.test({
-  name: "gradientAlignmentTracker reports the same rows with and without sides",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const old = await runTracker(false), now = await runTracker(true);
+oldVsNew(
+  "gradientAlignmentTracker reports the same rows with and without sides",
+  runTracker,
+  (old, now) => {
     assert.equal(now.length, 3);
-    for (const [s, rows] of now.entries()) {
-      for (const [i, row] of rows.entries()) {
-        for (const [k, v] of Object.entries(row)) {
-          assertClose(v, old[s][i][k], {
-            rtol: 1e-6,
-            atol: 1e-9,
-            msg: `step ${s + 1} row ${i} ${k}`,
-          });
-        }
-      }
-    }
+    assertSteps(now, old, { rtol: 1e-6, atol: 1e-9 }, "row");
   },
-});
+);
 
 Deno.test("gradientAlignmentTracker refuses sides that do not hold the pair", async () => {
-  const swapped = pairSides([PAIRS[1], PAIRS[0], PAIRS[2]], 0);
+  const swapped = pairSides([TINY_PAIRS[1], TINY_PAIRS[0], TINY_PAIRS[2]], 0);
   await assert.rejects(
     () =>
       trainToy({

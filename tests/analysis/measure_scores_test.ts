@@ -7,53 +7,25 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { assertClose, useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/mod.ts";
-import type { CausalLM } from "../../lib/models/mod.ts";
 import { lmScorer } from "../../lib/scoring/mod.ts";
-import type { TokenizedPair } from "../../lib/data/mod.ts";
 import type { PreferenceBatch } from "../../lib/data/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
 import { preferenceData } from "../../lib/train/train_data.ts";
-import { train } from "../../lib/train/trainer.ts";
-import { dpo } from "../../lib/objectives/trl.ts";
 import { displacementTracker } from "../../lib/analysis/trackers.ts";
+import { assertSteps, handLogp, oldVsNew, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
 
-const CONFIG = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
-// Different completion lengths, so the pair batch pads rows.
-const PAIRS: TokenizedPair[] = [
-  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
-  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
-  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
-];
-
-/** One response's summed log-prob in float64 from the model's logits of the unpadded row. */
-function handLogp(model: CausalLM, prompt: number[], completion: number[]): number {
-  const ids = [...prompt, ...completion];
-  const logits = model.forward(tf.tensor2d([ids], [1, ids.length], "int32")).logits;
-  const z = logits.dataSync();
-  logits.dispose();
-  const v = model.vocabSize;
-  let s = 0;
-  for (let t = prompt.length; t < ids.length; t++) {
-    const row = Array.from(z.subarray((t - 1) * v, t * v));
-    const max = Math.max(...row);
-    const lse = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
-    s += row[ids[t]] - lse;
-  }
-  return s;
-}
-
 Deno.test("measureScores gives the pair sums of a float64 log-softmax and equals scores()", () => {
-  const model = createGPT2(CONFIG, { seed: 3 });
+  const model = createGPT2(TINY_GPT2, { seed: 3 });
   try {
     const scorer = lmScorer(model);
-    const batch = preferenceData(PAIRS, { padId: 0 }).batch([0, 1, 2]);
+    const batch = preferenceData(TINY_PAIRS, { padId: 0 }).batch([0, 1, 2]);
     const lean = scorer.measureScores!(batch);
     const full = scorer.scores(batch);
     assert.equal(lean.tokenStats, undefined);
     assert.ok(full.tokenStats, "scores() keeps TRL's token statistics");
-    for (const [i, p] of PAIRS.entries()) {
+    for (const [i, p] of TINY_PAIRS.entries()) {
       const want = {
         policyChosen: handLogp(model, p.promptIds, p.chosenIds),
         policyRejected: handLogp(model, p.promptIds, p.rejectedIds),
@@ -74,7 +46,7 @@ Deno.test("measureScores gives the pair sums of a float64 log-softmax and equals
 
 /** Displacement rows of a 3-step run, and how often the scorer's measurement path ran. */
 async function run(lean: boolean): Promise<{ rows: number[][]; calls: number }> {
-  const model = createGPT2(CONFIG, { seed: 5 });
+  const model = createGPT2(TINY_GPT2, { seed: 5 });
   const base = lmScorer(model);
   let calls = 0;
   const policy: PreferenceScorer<PreferenceBatch, unknown> = {
@@ -91,37 +63,20 @@ async function run(lean: boolean): Promise<{ rows: number[][]; calls: number }> 
   const rows: number[][] = [];
   const spy = { name: "spy", onStepEnd: () => void rows.push([...tracker.last!.current]) };
   try {
-    await train({
-      policy,
-      data: preferenceData(PAIRS, { padId: 0 }),
-      objective: dpo({ beta: 0.5 }),
-      optimizer: { name: "sgd" },
-      lr: 0.5,
-      batchSize: 2,
-      maxSteps: 3,
-      seed: 1,
-      progress: false,
-      callbacks: [tracker, spy],
-    });
+    await trainTiny(policy, { maxSteps: 3, seed: 1, callbacks: [tracker, spy] });
   } finally {
     model.dispose();
   }
   return { rows, calls };
 }
 
-Deno.test({
-  name: "trackers score through measureScores with the values of scores()",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const old = await run(false), now = await run(true);
+oldVsNew(
+  "trackers score through measureScores with the values of scores()",
+  run,
+  (old, now) => {
     assert.equal(old.calls, 0);
     assert.equal(now.calls, 4, "step 0 and steps 1-3 each score once");
     assert.equal(now.rows.length, 3);
-    for (const [s, row] of now.rows.entries()) {
-      for (const [i, v] of row.entries()) {
-        assertClose(v, old.rows[s][i], { rtol: 1e-6, atol: 0, msg: `step ${s + 1} pair ${i}` });
-      }
-    }
+    assertSteps(now.rows, old.rows, { rtol: 1e-6, atol: 0 }, "pair");
   },
-});
+);

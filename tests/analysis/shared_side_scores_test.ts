@@ -4,43 +4,16 @@
  * each pair's chosen log-prob as written out here in float64 from the model's logits.
  */
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
-import { assertClose, useCpu } from "../helpers.ts";
+import { useCpu } from "../helpers.ts";
 import { createGPT2 } from "../../lib/models/mod.ts";
-import type { CausalLM } from "../../lib/models/mod.ts";
 import { lmScorer } from "../../lib/scoring/mod.ts";
-import type { PreferenceBatch, ProbeBatch, TokenizedPair } from "../../lib/data/mod.ts";
+import type { PreferenceBatch, ProbeBatch } from "../../lib/data/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
-import { preferenceData } from "../../lib/train/train_data.ts";
-import { train } from "../../lib/train/trainer.ts";
-import { dpo } from "../../lib/objectives/trl.ts";
 import { displacementTracker, gradientAlignmentTracker } from "../../lib/analysis/trackers.ts";
 import { pairSides } from "../../lib/analysis/pair_sides.ts";
+import { assertSteps, handLogp, oldVsNew, TINY_GPT2, TINY_PAIRS, trainTiny } from "./fixtures.ts";
 
 await useCpu();
-
-const CONFIG = { vocab_size: 24, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
-const PAIRS: TokenizedPair[] = [
-  { index: 0, promptIds: [1, 2, 3], chosenIds: [4, 5, 6, 7], rejectedIds: [8, 9] },
-  { index: 1, promptIds: [10, 11], chosenIds: [12, 13], rejectedIds: [14, 15, 16, 17, 18] },
-  { index: 2, promptIds: [19], chosenIds: [20, 21, 22], rejectedIds: [23, 1, 2] },
-];
-
-/** One response's summed log-prob in float64 from the model's logits of the unpadded row. */
-function handLogp(model: CausalLM, prompt: number[], completion: number[]): number {
-  const ids = [...prompt, ...completion];
-  const logits = model.forward(tf.tensor2d([ids], [1, ids.length], "int32")).logits;
-  const z = logits.dataSync();
-  logits.dispose();
-  const v = model.vocabSize;
-  let s = 0;
-  for (let t = prompt.length; t < ids.length; t++) {
-    const row = Array.from(z.subarray((t - 1) * v, t * v));
-    const max = Math.max(...row);
-    s += row[ids[t]] - max - Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
-  }
-  return s;
-}
 
 interface Run {
   grad: Record<string, number>[][];
@@ -50,7 +23,7 @@ interface Run {
 }
 
 async function run(withSides: boolean): Promise<Run> {
-  const model = createGPT2(CONFIG, { seed: 5 });
+  const model = createGPT2(TINY_GPT2, { seed: 5 });
   const base = lmScorer(model);
   let scoredPairs = 0;
   const policy: PreferenceScorer<PreferenceBatch, ProbeBatch> = {
@@ -61,7 +34,7 @@ async function run(withSides: boolean): Promise<Run> {
     every: 1,
     positions: [0, 1],
     file: false,
-    ...(withSides ? { sides: pairSides(PAIRS, 0) } : {}),
+    ...(withSides ? { sides: pairSides(TINY_PAIRS, 0) } : {}),
   });
   const disp = displacementTracker<PreferenceBatch>({
     every: 1,
@@ -74,22 +47,11 @@ async function run(withSides: boolean): Promise<Run> {
     onStepEnd: () => {
       out.grad.push(grad.last!);
       out.current.push([...disp.last!.current]);
-      out.hand.push(PAIRS.map((p) => handLogp(model, p.promptIds, p.chosenIds)));
+      out.hand.push(TINY_PAIRS.map((p) => handLogp(model, p.promptIds, p.chosenIds)));
     },
   };
   try {
-    await train({
-      policy,
-      data: preferenceData(PAIRS, { padId: 0 }),
-      objective: dpo({ beta: 0.5 }),
-      optimizer: { name: "sgd" },
-      lr: 0.5,
-      batchSize: 2,
-      maxSteps: 3,
-      seed: 1,
-      progress: false,
-      callbacks: [grad, disp, spy],
-    });
+    await trainTiny(policy, { maxSteps: 3, seed: 1, callbacks: [grad, disp, spy] });
   } finally {
     model.dispose();
   }
@@ -97,47 +59,31 @@ async function run(withSides: boolean): Promise<Run> {
   return out;
 }
 
-Deno.test({
-  name: "gradient alignment's side passes are shared with the displacement tracker, same values",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const old = await run(false), now = await run(true);
+oldVsNew(
+  "gradient alignment's side passes are shared with the displacement tracker, same values",
+  run,
+  (old, now) => {
     // Step 0 scores all 3 pairs (the sides are checked against them); steps 1-3 only pair 2.
     assert.equal(old.scoredPairs, 12);
     assert.equal(now.scoredPairs, 6);
-    for (let s = 0; s < 3; s++) {
-      for (let i = 0; i < 3; i++) {
-        const msg = `step ${s + 1} pair ${i}`;
-        assertClose(now.current[s][i], now.hand[s][i], { rtol: 1e-5, atol: 0, msg });
-        assertClose(now.current[s][i], old.current[s][i], { rtol: 1e-6, atol: 0, msg });
-      }
-      for (const [i, row] of now.grad[s].entries()) {
-        for (const [k, v] of Object.entries(row)) {
-          const msg = `step ${s + 1} row ${i} ${k}`;
-          assertClose(v, old.grad[s][i][k], { rtol: 1e-6, atol: 1e-9, msg });
-        }
-      }
-    }
+    // Every step of the run (3) must be compared, each with all 3 tracked pairs.
+    assert.equal(now.current.length, 3);
+    assert.ok(now.current.every((row) => row.length === 3));
+    assertSteps(now.current, now.hand, { rtol: 1e-5, atol: 0 }, "pair");
+    assertSteps(now.current, old.current, { rtol: 1e-6, atol: 0 }, "pair");
+    assertSteps(now.grad, old.grad, { rtol: 1e-6, atol: 1e-9 }, "row");
   },
-});
+);
 
 Deno.test("gradientAlignmentTracker refuses sides whose lengths are not the pair's", async () => {
-  const model = createGPT2(CONFIG, { seed: 5 });
-  const sides = pairSides(PAIRS, 0);
+  const model = createGPT2(TINY_GPT2, { seed: 5 });
+  const sides = pairSides(TINY_PAIRS, 0);
   const wrong = (p: number) => ({ ...sides(p), lengths: { chosen: 99, rejected: 2 } });
   try {
     await assert.rejects(
       () =>
-        train({
-          policy: lmScorer(model),
-          data: preferenceData(PAIRS, { padId: 0 }),
-          objective: dpo({ beta: 0.5 }),
-          optimizer: { name: "sgd" },
-          lr: 0.5,
-          batchSize: 2,
+        trainTiny(lmScorer(model), {
           maxSteps: 1,
-          progress: false,
           callbacks: [gradientAlignmentTracker({ positions: [0], file: false, sides: wrong })],
         }),
       /position 0's chosen side has 99 tokens, the pair 4/,
