@@ -533,7 +533,10 @@ await lab.show(lab.chesTokenFigure({
   chosen: perToken[shown].chosen,
   rejected: perToken[shown].rejected,
 }, {
-  title: `Pair ${shownPair.index}: each token's contribution to CHES ${perToken[shown].ches.toFixed(0)} ` +
+  title:
+    `Pair ${shownPair.index}: each token's contribution to CHES ${
+      perToken[shown].ches.toFixed(0)
+    } ` +
     `(Δ ln π(y+|x) ${topRun.change[shown].toFixed(2)} after DPO)`,
 }));
 

@@ -37,6 +37,8 @@ export interface MakeFigureOptions {
 const CONFIG_DEFAULTS: Config = {
   responsive: true,
   displaylogo: false,
+  // The toolbar sits over the title's right end: show it only while the pointer is on the figure.
+  displayModeBar: "hover",
   // Exported PNGs from the modebar should be as sharp as `save()`'s.
   toImageButtonOptions: { format: "png", scale: 2 },
 };
