@@ -481,7 +481,3 @@ export {
   registerCpuKernels,
   unregisterCpuKernels,
 } from "./kernels/cpu_fast.ts";
-
-// Mesa's "XDG_RUNTIME_DIR is invalid" warning is silenced before any adapter request; the CLI
-// calls this itself before it starts a backend.
-export { ensureRuntimeDir } from "./runtime_env.ts";

@@ -1,7 +1,7 @@
 /**
  * The library's public surface, measured: the names each entry point exports (`lib/mod.ts`, every
  * area's `mod.ts`, the internal entries `lib/<area>/internal.ts`, `lib/backend.ts`,
- * `lib/output.ts`), read with `deno doc --json`, and the import specifiers a file uses. Run it to
+ * `lib/output.ts`, `lib/runtime_env.ts`), read with `deno doc --json`, and the import specifiers a file uses. Run it to
  * print the counts (`deno run -A scripts/api_surface.ts`); tests/api_surface_test.ts checks the
  * rules with the same functions.
  *
@@ -26,7 +26,8 @@ export interface ExportedName {
 
 /**
  * The library's entry points, relative to the root: `lib/mod.ts`, `lib/backend.ts`,
- * `lib/output.ts`, and every `lib/<area>/mod.ts` and `lib/<area>/internal.ts` that exists.
+ * `lib/output.ts`, `lib/runtime_env.ts` (light modules a command needs before any tfjs loads), and
+ * every `lib/<area>/mod.ts` and `lib/<area>/internal.ts` that exists.
  *
  * @example
  * ```ts
@@ -37,7 +38,7 @@ export interface ExportedName {
  * ```
  */
 export function entryPoints(): string[] {
-  const out = ["lib/mod.ts", "lib/backend.ts", "lib/output.ts"];
+  const out = ["lib/mod.ts", "lib/backend.ts", "lib/output.ts", "lib/runtime_env.ts"];
   const areas = [...Deno.readDirSync(`${ROOT}lib`)].filter((e) => e.isDirectory).map((e) => e.name);
   for (const area of areas.sort()) {
     for (const file of ["mod.ts", "internal.ts"]) {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ensureRuntimeDir } from "../lib/backend.ts";
+import { ensureRuntimeDir } from "../lib/runtime_env.ts";
 
 /** A command: takes the arguments after its name, returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
