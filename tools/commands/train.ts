@@ -12,6 +12,7 @@
  */
 import { initBackend } from "../../lib/backend.ts";
 import { parseTrainConfig, RunWriter, type TrainResult } from "../../lib/train/mod.ts";
+import { checkpointName } from "../../lib/train/internal.ts";
 import { TRAIN_HELP } from "./train_help.ts";
 import { markSignalled, stopOnSignals } from "./train_guard.ts";
 import { checkFlags, flagValue } from "./flags.ts";
@@ -150,7 +151,7 @@ function checkpointNames(dir: string): string[] {
 /** How to go on after a signal at `step`, given the checkpoints on disk. */
 function resumeAdvice(names: string[], step: number): string {
   // No checkpoint at `step` when the signal came during an evaluation (see afterStep).
-  if (names.includes(`step-${String(step).padStart(6, "0")}`)) {
+  if (names.includes(checkpointName(step))) {
     return "checkpoint written, continue with --resume";
   }
   return names.some((n) => /^step-\d+$/.test(n))
