@@ -163,6 +163,7 @@ export {
   topChesTokens,
   topKGains,
   toyParameters,
+  trackerThread,
   ufmObservedLogProbChange,
   ufmParameters,
   ufmPredictedLogProbChange,

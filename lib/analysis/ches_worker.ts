@@ -14,29 +14,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { PreferenceBatch } from "../data/types.ts";
 import type { CausalLM } from "../models/types.ts";
 import { chesFromBatch, type ChesOptions } from "./ches.ts";
-import { initReplica, serveRequests } from "../scoring/worker_side.ts";
+import { initReplica, loadReplicaWeights, serveRequests } from "../scoring/worker_side.ts";
 
 // Before any backend starts: silences tfjs's "install tfjs-node" banner, as lib/backend.ts does.
 tf.env().set("PROD", true);
 
 let model: CausalLM | undefined;
-
-function loadWeights(m: CausalLM, values: readonly Float32Array[]): void {
-  const vars = m.variables();
-  if (values.length !== vars.length) {
-    throw new RangeError(
-      `CHES worker: ${values.length} weight arrays for ${vars.length} variables`,
-    );
-  }
-  vars.forEach((v, i) => {
-    if (values[i].length !== v.size) {
-      throw new RangeError(`CHES worker: ${v.name} has ${v.size} values, got ${values[i].length}`);
-    }
-    const t = tf.tensor(values[i], v.shape);
-    v.assign(t);
-    t.dispose();
-  });
-}
 
 async function handle(msg: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (msg.cmd === "init") {
@@ -46,7 +29,7 @@ async function handle(msg: Record<string, unknown>): Promise<Record<string, unkn
   const m = model;
   if (!m) throw new Error("CHES worker: not initialised");
   if (msg.cmd === "run") {
-    if (msg.weights) loadWeights(m, msg.weights as Float32Array[]);
+    if (msg.weights) loadReplicaWeights(m, msg.weights as Float32Array[], "CHES worker");
     const opts = msg.opts as ChesOptions;
     const scores = [];
     for (const batch of msg.batches as PreferenceBatch[]) {

@@ -116,3 +116,9 @@ export { type MassTrackerOptions, probabilityMassTracker } from "./mass_tracker.
 export { type PairSides, sideGradientInnerProducts } from "./gradient_alignment.ts";
 export { pairSides } from "./pair_sides.ts";
 export { type ChesThreadOptions, chesThreads, releaseChesThreads } from "./ches_parallel.ts";
+export {
+  type ThreadTrackerSettings,
+  TRACKER_THREAD_IDLE_MS,
+  trackerThread,
+  type TrackerThreadOptions,
+} from "./tracker_thread.ts";

@@ -10,6 +10,7 @@ import { initBackend } from "../backend.ts";
 import { createGPT2 } from "../models/gpt2.ts";
 import { createLlama } from "../models/llama.ts";
 import type { CausalLM } from "../models/types.ts";
+import * as tf from "@tensorflow/tfjs-core";
 
 /**
  * Start the backend an `init` message names (`backend`) and build its model (`kind`, `config`);
@@ -51,4 +52,43 @@ export function serveRequests(
       self.postMessage({ cmd: "error", message: x?.message ?? String(err), stack: x?.stack });
     }
   };
+}
+
+/**
+ * Assign the main thread's weights (one array per variable, in `model.variables()` order) to a
+ * replica, refusing a count or a size that does not match; `label` starts the error message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createGPT2 } from "../models/gpt2.ts";
+ * import { loadReplicaWeights } from "./worker_side.ts";
+ * await tf.setBackend("cpu");
+ * const m = createGPT2({ vocab_size: 8, n_positions: 4, n_embd: 4, n_layer: 1, n_head: 1 });
+ * const ones = m.variables().map((v) => new Float32Array(v.size).fill(1));
+ * loadReplicaWeights(m, ones, "demo");
+ * assert.equal(m.variables()[0].dataSync()[0], 1);
+ * assert.throws(() => loadReplicaWeights(m, ones.slice(1), "demo"), /demo: /);
+ * m.dispose();
+ * ```
+ */
+export function loadReplicaWeights(
+  model: CausalLM,
+  values: readonly Float32Array[],
+  label: string,
+): void {
+  const vars = model.variables();
+  if (values.length !== vars.length) {
+    throw new RangeError(`${label}: ${values.length} weight arrays for ${vars.length} variables`);
+  }
+  vars.forEach((v, i) => {
+    if (values[i].length !== v.size) {
+      throw new RangeError(`${label}: ${v.name} has ${v.size} values, got ${values[i].length}`);
+    }
+    const t = tf.tensor(values[i], v.shape);
+    v.assign(t);
+    t.dispose();
+  });
 }

@@ -128,6 +128,67 @@ export interface EndContext<B = unknown> extends RunContext<B> {
 /** What a hook may return: metrics to merge, or nothing. */
 export type HookResult = Metrics | void | undefined;
 
+const DEFERRED: unique symbol = Symbol("dpo-lab deferred metrics");
+
+/**
+ * Metrics of an `onStepEnd` hook that are still being computed (e.g. on another thread) while
+ * the next steps run: {@link deferMetrics}.
+ */
+export interface DeferredMetrics {
+  readonly [DEFERRED]: Promise<HookResult>;
+}
+
+/**
+ * Let `onStepEnd` return before its metrics are ready. The trainer goes on with the next step,
+ * merges the metrics into the step's record once `metrics` settles, and writes records in step
+ * order (a record waits for its deferred metrics; later ones wait behind it). Before a checkpoint
+ * and before `onTrainEnd` it waits for all of them. The hook must take what it needs from the
+ * policy before it returns, because the next step changes the weights; rows it appends through
+ * its context keep that context's step.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deferMetrics, settleDeferred } from "./callbacks.ts";
+ * const d = deferMetrics(Promise.resolve({ "late/x": 1 }));
+ * assert.deepEqual(await settleDeferred(d), { "late/x": 1 });
+ * ```
+ */
+export function deferMetrics(metrics: Promise<HookResult>): DeferredMetrics {
+  // Kept from being reported as unhandled while it waits; the trainer still sees a rejection.
+  metrics.catch(() => {});
+  return { [DEFERRED]: metrics };
+}
+
+/**
+ * True for what {@link deferMetrics} returned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deferMetrics, isDeferred } from "./callbacks.ts";
+ * assert.equal(isDeferred(deferMetrics(Promise.resolve(undefined))), true);
+ * assert.equal(isDeferred({ "a/b": 1 }), false);
+ * ```
+ */
+export function isDeferred(x: unknown): x is DeferredMetrics {
+  return typeof x === "object" && x !== null && DEFERRED in x;
+}
+
+/**
+ * The metrics a {@link DeferredMetrics} settles to.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deferMetrics, settleDeferred } from "./callbacks.ts";
+ * assert.equal(await settleDeferred(deferMetrics(Promise.resolve(undefined))), undefined);
+ * ```
+ */
+export function settleDeferred(d: DeferredMetrics): Promise<HookResult> {
+  return d[DEFERRED];
+}
+
 /**
  * A training callback / tracker. Every hook is optional and may be async; see the module
  * documentation for how returned metrics are merged and named.
@@ -138,7 +199,10 @@ export interface TrainCallback<B = unknown> {
   /** Unique name: keys the tracker's state in checkpoints and names it in errors. */
   readonly name: string;
   onTrainBegin?(ctx: BeginContext<B>): HookResult | Promise<HookResult>;
-  onStepEnd?(ctx: StepContext<B>): HookResult | Promise<HookResult>;
+  /** May return {@link deferMetrics} to finish its metrics while the next steps run. */
+  onStepEnd?(
+    ctx: StepContext<B>,
+  ): HookResult | DeferredMetrics | Promise<HookResult | DeferredMetrics>;
   onEvalEnd?(ctx: EvalContext<B>): HookResult | Promise<HookResult>;
   onTrainEnd?(ctx: EndContext<B>): HookResult | Promise<HookResult>;
   /** JSON-serialisable state stored in checkpoints. */

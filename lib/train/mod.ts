@@ -27,6 +27,7 @@ export type {
   StepContext,
   TrainCallback,
 } from "./callbacks.ts";
+export { deferMetrics, type DeferredMetrics, isDeferred, settleDeferred } from "./callbacks.ts";
 export {
   preferenceData,
   type PreferenceDataOptions,

@@ -5,7 +5,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { RunContext, TrainCallback } from "./callbacks.ts";
+import type { HookResult, RunContext, TrainCallback } from "./callbacks.ts";
 import type { CheckpointState } from "./checkpoint.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { RunStepRecord, RunWriter } from "./records.ts";
@@ -64,6 +64,19 @@ export interface ResumePoint {
   dir: string;
 }
 
+/** One callback's deferred metrics of a waiting record (lib/train/deferred_records.ts). */
+export interface DeferredPart {
+  name: string;
+  settled: boolean;
+  metrics: Promise<HookResult>;
+}
+
+/** A step record and the deferred metrics it waits for. */
+export interface PendingRecord {
+  rec: RunStepRecord;
+  parts: DeferredPart[];
+}
+
 /** Everything the steps of one run share; built once by `train`, mutated only where noted. */
 export interface RunState<B> {
   opts: TrainOptions<B>;
@@ -94,6 +107,8 @@ export interface RunState<B> {
   /** `performance.now()` at the start of this process's steps. */
   t0: number;
   records: RunStepRecord[];
+  /** Step records waiting for deferred callback metrics, in step order (deferred_records.ts). */
+  pending: PendingRecord[];
   evals: RunStepRecord[];
   /** The data order of the current epoch (computed when the epoch begins). */
   epochOrder?: { epoch: number; order: number[] };

@@ -5,7 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { mergeMetrics, type StepContext } from "./callbacks.ts";
+import { type DeferredMetrics, isDeferred, mergeMetrics, type StepContext } from "./callbacks.ts";
+import { flushRecords, queueRecord } from "./deferred_records.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
 import { clipByGlobalNormAsync } from "./optimizers.ts";
 import { isParallelScorer } from "../scoring/parallel.ts";
@@ -147,8 +148,14 @@ interface WindowResult<B> {
   tStep: number;
 }
 
-/** The step's record: metrics over the window's pairs, then the callbacks' metrics. */
-async function stepRecord<B>(s: RunState<B>, w: WindowResult<B>): Promise<RunStepRecord> {
+/**
+ * The step's record: metrics over the window's pairs, then the callbacks' metrics, and the
+ * callbacks whose metrics come later ({@link deferMetrics}).
+ */
+async function stepRecord<B>(
+  s: RunState<B>,
+  w: WindowResult<B>,
+): Promise<{ rec: RunStepRecord; deferred: { name: string; deferred: DeferredMetrics }[] }> {
   const values = concatPairs(w.parts);
   const stepSeconds = (performance.now() - w.tStep) / 1000;
   const done = w.step + 1;
@@ -173,17 +180,22 @@ async function stepRecord<B>(s: RunState<B>, w: WindowResult<B>): Promise<RunSte
     batches: w.batches,
     stepSeconds,
   };
+  const deferred: { name: string; deferred: DeferredMetrics }[] = [];
   for (const cb of s.callbacks) {
-    if (cb.onStepEnd) mergeMetrics(rec, await cb.onStepEnd(ctx), cb.name);
+    if (!cb.onStepEnd) continue;
+    const out = await cb.onStepEnd(ctx);
+    if (isDeferred(out)) deferred.push({ name: cb.name, deferred: out });
+    else mergeMetrics(rec, out, cb.name);
   }
   rec.step_time_s = stepSeconds;
   rec.time_s = elapsed(s);
-  return rec;
+  return { rec, deferred };
 }
 
 /**
  * Run optimizer step `step` (0-based): every micro-batch of its window, the update, a moving
- * reference's sync, and the step's record (written and kept in `s.records`).
+ * reference's sync, and the step's record (written and kept in `s.records`, or queued while
+ * deferred callback metrics are computed).
  *
  * @example
  * ```ts ignore
@@ -219,9 +231,9 @@ export async function runWindow<B>(s: RunState<B>, step: number): Promise<void> 
     }
     w.norm = await applyGrads(s, accum!, w.parts, step, lr);
     await s.mover?.afterStep(step + 1);
-    const rec = await stepRecord(s, w);
-    s.writer?.appendStep(rec);
-    s.records.push(rec);
+    const { rec, deferred } = await stepRecord(s, w);
+    queueRecord(s, rec, deferred);
+    await flushRecords(s, false);
   } finally {
     accum?.forEach((t) => t.dispose());
   }

@@ -36,6 +36,7 @@ import {
   TrainingDivergedError,
 } from "./train_state.ts";
 import { runWindow } from "./train_window.ts";
+import { flushRecords } from "./deferred_records.ts";
 
 export { TrainingDivergedError };
 
@@ -150,6 +151,7 @@ async function startRun<B>(opts: TrainOptions<B>): Promise<RunState<B>> {
     memoryRows: {},
     t0: 0,
     records: [],
+    pending: [],
     evals: [],
   };
   await referenceTables(s);
@@ -213,6 +215,8 @@ async function afterStep<B>(s: RunState<B>, done: number): Promise<boolean> {
   const abort = opts.signal?.aborted === true;
   const every = opts.checkpointEvery ?? 0;
   if (opts.outDir && (last || abort || (every > 0 && done % every === 0))) {
+    // A checkpoint holds the callbacks' state and follows steps.jsonl: both wait for late metrics.
+    await flushRecords(s);
     await checkpoint(s, done);
   }
   return abort && !last;
@@ -227,6 +231,8 @@ async function runSteps<B>(s: RunState<B>): Promise<{ step: number; stopped: boo
       if (await afterStep(s, step + 1)) return { step: step + 1, stopped: true };
     }
   } catch (e) {
+    // Records of steps that completed stay written when their late metrics can still be had.
+    await flushRecords(s).catch(() => {});
     if (e instanceof TrainingDivergedError) {
       s.writer?.writeStatus({
         state: "diverged",
@@ -243,6 +249,7 @@ async function runSteps<B>(s: RunState<B>): Promise<{ step: number; stopped: boo
 /** The end-of-run summary (over every step record, earlier processes' included) and status. */
 async function finishRun<B>(s: RunState<B>, step: number, stopped: boolean): Promise<TrainResult> {
   const { opts, plan, startStep, priorSeconds, writer } = s;
+  await flushRecords(s);
   const runtime = elapsed(s);
   // After a resume the records of earlier processes are in steps.jsonl.
   const all = writer ? await readJsonl<RunStepRecord>(`${opts.outDir}/steps.jsonl`) : s.records;

@@ -416,6 +416,25 @@ Deno.test("goals: verdicts from the figures, and n/a where nothing was measured"
   assert.match(none[3]!.measured, /no CUDA peer figure/);
 });
 
+Deno.test("goals: with a tracker-thread run the goal reads its ratio, and the text gives both", () => {
+  const r = results();
+  r.trackers = {
+    ...r.trackers!,
+    ratio: 1.24,
+    levels: [...r.trackers!.levels, { level: "thread", wallMs: [102, 112], cpuMs: [130, 130] }],
+    thread: { ratio: 102 / 100, cpuRatio: 1.3, endMs: 370 },
+  };
+  const g = evaluateGoals(r).find((x) => x.id === "trackers")!;
+  assert.equal(g.value, 1.02);
+  assert.equal(g.met, true);
+  assert.match(
+    g.measured,
+    /^1\.02x wall .*worker thread.*1\.30x CPU.*1\.24x in the training thread/,
+  );
+  const md = renderResults(r, "bench/results.json");
+  assert.match(md, /the run ends 370 ms later than with no tracker/);
+});
+
 Deno.test("report: the results survive a JSON round trip and render every section between the markers", () => {
   const r = results();
   assert.deepEqual(JSON.parse(JSON.stringify(r)), r);

@@ -691,6 +691,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
         steps: opts.quick ? 4 : 20,
         rounds: opts.quick ? 1 : 3,
         setting: opts.quick ? { every: 2, trackedPairs: 16, gradientPairs: 2 } : undefined,
+        thread: (defaultBackend === "wasm" || defaultBackend === "cpu") &&
+          (navigator.hardwareConcurrency ?? 1) >= 2,
       }));
     if (t) results.trackers = { ...t, backend: defaultBackend, model: tinyPlan.label };
   }

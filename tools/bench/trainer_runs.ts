@@ -17,7 +17,7 @@ import type { CausalLM } from "../../lib/models/mod.ts";
 import { dpo } from "../../lib/objectives/mod.ts";
 import type { TrainCallback } from "../../lib/train/mod.ts";
 import { lmScorer } from "../../lib/scoring/mod.ts";
-import { probabilityMassTracker } from "../../lib/analysis/mod.ts";
+import { probabilityMassTracker, trackerThread } from "../../lib/analysis/mod.ts";
 import { train } from "../../lib/train/mod.ts";
 import type { PreferenceScorer } from "../../lib/core/mod.ts";
 import { residentMemory } from "./machine.ts";
@@ -95,8 +95,40 @@ export function measurementsIn(steps: number, every: number): number {
   return Math.floor(steps / every) + (steps % every === 0 ? 0 : 1);
 }
 
-/** Which trackers a timed run has. */
-export type TrackerLevel = "off" | "rewards" | "all";
+/**
+ * Which trackers a timed run has: none, the trainer's implicit-rewards rows, every tracker in
+ * the training thread, or every tracker with the scoring ones on a worker thread
+ * (`trackerThread`).
+ */
+export type TrackerLevel = "off" | "rewards" | "all" | "thread";
+
+/** The scoring trackers of `s` as one `trackerThread` callback (same pairs, same interval). */
+function threadTrackers(
+  s: TrackerSetting,
+  model: CausalLM,
+  pairs: readonly TokenizedPair[],
+): TrainCallback<PreferenceBatch> {
+  const tracked = [...Array(s.trackedPairs).keys()];
+  return trackerThread({
+    model,
+    pairs,
+    padId: 0,
+    every: s.every,
+    gradient: { positions: [...Array(s.gradientPairs).keys()] },
+    mass: { positions: tracked },
+    displacement: { positions: tracked },
+  });
+}
+
+function levelCallbacks(
+  level: TrackerLevel,
+  s: TrackerSetting,
+  model: CausalLM,
+  pairs: readonly TokenizedPair[],
+): TrainCallback<PreferenceBatch>[] {
+  if (level === "all") return allTrackers(s, pairs);
+  return level === "thread" ? [threadTrackers(s, model, pairs)] : [];
+}
 
 /**
  * Per-step wall and process-CPU times (ms) of one `train()` run, measured between consecutive
@@ -110,7 +142,7 @@ async function timedTrain(
   setting: TrackerSetting,
   opts: TrainRunOptions,
   extra: TrainCallback<PreferenceBatch>[] = [],
-): Promise<{ wall: number[]; cpu: number[] }> {
+): Promise<{ wall: number[]; cpu: number[]; endMs: number }> {
   const wall: number[] = [], cpu: number[] = [];
   const cpuNow = () => {
     const u = process.cpuUsage();
@@ -140,9 +172,10 @@ async function timedTrain(
     maxSteps: steps,
     progress: false,
     examplesEvery: level === "off" ? false : 1,
-    callbacks: [...(level === "all" ? allTrackers(setting, pairs) : []), ...extra, clock],
+    callbacks: [...levelCallbacks(level, setting, model, pairs), ...extra, clock],
   });
-  return { wall, cpu };
+  // From the last step's end to train()'s return: the summary, and late metrics still waited for.
+  return { wall, cpu, endMs: performance.now() - last[0]! };
 }
 
 /** Step times of one tracker level over the rounds of {@link trackerOverhead}. */
@@ -150,8 +183,10 @@ export interface LevelTimes {
   level: TrackerLevel;
   /** Mean wall ms per step of each round. */
   wallMs: number[];
-  /** Mean process-CPU ms per step of each round. */
+  /** Mean process-CPU ms per step of each round (every thread of the process). */
   cpuMs: number[];
+  /** Ms from the last step's end to `train()`'s return, each round (absent in older files). */
+  endMs?: number[];
 }
 
 /** Result of {@link trackerOverhead}. */
@@ -171,6 +206,12 @@ export interface TrackerOverhead {
   measurementMs: number;
   steps: number;
   setting: TrackerSetting;
+  /**
+   * With the scoring trackers on a worker thread (`trackerThread`), when the run had one:
+   * median wall and CPU step time / none, and the extra wait at the end of a run (the last
+   * measurement, which no step overlaps) over the run with no tracker, ms.
+   */
+  thread?: { ratio: number; cpuRatio: number; endMs: number };
 }
 
 /**
@@ -189,7 +230,13 @@ export interface TrackerOverhead {
 export async function trackerOverhead(
   model: CausalLM,
   pairs: readonly TokenizedPair[],
-  opts: TrainRunOptions & { steps: number; rounds: number; setting?: TrackerSetting },
+  opts: TrainRunOptions & {
+    steps: number;
+    rounds: number;
+    setting?: TrackerSetting;
+    /** Also time the scoring trackers on a worker thread (wasm or cpu, two cores). */
+    thread?: boolean;
+  },
 ): Promise<TrackerOverhead> {
   const setting = opts.setting ?? ALL_TRACKERS;
   if (pairs.length < Math.max(setting.trackedPairs, setting.gradientPairs, opts.batchSize)) {
@@ -199,8 +246,13 @@ export async function trackerOverhead(
   }
   const initial = model.variables().map((v) => tf.clone(v));
   const restore = () => model.variables().forEach((v, i) => v.assign(initial[i]!));
-  const order: TrackerLevel[] = ["off", "rewards", "all"];
-  const levels: LevelTimes[] = order.map((level) => ({ level, wallMs: [], cpuMs: [] }));
+  const order: TrackerLevel[] = [
+    "off",
+    "rewards",
+    "all",
+    ...(opts.thread ? ["thread" as const] : []),
+  ];
+  const levels: LevelTimes[] = order.map((level) => ({ level, wallMs: [], cpuMs: [], endMs: [] }));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   try {
     for (let r = 0; r < opts.rounds; r++) {
@@ -211,13 +263,19 @@ export async function trackerOverhead(
         const t = await timedTrain(model, pairs, opts.steps, order[i]!, setting, opts);
         levels[i]!.wallMs.push(mean(t.wall));
         levels[i]!.cpuMs.push(mean(t.cpu));
+        levels[i]!.endMs!.push(t.endMs);
       }
     }
   } finally {
     restore();
     tf.dispose(initial);
   }
-  const [off, rewards, all] = levels as [LevelTimes, LevelTimes, LevelTimes];
+  const [off, rewards, all, thread] = levels as [
+    LevelTimes,
+    LevelTimes,
+    LevelTimes,
+    LevelTimes | undefined,
+  ];
   const extra = (median(all.wallMs) - median(rewards.wallMs)) * opts.steps;
   return {
     measurementMs: extra / measurementsIn(opts.steps, setting.every),
@@ -227,6 +285,15 @@ export async function trackerOverhead(
     rewardsRatio: median(rewards.wallMs) / median(off.wallMs),
     steps: opts.steps,
     setting,
+    ...(thread
+      ? {
+        thread: {
+          ratio: median(thread.wallMs) / median(off.wallMs),
+          cpuRatio: median(thread.cpuMs) / median(off.cpuMs),
+          endMs: median(thread.endMs!) - median(off.endMs!),
+        },
+      }
+      : {}),
   };
 }
 
