@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import {
   checkFigures,
   describeFailure,
@@ -18,7 +19,10 @@ const root = new URL("..", import.meta.url).pathname;
 const args = [...Deno.args];
 const outAt = args.indexOf("--out");
 if (outAt >= 0 && !args[outAt + 1]) throw new TypeError("--out needs a directory");
-const outDir = outAt >= 0 ? args.splice(outAt, 2)[1]!.replace(/\/$/, "") : `${root}out/studies`;
+// Absolute: the kernels run in notebooks/, and the figure log they write is found through it.
+const outDir = outAt >= 0
+  ? resolve(args.splice(outAt, 2)[1]!).replace(/\/$/, "")
+  : `${root}out/studies`;
 const smoke = args.includes("--smoke");
 const only = args.filter((a) => /^\d+$/.test(a)).map((a) => a.padStart(2, "0"));
 
