@@ -8,12 +8,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BeginContext, HookResult, StepContext, TrainCallback } from "../train/callbacks.ts";
 import { scoresAt } from "./tracked_scores.ts";
+import { mean, positiveInt } from "./tracker_util.ts";
 import type { PreferenceScorer, ProbeSet, TrainData } from "../core/scores.ts";
-
-function positiveInt(x: number, what: string): number {
-  if (!(Number.isInteger(x) && x > 0)) throw new RangeError(`${what} must be a positive integer`);
-  return x;
-}
 
 /** Options of {@link probabilityMassTracker}. */
 export interface MassTrackerOptions<B, P> {
@@ -136,10 +132,4 @@ export function probabilityMassTracker<B, P = never>(
       initial = state as typeof initial;
     },
   };
-}
-
-function mean(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return xs.length ? s / xs.length : NaN;
 }
