@@ -118,7 +118,7 @@ export const FULL_REPEATS: Readonly<Repeats> = {
   dpoWarmup: 2,
   dpoSteps: 7,
   scoreRepeats: 7,
-  passRepeats: 3,
+  passRepeats: 7,
 };
 export const QUICK_REPEATS: Readonly<Repeats> = {
   dpoWarmup: 1,
