@@ -188,3 +188,68 @@ Deno.test("deferred metrics: records keep step order, checkpoints wait for them,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("trackerThread: a run stopped at step 3 and resumed writes the rows of an uninterrupted run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tracker_thread_resume_" });
+  const settings = {
+    pairs: TINY_PAIRS,
+    padId: 0,
+    every: 2,
+    mass: { positions: [0, 1, 2] },
+    displacement: { positions: [0, 1, 2] },
+  };
+  const run = async (out: string, extra: TrainCallback<PreferenceBatch>[], more = {}) => {
+    const model = createGPT2(TINY_GPT2, { seed: 4 });
+    try {
+      return await train({
+        policy: lmScorer(model),
+        data: preferenceData(TINY_PAIRS, { padId: 0 }),
+        objective: dpo({ beta: 0.5 }),
+        optimizer: { name: "sgd" as const },
+        lr: 0.3,
+        batchSize: 1,
+        maxSteps: 6,
+        progress: false as const,
+        outDir: out,
+        callbacks: [trackerThread({ model, ...settings }), ...extra],
+        ...more,
+      });
+    } finally {
+      model.dispose();
+    }
+  };
+  try {
+    await run(`${dir}/whole`, []);
+    const controller = new AbortController();
+    const stop: TrainCallback<PreferenceBatch> = {
+      name: "stop",
+      onStepEnd(ctx) {
+        if (ctx.step === 3) controller.abort();
+      },
+    };
+    const first = await run(`${dir}/parts`, [stop], { signal: controller.signal });
+    assert.equal(first.stopped, true);
+    await run(`${dir}/parts`, [stop], { resume: true });
+    for (const file of ["mass", "displacement"]) {
+      const a = await readJsonl<Record<string, number>>(`${dir}/whole/${file}.jsonl`);
+      const b = await readJsonl<Record<string, number>>(`${dir}/parts/${file}.jsonl`);
+      const key = (r: Record<string, unknown>) =>
+        JSON.stringify([r.step, r.pair ?? r.prompt, r.label]);
+      assert.deepEqual(b.map(key).sort(), a.map(key).sort(), file);
+      const byKey = new Map(b.map((r) => [key(r), r]));
+      for (const r of a) {
+        for (const k of ["logp", "initial", "current", "change"]) {
+          if (k in r) {
+            assertClose(byKey.get(key(r))![k], r[k], {
+              rtol: 1e-4,
+              atol: 1e-5,
+              msg: `${file} ${k}`,
+            });
+          }
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
