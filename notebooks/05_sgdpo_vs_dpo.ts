@@ -189,8 +189,12 @@ await lab.show(lab.subplots(
   };
   const paired = (a: string, b: string, key: string) =>
     lab.meanCI(diffs(a, b, key), 0.95, "paired seed differences");
-  const ci = (name: string, key: string) =>
-    lab.formatInterval(lab.meanCI(last(name, key), 0.95, "seeds"));
+  // Mean [95% t-interval] over seeds; the header line says so once, to keep lines short.
+  const ci = (name: string, key: string) => {
+    const e = lab.meanCI(last(name, key), 0.95, "seeds");
+    const f = (x: number) => x.toPrecision(3);
+    return `${f(e.mean)} [${f(e.lo)}, ${f(e.hi)}]`.padEnd(28);
+  };
   const table = lab.studyTable();
   table.sanity({
     what: "SGDPO's gradient field equals the formula",
@@ -289,12 +293,15 @@ await lab.show(lab.subplots(
       "<",
     );
   }
-  const lines = [`Final rewards per method (mean over ${SEEDS.length} seeds, 95% t-interval):`];
+  const lines = [
+    `Final rewards per method: mean [95% t-interval] over ${SEEDS.length} seeds`,
+    `  ${"method".padEnd(18)} ${"chosen".padEnd(28)} ${"rejected".padEnd(28)} margin`,
+  ];
   for (const m of methods) {
     lines.push(
-      `  ${m.name}: chosen ${ci(m.name, "rewards/chosen")}, rejected ${
-        ci(m.name, "rewards/rejected")
-      }, margin ${ci(m.name, "rewards/margins")}`,
+      `  ${m.name.padEnd(18)} ${ci(m.name, "rewards/chosen")} ${ci(m.name, "rewards/rejected")} ${
+        ci(m.name, "rewards/margins").trim()
+      }`,
     );
   }
   lines.push(`(backend ${report.name} on ${report.adapter})`);
