@@ -144,7 +144,7 @@ const TOKEN_COLORS: Record<string, string> = {
   Absolutely: "#8C564B",
   Maybe: "#999933",
   Perhaps: "#882255",
-  Nope: "#44AA99",
+  Nope: "#AA4499",
   The: "#332288",
   And: O.black,
 };
@@ -783,6 +783,17 @@ await lab.show(lab.subplots([
       y: sweepRowsB.map((r) => r.dNo),
       color: TOKEN_COLORS.No,
     },
+    // The rule's regime, [1, 5] nats of margin growth.
+    ...regimeB.map((v, i) => ({
+      name: `regime bounds (${regimeB.join(", ")} nats)`,
+      x: [gridB[0], gridB.at(-1)!],
+      y: [v, v],
+      color: "#999999",
+      dash: "dot" as const,
+      width: 1,
+      group: "regime",
+      hideInLegend: i > 0,
+    })),
   ], {
     title: `After ${stepsB} steps (nats)`,
     xTitle: "RMSProp learning rate",
@@ -800,7 +811,7 @@ await lab.show(lab.subplots([
       name: "predicted to rise at the last step",
       x: sweepLrB,
       y: sweepRowsB.map((r) => r.riseT),
-      color: MARGIN_COLOR,
+      color: "#999999",
       dash: "dash",
     },
   ], {
