@@ -190,7 +190,9 @@ await lab.show(lab.makeFigure({
   data: [...panel("flat", ""), ...panel("peaky", "2")],
   layout: {
     title: { text: "Negative gradient on r12: every token's log-probability" },
-    height: 460,
+    height: 520,
+    // One legend group per token: without a zero gap the 16 entries overflow and scroll.
+    legend: { tracegroupgap: 0 },
     xaxis: { domain: [0, 0.46], title: { text: "step (flat start)" } },
     yaxis: { title: { text: "ln p_k (nats)" } },
     xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "step (peaky start)" } },
