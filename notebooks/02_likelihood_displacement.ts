@@ -811,7 +811,8 @@ await lab.show(lab.subplots([
       name: "predicted to rise at the last step",
       x: sweepLrB,
       y: sweepRowsB.map((r) => r.riseT),
-      color: "#999999",
+      // Not grey: subplots gives a colour another panel's series owns a fresh palette colour.
+      color: "#CC6677",
       dash: "dash",
     },
   ], {
