@@ -310,7 +310,7 @@ export function boundedMeanCI(
     );
   }
   const m = mean(xs), n = xs.length, sd = sampleSd(xs);
-  const scale = lower === -1 && upper === 1 ? "Fisher z" : "logit";
+  const scale = lower === -1 && upper === 1 ? "atanh (Fisher z)" : "logit";
   if (sd === 0) return { mean: m, lo: m, hi: m, n, level, method: `all ${n} ${unit} equal` };
   const width = upper - lower, u = (m - lower) / width;
   const half = tQuantile(0.5 + level / 2, n - 1) * (sd / Math.sqrt(n)) / (width * u * (1 - u));
@@ -322,6 +322,6 @@ export function boundedMeanCI(
     hi: back(z + half),
     n,
     level,
-    method: `t on the ${scale} scale over ${n} ${unit}`,
+    method: `t on the ${scale} scale of [${lower}, ${upper}], over ${n} ${unit}`,
   };
 }

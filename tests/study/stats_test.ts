@@ -103,7 +103,7 @@ Deno.test("boundedMeanCI: shares keep a logit interval inside [0, 1], by hand", 
   near(ci.mean, 0.25, 1e-12, "mean");
   near(ci.lo, 0.02780899581611453, 1e-9, "lo");
   near(ci.hi, 0.7952665016477409, 1e-9, "hi");
-  assert.match(ci.method, /logit scale over 5 prompts/);
+  assert.match(ci.method, /logit scale of \[0, 1\], over 5 prompts/);
   // The plain t interval of the same shares leaves [0, 1]: this is what the helper is for.
   assert.ok(meanCI(shares).lo < 0);
 });
