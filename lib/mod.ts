@@ -201,6 +201,8 @@ export {
   type AnswerWordIds,
   answerWordIds,
   bootstrapCI,
+  boundedMeanCI,
+  type Bounds,
   calibrateScale,
   type Calibration,
   diffMeansCI,

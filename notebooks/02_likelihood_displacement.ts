@@ -23,10 +23,17 @@
 //   seeded 80% of the questions; the other 20% check that the SFT model answers unseen
 //   questions with the answer words), then DPO on **one** SFT prompt at a time (prompts are the
 //   seeds), single-token responses (No ≻ Never), RMSProp, β = 0.1, from the SFT model and
-//   (Table 2) from the base model. The learning rate, 3e-6 for 30 steps, is chosen so that the
-//   margin grows by a few nats (chosen on the margin alone: at 1e-5 it grew by 7-16 nats from
-//   this SFT model, outside the papers' regime); a sweep over 1e-6 … 3e-5 shows what changes
-//   beyond it.
+//   (Table 2) from the base model, 30 steps at a learning rate picked by the rule below; the
+//   rule's grid, 1e-6 … 3e-5, doubles as a sweep that shows what changes beyond the regime.
+//
+// **The learning-rate rule (Part B), fixed before any finding is measured.** The papers' regime
+// is a margin `ln π(No) − ln π(Never)` that grows by a few nats: here **[1, 5] nats after the 30
+// RMSProp steps**. On a *calibration prompt* that is not one of the measured prompts, from the
+// SFT model, the grid lr ∈ {1e-6, 3e-6, 1e-5, 3e-5} is run; the pick is the grid lr whose margin
+// growth is closest to 3 nats (on a log scale) among those inside [1, 5] nats (if none is inside,
+// the closest one, and the notebook prints that the rule failed). Every finding of Part B is then
+// measured at the pick. (History: an earlier version set 3e-6 by hand after one run at 1e-5 grew
+// the margins by 7-16 nats; the rule replaces that choice.)
 //
 // **What Theorems 4-5 predict, exactly.** They give the *instantaneous rate*
 // `d/dt ln π(z|x)` under gradient flow `dθ/dt = −∇L` on the UFM's free parameters, at the
@@ -38,7 +45,10 @@
 // (it turns strongly negative once π(y+) holds the mass: `−π(y+)‖h_x‖²`, and `W̄ → W_{y+}`).
 //
 // **Expected** (thresholds fixed before the run; means over seeds or prompts with 95%
-// t-intervals; "supported" needs the whole interval past the threshold).
+// t-intervals; "supported" needs the whole interval past the threshold). A quantity that cannot
+// leave a range gets its t interval on a scale that keeps it there (`lab.boundedMeanCI`): shares
+// and percentiles (B3, B5) on the logit scale in [0, 1], Spearman's ρ (B2, B4) on Fisher's z
+// scale in [−1, 1], A2's difference of two probability changes in [−2, 2].
 //
 // | id | claim | measured as | threshold |
 // |---|---|---|---|
@@ -46,7 +56,7 @@
 // | A2 | UFM, aligned: Yes gains most (Thm 5) | Δπ(Yes) − largest Δπ of the other tokens | > 0 |
 // | A3 | UFM, control: π(No) rises | Δ ln π(No) | > 0 |
 // | A4 | the alignment causes the fall | Δ ln π(No), aligned − control (Welch) | < 0 |
-// | B1 | tiny GPT-2 after SFT: π(No) falls (the paper: every run) | Δ ln π(No) after 30 steps | < 0 |
+// | B1 | tiny GPT-2 after SFT: π(No) falls (the paper: every run) | Δ ln π(No) after 30 steps at the picked lr | < 0 |
 // | B2 | Thm 5 ranks the real model's first step | Spearman ρ(predicted, one small SGD step) | > 0.5 |
 // | B3 | Thm 5 gets the real model's signs | share of tokens with the predicted sign, one small step | > 0.9 |
 // | B4 | Thm 5 at step 0 ranks the whole run | Spearman ρ(predicted at step 0, Δ ln π over 30 steps) | > 0.5 |
@@ -73,7 +83,8 @@ const table = lab.studyTable();
 if (lab.isSmoke()) {
   console.log(
     `smoke mode: ${nSeeds} toy seeds and ${nPrompts} prompts (full mode: 5 and 5), fewer DPO ` +
-      `steps, a shorter SFT and no learning-rate sweeps; intervals are wide and Part B says little`,
+      `steps (the lr rule runs its grid at those steps, so its pick can differ), a shorter SFT ` +
+      `and one toy lr; intervals are wide and Part B says little`,
   );
 }
 await lab.flushOutput();
@@ -120,6 +131,39 @@ const baseH = [5, 1, -3.5, 0, 0, 0];
 const NO = 0, NEVER = 1, YES = 2;
 const beta = 0.1, lrA = 0.05, stepsA = 80;
 const yesLike = new Set(["Yes", "Sure", "Yeah", "Certainly", "Absolutely"]);
+// One colour per token in every figure of this study (No and Never in the chosen/rejected
+// colours, Yes always green); the real model's other tokens take OTHER_COLORS in order.
+const O = lab.OKABE_ITO;
+const TOKEN_COLORS: Record<string, string> = {
+  No: lab.ROLE_COLORS.chosen,
+  Never: lab.ROLE_COLORS.rejected,
+  Yes: O.bluishGreen,
+  Sure: O.orange,
+  Yeah: O.skyBlue,
+  Certainly: O.reddishPurple,
+  Absolutely: "#8C564B",
+  Maybe: "#999933",
+  Perhaps: "#882255",
+  Nope: "#AA4499",
+  The: "#332288",
+  And: O.black,
+};
+const OTHER_COLORS = [O.orange, O.skyBlue, O.reddishPurple, "#8C564B", "#999933", "#882255"];
+const MARGIN_COLOR = "#666666";
+const rgba = (hex: string, a: number) =>
+  `rgba(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(",")},${a})`;
+/** Recolour a lab.massEvolution figure: pinned tokens keep their colour, others take OTHER_COLORS. */
+function pinMassColors<F extends { data: unknown[] }>(fig: F): F {
+  let k = 0;
+  for (const t of fig.data as { name?: string; line?: { color?: string }; fillcolor?: string }[]) {
+    if (t.name === "everything else") continue;
+    const name = JSON.parse(t.name ?? '""') as string;
+    const color = TOKEN_COLORS[name.trim()] ?? OTHER_COLORS[k++ % OTHER_COLORS.length];
+    t.line = { ...t.line, color };
+    t.fillcolor = rgba(color, 0.7);
+  }
+  return fig;
+}
 
 interface Geometry {
   aligned: number[][];
@@ -247,7 +291,7 @@ await lab.flushOutput();
 // %% [markdown]
 // ### ln π(z|x) over training (seed 0)
 // The six tokens that reached the highest probability, aligned geometry (solid) and control
-// (dotted, same colours).
+// (dotted); each token has the same colour in every figure of this study.
 
 // %%
 const a0 = runsA[0].aligned, c0 = runsA[0].control;
@@ -256,18 +300,18 @@ const topTokens = tokens.map((_, z) => z)
   .sort((a, b) => Math.max(...a0.probs.map((p) => p[b])) - Math.max(...a0.probs.map((p) => p[a])))
   .slice(0, 6);
 await lab.show(lab.lineFigure(
-  topTokens.flatMap((z, i) => [
+  topTokens.flatMap((z) => [
     {
       name: tokens[z],
       x: steps,
       y: a0.probs.map((p) => Math.log(p[z])),
-      color: lab.seriesColor(i),
+      color: TOKEN_COLORS[tokens[z]],
     },
     {
       name: `${tokens[z]} (control)`,
       x: steps,
       y: c0.probs.map((p) => Math.log(p[z])),
-      color: lab.seriesColor(i),
+      color: TOKEN_COLORS[tokens[z]],
       dash: "dot" as const,
     },
   ]),
@@ -280,10 +324,10 @@ await lab.show(lab.lineFigure(
 ));
 
 // %%
-await lab.show(lab.massEvolution(
+await lab.show(pinMassColors(lab.massEvolution(
   { steps, probs: a0.probs },
   { topK: 6, include: [NO, NEVER], labels: tokens, title: "Where the mass goes (aligned, seed 0)" },
-));
+)));
 
 // %% [markdown]
 // ### Theory against observation, in sign and size
@@ -355,10 +399,10 @@ const band = (name: string, color: string, key: "margin" | "dNo" | "err") => [
 ];
 await lab.show(lab.subplots([
   lab.lineFigure([
-    ...band("margin growth", lab.ROLE_COLORS.chosen, "margin"),
-    ...band("Δ ln π(No)", lab.ROLE_COLORS.rejected, "dNo"),
+    ...band("margin growth", MARGIN_COLOR, "margin"),
+    ...band("Δ ln π(No)", TOKEN_COLORS.No, "dNo"),
   ], { title: "After 80 steps (nats)", xTitle: "learning rate", yTitle: "nats", logX: true }),
-  lab.lineFigure(band("one-step error", lab.seriesColor(2), "err"), {
+  lab.lineFigure(band("one-step error", O.black, "err"), {
     title: "One step vs the gradient-flow rate",
     xTitle: "learning rate",
     yTitle: "relative error",
@@ -367,7 +411,7 @@ await lab.show(lab.subplots([
 ], { columns: 2, title: "UFM: learning-rate sweep", rowHeight: 360 }));
 const short = (e: lab.Interval) => `${e.mean.toFixed(2)} [${e.lo.toFixed(2)}, ${e.hi.toFixed(2)}]`;
 console.table(sweepStats.map((r) => ({
-  lr: r.lr,
+  lr: r.lr.toExponential(0),
   "margin Δ, nats (95% CI)": short(r.margin),
   "Δ ln π(No), nats (95% CI)": short(r.dNo),
   "one-step rel. error": r.err.mean.toFixed(3),
@@ -385,8 +429,8 @@ await lab.flushOutput();
 //    space), the part of it on the *No* side, and which word is on top for how many questions
 //    (a collapsed model would put one word on top everywhere).
 // 2. **DPO on one prompt** at a time, questions whose cautious answer is *No*, pair
-//    (No ≻ Never), β = 0.1, RMSProp lr 3e-6, 30 steps, from the SFT model and from the base
-//    model. Responses are single tokens (no EOS), so the pair's log-probs are the next-token
+//    (No ≻ Never), β = 0.1, RMSProp, 30 steps, from the SFT model and from the base model, at
+//    the learning rate the rule of the Setup picks on a calibration prompt (run first, below). Responses are single tokens (no EOS), so the pair's log-probs are the next-token
 //    log-probs of *No* and *Never* after the prompt.
 // 3. **The theory on the real model**, per prompt: the UFM rate from the model's unembedding and
 //    the prompt's last hidden state (`lab.lmUfmParameters`, treated as free parameters), against
@@ -449,13 +493,20 @@ await lab.flushOutput();
 // %%
 // Phase 2: DPO on one prompt at a time, and the theory at step 0 and at the end.
 // Prompts the SFT saw, as in the paper (DPO on one training prompt after SFT on all of them).
-const picked = sftQuestions.filter((q) => q.cautiousAnswer === "No").slice(0, nPrompts);
-const dpoPairs = lab.tokenizePairs(
+// The first nPrompts are measured; the next one is the calibration prompt of the lr rule.
+const picked = sftQuestions.filter((q) => q.cautiousAnswer === "No").slice(0, nPrompts + 1);
+const allPairs = lab.tokenizePairs(
   lab.singleTokenPairs(picked, { chosen: "No", rejected: "Never" }),
   tok,
   { appendEos: false },
 ).pairs;
-const lrB = 3e-6, stepsB = lab.bySmoke(30, 6), probeLr = 1e-3;
+if (allPairs.length !== nPrompts + 1) {
+  throw new RangeError(`expected ${nPrompts + 1} tokenized pairs, got ${allPairs.length}`);
+}
+const dpoPairs = allPairs.slice(0, nPrompts), calPair = allPairs[nPrompts];
+const stepsB = lab.bySmoke(30, 6), probeLr = 1e-3;
+// The lr rule (stated in the Setup before the run): regime = margin growth in [1, 5] nats.
+const gridB = [1e-6, 3e-6, 1e-5, 3e-5], regimeB = [1, 5] as const, targetB = 3;
 
 interface PromptRun {
   index: number;
@@ -525,6 +576,34 @@ async function dpoRun(
   }
 }
 
+// The rule first: the grid on the calibration prompt from the SFT model, then the pick.
+const sweepLrB = gridB;
+const sweepB = new Map<number, PromptRun>();
+for (const lr of gridB) {
+  sweepB.set(lr, await dpoRun(sftDir, calPair, { lr, steps: stepsB, optimizer: "rmsprop" }));
+}
+const growthB = (lr: number) => sweepB.get(lr)!.margin.at(-1)! - sweepB.get(lr)!.margin[0];
+const inRegimeB = gridB.filter((lr) => growthB(lr) >= regimeB[0] && growthB(lr) <= regimeB[1]);
+const offTarget = (lr: number) =>
+  growthB(lr) > 0 ? Math.abs(Math.log(growthB(lr) / targetB)) : Infinity;
+const lrB = (inRegimeB.length ? inRegimeB : gridB)
+  .reduce((best, lr) => (offTarget(lr) < offTarget(best) ? lr : best));
+console.table(gridB.map((lr) => ({
+  lr: lr.toExponential(0),
+  "margin growth": growthB(lr).toFixed(2),
+  [`in [${regimeB.join(", ")}]`]: inRegimeB.includes(lr) ? "yes" : "no",
+  pick: lr === lrB ? "<-" : "",
+})));
+console.log(
+  `lr rule on calibration prompt ${calPair.index} (${stepsB} steps): pick ${
+    lrB.toExponential(0)
+  }, margin growth ${growthB(lrB).toFixed(2)} nats` +
+    (inRegimeB.length ? "" : ` — RULE FAILED: no grid lr in [${regimeB.join(", ")}] nats`) +
+    (lab.isSmoke() ? ` (smoke mode: ${stepsB} steps, so the pick can differ from full mode)` : ""),
+);
+await lab.flushOutput();
+
+// %%
 const runsB = {
   sft: [] as PromptRun[],
   base: [] as PromptRun[],
@@ -540,17 +619,6 @@ for (const pair of dpoPairs) {
   runsB.probe.push(await dpoRun(sftDir, pair, { lr: probeLr, steps: 1, optimizer: "sgd" }));
   runsB.probeSmall.push(
     await dpoRun(sftDir, pair, { lr: probeSmallLr, steps: 1, optimizer: "sgd" }),
-  );
-}
-// Learning-rate sweep on the first prompt from the SFT model (lr 3e-6 is the main run).
-const sweepLrB = lab.bySmoke([1e-6, 3e-6, 1e-5, 3e-5], [3e-6]);
-const sweepB = new Map<number, PromptRun>();
-for (const lr of sweepLrB) {
-  sweepB.set(
-    lr,
-    lr === lrB
-      ? runsB.sft[0]
-      : await dpoRun(sftDir, dpoPairs[0], { lr, steps: stepsB, optimizer: "rmsprop" }),
   );
 }
 console.table(["sft", "base"].flatMap((start) =>
@@ -569,9 +637,9 @@ console.table(["sft", "base"].flatMap((start) =>
 ));
 console.log(
   `Part B: ${dpoPairs.length} prompts x (SFT start, base start, one SGD probe step), ` +
-    `${stepsB} RMSProp steps at lr ${lrB.toExponential()}; sweep ${
+    `${stepsB} RMSProp steps at the picked lr ${lrB.toExponential()}; the rule's grid ${
       sweepLrB.map((v) => v.toExponential()).join(", ")
-    } on prompt ${dpoPairs[0].index}`,
+    } ran on calibration prompt ${calPair.index}`,
 );
 await lab.flushOutput();
 
@@ -583,17 +651,17 @@ await lab.flushOutput();
 const lnCurves = (runs: PromptRun[], title: string) =>
   lab.lineFigure(
     runs.flatMap((r) =>
-      ([[idNo, "No (y+)", lab.ROLE_COLORS.chosen], [
-        idNever,
-        "Never (y−)",
-        lab.ROLE_COLORS
-          .rejected,
-      ], [idYes, "Yes", lab.seriesColor(2)]] as const).map(([id, name, color]) => ({
+      ([[idNo, "No (y+)", TOKEN_COLORS.No], [idNever, "Never (y−)", TOKEN_COLORS.Never], [
+        idYes,
+        "Yes",
+        TOKEN_COLORS.Yes,
+      ]] as const).map(([id, name, color]) => ({
         name,
         x: r.probs.map((_, t) => t),
         y: r.probs.map((p) => Math.log(p[id])),
         color,
         width: 1.5,
+        group: name,
       }))
     ),
     { title, xTitle: "DPO step", yTitle: "ln π(token | prompt) (nats)" },
@@ -610,12 +678,14 @@ await lab.show(lab.subplots([
 // %%
 const vocabLabels = Array.from({ length: tok.vocabSize }, (_, i) => tok.decode([i]));
 const r0 = runsB.sft[0];
-await lab.show(lab.massEvolution({ steps: r0.probs.map((_, t) => t), probs: r0.probs }, {
-  topK: 8,
-  include: [idNo, idNever],
-  labels: vocabLabels,
-  title: `Where the mass goes: prompt ${r0.index}, from the SFT model`,
-}));
+await lab.show(
+  pinMassColors(lab.massEvolution({ steps: r0.probs.map((_, t) => t), probs: r0.probs }, {
+    topK: 8,
+    include: [idNo, idNever],
+    labels: vocabLabels,
+    title: `Where the mass goes: prompt ${r0.index}, from the SFT model`,
+  })),
+);
 
 // %% [markdown]
 // ### The sign question: the theory's rate against one small step, and against the whole run
@@ -645,7 +715,7 @@ const panel = (y: Float64Array, title: string, yTitle: string) =>
       name: "Yes",
       x: [probe0.theory0[idYes]],
       y: [y[idYes]],
-      color: lab.seriesColor(2),
+      color: TOKEN_COLORS.Yes,
       width: 11,
     },
   ], { title, xTitle: "UFM rate at step 0 (Theorem 5)", yTitle });
@@ -675,7 +745,7 @@ await lab.show(lab.subplots([
 await lab.flushOutput();
 
 // %% [markdown]
-// ### Learning-rate sweep (first prompt, SFT start, same number of steps)
+// ### Learning-rate sweep: the rule's grid (calibration prompt, SFT start, same number of steps)
 // Left: margin growth and Δ ln π(No), in nats. Right: the share of tokens whose change over the
 // run has the sign the step-0 rate predicts, and the share the theory *at the last step* still
 // predicts to rise (the offset `c(t)` is negative whenever π(No) > π(Never), and then the
@@ -705,14 +775,25 @@ await lab.show(lab.subplots([
       name: "margin growth",
       x: sweepLrB,
       y: sweepRowsB.map((r) => r.margin),
-      color: lab.ROLE_COLORS.chosen,
+      color: MARGIN_COLOR,
     },
     {
       name: "Δ ln π(No)",
       x: sweepLrB,
       y: sweepRowsB.map((r) => r.dNo),
-      color: lab.ROLE_COLORS.rejected,
+      color: TOKEN_COLORS.No,
     },
+    // The rule's regime, [1, 5] nats of margin growth.
+    ...regimeB.map((v, i) => ({
+      name: `regime bounds (${regimeB.join(", ")} nats)`,
+      x: [gridB[0], gridB.at(-1)!],
+      y: [v, v],
+      color: "#999999",
+      dash: "dot" as const,
+      width: 1,
+      group: "regime",
+      hideInLegend: i > 0,
+    })),
   ], {
     title: `After ${stepsB} steps (nats)`,
     xTitle: "RMSProp learning rate",
@@ -724,13 +805,15 @@ await lab.show(lab.subplots([
       name: "sign as predicted at step 0",
       x: sweepLrB,
       y: sweepRowsB.map((r) => r.agree),
-      color: lab.seriesColor(2),
+      color: O.black,
     },
     {
       name: "predicted to rise at the last step",
       x: sweepLrB,
       y: sweepRowsB.map((r) => r.riseT),
-      color: lab.seriesColor(4),
+      // Not grey: subplots gives a colour another panel's series owns a fresh palette colour.
+      color: "#CC6677",
+      dash: "dash",
     },
   ], {
     title: "Share of the 4096 tokens",
@@ -740,7 +823,7 @@ await lab.show(lab.subplots([
   }),
 ], { columns: 2, title: "Tiny GPT-2: learning-rate sweep", rowHeight: 360 }));
 console.table(sweepRowsB.map((r) => ({
-  lr: r.lr,
+  lr: r.lr.toExponential(0),
   "margin Δ": r.margin.toFixed(2),
   "Δ ln π(No)": r.dNo.toFixed(2),
   "max π(No)": r.maxNo.toFixed(4),
@@ -776,11 +859,12 @@ await lab.flushOutput();
 //    observed sizes are many times the free-parameter rate (B3's median ratio).
 //
 // So on this model the UFM theory orders the tokens (B2, B4) but does not give their signs.
-// What DPO does here, in the papers' regime (margins of 2-4 nats): the margin grows mostly by
+// What DPO does here, in the papers' regime (margins of a few nats): the margin grows mostly by
 // pushing *Never* down, π(No) does not fall on average (B1), *Yes* falls (B5, B7), and the
 // tokens that gain most are common words of running text (the "top gainers" column), as if the
 // model drifted back toward its pretraining distribution rather than to the opposite answer.
-// Beyond the regime (lr 1e-5 and up in the sweep, margins of 16-35 nats) π(No) does collapse.
+// Beyond the regime (the larger learning rates of the sweep, margins far past a few nats) π(No)
+// falls far (the sweep's table).
 
 // %% [markdown]
 // ## Measured
@@ -852,7 +936,8 @@ table.finding({
 table.finding({
   claim: "A2 UFM, aligned: Yes gains the most probability (Theorem 5)",
   expected: "Δπ(Yes) − largest Δπ of the other 9 tokens > 0",
-  estimate: lab.meanCI(runsA.map((r) => yesLead(r.aligned))),
+  // A difference of two probability changes lies in [−2, 2].
+  estimate: lab.boundedMeanCI(runsA.map((r) => yesLead(r.aligned)), { lower: -2, upper: 2 }),
   threshold: 0,
   direction: ">",
 });
@@ -947,6 +1032,10 @@ const runStats = runsB.sft.map((r) => {
 });
 // Part B's findings vary over prompts (one DPO run per SFT prompt), not seeds.
 const ciPrompts = (xs: number[]) => lab.meanCI(xs, 0.95, "prompts");
+// Shares and percentiles stay in [0, 1], Spearman's ρ in [−1, 1]: intervals on the logit and
+// Fisher z scales (lab.boundedMeanCI) keep them there.
+const shareCi = (xs: number[]) => lab.boundedMeanCI(xs, { lower: 0, upper: 1 }, 0.95, "prompts");
+const rhoCi = (xs: number[]) => lab.boundedMeanCI(xs, { lower: -1, upper: 1 }, 0.95, "prompts");
 table.finding({
   claim: "B1 tiny GPT-2 after SFT: π(No) falls while the margin grows (the paper: every run)",
   expected: `Δ ln π(No) after ${stepsB} steps < 0 (mean over ${nPrompts} prompts)`,
@@ -958,19 +1047,17 @@ table.finding({
 table.finding({
   claim: "B2 Theorem 5 ranks the tokens of the real model's first (small SGD) step",
   expected: "Spearman ρ(UFM rate, Δ ln π / step) over 4096 tokens > 0.5",
-  estimate: ciPrompts(probeStats.map((s) => s.rho)),
+  estimate: rhoCi(probeStats.map((s) => s.rho)),
   threshold: 0.5,
   direction: ">",
 });
 table.finding({
   claim: "B3 Theorem 5 gets the signs of the real model's first (small SGD) step",
   expected: "share of the 4096 tokens with the predicted sign > 0.9",
-  estimate: ciPrompts(probeStats.map((s) => s.sign)),
+  estimate: shareCi(probeStats.map((s) => s.sign)),
   threshold: 0.9,
   direction: ">",
-  measured: `predicted to rise: ${
-    lab.formatInterval(ciPrompts(probeStats.map((s) => s.rise0)))
-  }; ` +
+  measured: `predicted to rise: ${lab.formatInterval(shareCi(probeStats.map((s) => s.rise0)))}; ` +
     `size: median observed/predicted ${
       lab.formatInterval(ciPrompts(probeStats.map((s) => s.ratio)))
     } ` +
@@ -979,18 +1066,18 @@ table.finding({
 table.finding({
   claim: "B4 Theorem 5 at step 0 ranks the changes over the whole DPO run",
   expected: "Spearman ρ(UFM rate at step 0, Δ ln π over the run) > 0.5",
-  estimate: ciPrompts(runStats.map((s) => s.rho)),
+  estimate: rhoCi(runStats.map((s) => s.rho)),
   threshold: 0.5,
   direction: ">",
   measured: `sign as predicted at step 0: ${
-    lab.formatInterval(ciPrompts(runStats.map((s) => s.sign)))
+    lab.formatInterval(shareCi(runStats.map((s) => s.sign)))
   } ` +
     `of tokens (ranks can agree while signs do not: see "The sign question")`,
 });
 table.finding({
   claim: "B5 Yes is among the tokens that gain (the paper: Yes rises on OLMo)",
   expected: "Yes's percentile among the other tokens by Δ ln π over the run > 0.9",
-  estimate: ciPrompts(runStats.map((s) => s.yesPct)),
+  estimate: shareCi(runStats.map((s) => s.yesPct)),
   threshold: 0.9,
   direction: ">",
 });
@@ -1012,7 +1099,8 @@ table.finding({
 console.log(
   `backend ${report.name}; Part A: ${nSeeds} seeds, SGD lr ${lrA}, ${stepsA} steps; Part B: ` +
     `SFT ${sft.steps} steps on ${sftQuestions.length} questions, ${nPrompts} prompts x ${stepsB} ` +
-    `RMSProp steps at lr ${lrB.toExponential()}` +
+    `RMSProp steps at lr ${lrB.toExponential()} (picked by the rule on calibration prompt ` +
+    `${calPair.index})` +
     (lab.isSmoke() ? " (smoke mode: fewer seeds, prompts and steps)" : "") +
     "\n",
 );

@@ -57,7 +57,9 @@ const report = await lab.setupNotebook();
 
 // %% [markdown]
 // ## 1. Score every pair
-// Smoke mode scores an equal share of each kind only.
+// Smoke mode scores an equal share of each kind only. A few pairs have very large CHES (long
+// length-change pairs); the figures' CHES axes show the bulk, inside Tukey's fences at 3
+// interquartile ranges, and each panel's title says how many pairs lie off the axis.
 
 // %%
 const modelDir = "../data/models/tiny";
@@ -65,6 +67,14 @@ const dataFile = "../data/datasets/simple_pairs/pairs.jsonl";
 const tokenizer = await lab.loadTokenizer(modelDir);
 const model = await lab.loadCausalLM(modelDir);
 const KINDS = ["paraphrase", "minor_edit", "contradiction", "length_change", "different_topic"];
+// Short column headers for the tables (they must fit ~110 columns).
+const SHORT: Record<string, string> = {
+  paraphrase: "para",
+  minor_edit: "minor",
+  contradiction: "contra",
+  length_change: "length",
+  different_topic: "topic",
+};
 const loaded = await lab.loadPreferenceFile(dataFile);
 const perKind = lab.bySmoke(Infinity, 8);
 const rows = KINDS.flatMap((k) => loaded.rows.filter((r) => r.extra.kind === k).slice(0, perKind))
@@ -86,14 +96,29 @@ console.log(
 );
 const { mean, median } = lab;
 const ofKind = <T>(xs: T[], k: string) => xs.filter((_, i) => kinds[i] === k);
+/**
+ * An axis range showing the bulk of `xs`: Tukey's fences at 3 interquartile ranges, clipped to
+ * the data (a few very large CHES otherwise squeeze every other pair into one column), and the
+ * number of values outside it, which the figure's title states.
+ */
+function bulkRange(xs: number[]): { range: [number, number]; outside: number } {
+  const v = [...xs].sort((a, b) => a - b), q = (p: number) => v[Math.floor(p * (v.length - 1))];
+  const iqr = q(0.75) - q(0.25);
+  const lo = Math.max(v[0], q(0.25) - 3 * iqr), hi = Math.min(v.at(-1)!, q(0.75) + 3 * iqr);
+  const pad = 0.03 * (hi - lo || 1);
+  return { range: [lo - pad, hi + pad], outside: xs.filter((x) => x < lo || x > hi).length };
+}
+/** A panel title's note: how many pairs lie off the clipped axis. */
+const offAxis = (b: { outside: number }) =>
+  b.outside ? ` (${b.outside} of ${pairs.length} pairs off-axis)` : "";
 console.table(KINDS.map((k) => ({
   kind: k,
   pairs: ofKind(chesRaw, k).length,
-  "median CHES": median(ofKind(chesRaw, k)).toFixed(0),
-  "median CHES~": median(ofKind(chesNorm, k)).toFixed(2),
-  "mean edit distance": mean(ofKind(editDist, k)).toFixed(2),
-  "mean |y+|": mean(ofKind(ches.map((c) => c.chosenLength), k)).toFixed(1),
-  "mean |y-|": mean(ofKind(ches.map((c) => c.rejectedLength), k)).toFixed(1),
+  "med CHES": median(ofKind(chesRaw, k)).toFixed(0),
+  "med CHES~": median(ofKind(chesNorm, k)).toFixed(2),
+  "mean edit d": mean(ofKind(editDist, k)).toFixed(2),
+  "|y+|": mean(ofKind(ches.map((c) => c.chosenLength), k)).toFixed(1),
+  "|y-|": mean(ofKind(ches.map((c) => c.rejectedLength), k)).toFixed(1),
 })));
 console.log(
   `rank correlations over pairs: CHES vs CHES~ ${
@@ -104,26 +129,42 @@ console.log(
 await lab.flushOutput();
 
 // %%
+/** A scatter panel whose y (or x) axis shows the bulk of `score` only; see bulkRange. */
+function clipped<F extends { layout?: Record<string, unknown> }>(
+  fig: F,
+  axis: "xaxis" | "yaxis",
+  score: number[],
+): F {
+  const ax = (fig.layout?.[axis] ?? {}) as Record<string, unknown>;
+  fig.layout = { ...fig.layout, [axis]: { ...ax, range: bulkRange(score).range } };
+  return fig;
+}
+const bulkRaw = bulkRange(chesRaw), bulkNorm = bulkRange(chesNorm);
 await lab.show(lab.subplots([
-  lab.scatterFigure(
-    KINDS.map((k) => ({
-      name: k,
-      x: ofKind(editSim, k),
-      y: ofKind(chesRaw, k),
-      width: 5,
-    })),
-    { title: "CHES", xTitle: "1 − normalised edit distance", yTitle: "CHES" },
+  clipped(
+    lab.scatterFigure(
+      KINDS.map((k) => ({ name: k, x: ofKind(editSim, k), y: ofKind(chesRaw, k), width: 5 })),
+      { title: `CHES${offAxis(bulkRaw)}`, xTitle: "1 − normalised edit distance", yTitle: "CHES" },
+    ),
+    "yaxis",
+    chesRaw,
   ),
-  lab.scatterFigure(
-    KINDS.map((k) => ({
-      name: k,
-      x: ofKind(editSim, k),
-      y: ofKind(chesNorm, k),
-      width: 5,
-    })),
-    { title: "length-normalised CHES", xTitle: "1 − normalised edit distance", yTitle: "CHES~" },
+  clipped(
+    lab.scatterFigure(
+      KINDS.map((k) => ({ name: k, x: ofKind(editSim, k), y: ofKind(chesNorm, k), width: 5 })),
+      {
+        title: `length-normalised CHES${offAxis(bulkNorm)}`,
+        xTitle: "1 − normalised edit distance",
+        yTitle: "CHES~",
+      },
+    ),
+    "yaxis",
+    chesNorm,
   ),
-], { columns: 2, title: "Each pair's CHES against its surface similarity, by kind" }));
+], {
+  columns: 2,
+  title: "Each pair's CHES against its surface similarity, by kind",
+}));
 
 // %% [markdown]
 // ## 2. The same scores from the command line
@@ -211,9 +252,9 @@ console.table([
   ...editSubsets.map((s) => ["edit similarity", s] as const),
 ].map(([by, s]) => ({
   by,
-  percentile: s.percentile,
-  range: `${s.range[0].toFixed(2)} .. ${s.range[1].toFixed(2)}`,
-  ...Object.fromEntries(KINDS.map((k, i) => [k, composition(s.positions)[i]])),
+  pct: s.percentile,
+  range: `${s.range[0].toPrecision(3)} .. ${s.range[1].toPrecision(3)}`,
+  ...Object.fromEntries(KINDS.map((k, i) => [SHORT[k], composition(s.positions)[i]])),
 })));
 await lab.flushOutput();
 
@@ -308,12 +349,12 @@ console.table([
   ...editRuns.map((r, i) => ["edit similarity", editSubsets[i].percentile, r] as const),
 ].map(([by, q, r]) => ({
   by,
-  percentile: q,
-  "mean Δ ln π(y+|x)": r.meanChange.toFixed(2),
+  pct: q,
+  "mean Δ ln π(y+)": r.meanChange.toFixed(2),
   "y+ fell": `${r.change.filter((x) => x < 0).length}/${r.change.length}`,
-  "margin after": r.margin.toFixed(3),
-  "accuracy after": r.accuracy.toFixed(2),
-  seconds: r.seconds.toFixed(1),
+  "margin": r.margin.toFixed(3),
+  "acc": r.accuracy.toFixed(2),
+  "s": r.seconds.toFixed(0),
 })));
 await lab.flushOutput();
 
@@ -394,24 +435,31 @@ console.log(
 console.table(withinKind.map((w) => ({
   kind: w.kind,
   pairs: w.idx.length,
-  "mean Δ ln π(y+|x)": mean(w.idx.map((i) => dAll[i])).toFixed(2),
+  "mean Δ ln π(y+)": mean(w.idx.map((i) => dAll[i])).toFixed(2),
   "ρ(CHES, Δ)": ci(w.ches),
-  "ρ(edit similarity, Δ)": ci(w.edit),
+  "ρ(edit sim., Δ)": ci(w.edit),
 })));
 console.log(`mean of the within-kind ρ(CHES, Δ): ${ci(rhoWithin)}`);
 await lab.flushOutput();
 
 // %%
 await lab.show(lab.subplots([
-  lab.scatterFigure(
-    KINDS.map((k) => ({ name: k, x: ofKind(chesRaw, k), y: ofKind(dAll, k), width: 5 })),
-    { title: "against CHES", xTitle: "CHES", yTitle: "Δ ln π(y+|x) (nats)" },
+  clipped(
+    lab.scatterFigure(
+      KINDS.map((k) => ({ name: k, x: ofKind(chesRaw, k), y: ofKind(dAll, k), width: 5 })),
+      { title: `against CHES${offAxis(bulkRaw)}`, xTitle: "CHES", yTitle: "Δ ln π(y+|x) (nats)" },
+    ),
+    "xaxis",
+    chesRaw,
   ),
   lab.scatterFigure(
     KINDS.map((k) => ({ name: k, x: ofKind(editSim, k), y: ofKind(dAll, k), width: 5 })),
     { title: "against edit similarity", xTitle: "1 − normalised edit distance", yTitle: "" },
   ),
-], { columns: 2, title: "Each pair's change of ln π(y+|x) in the all-pairs DPO run, by kind" }));
+], {
+  columns: 2,
+  title: "Each pair's change of ln π(y+|x) in the all-pairs DPO run, by kind",
+}));
 
 // %%
 const rhoTrace = (
@@ -464,7 +512,11 @@ await lab.show(lab.makeFigure({
 // **Expected** (a finding on these pairs, not a claim of the paper): in the pairs of the
 // 100th-percentile CHES subset trained in section 4, the rejected tokens that have no
 // counterpart in y+ (positions past |y+|) carry most of CHES: the mean share of CHES they carry
-// is above 0.5, with the bootstrap 95% interval over the subset's pairs above 0.5.
+// is above 0.5, with the bootstrap 95% interval over the subset's pairs above 0.5. This "share"
+// is a ratio of signed sums, not a fraction bounded by 1: the other tokens' net part of CHES
+// (`Σ_{k≤|y+|} ⟨H+, h−_k⟩ − ‖H+‖²`) can be negative, and then the tokens past |y+| carry more
+// than all of CHES (a pair's share above 1). The percentile bootstrap over pairs keeps the
+// interval inside the range the statistic can take.
 
 // %%
 const topSubset = chesSubsets[chesSubsets.length - 1];
@@ -491,26 +543,19 @@ const surplusShare = perToken.map((c, i) =>
 const tokenText = (ids: number[], k: number) => JSON.stringify(tokenizer.decode([ids[k]]));
 console.table(perToken.map((c, i) => ({
   pair: c.index,
-  kind: kinds[topSubset.positions[i]],
+  kind: kinds[topSubset.positions[i]].replace("_", " ").slice(0, 13),
   CHES: c.ches.toFixed(0),
-  "Δ ln π(y+|x)": topRun.change[i].toFixed(2),
-  "|y+|, |y−|": `${c.chosen.length}, ${c.rejected.length}`,
-  "share past |y+|": surplusShare[i].toFixed(2),
-  "top tokens (side: share)": lab.topChesTokens(c, 3).map((t) =>
+  "Δ ln π": topRun.change[i].toFixed(2),
+  "|y±|": `${c.chosen.length},${c.rejected.length}`,
+  "past |y+|": surplusShare[i].toFixed(2),
+  "top 2 tokens (side: share)": lab.topChesTokens(c, 2).map((t) =>
     `${t.side === "chosen" ? "+" : "−"}${
       tokenText(t.side === "chosen" ? topPairs[i].chosenIds : topPairs[i].rejectedIds, t.position)
     }: ${(t.contribution / c.ches).toFixed(2)}`
-  ).join("  "),
+  ).join(" "),
 })));
-// Bootstrap over the subset's pairs (2000 resamples, seeded).
-const rng = new lab.Rng(3);
-const boots = Array.from({ length: 2000 }, () => {
-  const draw = surplusShare.map(() =>
-    surplusShare[Math.floor(rng.uniform() * surplusShare.length)]
-  );
-  return mean(draw);
-}).sort((a, b) => a - b);
-const surplusCi = [boots[49], boots[1949]];
+// Percentile bootstrap over the subset's pairs (the same interval the final table reports).
+const surplusCi = lab.bootstrapCI(surplusShare, lab.mean, { seed: 3 });
 console.log(
   `sanity: contributions sum to CHES within ${tokenSumDiff.toExponential(1)} (relative to the ` +
     `largest share); CHES vs chesScores ${tokenVsScores.toExponential(1)} of ‖H+‖²`,
@@ -519,8 +564,10 @@ console.log(
   `share of CHES carried by the rejected tokens past |y+|: mean ${
     mean(surplusShare).toFixed(2)
   }, ` +
-    `95% interval ${surplusCi[0].toFixed(2)} .. ${surplusCi[1].toFixed(2)} ` +
-    `(${surplusShare.length} pairs of the ${topSubset.percentile}th-percentile subset)`,
+    `95% interval ${surplusCi.lo.toFixed(2)} .. ${surplusCi.hi.toFixed(2)} ` +
+    `(bootstrap over ${surplusShare.length} pairs of the ${topSubset.percentile}th-percentile ` +
+    `subset; ${surplusShare.filter((v) => v > 1).length} pairs above 1, where the other ` +
+    `tokens' net part is negative)`,
 );
 await lab.flushOutput();
 
@@ -545,7 +592,8 @@ await lab.show(lab.chesTokenFigure({
 // Per seed: a random half of the pairs is the dataset; five subsets of the same size are kept
 // from it (lowest CHES~, highest edit distance, random, highest CHES~, lowest edit distance)
 // and each is trained with that seed. The differences are paired by seed. The table's kinds
-// and means are over all seeds' subsets.
+// (pairs of each kind: paraphrase / minor edit / contradiction / length change / different
+// topic) and means are over all seeds' subsets.
 
 // %%
 const SEEDS = lab.bySmoke([0, 1, 2, 3, 4], [0, 1]);
@@ -582,10 +630,10 @@ console.table(RULES.map((rule) => {
   const all = runs.flatMap((r) => r.positions);
   return {
     subset: rule,
-    "mean CHES~": mean(all.map((p) => chesNorm[p])).toFixed(2),
-    "mean edit distance": mean(all.map((p) => editDist[p])).toFixed(2),
-    kinds: KINDS.map((k, i) => `${k.slice(0, 4)}:${composition(all)[i]}`).join(" "),
-    "mean Δ ln π(y+|x), by seed": meanOf(rule).map((x) => x.toFixed(2)).join(", "),
+    "CHES~": mean(all.map((p) => chesNorm[p])).toFixed(2),
+    "edit d": mean(all.map((p) => editDist[p])).toFixed(2),
+    "kinds p/m/c/l/t": composition(all).join("/"),
+    "Δ ln π(y+) by seed": meanOf(rule).map((x) => x.toFixed(2)).join(" "),
   };
 }));
 await lab.flushOutput();
@@ -660,8 +708,9 @@ table.sanity({
 });
 table.finding({
   claim: "in the highest-CHES pairs, the rejected tokens past |y+| carry most of CHES",
-  expected: "mean share of CHES from rejected tokens past |y+| > 0.5 (bootstrap over pairs)",
-  estimate: lab.bootstrapCI(surplusShare, lab.mean, { seed: 3 }),
+  expected: "mean share of CHES from rejected tokens past |y+| > 0.5 (bootstrap over pairs; " +
+    "a ratio of signed sums, above 1 where the other tokens' net part is negative)",
+  estimate: surplusCi,
   threshold: 0.5,
   direction: ">",
 });
@@ -738,7 +787,7 @@ finding(
   "<",
 );
 console.log(
-  `backend ${report.name}; ${pairs.length} pairs scored; DPO β 0.1, RMSProp lr ${LR}, batch ` +
+  `backend ${report.name}; ${pairs.length} pairs scored; DPO β 0.1, RMSProp lr ${LR.toExponential()}, batch ` +
     `${batchSize}; windows of ${subsetSize} pairs x ${epochs} epochs; filters of ${keep} pairs ` +
     `x ${SEEDS.length} seeds; training took ${((performance.now() - tTrain) / 1000).toFixed(0)} s`,
 );

@@ -159,19 +159,29 @@ await lab.flushOutput();
 
 // %%
 const stepAxis = trajectories.flat.map((_, t) => t);
+// One colour per token: y− in the rejected colour, the other 15 from the Okabe-Ito colours
+// (yellow left out) and Paul Tol's muted set, so no two tokens share a colour.
+const O = lab.OKABE_ITO;
+const TOKEN_COLORS: string[] = [
+  ...[O.blue, O.orange, O.skyBlue, O.bluishGreen, O.reddishPurple, O.black],
+  ...["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677"],
+  ...["#882255", "#AA4499"],
+];
+const tokenColor = (k: number) =>
+  k === yMinus ? lab.ROLE_COLORS.rejected : TOKEN_COLORS[k < yMinus ? k : k - 1];
 const panel = (shape: Shape, axis: string) =>
   tokens.map((name, k) => ({
     type: "scatter" as const,
     mode: "lines" as const,
     name: k === yMinus ? `${name} (y−)` : name,
     legendgroup: name,
-    showlegend: axis === "" && (k < 4 || k === yMinus),
+    showlegend: axis === "",
     x: stepAxis,
     y: trajectories[shape].map((p) => Math.log(p[k])),
     xaxis: `x${axis}`,
     yaxis: `y${axis}`,
     line: {
-      color: k === yMinus ? lab.ROLE_COLORS.rejected : lab.seriesColor(k % 8),
+      color: tokenColor(k),
       width: k === yMinus || k === 0 ? 3 : 1.2,
       dash: k === yMinus ? ("dash" as const) : ("solid" as const),
     },
@@ -180,7 +190,9 @@ await lab.show(lab.makeFigure({
   data: [...panel("flat", ""), ...panel("peaky", "2")],
   layout: {
     title: { text: "Negative gradient on r12: every token's log-probability" },
-    height: 460,
+    height: 520,
+    // One legend group per token: without a zero gap the 16 entries overflow and scroll.
+    legend: { tracegroupgap: 0 },
     xaxis: { domain: [0, 0.46], title: { text: "step (flat start)" } },
     yaxis: { title: { text: "ln p_k (nats)" } },
     xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "step (peaky start)" } },
@@ -277,10 +289,10 @@ for (const seed of SEEDS_A) {
 }
 console.table(perSeedA.map((r) => ({
   seed: r.seed,
-  "argmax gain, flat": r.gain.flat.toFixed(4),
-  "argmax gain, peaky": r.gain.peaky.toFixed(4),
-  "peaky: share of others falling": r.peakyFall.toFixed(2),
-  "flat: ρ(p(y−), share falling)": r.rho.toFixed(2),
+  "argmax gain (flat)": r.gain.flat.toFixed(4),
+  "(peaky)": r.gain.peaky.toFixed(4),
+  "peaky: share falling": r.peakyFall.toFixed(2),
+  "flat: ρ(p(y−), falling)": r.rho.toFixed(2),
 })));
 const C_SWEEP = [0.25, 1, 4, 16];
 const cSweep: { c: number; shape: Shape; pMinus: number; fallFrac: number; argmaxGain: number }[] =
@@ -472,15 +484,21 @@ for (const k of namesB) {
     );
   }
 }
-console.table(namesB.map((k) => ({
-  run: k,
-  "probe lr": KINDS_B[k].probeLr,
-  "probe Δ ln π(y−) per seed": probes[k].map((v) => v.toFixed(2)).join(", "),
-  "lr* per seed": lrStar[k].map((v) => v.toExponential(1)).join(", "),
-  "Δ ln π(y−) per seed": perSeedB[k].map((o) => o.rejectedDelta.toFixed(2)).join(", "),
-  "Δ ln π(greedy) per seed": perSeedB[k].map((o) => o.greedyDelta.toFixed(2)).join(", "),
-  "Δ ln π(y+) per seed": perSeedB[k].map((o) => o.chosenDelta.toFixed(2)).join(", "),
-})));
+// One row per run and seed (a row per run with lists of five seeds does not fit the page).
+console.table(namesB.flatMap((k) =>
+  perSeedB[k].map((o, s) => ({
+    run: k.replace("negative gradient", "neg. grad."),
+    set: s,
+    "probe Δ(y−)": probes[k][s].toFixed(2),
+    "lr*": lrStar[k][s].toExponential(1),
+    "Δ ln π(y−)": o.rejectedDelta.toFixed(2),
+    "Δ ln π(greedy)": o.greedyDelta.toFixed(2),
+    "Δ ln π(y+)": o.chosenDelta.toFixed(2),
+  }))
+));
+console.log(
+  `probe lr: ${namesB.map((k) => `${k} ${KINDS_B[k].probeLr.toExponential()}`).join("; ")}`,
+);
 await lab.flushOutput();
 
 // %% [markdown]
@@ -707,9 +725,9 @@ console.table(snapshots.map((s) => ({
   step: s.step,
   "π(No)": Math.exp(s.inf.probeLogps[No]).toFixed(3),
   "π(Yes)": Math.exp(s.inf.probeLogps[Yes]).toFixed(3),
-  "No: chosen part": s.inf.chosen[No][0].toExponential(2),
-  "No: rejected part": s.inf.rejected[No][0].toExponential(2),
-  "No: observed": s.inf.observed![No][0].toExponential(2),
+  "No: chosen": s.inf.chosen[No][0].toExponential(2),
+  "No: rejected": s.inf.rejected[No][0].toExponential(2),
+  "No: obs.": s.inf.observed![No][0].toExponential(2),
   "Yes: total": s.inf.predicted[Yes][0].toExponential(2),
 })));
 console.log(
@@ -783,11 +801,11 @@ const ownChosen = infPairs.map((_, i) => lmInf.chosen[2 * i][i]);
 const ownRejected = infPairs.map((_, i) => lmInf.rejected[2 * i][i]);
 console.table(infPairs.map((_, i) => ({
   pair: i,
-  "y+: chosen part": ownChosen[i].toExponential(2),
-  "y+: rejected part": ownRejected[i].toExponential(2),
+  "y+: chosen": ownChosen[i].toExponential(2),
+  "y+: rejected": ownRejected[i].toExponential(2),
   "y+: predicted": lmInf.predicted[2 * i][i].toExponential(2),
   "y+: observed": lmInf.observed![2 * i][i].toExponential(2),
-  "rejected / chosen": (-ownRejected[i] / ownChosen[i]).toFixed(2),
+  "−rej./chosen": (-ownRejected[i] / ownChosen[i]).toFixed(2),
 })));
 console.log(
   `sanity: GPT-2 influence vs a real SGD step at η = 1e-5: relative error ${
@@ -892,12 +910,18 @@ await lab.flushOutput();
 // %% [markdown]
 // ## Measured
 // Sanity checks (the code against its own theory, or properties that hold by construction) are
-// listed apart from findings; only findings count. Every finding is a t interval over seeds.
+// listed apart from findings; only findings count. Every finding is a t interval over seeds
+// (Part D: over questions); a bounded quantity (a change of probability, a share, Spearman's ρ)
+// gets its t interval on the logit or Fisher z scale (`lab.boundedMeanCI`), inside its bounds.
 
 // %%
 // Part A
 const errs = { flat: ratioError(trajectories.flat), peaky: ratioError(trajectories.peaky) };
 const est = (xs: number[]) => lab.meanCI(xs, 0.95, "seeds");
+// Quantities with bounds (a change of probability in [−1, 1], a share in [0, 1], Spearman's ρ in
+// [−1, 1]) get t intervals on the logit / Fisher z scale, which stay inside them.
+const within = (lower: number, upper: number, unit = "seeds") => (xs: number[]) =>
+  lab.boundedMeanCI(xs, { lower, upper }, 0.95, unit);
 const table = lab.studyTable();
 table.sanity({
   what: "Part A: the linear-softmax one-step formula agrees with the autodiff step",
@@ -921,7 +945,7 @@ table.sanity({
 table.finding({
   claim: "A1 (toy) a negative gradient on a low-probability y− squeezes mass into the argmax",
   expected: "argmax mass gain after 20 steps on r12, smaller of flat/peaky starts > 0",
-  estimate: est(perSeedA.map((r) => Math.min(r.gain.flat, r.gain.peaky))),
+  estimate: within(-1, 1)(perSeedA.map((r) => Math.min(r.gain.flat, r.gain.peaky))),
   threshold: 0,
   direction: ">",
   measured: `default toy: flat ${
@@ -936,7 +960,7 @@ const cRow = (shape: Shape, cc: number) => cSweep.find((r) => r.shape === shape 
 table.finding({
   claim: "A2 (toy) from a peaky start every other token falls",
   expected: "share of the 14 other tokens falling after one step on r12 > 0.9",
-  estimate: est(perSeedA.map((r) => r.peakyFall)),
+  estimate: within(0, 1)(perSeedA.map((r) => r.peakyFall)),
   threshold: 0.9,
   direction: ">",
   measured: `step-size sweep (default toy), share falling at c = ${C_SWEEP.join("/")}: peaky ${
@@ -946,7 +970,7 @@ table.finding({
 table.finding({
   claim: "A3 (toy) the lower p(y−), the more of the other tokens lose probability",
   expected: "flat start, Spearman ρ(p(y−), share of the others falling) over the 15 y− < 0",
-  estimate: est(perSeedA.map((r) => r.rho)),
+  estimate: within(-1, 1)(perSeedA.map((r) => r.rho)),
   threshold: 0,
   direction: "<",
 });
@@ -989,10 +1013,10 @@ table.finding({
 table.finding({
   claim: "B4 (GPT-2) the next-token argmax mass after the prompt grows",
   expected: "Δ argmax mass > 0 (negative gradient)",
-  estimate: est(dB(neg, (o) => o.argmaxDelta)),
+  estimate: within(-1, 1)(dB(neg, (o) => o.argmaxDelta)),
   threshold: 0,
   direction: ">",
-  measured: `DPO: ${lab.formatInterval(est(dB("DPO", (o) => o.argmaxDelta)))}`,
+  measured: `DPO: ${lab.formatInterval(within(-1, 1)(dB("DPO", (o) => o.argmaxDelta)))}`,
 });
 table.finding({
   claim: "B5 (GPT-2) a valley y− squeezes more than the data's y−",
@@ -1032,16 +1056,16 @@ table.finding({
 table.finding({
   claim: "D2 (SFT'd GPT-2) a valley y− makes more of the other tokens fall than Never does",
   expected: "share of the other tokens falling, valley − Never > 0 (paired by question)",
-  estimate: lab.meanCI(
+  estimate: within(-1, 1, "questions")(
     squeezeD.valley.map((r, i) => r.fallShare - squeezeD.never[i].fallShare),
-    0.95,
-    "questions",
   ),
   threshold: 0,
   direction: ">",
   measured: `share falling: Never ${
-    lab.formatInterval(estQ(squeezeD.never.map((r) => r.fallShare)))
-  }, valley ${lab.formatInterval(estQ(squeezeD.valley.map((r) => r.fallShare)))}`,
+    lab.formatInterval(within(0, 1, "questions")(squeezeD.never.map((r) => r.fallShare)))
+  }, valley ${
+    lab.formatInterval(within(0, 1, "questions")(squeezeD.valley.map((r) => r.fallShare)))
+  }`,
 });
 // Part C
 const eventOk = event !== undefined && event.inf.chosen[No][0] > 0 &&

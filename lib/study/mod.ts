@@ -20,6 +20,8 @@
 export {
   bootstrapCI,
   type BootstrapOptions,
+  boundedMeanCI,
+  type Bounds,
   diffMeansCI,
   type Interval,
   mean,

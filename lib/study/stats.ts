@@ -267,3 +267,61 @@ export function bootstrapCI<T>(
     method: `bootstrap over ${n} items, ${resamples} resamples`,
   };
 }
+
+/** The range a quantity cannot leave, for {@link boundedMeanCI}: `[lower, upper]`. */
+export interface Bounds {
+  lower: number;
+  upper: number;
+}
+
+/**
+ * Mean of values that cannot leave `[lower, upper]` (shares in [0, 1], correlations in [−1, 1],
+ * differences of probabilities) over independent runs, with a t interval built on the logit of
+ * the mean's place in the range and mapped back, so both ends stay inside the bounds. The
+ * half-width on that scale is `t(n−1) · (s/√n) / (u(1 − u)(upper − lower))` for
+ * `u = (mean − lower)/(upper − lower)` (the delta method); for `[−1, 1]` this is Fisher's z
+ * (`atanh`) applied to the mean. The point estimate stays the plain mean; when every run gives
+ * the same value the interval is that value, with a method saying so.
+ *
+ * @example
+ * ```ts
+ * import { boundedMeanCI, meanCI } from "./stats.ts";
+ * const shares = [0.1, 0.9, 0.05, 0.2, 0.0];
+ * console.log(meanCI(shares).lo < 0); // true: the plain t interval leaves [0, 1]
+ * const ci = boundedMeanCI(shares, { lower: 0, upper: 1 });
+ * console.log(ci.lo > 0 && ci.hi < 1, ci.mean.toFixed(2)); // true 0.25
+ * ```
+ */
+export function boundedMeanCI(
+  xs: readonly number[],
+  bounds: Bounds,
+  level = 0.95,
+  unit = "runs",
+): Interval {
+  finite(xs, "boundedMeanCI", 2);
+  const { lower, upper } = bounds;
+  if (!(Number.isFinite(lower) && Number.isFinite(upper) && lower < upper)) {
+    throw new RangeError(`boundedMeanCI: bounds must be finite with lower < upper`);
+  }
+  const out = xs.findIndex((x) => x < lower || x > upper);
+  if (out >= 0) {
+    throw new RangeError(
+      `boundedMeanCI: value ${out} (${xs[out]}) is outside [${lower}, ${upper}]`,
+    );
+  }
+  const m = mean(xs), n = xs.length, sd = sampleSd(xs);
+  const scale = lower === -1 && upper === 1 ? "atanh (Fisher z)" : "logit";
+  if (sd === 0) return { mean: m, lo: m, hi: m, n, level, method: `all ${n} ${unit} equal` };
+  const width = upper - lower, u = (m - lower) / width;
+  const half = tQuantile(0.5 + level / 2, n - 1) * (sd / Math.sqrt(n)) / (width * u * (1 - u));
+  const z = Math.log(u / (1 - u));
+  const back = (v: number) => lower + width / (1 + Math.exp(-v));
+  return {
+    mean: m,
+    lo: back(z - half),
+    hi: back(z + half),
+    n,
+    level,
+    method: `t on the ${scale} scale of [${lower}, ${upper}], over ${n} ${unit}`,
+  };
+}

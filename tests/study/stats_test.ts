@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   bootstrapCI,
+  boundedMeanCI,
   diffMeansCI,
   mean,
   meanCI,
@@ -91,4 +92,43 @@ Deno.test("bootstrapCI: the exact resampling distribution's percentiles, and see
     bootstrapCI([1, 5, 2, 8, 3], median, { seed: 7 }),
   );
   assert.throws(() => bootstrapCI([1], mean), /at least 2/);
+});
+
+Deno.test("boundedMeanCI: shares keep a logit interval inside [0, 1], by hand", () => {
+  // Five shares: mean 0.25, s = 0.37081, t(0.975, 4) = 2.776445; on the logit scale the half
+  // width is t·s/√5 / (0.25·0.75) = 2.45566 around logit(0.25) = −1.09861; mapped back with
+  // 1/(1 + e^−v): [0.027809, 0.795267] (computed in float64 with Python's math module).
+  const shares = [0.1, 0.9, 0.05, 0.2, 0.0];
+  const ci = boundedMeanCI(shares, { lower: 0, upper: 1 }, 0.95, "prompts");
+  near(ci.mean, 0.25, 1e-12, "mean");
+  near(ci.lo, 0.02780899581611453, 1e-9, "lo");
+  near(ci.hi, 0.7952665016477409, 1e-9, "hi");
+  assert.match(ci.method, /logit scale of \[0, 1\], over 5 prompts/);
+  // The plain t interval of the same shares leaves [0, 1]: this is what the helper is for.
+  assert.ok(meanCI(shares).lo < 0);
+});
+
+Deno.test("boundedMeanCI on [−1, 1] is Fisher's z of the mean: tanh(atanh(m) ± h)", () => {
+  // ρ over 5 seeds: m = 0.668, s = 0.09418; h = t·s/√5 / (1 − m²); tanh(atanh(m) ± h) in
+  // float64 (Python): [0.534164, 0.769170].
+  const ci = boundedMeanCI([0.62, 0.55, 0.71, 0.8, 0.66], { lower: -1, upper: 1 });
+  near(ci.lo, 0.5341635737639778, 1e-9, "lo");
+  near(ci.hi, 0.769170182799559, 1e-9, "hi");
+  assert.match(ci.method, /Fisher z/);
+  // A per-seed ρ of −1 is allowed (Fisher z of each seed would be infinite); the t interval of
+  // these values reaches −1.043, the bounded one stays inside: [−0.953924, −0.464179].
+  const rho = [-0.9, -0.95, -0.6, -1.0, -0.7];
+  assert.ok(meanCI(rho).lo < -1);
+  const b = boundedMeanCI(rho, { lower: -1, upper: 1 });
+  near(b.lo, -0.9539237369046786, 1e-9, "lo with a −1");
+  near(b.hi, -0.4641785792096008, 1e-9, "hi with a −1");
+});
+
+Deno.test("boundedMeanCI: equal runs, bad input", () => {
+  const all = boundedMeanCI([1, 1, 1, 1, 1], { lower: 0, upper: 1 }, 0.95, "seeds");
+  assert.deepEqual([all.mean, all.lo, all.hi], [1, 1, 1]);
+  assert.match(all.method, /all 5 seeds equal/);
+  assert.throws(() => boundedMeanCI([0.2, 1.2], { lower: 0, upper: 1 }), /value 1 \(1.2\)/);
+  assert.throws(() => boundedMeanCI([0.2, 0.3], { lower: 1, upper: 0 }), /lower < upper/);
+  assert.throws(() => boundedMeanCI([0.2], { lower: 0, upper: 1 }), /at least 2/);
 });
