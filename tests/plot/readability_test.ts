@@ -2,6 +2,7 @@
 // spec carry, which colours series get, row labels on every heatmap panel, panel spacing.
 import assert from "node:assert/strict";
 import { lineFigure } from "../../lib/plot/generic.ts";
+import { objectiveFields } from "../../lib/plot/field.ts";
 import { figureToSvg } from "../../lib/plot/svg.ts";
 import type { Axis, Figure } from "../../lib/plot/types.ts";
 
@@ -50,4 +51,25 @@ Deno.test("an axis that sets its own ticks keeps them (plotly spec and SVG)", ()
   (own.layout.xaxis as Axis).ticktext = ["three", "thirty"];
   assert.deepEqual((fig.layout.xaxis as Axis).ticktext, ["1", "10", "100"]);
   assert.deepEqual(xTickLabels(figureToSvg(own)), ["three", "thirty"]);
+});
+
+Deno.test("gradient-field small multiples: rows about 64 px apart, not ~250 px", () => {
+  const g = [-1, 0, 1];
+  const field = { uW: g, uL: g, gW: g.map(() => g.map(() => -1)), gL: g.map(() => g.map(() => 1)) };
+  const fig = objectiveFields(
+    ["a", "b", "c", "d", "e", "f"].map((name) => ({ name, field })),
+    { columns: 3 },
+  );
+  const { height, margin } = fig.layout as { height: number; margin: { t: number; b: number } };
+  const plotPx = height - margin.t - margin.b;
+  // 980 px wide: two columns, so panels 1, 3, 5 (axes y, y3, y5) start the three rows.
+  const dom = (k: string) => (fig.layout[k] as Axis).domain!;
+  for (const [upper, lower] of [["yaxis", "yaxis3"], ["yaxis3", "yaxis5"]]) {
+    const gapPx = (dom(upper)[0] - dom(lower)[1]) * plotPx;
+    assert.ok(gapPx > 40 && gapPx < 90, `gap between rows ${gapPx.toFixed(0)} px`);
+  }
+  // Each row's cell is as tall as the square panel is wide (width 980 minus margins and colorbar
+  // 190 px, two columns with a 10% gap): no slack for plotly to leave blank.
+  const rowPx = (dom("yaxis")[1] - dom("yaxis")[0]) * plotPx;
+  assert.ok(Math.abs(rowPx - (790 * 0.9) / 2) < 2, `row ${rowPx.toFixed(1)} px`);
 });
