@@ -241,3 +241,5 @@ export {
   type ToyBatch,
 } from "./core/mod.ts";
 export { lmScorer, lmUnpairedScorer, parallelLMScorer, probeSet } from "./scoring/mod.ts";
+// Colours pinned per series name and the long palette (issue 16: one colour per series).
+export { LONG_PALETTE, seriesColors } from "./plot/mod.ts";

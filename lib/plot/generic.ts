@@ -72,7 +72,7 @@ function seriesTraces(
         } has ${s.x.length} x values but ${s.y.length} y values`,
       );
     }
-    const color = s.color ?? seriesColor(i);
+    const color = s.color ?? seriesColor(i, list.length);
     const t: ScatterTrace = {
       type: "scatter",
       mode,

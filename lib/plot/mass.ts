@@ -75,7 +75,7 @@ export function massEvolution(
   const x = Array.from(steps);
   const label = (v: number) => JSON.stringify(opts.labels?.[v] ?? `#${v}`);
   const traces: ScatterTrace[] = shown.map((v, i) => {
-    const color = seriesColor(i);
+    const color = seriesColor(i, shown.length);
     return {
       type: "scatter",
       mode: "lines",

@@ -20,6 +20,11 @@ export interface PairTrajectoryOptions {
   valueKey?: string;
   /** Pair ids to draw in colour. Default: the 2 lowest and 2 highest by final value. */
   highlight?: Array<string | number>;
+  /**
+   * Colour of a highlighted pair by its id, to keep a pair's colour across figures (e.g. from
+   * `seriesColors`); others take the palette by their place in `highlight`.
+   */
+  colors?: Record<string, string>;
   /** Draw the per-step median over all pairs (default true). */
   median?: boolean;
   /** y-axis title with units; default from the value key. */
@@ -60,7 +65,7 @@ export function pairTrajectories(
       name: `pair ${k}`,
       x: pts.map((p) => p[0]),
       y: pts.map((p) => p[1]),
-      line: { color: seriesColor(i), width: 2.2 },
+      line: { color: opts.colors?.[k] ?? seriesColor(i, highlight.length), width: 2.2 },
     });
   });
   if (opts.median ?? true) data.push(medianTrace(byPair));

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AXIS_KEY, PALETTE } from "./style.ts";
+import { AXIS_KEY, LONG_PALETTE, PALETTE } from "./style.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import type { Annotation, Axis, Figure, Layout, Shape, Trace } from "./types.ts";
 
@@ -90,7 +90,7 @@ function distinctColors(data: Trace[]): void {
       given.set(key, c);
       continue;
     }
-    const fresh = mine ?? PALETTE.find((p) => !owner.has(p)) ?? c;
+    const fresh = mine ?? [...PALETTE, ...LONG_PALETTE].find((p) => !owner.has(p)) ?? c;
     if (!owner.has(fresh)) owner.set(fresh, { key, panel: t.xaxis });
     given.set(key, fresh);
     if (fresh === c) continue;

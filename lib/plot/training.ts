@@ -219,7 +219,7 @@ export function runComparison(
       return s.x.length
         ? curveTraces(s.x, s.y, {
           name: run.name,
-          color: seriesColor(i),
+          color: seriesColor(i, runs.length),
           smoothing: opts.smoothing ?? 0,
         })
         : [];

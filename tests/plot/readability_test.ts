@@ -3,6 +3,9 @@
 import assert from "node:assert/strict";
 import { lineFigure } from "../../lib/plot/generic.ts";
 import { objectiveFields } from "../../lib/plot/field.ts";
+import { pairTrajectories } from "../../lib/plot/pair_trajectories.ts";
+import { seriesColors } from "../../lib/plot/style.ts";
+import { elementsOf } from "./xml_check.ts";
 import { figureToSvg } from "../../lib/plot/svg.ts";
 import type { Axis, Figure } from "../../lib/plot/types.ts";
 
@@ -72,4 +75,68 @@ Deno.test("gradient-field small multiples: rows about 64 px apart, not ~250 px",
   // 190 px, two columns with a 10% gap): no slack for plotly to leave blank.
   const rowPx = (dom("yaxis")[1] - dom("yaxis")[0]) * plotPx;
   assert.ok(Math.abs(rowPx - (790 * 0.9) / 2) < 2, `row ${rowPx.toFixed(1)} px`);
+});
+
+/** CIELAB (D65) of `#RRGGBB`, written out from the sRGB and CIE 1976 definitions. */
+function cielab(hex: string): [number, number, number] {
+  const lin = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const [r, g, b] = lin;
+  const xyz = [
+    (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+    0.2126 * r + 0.7152 * g + 0.0722 * b,
+    (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+  ];
+  const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+  const [fx, fy, fz] = xyz.map(f);
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+/** Stroke colours of the SVG's data lines (paths), in drawing order. */
+function lineStrokes(svg: string): string[] {
+  return elementsOf(svg, "path").map((p) => (p.stroke ?? "").toUpperCase()).filter((c) =>
+    c.startsWith("#")
+  );
+}
+
+Deno.test("16 series in one figure get 16 distinct colours, in the spec and the SVG", () => {
+  const series = Array.from({ length: 16 }, (_, k) => ({
+    name: `token ${k}`,
+    x: [0, 1],
+    y: [k, k + 1],
+  }));
+  const fig = lineFigure(series, { title: "16 tokens" });
+  const spec = fig.data.map((t) => String((t as { line: { color: string } }).line.color));
+  assert.equal(new Set(spec).size, 16);
+  const drawn = lineStrokes(figureToSvg(fig, { width: 720, height: 440 }));
+  assert.equal(new Set(drawn).size, 16, `SVG strokes: ${drawn.join(" ")}`);
+  // Distinct to the eye, not only as strings: every two at least ΔE*ab 20 apart.
+  for (let i = 0; i < 16; i++) {
+    for (let j = i + 1; j < 16; j++) {
+      const [a, b] = [cielab(spec[i]), cielab(spec[j])];
+      const dE = Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+      assert.ok(dE >= 20, `${spec[i]} vs ${spec[j]}: ΔE ${dE.toFixed(1)}`);
+    }
+  }
+});
+
+Deno.test("a pinned colour follows its series (pair) across two figures with other orders", () => {
+  const colors = seriesColors(["7", "3", "1"]);
+  const records = [0, 1, 2].flatMap((step) =>
+    [0, 1, 2, 3, 4, 5, 6, 7].map((pair) => ({ step, pair, a: pair * step, b: -pair * step }))
+  );
+  const figA = pairTrajectories(records, { valueKey: "a", highlight: [7, 3], colors });
+  const figB = pairTrajectories(records, { valueKey: "b", highlight: [1, 3, 7], colors });
+  const colorOf = (fig: Figure, name: string) =>
+    String((fig.data.find((t) => t.name === name) as { line: { color: string } }).line.color);
+  for (const pair of ["3", "7"]) {
+    assert.equal(colorOf(figA, `pair ${pair}`), colors[pair]);
+    assert.equal(colorOf(figB, `pair ${pair}`), colors[pair]);
+  }
+  // The rendered SVGs draw pair 7 in the same stroke in both figures.
+  assert.ok(lineStrokes(figureToSvg(figA)).includes(colors["7"].toUpperCase()));
+  assert.ok(lineStrokes(figureToSvg(figB)).includes(colors["7"].toUpperCase()));
+  assert.notEqual(colors["7"], colors["3"]);
 });
