@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { lineFigure } from "../../lib/plot/generic.ts";
 import { objectiveFields } from "../../lib/plot/field.ts";
 import { pairTrajectories } from "../../lib/plot/pair_trajectories.ts";
+import { influenceFigure } from "../../lib/plot/influence.ts";
 import { seriesColors } from "../../lib/plot/style.ts";
 import { elementsOf } from "./xml_check.ts";
 import { figureToSvg } from "../../lib/plot/svg.ts";
@@ -139,4 +140,27 @@ Deno.test("a pinned colour follows its series (pair) across two figures with oth
   assert.ok(lineStrokes(figureToSvg(figA)).includes(colors["7"].toUpperCase()));
   assert.ok(lineStrokes(figureToSvg(figB)).includes(colors["7"].toUpperCase()));
   assert.notEqual(colors["7"], colors["3"]);
+});
+
+Deno.test("influence heatmaps: every panel has its row labels, none over a heatmap", () => {
+  const m = [[1, 2, 3], [0, 1, -1], [2, 0, 1]];
+  const probes = ["token r12 (y−)", "argmax", "p2"];
+  const svg = figureToSvg(
+    influenceFigure({ chosen: m, rejected: m, predicted: m, observed: m }, {
+      probeLabels: probes,
+      pairLabels: ["a", "b", "c"],
+    }),
+  );
+  const heat = elementsOf(svg, "image").map((i) => [+i.x, +i.x + +i.width]);
+  assert.equal(heat.length, 4);
+  const rowLabels = svgTexts(svg).filter((t) => t.anchor === "end" && probes.includes(t.s));
+  for (const p of probes) assert.equal(rowLabels.filter((t) => t.s === p).length, 4, p);
+  // A 10 px label is at most ~6.5 px per character wide: it must fit left of its panel, clear
+  // of the panel before it.
+  for (const t of rowLabels) {
+    const [left, right] = [t.x - 6.5 * t.s.length, t.x];
+    for (const [x0, x1] of heat) {
+      assert.ok(right <= x0 + 1 || left >= x1, `"${t.s}" at ${left}..${right} over ${x0}..${x1}`);
+    }
+  }
 });
