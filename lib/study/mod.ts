@@ -63,3 +63,4 @@ export {
   yesNoSft,
   type YesNoSftOptions,
 } from "./yesno_sft.ts";
+export { formatTable, printTable, type TableOptions } from "./table.ts";

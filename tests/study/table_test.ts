@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { formatTable } from "../../lib/study/table.ts";
+
+Deno.test("formatTable: bare strings, 3 significant digits, numbers right-aligned", () => {
+  const t = formatTable([
+    { objective: "dpo", gain: 2.91349, lr: 0.0000123456, n: 12 },
+    { objective: "discopop", gain: -1.1, lr: 0.5, n: 3 },
+  ]);
+  assert.deepEqual(t.split("\n"), [
+    "objective │ gain │      lr │  n",
+    "──────────┼──────┼─────────┼───",
+    "dpo       │ 2.91 │ 1.23e-5 │ 12",
+    "discopop  │ -1.1 │     0.5 │  3",
+  ]);
+});
+
+Deno.test("formatTable: a table wider than maxWidth splits into parts that repeat the key", () => {
+  const row = (name: string) =>
+    Object.fromEntries([
+      ["name", name],
+      ...Array.from({ length: 12 }, (_, c) => [`column number ${c}`, c + 0.5]),
+    ]);
+  const t = formatTable([row("first"), row("second")], { maxWidth: 110 });
+  const lines = t.split("\n");
+  assert.ok(Math.max(...lines.map((l) => l.length)) <= 110, t);
+  // 12 columns of width 16 (+3 separators) next to the key (6): 5 per part, so 3 parts.
+  const headers = lines.filter((l) => l.startsWith("name"));
+  assert.equal(headers.length, 3);
+  for (let c = 0; c < 12; c++) {
+    assert.equal(
+      headers.filter((h) => h.includes(`column number ${c} `) || h.endsWith(`column number ${c}`))
+        .length,
+      1,
+    );
+  }
+  assert.equal(lines.filter((l) => l.startsWith("second")).length, 3);
+});
+
+Deno.test("formatTable: long text is cut to fit, and bad widths are refused", () => {
+  const t = formatTable([{ k: "a", note: "x".repeat(200) }], { maxWidth: 60 });
+  assert.ok(t.split("\n").every((l) => l.length <= 60), t);
+  assert.ok(t.includes("…"));
+  assert.throws(() => formatTable([{ a: 1 }], { maxWidth: 5 }), /maxWidth 5/);
+});
