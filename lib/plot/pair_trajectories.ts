@@ -6,7 +6,7 @@
  */
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import { metricTitle, type StepRecord } from "./records.ts";
-import { ROLE_COLORS, seriesColor } from "./style.ts";
+import { markAutoColored, ROLE_COLORS, seriesColor } from "./style.ts";
 import { STEP_TITLE } from "./training.ts";
 import type { ScatterTrace } from "./types.ts";
 
@@ -59,14 +59,16 @@ export function pairTrajectories(
   if (others) data.push(others);
   highlight.forEach((k, i) => {
     const pts = byPair.get(k)!;
-    data.push({
+    const pinned = opts.colors?.[k];
+    const t: ScatterTrace = {
       type: "scatter",
       mode: "lines",
       name: `pair ${k}`,
       x: pts.map((p) => p[0]),
       y: pts.map((p) => p[1]),
-      line: { color: opts.colors?.[k] ?? seriesColor(i, highlight.length), width: 2.2 },
-    });
+      line: { color: pinned ?? seriesColor(i, highlight.length), width: 2.2 },
+    };
+    data.push(pinned === undefined ? markAutoColored(t) : t);
   });
   if (opts.median ?? true) data.push(medianTrace(byPair));
   return makeFigure({

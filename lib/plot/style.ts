@@ -128,6 +128,30 @@ export function seriesColors(names: readonly string[]): Record<string, string> {
   return Object.fromEntries(unique.map((n, i) => [n, seriesColor(i, unique.length)]));
 }
 
+const AUTO_COLORED = new WeakSet<object>();
+
+/**
+ * Mark a trace whose colour the library chose from the palette (the author gave none): only
+ * such colours may be changed by `subplots` to keep one colour per series across panels; a
+ * colour the author pinned stays.
+ *
+ * @example
+ * ```ts
+ * import { isAutoColored, markAutoColored } from "./style.ts";
+ * const t = markAutoColored({ line: { color: "#0072B2" } });
+ * console.log(isAutoColored(t), isAutoColored({})); // true false
+ * ```
+ */
+export function markAutoColored<T extends object>(trace: T): T {
+  AUTO_COLORED.add(trace);
+  return trace;
+}
+
+/** Whether {@link markAutoColored} marked this trace object. */
+export function isAutoColored(trace: object): boolean {
+  return AUTO_COLORED.has(trace);
+}
+
 /**
  * Colorscales. `viridis` is perceptually uniform and readable with colour-vision deficiencies
  * and in greyscale; `diverging` (blue - white - vermillion) is for signed data centred on 0.

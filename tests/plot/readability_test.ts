@@ -5,7 +5,8 @@ import { lineFigure } from "../../lib/plot/generic.ts";
 import { objectiveFields } from "../../lib/plot/field.ts";
 import { pairTrajectories } from "../../lib/plot/pair_trajectories.ts";
 import { influenceFigure } from "../../lib/plot/influence.ts";
-import { seriesColors } from "../../lib/plot/style.ts";
+import { OKABE_ITO, PALETTE, seriesColors } from "../../lib/plot/style.ts";
+import { subplots } from "../../lib/plot/subplots.ts";
 import { elementsOf } from "./xml_check.ts";
 import { figureToSvg } from "../../lib/plot/svg.ts";
 import type { Axis, Figure } from "../../lib/plot/types.ts";
@@ -163,4 +164,28 @@ Deno.test("influence heatmaps: every panel has its row labels, none over a heatm
       assert.ok(right <= x0 + 1 || left >= x1, `"${t.s}" at ${left}..${right} over ${x0}..${x1}`);
     }
   }
+});
+
+Deno.test("subplots keeps colours the author pinned (01's summed log-probs), fixes palette ones", () => {
+  const [blue, red, green] = [OKABE_ITO.blue, OKABE_ITO.vermillion, OKABE_ITO.bluishGreen];
+  const x = [0, 1];
+  const trl = lineFigure([
+    { name: "logps/chosen", x, y: [0, 1], color: blue },
+    { name: "logps/rejected", x, y: [0, -1], color: red },
+  ]);
+  const tracked = lineFigure([
+    { name: "chosen (tracked)", x, y: [0, 1], color: blue, dash: "dash" },
+    { name: "rejected (tracked)", x, y: [0, -1], color: red, dash: "dash" },
+    { name: "paraphrase (tracked)", x, y: [0, 0.5], color: green, dash: "dash" },
+  ]);
+  const fig = subplots([trl, tracked], { columns: 2 });
+  const strokes = lineStrokes(figureToSvg(fig));
+  assert.deepEqual(strokes.slice(0, 5), [blue, red, blue, red, green]);
+  // Palette (unpinned) colours still part: panel 2's first series is not panel 1's blue.
+  const auto = subplots([
+    lineFigure([{ name: "a", x, y: [0, 1] }]),
+    lineFigure([{ name: "b", x, y: [0, 1] }]),
+  ], { columns: 2 });
+  const c = auto.data.map((t) => String((t as { line: { color: string } }).line.color));
+  assert.deepEqual(c, [PALETTE[0], PALETTE[1]]);
 });
