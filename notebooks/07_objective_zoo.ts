@@ -96,11 +96,11 @@ const ADJUST: Record<string, Record<string, unknown>> = {
   kto: { z0: 0 },
   alpha_dpo: { sigma: 1 },
 };
-// Why no (u_w, u_l) field can show them.
+// What their weights need that no (u_w, u_l) field has.
 const EXCLUDED: Record<string, string> = {
-  wpo: "needs Σ_v π(v)² per position",
-  tdpo: "needs KL(πref ‖ πθ) per position",
-  tgdpo: "needs a guide model's token log-probs",
+  wpo: "Σ_v π(v)² per position",
+  tdpo: "KL(πref ‖ πθ) per position",
+  tgdpo: "a guide model's log-probs",
 };
 const make = (e: lab.ObjectiveEntry) => e.create(ADJUST[e.name] ?? {});
 const howShown = (e: lab.ObjectiveEntry) => {
