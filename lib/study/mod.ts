@@ -64,3 +64,4 @@ export {
   type YesNoSftOptions,
 } from "./yesno_sft.ts";
 export { formatTable, printTable, type TableOptions } from "./table.ts";
+export { wrapText } from "./table.ts";

@@ -100,3 +100,35 @@ export function printTable(
 ): void {
   console.log(formatTable(rows, opts));
 }
+
+/**
+ * Wrap every line longer than `width` at spaces, continuing under its own indent plus two
+ * spaces, so long printed verdicts read as paragraphs instead of wrapping at the page edge. A
+ * single word longer than the line stays whole.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wrapText } from "./table.ts";
+ * assert.equal(wrapText("    measured: 1.2 [0.9, 1.5] (95%)", 24), "    measured: 1.2 [0.9,\n      1.5] (95%)");
+ * ```
+ */
+export function wrapText(text: string, width = 110): string {
+  if (!(width >= 20)) throw new RangeError(`wrapText: width ${width} is under 20`);
+  return text.split("\n").flatMap((line) => {
+    if (line.length <= width) return [line];
+    const lead = line.slice(0, line.length - line.trimStart().length), indent = `${lead}  `;
+    const out: string[] = [];
+    let cur = "";
+    for (const word of line.trimStart().split(/ +/)) {
+      if (cur === "") cur = (out.length === 0 ? lead : indent) + word;
+      else if (cur.length + 1 + word.length <= width) cur += ` ${word}`;
+      else {
+        out.push(cur);
+        cur = indent + word;
+      }
+    }
+    if (cur) out.push(cur);
+    return out;
+  }).join("\n");
+}

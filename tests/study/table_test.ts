@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatTable } from "../../lib/study/table.ts";
+import { formatTable, wrapText } from "../../lib/study/table.ts";
 
 Deno.test("formatTable: bare strings, 3 significant digits, numbers right-aligned", () => {
   const t = formatTable([
@@ -41,4 +41,20 @@ Deno.test("formatTable: long text is cut to fit, and bad widths are refused", ()
   assert.ok(t.split("\n").every((l) => l.length <= 60), t);
   assert.ok(t.includes("…"));
   assert.throws(() => formatTable([{ a: 1 }], { maxWidth: 5 }), /maxWidth 5/);
+});
+
+Deno.test("wrapText: long lines break at spaces under 110 columns, words and order kept", () => {
+  const words = Array.from({ length: 60 }, (_, i) => `w${i}[${"x".repeat(i % 7)}]`);
+  const long = `    measured: ${words.join(" ")}`;
+  const text = `PASS S1. short line\n${long}\nend`;
+  const out = wrapText(text).split("\n");
+  assert.ok(out.every((l) => l.length <= 110), out.join("\n"));
+  assert.equal(out[0], "PASS S1. short line");
+  assert.equal(out.at(-1), "end");
+  // The continuation lines sit under the line's own indent plus two spaces.
+  const middle = out.slice(1, -1);
+  assert.ok(middle.length >= 3);
+  assert.ok(middle[0].startsWith("    measured: w0"));
+  assert.ok(middle.slice(1).every((l) => /^ {6}\S/.test(l)));
+  assert.deepEqual(middle.join(" ").trim().split(/ +/), long.trim().split(/ +/));
 });
