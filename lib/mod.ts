@@ -244,4 +244,4 @@ export { lmScorer, lmUnpairedScorer, parallelLMScorer, probeSet } from "./scorin
 // Colours pinned per series name and the long palette (issue 16: one colour per series).
 export { LONG_PALETTE, seriesColors } from "./plot/mod.ts";
 // Narrow printed tables (issue 16: console.table wraps in reports).
-export { formatTable, printTable } from "./study/mod.ts";
+export { formatTable, printTable, wrapText } from "./study/mod.ts";

@@ -781,11 +781,11 @@ const batchRho = lab.spearmanCorrelation(
   firstStep.map((r) => r.predicted),
   firstStep.map((r) => r.observed),
 );
-console.log(
+console.log(lab.wrapText(
   `full-batch SGD step (η = ${sgdLr}): predicted and observed sign agree for ` +
     `${(100 * batchSignAgree).toFixed(0)}% of ${firstStep.length} pairs; Spearman ` +
     `${batchRho.toFixed(2)}; median relative error ${(100 * batchRelErr).toFixed(0)}%`,
-);
+));
 await lab.flushOutput();
 
 // %%
@@ -1029,7 +1029,9 @@ seedFinding(
   0,
   "<",
 );
-console.log(
+// Long lines wrapped at 110 columns, as the report page would wrap them mid-word.
+const say = (text: string) => console.log(lab.wrapText(text));
+say(
   `backend ${report.name}; ${N} steps of ${batchSize} pairs per run, ${data.size} pairs per ` +
     `seed, ${seeds.length} seeds; matched lr: RMSProp ${matched.rmsprop.lr.toExponential(2)}` +
     `${matched.rmsprop.note}, SGD ${matched.sgd.lr.toExponential(2)}${matched.sgd.note}`,
@@ -1048,7 +1050,7 @@ for (const o of ["rmsprop", "sgd"] as const) {
 for (const o of ["rmsprop", "sgd"] as const) {
   const pts = sweep.filter((r) => r.optimizer === o);
   const turn = pts.find((r) => r.s.dc < 0);
-  console.log(
+  say(
     `sweep (${o}, seed 0): mean Δl_w ${
       pts.map((r) => `${r.lr}: ${r.s.dc.toFixed(2)}`).join(", ")
     }` +
@@ -1058,12 +1060,12 @@ for (const o of ["rmsprop", "sgd"] as const) {
         : "it never falls on average"),
   );
 }
-console.log(
+say(
   `TR-DPO toy (moving − fixed): ${lab.formatInterval(lab.meanCI(refDiffs))}` +
     (lab.isSmoke() ? ` (smoke mode: ${refSteps} steps, ${refDiffs.length} seeds)` : ""),
 );
 if (lab.isSmoke()) {
-  console.log(
+  say(
     `smoke mode: ${seeds.length} seeds, ${N} steps, ${data.size} pairs: intervals are wide`,
   );
 }
@@ -1073,7 +1075,7 @@ const drR = mean(ofSeeds("rmsprop", "dr"));
 const simDis = mean(ofSeeds("rmsprop", "simMinusDis"));
 const side = (c: lab.Interval) => c.lo > 0 ? "rose" : c.hi < 0 ? "fell" : "did not move detectably";
 const largest = sweep.filter((r) => r.optimizer === "rmsprop").at(-1)!;
-console.log(
+say(
   `reading: at a margin of ~${targetMargin} nats the mean chosen log-prob ${side(dcR)} under ` +
     `RMSProp and ${side(dcS)} under SGD; under RMSProp the margin came ` +
     `${

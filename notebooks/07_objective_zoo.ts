@@ -867,6 +867,6 @@ await lab.show(sweepFigure);
       `(smoke mode: ${toyEntries.length} objectives, ${SEEDS.length} seeds, ${N} steps, ${MULTS.length} sweep points — full mode: all, 5, 100, 5)`,
     );
   }
-  console.log(lines.join("\n"));
+  console.log(lab.wrapText(lines.join("\n")));
   await table.print();
 }
