@@ -120,9 +120,10 @@ export function wrapText(text: string, width = 110): string {
     const lead = line.slice(0, line.length - line.trimStart().length), indent = `${lead}  `;
     const out: string[] = [];
     let cur = "";
-    for (const word of line.trimStart().split(/ +/)) {
+    // Each word with the spaces before it, so runs of spaces inside a line (aligned columns) stay.
+    for (const [, gap, word] of line.trimStart().matchAll(/( *)(\S+)/g)) {
       if (cur === "") cur = (out.length === 0 ? lead : indent) + word;
-      else if (cur.length + 1 + word.length <= width) cur += ` ${word}`;
+      else if (cur.length + gap.length + word.length <= width) cur += gap + word;
       else {
         out.push(cur);
         cur = indent + word;

@@ -58,3 +58,10 @@ Deno.test("wrapText: long lines break at spaces under 110 columns, words and ord
   assert.ok(middle.slice(1).every((l) => /^ {6}\S/.test(l)));
   assert.deepEqual(middle.join(" ").trim().split(/ +/), long.trim().split(/ +/));
 });
+
+Deno.test("wrapText keeps runs of spaces inside a line (the verdict column)", () => {
+  const line = `SUPPORTED          F2. ${"claim ".repeat(30).trim()}`;
+  const out = wrapText(line).split("\n");
+  assert.ok(out[0].startsWith("SUPPORTED          F2. claim"), out[0]);
+  assert.ok(out.every((l) => l.length <= 110));
+});
