@@ -244,3 +244,7 @@ export {
   type ToyBatch,
 } from "./core/mod.ts";
 export { lmScorer, lmUnpairedScorer, parallelLMScorer, probeSet } from "./scoring/mod.ts";
+// Colours pinned per series name and the long palette (issue 16: one colour per series).
+export { LONG_PALETTE, seriesColors } from "./plot/mod.ts";
+// Narrow printed tables (issue 16: console.table wraps in reports).
+export { formatTable, printTable, wrapText } from "./study/mod.ts";

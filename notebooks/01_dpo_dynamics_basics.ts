@@ -94,7 +94,8 @@ console.log(
   `${loaded.rows.length} pairs in the file (${loaded.format}); each seed trains on ${data.size} ` +
     `(${perKind} per kind); seed 0: ${tok.truncated} truncated, ${tok.skipped} skipped`,
 );
-console.table(
+// One example per kind; lab.printTable keeps lines under 110 characters (splits if wider).
+lab.printTable(
   KINDS.map((k) => {
     const r = picked.find((p) => p.extra.kind === k)!;
     return { kind: k, prompt: r.prompt, chosen: r.chosen, rejected: r.rejected };
@@ -137,13 +138,7 @@ for (const pos of geoPositions) {
     observed: obs.change.chosen[0],
   });
 }
-console.table(single.map((r) => ({
-  ...r,
-  ratio: (r.ratio as number).toFixed(3),
-  cosine: (r.cosine as number).toFixed(3),
-  predicted: (r.predicted as number).toExponential(2),
-  observed: (r.observed as number).toExponential(2),
-})));
+lab.printTable(single);
 const singleSignAgree =
   single.filter((r) => Math.sign(r.predicted as number) === Math.sign(r.observed as number))
     .length / single.length;
@@ -194,6 +189,11 @@ await lab.show(singleFig);
 const { mean, median } = lab;
 type MassRow = { step: number; prompt: number; label: string; logp: number };
 type Optim = "rmsprop" | "sgd";
+// One colour per optimizer in every figure, apart from the blue/vermillion of chosen/rejected.
+const OPT_COLOR: Record<Optim, string> = {
+  rmsprop: lab.OKABE_ITO.orange,
+  sgd: lab.OKABE_ITO.reddishPurple,
+};
 const N = lab.bySmoke(10, 3);
 const batchSize = 10;
 const targetMargin = 3;
@@ -290,14 +290,14 @@ function lrForMargin(optimizer: Optim): { lr: number; note: string } {
   return { lr: Math.exp(Math.log(a.lr) + t * (Math.log(b.lr) - Math.log(a.lr))), note };
 }
 const matched = { rmsprop: lrForMargin("rmsprop"), sgd: lrForMargin("sgd") };
-console.table(sweep.map((r) => ({
+lab.printTable(sweep.map((r) => ({
   optimizer: r.optimizer,
   lr: r.lr,
-  "margin h (nats)": r.s.margin.toFixed(2),
-  "mean Δl_w": r.s.dc.toFixed(2),
-  "mean Δl_l": r.s.dr.toFixed(2),
-  "chosen fell": `${(100 * r.s.fell).toFixed(0)}%`,
-  accuracy: r.s.accuracy.toFixed(2),
+  "margin h": r.s.margin,
+  "Δl_w": r.s.dc,
+  "Δl_l": r.s.dr,
+  "l_w fell": `${(100 * r.s.fell).toFixed(0)}%`,
+  accuracy: r.s.accuracy,
 })));
 for (const o of ["rmsprop", "sgd"] as const) {
   console.log(
@@ -311,11 +311,11 @@ await lab.flushOutput();
 await lab.show(lab.subplots(
   (["margin", "dc", "fell"] as const).map((key) =>
     lab.lineFigure(
-      (["rmsprop", "sgd"] as const).map((o, i) => ({
+      (["rmsprop", "sgd"] as const).map((o) => ({
         name: o === "rmsprop" ? "RMSProp" : "SGD",
         x: sweep.filter((r) => r.optimizer === o).map((r) => r.lr / matched[o].lr),
         y: sweep.filter((r) => r.optimizer === o).map((r) => r.s[key]),
-        color: lab.seriesColor(i),
+        color: OPT_COLOR[o],
       })),
       {
         title: {
@@ -328,7 +328,11 @@ await lab.show(lab.subplots(
         logX: true,
       },
     )
-  ),
+  ).map((f) => {
+    // 0 is the baseline of all three (no margin, no change, no pair fell): keep it in view.
+    f.layout.yaxis = { ...(f.layout.yaxis as Record<string, unknown>), rangemode: "tozero" };
+    return f;
+  }),
   {
     columns: 1,
     title: `Learning-rate sweep, seed 0, ${N} steps; lr relative to each optimizer's matched lr`,
@@ -483,20 +487,34 @@ const trajectories = steps.flatMap((s) =>
     chosen_change: chosenAt.get(s)!.get(id)! - chosenAt.get(0)!.get(id)!,
   }))
 );
+// The two pairs whose chosen log-prob fell most and the two that rose most, in the same colour
+// in this figure and the next.
+const byFinal = [...pairIds].sort((a, b) =>
+  chosenAt.get(lastStep)!.get(a)! - chosenAt.get(0)!.get(a)! -
+  (chosenAt.get(lastStep)!.get(b)! - chosenAt.get(0)!.get(b)!)
+);
+const shownPairs = [...new Set([...byFinal.slice(0, 2), ...byFinal.slice(-2)])];
+const pairColors = lab.seriesColors(shownPairs.map(String));
 await lab.show(lab.pairTrajectories(trajectories, {
+  highlight: shownPairs,
+  colors: pairColors,
   valueKey: "chosen_change",
   yTitle: "l_w(t) − l_w(0) (nats)",
   title: "Chosen log-prob of every training pair, relative to the start",
 }));
 
 // %% [markdown]
-// The implicit-reward tracker's view of the same run: each pair's reward margin
+// The implicit-reward tracker's view of the same run (the same four pairs in the same colours):
+// each pair's reward margin
 // `β[(l_w − l_w^ref) − (l_l − l_l^ref)]` at the steps whose batch held it (`examples.jsonl`, one
 // row per pair and step, scored before that step's update).
 
 // %%
 const examples = await lab.readJsonl(`${runDir}/examples.jsonl`);
+const inExamples = new Set(examples.map((r) => String(r.pair)));
 await lab.show(lab.pairTrajectories(examples, {
+  highlight: shownPairs.filter((id) => inExamples.has(String(id))),
+  colors: pairColors,
   valueKey: "margin",
   yTitle: "reward margin (nats)",
   title: "Per-pair reward margin when the pair was in the batch (implicit-reward tracker)",
@@ -532,16 +550,17 @@ const byKind = KINDS.map((k) => {
     ratio: mean(geo.map((r) => r.ratio as number)),
   };
 });
-console.table(byKind.map((r) => ({
+// Δ para: the chosen_paraphrase log-prob; β h: reward margin; ratio: the gradient ratio of sec. 2.
+lab.printTable(byKind.map((r) => ({
   kind: r.kind,
   pairs: r.pairs,
-  "chosen fell": `${(100 * r.chosenDown).toFixed(0)}%`,
-  "Δ chosen": r.meanChosen.toFixed(2),
-  "Δ rejected": r.meanRejected.toFixed(2),
-  "Δ chosen_paraphrase": r.meanParaphrase.toFixed(2),
-  "reward margin β h": r.margin.toFixed(3),
-  accuracy: r.accuracy.toFixed(2),
-  "grad ratio (sec. 2)": r.ratio.toFixed(3),
+  "l_w fell": `${(100 * r.chosenDown).toFixed(0)}%`,
+  "Δ chosen": r.meanChosen,
+  "Δ rejected": r.meanRejected,
+  "Δ para": r.meanParaphrase,
+  "β h": r.margin,
+  accuracy: r.accuracy,
+  ratio: r.ratio,
 })));
 await lab.flushOutput();
 
@@ -588,7 +607,7 @@ const ratioAt = (s: number, id: number) => {
   const r = gradRows.find((x) => x.step === s && x.pair === id)!;
   return r.inner / (r.norm_chosen * r.norm_chosen);
 };
-await lab.show(lab.lineFigure(
+const ratioFig = lab.lineFigure(
   single.map((r, i) => ({
     name: `pair ${r.pair} (${r.kind})`,
     x: gradSteps,
@@ -602,7 +621,20 @@ await lab.show(lab.lineFigure(
     xTitle: "optimizer step",
     yTitle: "ratio (above 1: chosen falls under its own step)",
   },
-));
+);
+// Keep 0 and the criterion 1 (dotted) in view, so the distance to it reads off the axis.
+const ratioMax = Math.max(
+  1,
+  ...single.flatMap((r) => gradSteps.map((s) => ratioAt(s, r.pair as number))),
+);
+ratioFig.layout.yaxis = {
+  ...(ratioFig.layout.yaxis as Record<string, unknown>),
+  range: [0, 1.1 * ratioMax],
+};
+ratioFig.layout.shapes = [
+  { type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dot" } },
+];
+await lab.show(ratioFig);
 
 // %% [markdown]
 // ## 5. Five seeds, both optimizers at the same margin
@@ -625,16 +657,17 @@ for (const seed of seeds) {
     perKindRuns[optimizer].push(pairs);
   }
 }
-console.table(seeds.flatMap((seed, i) =>
+// sim − dis: the mean Δl_w of similar pairs minus that of dissimilar (different_topic) ones.
+lab.printTable(seeds.flatMap((seed, i) =>
   (["rmsprop", "sgd"] as const).map((o) => ({
     seed,
     optimizer: o,
-    lr: matched[o].lr.toExponential(2),
-    "margin h": perSeed[o][i].margin.toFixed(2),
-    "mean Δl_w": perSeed[o][i].dc.toFixed(3),
-    "mean Δl_l": perSeed[o][i].dr.toFixed(3),
-    "chosen fell": `${(100 * perSeed[o][i].fell).toFixed(0)}%`,
-    "similar − dissimilar Δl_w": perSeed[o][i].simMinusDis.toFixed(3),
+    lr: matched[o].lr,
+    "margin h": perSeed[o][i].margin,
+    "Δl_w": perSeed[o][i].dc,
+    "Δl_l": perSeed[o][i].dr,
+    "l_w fell": `${(100 * perSeed[o][i].fell).toFixed(0)}%`,
+    "sim − dis Δl_w": perSeed[o][i].simMinusDis,
   }))
 ));
 if (lab.isSmoke()) console.log(`smoke mode: ${seeds.length} seeds, ${N} steps (full: 5 seeds)`);
@@ -647,7 +680,7 @@ const kindCI = (o: Optim, k: string) =>
     perKindRuns[o].map((pairs) => mean(pairs.filter((p) => p.kind === k).map((p) => p.dc))),
   );
 await lab.show(lab.makeFigure({
-  data: (["rmsprop", "sgd"] as const).map((o, i) => {
+  data: (["rmsprop", "sgd"] as const).map((o) => {
     const ci = KINDS.map((k) => kindCI(o, k));
     return {
       type: "bar" as const,
@@ -660,7 +693,7 @@ await lab.show(lab.makeFigure({
         array: ci.map((c) => c.hi - c.mean),
         arrayminus: ci.map((c) => c.mean - c.lo),
       },
-      marker: { color: lab.seriesColor(i) },
+      marker: { color: OPT_COLOR[o] },
     };
   }),
   layout: {
@@ -729,14 +762,15 @@ const firstStep = geoPositions.map((pos, i) => {
     afterRun: sgdChosen(sgdSteps, id) - sgdChosen(0, id),
   };
 });
-console.table(firstStep.map((r) => ({
+// Δl_w in nats: the first-order terms, their sum, and what one and `sgdSteps` steps did.
+lab.printTable(firstStep.map((r) => ({
   pair: r.pair,
   kind: r.kind,
-  "own term": r.own.toFixed(3),
-  "others' terms": r.others.toFixed(3),
-  "predicted Δl_w": r.predicted.toFixed(3),
-  "observed Δl_w (step 1)": r.observed.toFixed(3),
-  [`observed Δl_w (step ${sgdSteps})`]: r.afterRun.toFixed(3),
+  own: r.own,
+  others: r.others,
+  predicted: r.predicted,
+  "step 1": r.observed,
+  [`step ${sgdSteps}`]: r.afterRun,
 })));
 const batchSignAgree = firstStep.filter((r) => Math.sign(r.predicted) === Math.sign(r.observed))
   .length / firstStep.length;
@@ -747,11 +781,11 @@ const batchRho = lab.spearmanCorrelation(
   firstStep.map((r) => r.predicted),
   firstStep.map((r) => r.observed),
 );
-console.log(
+console.log(lab.wrapText(
   `full-batch SGD step (η = ${sgdLr}): predicted and observed sign agree for ` +
     `${(100 * batchSignAgree).toFixed(0)}% of ${firstStep.length} pairs; Spearman ` +
     `${batchRho.toFixed(2)}; median relative error ${(100 * batchRelErr).toFixed(0)}%`,
-);
+));
 await lab.flushOutput();
 
 // %%
@@ -835,11 +869,11 @@ for (const seed of refSeeds) {
   const f = await refRun(seed, false), m = await refRun(seed, true);
   refRows.push({ seed, fixed: f.change, moving: m.change, syncs: m.syncs });
 }
-console.table(refRows.map((r) => ({
+lab.printTable(refRows.map((r) => ({
   seed: r.seed,
-  "Δ ln π(y+) fixed": r.fixed.toFixed(2),
-  "Δ ln π(y+) moving": r.moving.toFixed(2),
-  "moving − fixed": (r.moving - r.fixed).toFixed(2),
+  "Δ ln π(y+) fixed": r.fixed,
+  "Δ ln π(y+) moving": r.moving,
+  "moving − fixed": r.moving - r.fixed,
   syncs: r.syncs,
 })));
 await lab.flushOutput();
@@ -995,16 +1029,19 @@ seedFinding(
   0,
   "<",
 );
-console.log(
+// Long lines wrapped at 110 columns, as the report page would wrap them mid-word.
+const say = (text: string) => console.log(lab.wrapText(text));
+say(
   `backend ${report.name}; ${N} steps of ${batchSize} pairs per run, ${data.size} pairs per ` +
     `seed, ${seeds.length} seeds; matched lr: RMSProp ${matched.rmsprop.lr.toExponential(2)}` +
     `${matched.rmsprop.note}, SGD ${matched.sgd.lr.toExponential(2)}${matched.sgd.note}`,
 );
 for (const o of ["rmsprop", "sgd"] as const) {
   console.log(
-    `${o}: margin ${lab.formatInterval(marginCI[o])}; mean Δl_w ${
+    // One quantity per line: the intervals are long and would wrap.
+    `${o}:\n  margin ${lab.formatInterval(marginCI[o])}\n  mean Δl_w ${
       lab.formatInterval(lab.meanCI(ofSeeds(o, "dc")))
-    }; mean Δl_l ${lab.formatInterval(lab.meanCI(ofSeeds(o, "dr")))}; accuracy ${
+    }\n  mean Δl_l ${lab.formatInterval(lab.meanCI(ofSeeds(o, "dr")))}\n  accuracy ${
       lab.formatInterval(lab.meanCI(ofSeeds(o, "accuracy")))
     }`,
   );
@@ -1013,7 +1050,7 @@ for (const o of ["rmsprop", "sgd"] as const) {
 for (const o of ["rmsprop", "sgd"] as const) {
   const pts = sweep.filter((r) => r.optimizer === o);
   const turn = pts.find((r) => r.s.dc < 0);
-  console.log(
+  say(
     `sweep (${o}, seed 0): mean Δl_w ${
       pts.map((r) => `${r.lr}: ${r.s.dc.toFixed(2)}`).join(", ")
     }` +
@@ -1023,12 +1060,12 @@ for (const o of ["rmsprop", "sgd"] as const) {
         : "it never falls on average"),
   );
 }
-console.log(
+say(
   `TR-DPO toy (moving − fixed): ${lab.formatInterval(lab.meanCI(refDiffs))}` +
     (lab.isSmoke() ? ` (smoke mode: ${refSteps} steps, ${refDiffs.length} seeds)` : ""),
 );
 if (lab.isSmoke()) {
-  console.log(
+  say(
     `smoke mode: ${seeds.length} seeds, ${N} steps, ${data.size} pairs: intervals are wide`,
   );
 }
@@ -1038,7 +1075,7 @@ const drR = mean(ofSeeds("rmsprop", "dr"));
 const simDis = mean(ofSeeds("rmsprop", "simMinusDis"));
 const side = (c: lab.Interval) => c.lo > 0 ? "rose" : c.hi < 0 ? "fell" : "did not move detectably";
 const largest = sweep.filter((r) => r.optimizer === "rmsprop").at(-1)!;
-console.log(
+say(
   `reading: at a margin of ~${targetMargin} nats the mean chosen log-prob ${side(dcR)} under ` +
     `RMSProp and ${side(dcS)} under SGD; under RMSProp the margin came ` +
     `${

@@ -96,22 +96,23 @@ const ADJUST: Record<string, Record<string, unknown>> = {
   kto: { z0: 0 },
   alpha_dpo: { sigma: 1 },
 };
+// What their weights need that no (u_w, u_l) field has.
 const EXCLUDED: Record<string, string> = {
-  wpo: "weights need Σ_v π(v)² at each position (no (u_w, u_l) field)",
-  tdpo: "weights need KL(πref ‖ πθ) at each position (no (u_w, u_l) field)",
-  tgdpo: "weights need a guide model's token log-probs (no (u_w, u_l) field)",
+  wpo: "Σ_v π(v)² per position",
+  tdpo: "KL(πref ‖ πθ) per position",
+  tgdpo: "a guide model's log-probs",
 };
 const make = (e: lab.ObjectiveEntry) => e.create(ADJUST[e.name] ?? {});
 const howShown = (e: lab.ObjectiveEntry) => {
   const o = make(e);
   if (EXCLUDED[e.name]) return `excluded: ${EXCLUDED[e.name]}`;
   const notes: string[] = [];
-  if (o.needsTokens) notes.push("token-level: 8 tokens, log-ratio spread evenly");
-  if (o.batchCoupled) notes.push("batch-coupled: one pair per batch");
-  if (ADJUST[e.name]) notes.push(`fixed ${JSON.stringify(ADJUST[e.name])}`);
+  if (o.needsTokens) notes.push("8 tokens, even log-ratio");
+  if (o.batchCoupled) notes.push("one pair per batch");
+  if (ADJUST[e.name]) notes.push(`fixed ${JSON.stringify(ADJUST[e.name]).replaceAll('"', "")}`);
   return notes.join("; ") || "direct";
 };
-console.table(lab.OBJECTIVES.map((e) => ({
+lab.printTable(lab.OBJECTIVES.map((e) => ({
   name: e.name,
   source: e.source,
   arXiv: e.arxiv,
@@ -309,12 +310,12 @@ console.log(
   } s ` +
     `(${calibrated.reduce((a, c) => a + c.runs, 0)} runs of ${N} steps)`,
 );
-console.table(calibrated.map((c) => ({
+lab.printTable(calibrated.map((c) => ({
   objective: c.name,
-  "lr*": c.lr.toExponential(2),
-  [`margin gain after ${N} (nats)`]: c.at.margin.toFixed(2),
+  "lr*": c.lr,
+  [`margin gain after ${N}`]: c.at.margin,
   reached: c.reached ? "yes" : "NO",
-  [`Δ ln π(${YP})`]: c.at.dChosen.toFixed(3),
+  [`Δ ln π(${YP})`]: c.at.dChosen,
 })));
 await lab.flushOutput();
 
@@ -387,13 +388,17 @@ const matched = toyEntries.map((e) => {
     kl: ci(o.map((x) => x.kl)),
   };
 });
-console.table(matched.map((m) => ({
-  objective: m.name + (m.reached ? "" : " (DPO's lr*)"),
+// Mean [95% interval] over seeds, nats; * = ran at DPO's lr* (its calibration fell short).
+lab.printTable(matched.map((m) => ({
+  objective: m.name + (m.reached ? "" : " *"),
   "margin gain": fmtCI(m.margin),
   [`Δ ln π(${YP})`]: fmtCI(m.dChosen),
   [`Δπ(${YES})`]: fmtCI(m.dYes),
   "KL(πθ‖π0)": fmtCI(m.kl),
 })));
+console.log(
+  "mean [95% interval] over seeds, nats; * ran at DPO's lr* (its own calibration fell short)",
+);
 await lab.flushOutput();
 
 // %%
@@ -459,7 +464,7 @@ console.log(
     ((performance.now() - tw0) / 1000).toFixed(0)
   } s`,
 );
-console.table(toyEntries.map((e) => {
+lab.printTable(toyEntries.map((e) => {
   const outs = sweep.get(e.name)!;
   return {
     objective: e.name,
@@ -469,7 +474,7 @@ console.table(toyEntries.map((e) => {
         ? `${outs[i].margin.toFixed(1)} / ${outs[i].dChosen.toFixed(2)}`
         : "diverged",
     ])),
-    "π(y+) first below start at": onset(outs),
+    "π(y+) falls from": onset(outs),
   };
 }));
 console.log("cells: margin gain / Δ ln π(y+), nats");
@@ -644,12 +649,12 @@ await lab.show(sweepFigure);
     allAgree &&= agree;
     rows.push({
       objective: name,
-      "max |g| on grid": scale.toPrecision(3),
-      "worst error / tolerance": worst.toPrecision(2),
+      "max |g|": scale.toPrecision(3),
+      "worst err / tol": worst.toPrecision(2),
       agree: agree ? "yes" : "NO",
     });
   }
-  console.table(rows);
+  lab.printTable(rows);
 
   // Sanity checks (the code against its own theory) are kept apart from findings (the papers'
   // claims on the runs); only findings count in the verdict.
@@ -862,6 +867,6 @@ await lab.show(sweepFigure);
       `(smoke mode: ${toyEntries.length} objectives, ${SEEDS.length} seeds, ${N} steps, ${MULTS.length} sweep points — full mode: all, 5, 100, 5)`,
     );
   }
-  console.log(lines.join("\n"));
+  console.log(lab.wrapText(lines.join("\n")));
   await table.print();
 }

@@ -276,6 +276,9 @@ export function gradientFieldFigure(
   });
 }
 
+/** Pixels between rows of field panels: x tick labels (~20 px) and the next panel's title. */
+const ROW_GAP_PX = 64;
+
 /** One objective's field for {@link objectiveFields}. */
 export interface NamedField {
   name: string;
@@ -348,11 +351,15 @@ export function objectiveFields(
   const columns = Math.max(1, Math.min(asked, Math.floor(width / 330)));
   const rows = Math.ceil(panels.length / columns);
   // Size the figure so square panels (equal axis scales) fill their cells: the plot area's
-  // width minus margins (80 + 30) and colorbar (~80) split into columns with 10% gaps.
+  // width minus margins (80 + 30) and colorbar (~80) split into columns with 10% gaps. Rows are
+  // a fixed ROW_GAP_PX apart (room for tick labels and the next panel's title); a gap given as
+  // a fraction of a tall figure left ~250 px of white between rows.
   const panelPx = ((width - 190) * (1 - (columns - 1) * 0.1)) / columns;
-  const ygap = rows > 1 ? 0.16 : 0;
-  const rowHeight = panelPx / (1 - (rows - 1) * ygap);
-  const fig = subplots(figs, { columns, rowHeight, width, xgap: 0.1, ygap });
-  fig.layout.title = { text: opts.title ?? "Gradient fields by objective" };
+  const plotPx = rows * panelPx + (rows - 1) * ROW_GAP_PX;
+  const ygap = rows > 1 ? ROW_GAP_PX / plotPx : 0;
+  const title = opts.title ?? "Gradient fields by objective";
+  const fig = subplots(figs, { columns, rowHeight: panelPx, width, xgap: 0.1, ygap, title });
+  const m = fig.layout.margin ?? {};
+  fig.layout.height = Math.round(plotPx + (m.t ?? 0) + (m.b ?? 0));
   return fig;
 }

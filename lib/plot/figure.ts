@@ -8,6 +8,7 @@
 import { mimeBundle } from "./display/bundle.ts";
 import { noteFigure } from "./display/session.ts";
 import { styledLayout } from "./style.ts";
+import { pinLogTicks } from "./log_axes.ts";
 import type { Config, Figure, Layout, Trace } from "./types.ts";
 
 /**
@@ -44,7 +45,8 @@ const CONFIG_DEFAULTS: Config = {
 };
 
 /**
- * Turn a plotly spec into a displayable {@link Figure}: house style under the layout, sensible
+ * Turn a plotly spec into a displayable {@link Figure}: house style under the layout (log axes
+ * get the static renderer's decade ticks, see {@link pinLogTicks}), sensible
  * config, and the Jupyter display hook. The hook is an enumerable symbol property, so
  * `{...fig, layout}` copies keep displaying, while `JSON.stringify(fig)` is plain plotly JSON.
  *
@@ -64,7 +66,7 @@ export function makeFigure(spec: FigureSpec, opts: MakeFigureOptions = {}): Disp
   }
   const layout = opts.style === false
     ? { ...(spec.layout ?? {}) }
-    : styledLayout(spec.layout ?? {});
+    : pinLogTicks(styledLayout(spec.layout ?? {}), spec.data);
   return {
     data: spec.data,
     layout,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { COLORSCALES, seriesColor } from "./style.ts";
+import { COLORSCALES, markAutoColored, seriesColor } from "./style.ts";
 import { gapped } from "./records.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import type { Colorscale, Layout, ScatterTrace } from "./types.ts";
@@ -72,7 +72,7 @@ function seriesTraces(
         } has ${s.x.length} x values but ${s.y.length} y values`,
       );
     }
-    const color = s.color ?? seriesColor(i);
+    const color = s.color ?? seriesColor(i, list.length);
     const t: ScatterTrace = {
       type: "scatter",
       mode,
@@ -84,7 +84,7 @@ function seriesTraces(
     if (s.hideInLegend) t.showlegend = false;
     if (mode === "lines") t.line = { color, width: s.width ?? 2, dash: s.dash ?? "solid" };
     else t.marker = { color, size: s.width ?? 7, opacity: 0.8 };
-    return t;
+    return s.color === undefined ? markAutoColored(t) : t;
   });
 }
 

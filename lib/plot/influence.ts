@@ -29,7 +29,12 @@ export interface InfluenceFigureOptions {
   title?: string;
   /** Colour-bar title (default "Δ ln π (nats)"). */
   zTitle?: string;
+  /** Figure width, px (default 900); panels wrap to one per 330 px. */
+  width?: number;
 }
+
+/** Width of a 10 px label, px: ~6 px per character (Helvetica/DejaVu average), plus padding. */
+const labelPx = (chars: number) => 6 * chars + 12;
 
 /**
  * Panels: chosen-gradient part, rejected-gradient part, first-order total and (when given) the
@@ -99,25 +104,32 @@ export function influenceFigure(
     f.layout.yaxis = axis(rows);
     return f;
   });
+  // Every panel carries its own row labels (a reader should not trace rows across panels), so
+  // the gap between panels is as wide as the longest label.
+  const width = opts.width ?? 900;
+  const longest = Math.max(0, ...(opts.probeLabels ?? []).map((l) => l.length));
+  const left = 20 + labelPx(longest);
+  // Plot area: width minus the left margin, the right margin (30) and the colour bar (~90).
+  const plotW = width - left - 30 - 90;
   const fig = subplots(figs, {
     columns: panels.length,
     title: opts.title ??
       "Influence of one step on each pair (columns) on each probe's log-prob (rows)",
     rowHeight: Math.max(260, 40 * rows + 120),
+    width,
+    xgap: longest > 0 ? Math.min(0.4, (labelPx(longest) + 16) / plotW) : 0.08,
   });
   fig.layout.meta = { range };
   fig.layout.annotations = [
     ...(fig.layout.annotations ?? []),
     ...labels(fig, panels.length, rows, cols, opts),
   ];
-  // Room on the left for the probe labels.
-  const longest = Math.max(0, ...(opts.probeLabels ?? []).map((l) => l.length));
-  fig.layout.margin = { ...(fig.layout.margin ?? {}), l: 20 + 7 * longest };
+  fig.layout.margin = { ...(fig.layout.margin ?? {}), l: left };
   return fig;
 }
 
 /**
- * Row labels left of the first panel and column labels under every panel, in paper coordinates
+ * Row labels left of every panel and column labels under every panel, in paper coordinates
  * (plotly hides annotations placed in data coordinates outside an axis range).
  */
 function labels(
@@ -135,17 +147,22 @@ function labels(
   const at = (dom: [number, number], i: number, n: number) =>
     dom[0] + ((i + 0.5) / n) * (dom[1] - dom[0]);
   const font = { size: 10 };
-  const out: Annotation[] = (opts.probeLabels ?? []).map((text, j) => ({
-    text,
-    x: domain(0, "x")[0] - 0.01,
-    y: at(domain(0, "y"), rows - 1 - j, rows),
-    xref: "paper",
-    yref: "paper",
-    xanchor: "right",
-    yanchor: "middle",
-    showarrow: false,
-    font,
-  }));
+  const out: Annotation[] = [];
+  for (let k = 0; k < panels; k++) {
+    (opts.probeLabels ?? []).forEach((text, j) =>
+      out.push({
+        text,
+        x: domain(k, "x")[0] - 0.005,
+        y: at(domain(k, "y"), rows - 1 - j, rows),
+        xref: "paper",
+        yref: "paper",
+        xanchor: "right",
+        yanchor: "middle",
+        showarrow: false,
+        font,
+      })
+    );
+  }
   for (let k = 0; k < panels; k++) {
     (opts.pairLabels ?? []).forEach((text, i) =>
       out.push({

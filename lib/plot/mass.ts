@@ -6,7 +6,7 @@
  */
 import { withAlpha } from "./color.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
-import { ROLE_COLORS, seriesColor } from "./style.ts";
+import { markAutoColored, ROLE_COLORS, seriesColor } from "./style.ts";
 import type { ScatterTrace } from "./types.ts";
 
 /** Distributions over a vocabulary at several steps. */
@@ -75,8 +75,8 @@ export function massEvolution(
   const x = Array.from(steps);
   const label = (v: number) => JSON.stringify(opts.labels?.[v] ?? `#${v}`);
   const traces: ScatterTrace[] = shown.map((v, i) => {
-    const color = seriesColor(i);
-    return {
+    const color = seriesColor(i, shown.length);
+    return markAutoColored({
       type: "scatter",
       mode: "lines",
       name: label(v),
@@ -86,7 +86,7 @@ export function massEvolution(
       line: { color, width: 0.8 },
       fillcolor: withAlpha(color, 0.7),
       hovertemplate: `${label(v)}: %{y:.3f}<extra></extra>`,
-    };
+    } as ScatterTrace);
   });
   traces.push(remainderTrace(probs, shown, x));
   return makeFigure({

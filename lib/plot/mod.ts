@@ -99,3 +99,5 @@ export { type ReportBlock, reportHtml, type ReportOptions } from "./report.ts";
 export { TRL_EXTRA_KEYS, trlMetricCurves } from "./trl_metrics.ts";
 export { type ChesTokenData, chesTokenFigure, type ChesTokenFigureOptions } from "./ches_tokens.ts";
 export { type InfluenceData, influenceFigure, type InfluenceFigureOptions } from "./influence.ts";
+export { LONG_PALETTE, seriesColors } from "./style.ts";
+export { pinLogTicks } from "./log_axes.ts";

@@ -6,7 +6,7 @@
  */
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import { metricTitle, type StepRecord } from "./records.ts";
-import { ROLE_COLORS, seriesColor } from "./style.ts";
+import { markAutoColored, ROLE_COLORS, seriesColor } from "./style.ts";
 import { STEP_TITLE } from "./training.ts";
 import type { ScatterTrace } from "./types.ts";
 
@@ -20,6 +20,11 @@ export interface PairTrajectoryOptions {
   valueKey?: string;
   /** Pair ids to draw in colour. Default: the 2 lowest and 2 highest by final value. */
   highlight?: Array<string | number>;
+  /**
+   * Colour of a highlighted pair by its id, to keep a pair's colour across figures (e.g. from
+   * `seriesColors`); others take the palette by their place in `highlight`.
+   */
+  colors?: Record<string, string>;
   /** Draw the per-step median over all pairs (default true). */
   median?: boolean;
   /** y-axis title with units; default from the value key. */
@@ -54,14 +59,16 @@ export function pairTrajectories(
   if (others) data.push(others);
   highlight.forEach((k, i) => {
     const pts = byPair.get(k)!;
-    data.push({
+    const pinned = opts.colors?.[k];
+    const t: ScatterTrace = {
       type: "scatter",
       mode: "lines",
       name: `pair ${k}`,
       x: pts.map((p) => p[0]),
       y: pts.map((p) => p[1]),
-      line: { color: seriesColor(i), width: 2.2 },
-    });
+      line: { color: pinned ?? seriesColor(i, highlight.length), width: 2.2 },
+    };
+    data.push(pinned === undefined ? markAutoColored(t) : t);
   });
   if (opts.median ?? true) data.push(medianTrace(byPair));
   return makeFigure({

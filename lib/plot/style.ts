@@ -67,17 +67,89 @@ export const ROLE_COLORS = {
 } as const;
 
 /**
- * The palette colour for series `i` (cycles).
+ * Twenty colours for figures with more series than {@link PALETTE} holds: the palette's first
+ * seven, then darker and lighter qualitative colours, no two closer than ΔE*ab 22 in CIELAB.
+ *
+ * @example
+ * ```ts
+ * import { LONG_PALETTE } from "./style.ts";
+ * console.log(LONG_PALETTE.length, new Set(LONG_PALETTE).size); // 20 20
+ * ```
+ */
+export const LONG_PALETTE: readonly string[] = [
+  ...PALETTE.slice(0, 7),
+  "#332288", // indigo
+  "#882255", // wine
+  "#117733", // green
+  "#999933", // olive
+  "#AA4499", // purple
+  "#661100", // brown
+  "#888888", // grey
+  "#DDCC77", // sand
+  OKABE_ITO.yellow,
+  "#FB9A99", // pink
+  "#8C564B", // red-brown
+  "#17BECF", // cyan
+  "#CAB2D6", // lavender
+];
+
+/**
+ * The colour of series `i` of `count` (cycles): {@link PALETTE} for up to 8 series, else
+ * {@link LONG_PALETTE}, so a figure of up to 20 series never repeats a colour.
  *
  * @example
  * ```ts
  * import { seriesColor } from "./style.ts";
  * console.log(seriesColor(9)); // "#D55E00" (wraps around the 8 colours)
+ * console.log(seriesColor(9, 16)); // "#882255" (16 series: the long palette)
  * ```
  */
-export function seriesColor(i: number): string {
-  const n = PALETTE.length;
-  return PALETTE[((Math.trunc(i) % n) + n) % n];
+export function seriesColor(i: number, count = 0): string {
+  const pal = count > PALETTE.length ? LONG_PALETTE : PALETTE;
+  const n = pal.length;
+  return pal[((Math.trunc(i) % n) + n) % n];
+}
+
+/**
+ * One colour per series name, to pin: pass every name a study plots (in a fixed order) once and
+ * colour each figure's series by `colors[name]`, so a series keeps its colour across figures.
+ * Up to 8 names take {@link PALETTE}, more {@link LONG_PALETTE}; repeated names are ignored.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seriesColors } from "./style.ts";
+ * const colors = seriesColors(["dpo", "ipo", "dpo"]);
+ * assert.deepEqual(colors, { dpo: "#0072B2", ipo: "#D55E00" });
+ * ```
+ */
+export function seriesColors(names: readonly string[]): Record<string, string> {
+  const unique = [...new Set(names)];
+  return Object.fromEntries(unique.map((n, i) => [n, seriesColor(i, unique.length)]));
+}
+
+const AUTO_COLORED = new WeakSet<object>();
+
+/**
+ * Mark a trace whose colour the library chose from the palette (the author gave none): only
+ * such colours may be changed by `subplots` to keep one colour per series across panels; a
+ * colour the author pinned stays.
+ *
+ * @example
+ * ```ts
+ * import { isAutoColored, markAutoColored } from "./style.ts";
+ * const t = markAutoColored({ line: { color: "#0072B2" } });
+ * console.log(isAutoColored(t), isAutoColored({})); // true false
+ * ```
+ */
+export function markAutoColored<T extends object>(trace: T): T {
+  AUTO_COLORED.add(trace);
+  return trace;
+}
+
+/** Whether {@link markAutoColored} marked this trace object. */
+export function isAutoColored(trace: object): boolean {
+  return AUTO_COLORED.has(trace);
 }
 
 /**

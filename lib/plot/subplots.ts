@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AXIS_KEY, PALETTE } from "./style.ts";
+import { AXIS_KEY, isAutoColored, LONG_PALETTE, markAutoColored, PALETTE } from "./style.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import type { Annotation, Axis, Figure, Layout, Shape, Trace } from "./types.ts";
 
@@ -74,24 +74,29 @@ function colorOf(t: Colored): string | undefined {
 /**
  * One colour per series across the merged figure: each panel colours its series from the
  * palette's start, so two different series (by legend name) from different panels can arrive in
- * the same colour. The first keeps it; a later one takes the next palette colour no series uses
- * yet. Within one panel the author's choice stands (e.g. a series and its dotted control).
+ * the same colour. The first keeps it; a later one whose colour the library chose (see
+ * `markAutoColored`) takes its series' colour from an earlier panel, or else the next palette
+ * colour no trace uses. Colours the author pinned are never changed (e.g. "chosen" in blue in
+ * two panels under two names), nor choices within one panel (a series and its dotted control).
  */
 function distinctColors(data: Trace[]): void {
   const owner = new Map<string, { key: string; panel?: string }>(); // colour -> first series
   const given = new Map<string, string>(); // series -> colour
+  const used = new Set(data.map((t) => colorOf(t as Colored)).filter((c) => c !== undefined));
   for (const t of data as unknown as Colored[]) {
     const c = colorOf(t), key = t.legendgroup ?? t.name;
     if (c === undefined || key === undefined) continue;
     const mine = given.get(key), o = owner.get(c);
     const clash = o !== undefined && o.key !== key && o.panel !== t.xaxis;
-    if (mine === undefined && !clash) {
+    if (!isAutoColored(t) || (mine === undefined && !clash)) {
       if (!o) owner.set(c, { key, panel: t.xaxis });
-      given.set(key, c);
+      if (mine === undefined) given.set(key, c);
       continue;
     }
-    const fresh = mine ?? PALETTE.find((p) => !owner.has(p)) ?? c;
+    const free = [...PALETTE, ...LONG_PALETTE].find((p) => !owner.has(p) && !used.has(p));
+    const fresh = mine ?? free ?? c;
     if (!owner.has(fresh)) owner.set(fresh, { key, panel: t.xaxis });
+    used.add(fresh);
     given.set(key, fresh);
     if (fresh === c) continue;
     if (t.line?.color !== undefined) t.line = { ...t.line, color: fresh };
@@ -242,6 +247,7 @@ function panelTrace(
   legend: { seen: Set<string>; colorbarShown: boolean },
 ): Trace {
   const copy = { ...t, xaxis: `x${p.s}`, yaxis: `y${p.s}` } as Trace;
+  if (isAutoColored(t)) markAutoColored(copy);
   if (copy.type === "heatmap") {
     if (legend.colorbarShown || copy.showscale === false) copy.showscale = false;
     else legend.colorbarShown = true;

@@ -58,8 +58,8 @@ export function linearTicks(min: number, max: number, target = 6): number[] {
 
 /**
  * Ticks for a log axis whose range is given in log10 units (plotly's convention): whole decades,
- * plus 2 and 5 within each decade when the range spans fewer than three decades, and only every
- * 2nd, 5th, 10th, ... decade when it spans more than eight.
+ * plus 2 and 5 within each decade when the range spans fewer than two decades (never the minor
+ * digits 3, 4, 6, ...), and only every 2nd, 5th, 10th, ... decade when it spans more than eight.
  * Returns the tick values themselves (not their logs).
  *
  * @example
@@ -73,7 +73,7 @@ export function logTicks(min: number, max: number): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max) || !(max > min)) {
     throw new RangeError(`logTicks: need finite min < max (log10 units), got [${min}, ${max}]`);
   }
-  const mults = max - min < 3 ? [1, 2, 5] : [1];
+  const mults = max - min < 2 ? [1, 2, 5] : [1];
   // Over many decades, every k-th decade (k from 1, 2, 5, 10, ...) so at most ~8 labels fit.
   const every = max - min <= 8 ? 1 : niceStep(max - min, 6);
   const out: number[] = [];
@@ -109,4 +109,23 @@ export function formatTick(value: number, step: number): string {
     s = value.toFixed(Math.min(10, stepDecimals(step)));
   }
   return s.replaceAll("-", "\u2212");
+}
+
+/**
+ * The label of a log-axis tick: "1e−12" for decades far from 1 (shorter than "1.0e−12", so
+ * decades stay apart), plain decimals near 1 ("0.05", "200").
+ *
+ * @example
+ * ```ts
+ * import { logTickLabel } from "./ticks.ts";
+ * console.log(logTickLabel(0.05), logTickLabel(200), logTickLabel(1e-6)); // 0.05 200 1e−6
+ * ```
+ */
+export function logTickLabel(v: number): string {
+  if (v >= 1e4 || v < 1e-3) {
+    const k = Math.round(Math.log10(v));
+    if (Math.abs(v / 10 ** k - 1) > 1e-9) return formatTick(v, v / 10);
+    return `1e${k < 0 ? "\u2212" : ""}${Math.abs(k)}`;
+  }
+  return formatTick(v, v < 1 ? v : 1);
 }

@@ -8,7 +8,7 @@ import { withAlpha } from "./color.ts";
 import { type DisplayableFigure, makeFigure } from "./figure.ts";
 import { metricSeries, metricTitle, numericKeys, type StepRecord } from "./records.ts";
 import { smoothEma } from "../core/stats.ts";
-import { ROLE_COLORS, seriesColor } from "./style.ts";
+import { markAutoColored, ROLE_COLORS, seriesColor } from "./style.ts";
 import { subplots } from "./subplots.ts";
 import type { Layout, ScatterTrace } from "./types.ts";
 
@@ -219,9 +219,9 @@ export function runComparison(
       return s.x.length
         ? curveTraces(s.x, s.y, {
           name: run.name,
-          color: seriesColor(i),
+          color: seriesColor(i, runs.length),
           smoothing: opts.smoothing ?? 0,
-        })
+        }).map(markAutoColored)
         : [];
     });
     return makeFigure({

@@ -65,3 +65,5 @@ export {
   yesNoSft,
   type YesNoSftOptions,
 } from "./yesno_sft.ts";
+export { formatTable, printTable, type TableOptions } from "./table.ts";
+export { wrapText } from "./table.ts";

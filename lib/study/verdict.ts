@@ -8,6 +8,7 @@
  */
 import type { Interval } from "./stats.ts";
 import { flushOutput } from "./output.ts";
+import { wrapText } from "./table.ts";
 
 /** A check of the code against its own theory; failing one means the measurement is broken. */
 export interface SanityCheck {
@@ -210,7 +211,8 @@ export function studyTable(): StudyTable {
     text,
     summary,
     async print() {
-      console.log(text());
+      // Wrapped to 110 columns: report pages wrap longer lines at the edge, mid-word.
+      console.log(wrapText(text()));
       await flushOutput();
     },
   };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatTick, linearTicks, logTicks, niceStep } from "../ticks.ts";
+import { formatTick, linearTicks, logTickLabel, logTicks, niceStep } from "../ticks.ts";
 import { toPx } from "./axes.ts";
 import type { AxisState } from "./model.ts";
 
@@ -15,15 +15,9 @@ export interface Tick {
   value: number;
 }
 
-/** "1e−12" for a power of ten (shorter than "1.0e−12", so decades stay apart), else as formatTick. */
-function decadeLabel(v: number): string {
-  const k = Math.round(Math.log10(v));
-  if (Math.abs(v / 10 ** k - 1) > 1e-9) return formatTick(v, v / 10);
-  return `1e${k < 0 ? "\u2212" : ""}${Math.abs(k)}`;
-}
-
 /**
- * The ticks of a placed axis, about one per 90 px (x) or 55 px (y).
+ * The ticks of a placed axis, about one per 90 px (x) or 55 px (y); an axis that pins its ticks
+ * (`tickvals`, with `ticktext` or not, as plotly takes them) gets exactly those inside its range.
  *
  * @example
  * ```ts
@@ -44,12 +38,10 @@ export function ticksFor(ax: AxisState): Tick[] {
       i % every === 0 && i >= lo && i <= hi ? [{ px: toPx(ax, c)!, label: c, value: i }] : []
     );
   }
+  const pinned = pinnedTicks(ax, lo, hi);
+  if (pinned) return pinned;
   if (ax.type === "log") {
-    return logTicks(lo, hi).map((v) => ({
-      px: toPx(ax, v)!,
-      value: v,
-      label: v >= 1e4 || v < 1e-3 ? decadeLabel(v) : formatTick(v, v < 1 ? v : 1),
-    }));
+    return logTicks(lo, hi).map((v) => ({ px: toPx(ax, v)!, value: v, label: logTickLabel(v) }));
   }
   const step = niceStep(hi - lo, target);
   return linearTicks(lo, hi, target).map((v) => ({
@@ -57,4 +49,20 @@ export function ticksFor(ax: AxisState): Tick[] {
     value: v,
     label: formatTick(v, step),
   }));
+}
+
+/** The axis's own `tickvals`/`ticktext` inside the range, or undefined when it sets none. */
+function pinnedTicks(ax: AxisState, lo: number, hi: number): Tick[] | undefined {
+  const vals = ax.spec.tickvals, text = ax.spec.ticktext;
+  if (!Array.isArray(vals) || ax.type === "category") return undefined;
+  const out: Tick[] = [];
+  vals.forEach((v, i) => {
+    if (typeof v !== "number") return;
+    const u = ax.type === "log" ? Math.log10(v) : v;
+    const px = toPx(ax, v);
+    if (px === null || !(u >= lo - 1e-9 && u <= hi + 1e-9)) return;
+    const label = Array.isArray(text) && text[i] !== undefined ? String(text[i]) : undefined;
+    out.push({ px, value: v, label: label ?? (ax.type === "log" ? logTickLabel(v) : String(v)) });
+  });
+  return out;
 }
