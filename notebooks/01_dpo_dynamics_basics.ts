@@ -886,14 +886,15 @@ await lab.show(lab.makeFigure({
       name: "fixed reference",
       x: refRows.map((r) => `seed ${r.seed}`),
       y: refRows.map((r) => r.fixed),
-      marker: { color: lab.ROLE_COLORS.chosen },
+      // Not the chosen/rejected/margin role colours: these bars are references, not roles.
+      marker: { color: "#666666" },
     },
     {
       type: "bar",
       name: `moving reference (α 0.6, τ ${tau})`,
       x: refRows.map((r) => `seed ${r.seed}`),
       y: refRows.map((r) => r.moving),
-      marker: { color: lab.ROLE_COLORS.margin },
+      marker: { color: lab.OKABE_ITO.skyBlue },
     },
   ],
   layout: {
