@@ -489,7 +489,8 @@ const sweepFigure = lab.makeFigure({
     type: "scatter",
     mode: "markers",
     name: multLabel(m),
-    x: toyEntries.map((e) => e.name),
+    // Each multiplier a little to the side of its objective, so equal values stay visible.
+    x: toyEntries.map((_, k) => k + (i - (MULTS.length - 1) / 2) * 0.14),
     y: toyEntries.map((e) => clip(sweep.get(e.name)![i].dChosen)),
     marker: { color: SWEEP_COLORS[i + (MULTS.length === 3 ? 1 : 0)], size: 8 },
   })),
@@ -502,7 +503,12 @@ const sweepFigure = lab.makeFigure({
       range: [-4.3, 4.3],
     },
     legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom" },
-    xaxis: { tickangle: -60 },
+    xaxis: {
+      tickangle: -60,
+      tickvals: toyEntries.map((_, k) => k),
+      ticktext: toyEntries.map((e) => e.name),
+      range: [-0.6, toyEntries.length - 0.4],
+    },
     height: 520,
     width: 1000,
   },
