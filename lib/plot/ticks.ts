@@ -118,13 +118,14 @@ export function formatTick(value: number, step: number): string {
  * @example
  * ```ts
  * import { logTickLabel } from "./ticks.ts";
- * console.log(logTickLabel(0.05), logTickLabel(200), logTickLabel(1e-6)); // 0.05 200 1e−6
+ * console.log(logTickLabel(0.05), logTickLabel(200), logTickLabel(1e-6), logTickLabel(2e-6)); // 0.05 200 1e−6 2e−6
  * ```
  */
 export function logTickLabel(v: number): string {
   if (v >= 1e4 || v < 1e-3) {
     const k = Math.round(Math.log10(v));
-    if (Math.abs(v / 10 ** k - 1) > 1e-9) return formatTick(v, v / 10);
+    // 1-2-5 ticks between decades: "2e−6", not "2.0e−6".
+    if (Math.abs(v / 10 ** k - 1) > 1e-9) return formatTick(v, v);
     return `1e${k < 0 ? "\u2212" : ""}${Math.abs(k)}`;
   }
   return formatTick(v, v < 1 ? v : 1);

@@ -49,6 +49,14 @@ Deno.test("log x axis under two decades: 1-2-5 labels, never the minor digits 3,
   assert.deepEqual(xTickLabels(figureToSvg(fig)), ["0.5", "1", "2"]);
 });
 
+Deno.test("log axis of small values: 1-2-5 labels as 2e−6, not 2.0e−6 beside 1e−6", () => {
+  // 1e-6 .. 3e-5 (1.5 decades): 1e-6, 2e-6, 5e-6, 1e-5, 2e-5 as an exponent with no padding zero.
+  const fig = lineFigure({ x: [1e-6, 3e-6, 1e-5, 3e-5], y: [1, 2, 3, 4] }, { logX: true });
+  const want = ["1e−6", "2e−6", "5e−6", "1e−5", "2e−5"];
+  assert.deepEqual((fig.layout.xaxis as Axis).ticktext, want);
+  assert.deepEqual(xTickLabels(figureToSvg(fig)), want);
+});
+
 Deno.test("an axis that sets its own ticks keeps them (plotly spec and SVG)", () => {
   const fig: Figure = lineFigure({ x: [1, 100], y: [1, 2] }, { logX: true });
   const own = lineFigure({ x: [1, 100], y: [1, 2] }, { logX: true });
