@@ -22,7 +22,7 @@ const report = await lab.setupNotebook();
 // %%
 const sizes = lab.bySmoke([64, 128, 256, 512], [64, 128]);
 const bench = await lab.matmulBenchmark({ sizes, repeats: lab.bySmoke(5, 2) });
-console.table(
+lab.printTable(
   bench.map((b) => ({ n: b.n, "median ms": b.medianMs.toFixed(2), GFLOP_s: b.gflops.toFixed(2) })),
 );
 

@@ -190,7 +190,7 @@ const alignment = (w: number[][]) => {
 };
 const g0 = geometry(0);
 const p0A = lab.softmax64(g0.aligned.map((r) => dot(r, g0.h)));
-console.table(tokens.map((t, i) => ({
+lab.printTable(tokens.map((t, i) => ({
   token: t,
   "π0(z|x)": p0A[i].toFixed(3),
   "⟨W_z, W_No−W_Never⟩ aligned": alignment(g0.aligned)[i].toFixed(1),
@@ -410,7 +410,7 @@ await lab.show(lab.subplots([
   }),
 ], { columns: 2, title: "UFM: learning-rate sweep", rowHeight: 360 }));
 const short = (e: lab.Interval) => `${e.mean.toFixed(2)} [${e.lo.toFixed(2)}, ${e.hi.toFixed(2)}]`;
-console.table(sweepStats.map((r) => ({
+lab.printTable(sweepStats.map((r) => ({
   lr: r.lr.toExponential(0),
   "margin Δ, nats (95% CI)": short(r.margin),
   "Δ ln π(No), nats (95% CI)": short(r.dNo),
@@ -478,7 +478,7 @@ console.log(
     sft.records[0].loss?.toFixed(3)
   } -> ${sft.records.at(-1)!.loss?.toFixed(3)}; saved to ${sftDir}`,
 );
-console.table([["base", shareBase], ["SFT", shareSft]].map(([name, s]) => {
+lab.printTable([["base", shareBase], ["SFT", shareSft]].map(([name, s]) => {
   const a = s as lab.AnswerShare;
   return {
     model: name,
@@ -588,7 +588,7 @@ const offTarget = (lr: number) =>
   growthB(lr) > 0 ? Math.abs(Math.log(growthB(lr) / targetB)) : Infinity;
 const lrB = (inRegimeB.length ? inRegimeB : gridB)
   .reduce((best, lr) => (offTarget(lr) < offTarget(best) ? lr : best));
-console.table(gridB.map((lr) => ({
+lab.printTable(gridB.map((lr) => ({
   lr: lr.toExponential(0),
   "margin growth": growthB(lr).toFixed(2),
   [`in [${regimeB.join(", ")}]`]: inRegimeB.includes(lr) ? "yes" : "no",
@@ -621,7 +621,7 @@ for (const pair of dpoPairs) {
     await dpoRun(sftDir, pair, { lr: probeSmallLr, steps: 1, optimizer: "sgd" }),
   );
 }
-console.table(["sft", "base"].flatMap((start) =>
+lab.printTable(["sft", "base"].flatMap((start) =>
   runsB[start as "sft" | "base"].map((r) => ({
     start,
     prompt: r.index,
@@ -733,7 +733,7 @@ await lab.show(lab.subplots([
 }));
 {
   const obs1 = probeRate(probe0), obsRun = lnDelta(runsB.sft[0]);
-  console.table(
+  lab.printTable(
     ([[idNo, "No"], [idNever, "Never"], [idYes, "Yes"]] as [number, string][]).map(([id, w]) => ({
       token: w,
       "UFM rate at step 0": probe0.theory0[id].toFixed(3),
@@ -822,7 +822,7 @@ await lab.show(lab.subplots([
     logX: true,
   }),
 ], { columns: 2, title: "Tiny GPT-2: learning-rate sweep", rowHeight: 360 }));
-console.table(sweepRowsB.map((r) => ({
+lab.printTable(sweepRowsB.map((r) => ({
   lr: r.lr.toExponential(0),
   "margin Δ": r.margin.toFixed(2),
   "Δ ln π(No)": r.dNo.toFixed(2),
@@ -1096,12 +1096,12 @@ table.finding({
   threshold: 0,
   direction: ">",
 });
-console.log(
+console.log(lab.wrapText(
   `backend ${report.name}; Part A: ${nSeeds} seeds, SGD lr ${lrA}, ${stepsA} steps; Part B: ` +
     `SFT ${sft.steps} steps on ${sftQuestions.length} questions, ${nPrompts} prompts x ${stepsB} ` +
     `RMSProp steps at lr ${lrB.toExponential()} (picked by the rule on calibration prompt ` +
     `${calPair.index})` +
     (lab.isSmoke() ? " (smoke mode: fewer seeds, prompts and steps)" : "") +
     "\n",
-);
+));
 await table.print();

@@ -52,6 +52,8 @@
 // %%
 import * as lab from "../lib/mod.ts";
 const report = await lab.setupNotebook();
+// Long printed lines wrapped at 110 columns, as the report page would otherwise cut them mid-word.
+const say = (text: string) => console.log(lab.wrapText(text));
 // Cells that print end with `await lab.flushOutput()`: the Deno kernel sends console output
 // asynchronously, and a cell ending right after printing can lose its last lines.
 
@@ -90,7 +92,7 @@ const scoreSeconds = (performance.now() - t0) / 1000;
 const chesRaw = ches.map((c) => c.ches), chesNorm = ches.map((c) => c.chesNormalized);
 const editDist = pairs.map((p) => lab.normalizedEditDistance(p.chosenIds, p.rejectedIds));
 const editSim = editDist.map((d) => 1 - d);
-console.log(
+say(
   `scored ${pairs.length} pairs in ${scoreSeconds.toFixed(1)} s on ${report.name} ` +
     `(${(pairs.length / scoreSeconds).toFixed(1)} pairs/s)`,
 );
@@ -111,7 +113,7 @@ function bulkRange(xs: number[]): { range: [number, number]; outside: number } {
 /** A panel title's note: how many pairs lie off the clipped axis. */
 const offAxis = (b: { outside: number }) =>
   b.outside ? ` (${b.outside} of ${pairs.length} pairs off-axis)` : "";
-console.table(KINDS.map((k) => ({
+lab.printTable(KINDS.map((k) => ({
   kind: k,
   pairs: ofKind(chesRaw, k).length,
   "med CHES": median(ofKind(chesRaw, k)).toFixed(0),
@@ -120,7 +122,7 @@ console.table(KINDS.map((k) => ({
   "|y+|": mean(ofKind(ches.map((c) => c.chosenLength), k)).toFixed(1),
   "|y-|": mean(ofKind(ches.map((c) => c.rejectedLength), k)).toFixed(1),
 })));
-console.log(
+say(
   `rank correlations over pairs: CHES vs CHES~ ${
     lab.spearmanCorrelation(chesRaw, chesNorm).toFixed(2)
   }, CHES vs edit similarity ${lab.spearmanCorrelation(chesRaw, editSim).toFixed(2)}, ` +
@@ -228,7 +230,7 @@ const cliMaxDiff = Math.max(
     (normS(r) / byIndex.get(r.pair)!.chosenLength ** 2)
   ),
 );
-console.log(
+say(
   `${cliRows.length} lines from lab ches; ${common.length} pairs in common with section 1; ` +
     `largest difference ${cliMaxDiff.toExponential(1)}; per-token shares sum to ` +
     `CHES within ${cliTokenSumDiff.toExponential(1)}`,
@@ -247,7 +249,7 @@ const chesSubsets = lab.percentileSubsets(chesRaw, { percentiles, sampleSize: su
 const editSubsets = lab.percentileSubsets(editSim, { percentiles, sampleSize: subsetSize });
 const composition = (positions: number[]) =>
   KINDS.map((k) => positions.filter((p) => kinds[p] === k).length);
-console.table([
+lab.printTable([
   ...chesSubsets.map((s) => ["CHES", s] as const),
   ...editSubsets.map((s) => ["edit similarity", s] as const),
 ].map(([by, s]) => ({
@@ -344,7 +346,7 @@ const chesRuns: RunResult[] = [];
 for (const s of chesSubsets) chesRuns.push(await trainOn(s.positions));
 const editRuns: RunResult[] = [];
 for (const s of editSubsets) editRuns.push(await trainOn(s.positions));
-console.table([
+lab.printTable([
   ...chesRuns.map((r, i) => ["CHES", chesSubsets[i].percentile, r] as const),
   ...editRuns.map((r, i) => ["edit similarity", editSubsets[i].percentile, r] as const),
 ].map(([by, q, r]) => ({
@@ -421,18 +423,18 @@ const meanWithinKind = (s: readonly number[]) => {
 };
 const rhoWithin = lab.bootstrapCI(allPositions, meanWithinKind, boot);
 const ci = (e: lab.Interval) => `${e.mean.toFixed(2)} [${e.lo.toFixed(2)}, ${e.hi.toFixed(2)}]`;
-console.log(
+say(
   `all-pairs run: ${pairs.length} pairs, ${allRun.seconds.toFixed(0)} s; mean Δ ln π(y+|x) ` +
     `${allRun.meanChange.toFixed(2)} nats (y+ fell for ${
       dAll.filter((x) => x < 0).length
     }), margin after ${allRun.margin.toFixed(3)}, accuracy ${allRun.accuracy.toFixed(2)}`,
 );
-console.log(
+say(
   `Spearman ρ with Δ ln π(y+|x) over all pairs (95% bootstrap): CHES ${ci(rhoAll.ches)}, ` +
     `CHES~ ${ci(rhoAll.chesNormalized)}, edit similarity ${ci(rhoAll.edit)}; ` +
     `ρ_CHES − ρ_edit ${ci(rhoAll.diff)}`,
 );
-console.table(withinKind.map((w) => ({
+lab.printTable(withinKind.map((w) => ({
   kind: w.kind,
   pairs: w.idx.length,
   "mean Δ ln π(y+)": mean(w.idx.map((i) => dAll[i])).toFixed(2),
@@ -541,7 +543,7 @@ const surplusShare = perToken.map((c, i) =>
   Array.from(c.rejected).slice(topPairs[i].chosenIds.length).reduce((a, b) => a + b, 0) / c.ches
 );
 const tokenText = (ids: number[], k: number) => JSON.stringify(tokenizer.decode([ids[k]]));
-console.table(perToken.map((c, i) => ({
+lab.printTable(perToken.map((c, i) => ({
   pair: c.index,
   kind: kinds[topSubset.positions[i]].replace("_", " ").slice(0, 13),
   CHES: c.ches.toFixed(0),
@@ -556,11 +558,11 @@ console.table(perToken.map((c, i) => ({
 })));
 // Percentile bootstrap over the subset's pairs (the same interval the final table reports).
 const surplusCi = lab.bootstrapCI(surplusShare, lab.mean, { seed: 3 });
-console.log(
+say(
   `sanity: contributions sum to CHES within ${tokenSumDiff.toExponential(1)} (relative to the ` +
     `largest share); CHES vs chesScores ${tokenVsScores.toExponential(1)} of ‖H+‖²`,
 );
-console.log(
+say(
   `share of CHES carried by the rejected tokens past |y+|: mean ${
     mean(surplusShare).toFixed(2)
   }, ` +
@@ -625,7 +627,7 @@ const pairedDiff = (a: Rule, b: Rule) => {
   const xa = meanOf(a), xb = meanOf(b);
   return lab.meanCI(xa.map((x, i) => x - xb[i]), 0.95, "seeds");
 };
-console.table(RULES.map((rule) => {
+lab.printTable(RULES.map((rule) => {
   const runs = filterRuns.get(rule)!;
   const all = runs.flatMap((r) => r.positions);
   return {
@@ -786,17 +788,17 @@ finding(
   "lowest edit distance",
   "<",
 );
-console.log(
+say(
   `backend ${report.name}; ${pairs.length} pairs scored; DPO β 0.1, RMSProp lr ${LR.toExponential()}, batch ` +
     `${batchSize}; windows of ${subsetSize} pairs x ${epochs} epochs; filters of ${keep} pairs ` +
     `x ${SEEDS.length} seeds; training took ${((performance.now() - tTrain) / 1000).toFixed(0)} s`,
 );
-console.log(
+say(
   `mean Δ ln π(y+|x) by CHES percentile ${percentiles.join("/")}: ` +
     chesRuns.map((r) => r.meanChange.toFixed(2)).join(", ") +
     `; by edit-similarity percentile: ` + editRuns.map((r) => r.meanChange.toFixed(2)).join(", "),
 );
-console.log(
+say(
   `\nexpected: E1-E4 higher CHES, larger fall of ln π(y+|x) (across windows, over all pairs, ` +
     `within kinds), CHES better than edit similarity; E5-E8 the CHES~ filters beat random and ` +
     `the equal-size edit-distance filters.` +

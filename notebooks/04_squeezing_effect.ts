@@ -62,6 +62,8 @@
 // %%
 import * as lab from "../lib/mod.ts";
 const report = await lab.setupNotebook();
+// Long printed lines wrapped at 110 columns, as the report page would otherwise cut them mid-word.
+const say = (text: string) => console.log(lab.wrapText(text));
 // Cells that print end with `await lab.flushOutput()`: the Deno kernel sends console output
 // asynchronously, and a cell ending right after printing can lose its last lines.
 
@@ -100,7 +102,7 @@ const negativeOnly = lab.defineObjective({
 }, {});
 for (const shape of ["flat", "peaky"] as const) {
   const p = lab.softmax64(logitsOf(shape));
-  console.log(
+  say(
     `${shape.padEnd(5)} p: ${Array.from(p, (v) => v.toFixed(3)).join(" ")}  ` +
       `(argmax mass ${p[0].toFixed(3)})`,
   );
@@ -149,7 +151,7 @@ const ratioError = (probs: Float64Array[]) =>
       return Array.from(p, (v, k) => Math.abs(Math.log(v / probs[t][k]) - Math.log(pred[k])));
     }),
   );
-console.log(
+say(
   `max |ln ratio observed − ln ratio derived|: flat ${
     ratioError(trajectories.flat).toExponential(2)
   }, ` +
@@ -287,7 +289,7 @@ for (const seed of SEEDS_A) {
     rho: lab.spearmanCorrelation(flatSweep.map((r) => r.pMinus), flatSweep.map((r) => r.fallFrac)),
   });
 }
-console.table(perSeedA.map((r) => ({
+lab.printTable(perSeedA.map((r) => ({
   seed: r.seed,
   "argmax gain (flat)": r.gain.flat.toFixed(4),
   "(peaky)": r.gain.peaky.toFixed(4),
@@ -302,7 +304,7 @@ for (const cScale of C_SWEEP) {
     cSweep.push({ c: cScale, ...(await oneStep(shape, yMinus, 0, cScale)) });
   }
 }
-console.table(cSweep.map((r) => ({
+lab.printTable(cSweep.map((r) => ({
   c: r.c,
   start: r.shape,
   "share of others falling": r.fallFrac.toFixed(2),
@@ -485,7 +487,7 @@ for (const k of namesB) {
   }
 }
 // One row per run and seed (a row per run with lists of five seeds does not fit the page).
-console.table(namesB.flatMap((k) =>
+lab.printTable(namesB.flatMap((k) =>
   perSeedB[k].map((o, s) => ({
     run: k.replace("negative gradient", "neg. grad."),
     set: s,
@@ -496,7 +498,7 @@ console.table(namesB.flatMap((k) =>
     "Δ ln π(y+)": o.chosenDelta.toFixed(2),
   }))
 ));
-console.log(
+say(
   `probe lr: ${namesB.map((k) => `${k} ${KINDS_B[k].probeLr.toExponential()}`).join("; ")}`,
 );
 await lab.flushOutput();
@@ -562,7 +564,7 @@ for (const k of ["negative gradient", "DPO"] as const) {
     sweepB.push({ run: k, mult: m, o });
   }
 }
-console.table(sweepB.map(({ run, mult, o }) => ({
+lab.printTable(sweepB.map(({ run, mult, o }) => ({
   run,
   "lr / lr*": mult,
   "Δ ln π(y−)": o.rejectedDelta.toFixed(2),
@@ -721,7 +723,7 @@ const akgVsAutodiff = Math.max(...snapshots.map((s) => {
   ])) / scale;
 }));
 const event = snapshots.find((s) => s.inf.predicted[No][0] < 0);
-console.table(snapshots.map((s) => ({
+lab.printTable(snapshots.map((s) => ({
   step: s.step,
   "π(No)": Math.exp(s.inf.probeLogps[No]).toFixed(3),
   "π(Yes)": Math.exp(s.inf.probeLogps[Yes]).toFixed(3),
@@ -730,14 +732,14 @@ console.table(snapshots.map((s) => ({
   "No: obs.": s.inf.observed![No][0].toExponential(2),
   "Yes: total": s.inf.predicted[Yes][0].toExponential(2),
 })));
-console.log(
+say(
   `sanity: influence vs a real step (η = ${etaC}): relative error at most ${
     toyRelErr.toExponential(1)
   }; A·K·G vs autodiff: at most ${akgVsAutodiff.toExponential(1)}`,
 );
 if (event) {
   const K = event.akg[No].K.rejected[0][0];
-  console.log(
+  say(
     `displacement event at step ${event.step}: Δ ln π(No) per step of ${etaC} = ` +
       `${event.inf.chosen[No][0].toExponential(2)} (chosen part) + ` +
       `${event.inf.rejected[No][0].toExponential(2)} (rejected part) = ` +
@@ -799,7 +801,7 @@ const probeNames = infPairs.flatMap((_, i) => [`y+ of ${i}`, `y− of ${i}`]);
 // On each pair's own y+: the chosen part pushes up, the rejected part pulls down.
 const ownChosen = infPairs.map((_, i) => lmInf.chosen[2 * i][i]);
 const ownRejected = infPairs.map((_, i) => lmInf.rejected[2 * i][i]);
-console.table(infPairs.map((_, i) => ({
+lab.printTable(infPairs.map((_, i) => ({
   pair: i,
   "y+: chosen": ownChosen[i].toExponential(2),
   "y+: rejected": ownRejected[i].toExponential(2),
@@ -807,7 +809,7 @@ console.table(infPairs.map((_, i) => ({
   "y+: observed": lmInf.observed![2 * i][i].toExponential(2),
   "−rej./chosen": (-ownRejected[i] / ownChosen[i]).toFixed(2),
 })));
-console.log(
+say(
   `sanity: GPT-2 influence vs a real SGD step at η = 1e-5: relative error ${
     lmInf.relativeError!.toExponential(1)
   } (${probeNames.length} probes x ${nInfluence} pairs)`,
@@ -901,7 +903,7 @@ const roundRow = (y: string, r: SqueezeOutcome) => ({
   argmax: r.topWord,
   "share falling": r.fallShare.toFixed(3),
 });
-console.table([
+lab.printTable([
   ...squeezeD.never.map((r) => roundRow("Never", r)),
   ...squeezeD.valley.map((r) => roundRow("valley", r)),
 ]);
@@ -1026,7 +1028,7 @@ table.finding({
   direction: ">",
 });
 const sweepNeg = sweepB.filter((r) => r.run === neg);
-console.log(
+say(
   `Part B sweep (first set, negative gradient): lr/lr* ${
     sweepNeg.map((r) => r.mult).join("/")
   } -> Δ ln π(y−) ${sweepNeg.map((r) => r.o.rejectedDelta.toFixed(1)).join("/")}, ` +
@@ -1093,12 +1095,12 @@ table.sanity({
     : "no event",
   pass: eventOk,
 });
-console.log(
+say(
   `Part C, GPT-2: on each pair's own y+, the rejected part offsets ${
     ownRejected.map((r, i) => (-r / ownChosen[i]).toFixed(2)).join(", ")
   } of the chosen part`,
 );
-console.log(
+say(
   `\nbackend ${report.name}; Part B lr* (3-nat fall of ln π(y−) in ${stepsB} steps): ${
     namesB.map((k) => `${k} ${lrStar[k].map((v) => v.toExponential(1)).join("/")}`).join("; ")
   }` +

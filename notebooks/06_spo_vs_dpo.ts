@@ -88,7 +88,7 @@ await lab.show(lab.subplots(
 const pEnd = (r: (typeof toyRuns)["DPO"]) => r.history.at(-1)!.probs;
 const dot = (a: number[], b: number[]) => a.reduce((acc, v, i) => acc + v * b[i], 0);
 const p0 = lab.softmax64(toy.options.unembedding!.map((w) => dot(w, toy.options.hidden![0])));
-console.table(
+lab.printTable(
   Object.entries(toyRuns).map(([name, r]) => ({
     run: name,
     "π(No) start → end": `${p0[NO].toFixed(3)} → ${pEnd(r)[NO].toFixed(3)}`,
@@ -288,19 +288,27 @@ await lab.flushOutput();
       direction: ">",
     });
   }
-  const f = (xs: number[]) => lab.formatInterval(overSeeds(xs));
-  const lines = [`Per loss (mean over ${SEEDS.length} seeds, 95% t-interval):`];
+  // Mean [95% t-interval] over seeds, one aligned row per loss (the header says it once).
+  const f = (xs: number[]) => {
+    const e = overSeeds(xs), g = (x: number) => x.toPrecision(3);
+    return `${g(e.mean)} [${g(e.lo)}, ${g(e.hi)}]`.padEnd(28);
+  };
+  const lines = [
+    `Per loss: mean [95% t-interval] over ${SEEDS.length} seeds, nats`,
+    `  ${"loss".padEnd(18)} ${"final Δ".padEnd(28)} ${"lowest Δ".padEnd(28)} margin gain`,
+  ];
   for (const m of methods) {
     lines.push(
-      `  ${m.name}: final Δ ${f(finalDelta(m.name))}, lowest Δ ${f(lowestDelta(m.name))}, ` +
-        `margin gain ${f(margin(m.name))}`,
+      `  ${m.name.padEnd(18)} ${f(finalDelta(m.name))} ${f(lowestDelta(m.name))} ${
+        f(margin(m.name)).trim()
+      }`,
     );
   }
   lines.push(`(backend ${report.name} on ${report.adapter})`);
   if (lab.isSmoke()) {
     lines.push(
-      `(smoke mode: ${SEEDS.length} seeds instead of 6, ${STEPS} steps instead of 100, no exploration runs, ` +
-        `${A_STEPS} toy steps (DPO displaces later) — not findings)`,
+      `(smoke mode: ${SEEDS.length} seeds instead of 6, ${STEPS} steps instead of 100, no ` +
+        `exploration runs, ${A_STEPS} toy steps (DPO displaces later) — not findings)`,
     );
   }
   console.log(lines.join("\n") + "\n");

@@ -226,7 +226,7 @@ for (const tau of taus) {
   const last = r.history.at(-1)!.probs;
   tauSweep.push({ tau, lowest: lowest(r) / pi0[YP], final: last[YP] / pi0[YP], yes: last[YES] });
 }
-console.table(tauSweep.map((s) => ({
+lab.printTable(tauSweep.map((s) => ({
   τ: s.tau,
   "lowest π(y+)/π0": s.lowest.toFixed(3),
   "final π(y+)/π0": s.final.toFixed(3),

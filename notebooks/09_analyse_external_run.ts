@@ -113,7 +113,7 @@ console.log(
   `source: ${trl.source}; ${trl.steps.length} steps, ${trl.evals.length} evals, summary keys: ` +
     Object.keys(trl.summary).join(", "),
 );
-console.table(
+lab.printTable(
   trl.steps.slice(0, 3).map((s) => ({
     step: s.step,
     lr: s.lr,
@@ -348,7 +348,7 @@ const summaryRow = (name: string, recs: readonly Rec[]) => ({
   "final accuracy": last(recs, "rewards/accuracies").toFixed(3),
   "final loss": last(recs, "loss").toFixed(4),
 });
-console.table([
+lab.printTable([
   summaryRow("TRL sample (synthetic)", trl.steps as Rec[]),
   summaryRow("TRL sample, last eval", trl.evals as Rec[]),
   summaryRow(`dpo-lab toy (${ourSteps} steps)`, ours.steps as Rec[]),
