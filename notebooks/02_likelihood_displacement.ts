@@ -81,11 +81,11 @@ const report = await lab.setupNotebook();
 const nSeeds = lab.bySmoke(5, 2), nPrompts = lab.bySmoke(5, 2);
 const table = lab.studyTable();
 if (lab.isSmoke()) {
-  console.log(
+  console.log(lab.wrapText(
     `smoke mode: ${nSeeds} toy seeds and ${nPrompts} prompts (full mode: 5 and 5), fewer DPO ` +
       `steps (the lr rule runs its grid at those steps, so its pick can differ), a shorter SFT ` +
       `and one toy lr; intervals are wide and Part B says little`,
-  );
+  ));
 }
 await lab.flushOutput();
 

@@ -311,6 +311,6 @@ await lab.flushOutput();
         `exploration runs, ${A_STEPS} toy steps (DPO displaces later) — not findings)`,
     );
   }
-  console.log(lines.join("\n") + "\n");
+  console.log(lab.wrapText(lines.join("\n")) + "\n");
   await table.print();
 }
