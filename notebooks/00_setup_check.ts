@@ -42,9 +42,9 @@ await lab.show(lab.lineFigure(
 
 // %%
 const best = bench.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-console.log(
+console.log(lab.wrapText(
   `backend: ${report.name} on ${report.adapter} (${report.hardware ? "hardware" : "CPU/software"})`,
-);
+));
 console.log(
   `fastest matmul: n=${best.n}, ${best.gflops.toFixed(2)} GFLOP/s, ${best.medianMs.toFixed(2)} ms`,
 );

@@ -146,12 +146,12 @@ const singleRho = lab.spearmanCorrelation(
   single.map((r) => r.predicted as number),
   single.map((r) => r.observed as number),
 );
-console.log(
+console.log(lab.wrapText(
   `one step of size ${eta} on each pair alone: predicted and observed sign agree for ` +
     `${(100 * singleSignAgree).toFixed(0)}% of ${single.length} pairs, Spearman ${
       singleRho.toFixed(2)
     }`,
-);
+));
 await lab.flushOutput();
 
 // %%

@@ -635,12 +635,12 @@ lab.printTable(["sft", "base"].flatMap((start) =>
     }).map((g) => decode(g.token)).join(" "),
   }))
 ));
-console.log(
+console.log(lab.wrapText(
   `Part B: ${dpoPairs.length} prompts x (SFT start, base start, one SGD probe step), ` +
     `${stepsB} RMSProp steps at the picked lr ${lrB.toExponential()}; the rule's grid ${
       sweepLrB.map((v) => v.toExponential()).join(", ")
     } ran on calibration prompt ${calPair.index}`,
-);
+));
 await lab.flushOutput();
 
 // %% [markdown]

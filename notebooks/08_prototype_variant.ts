@@ -332,6 +332,6 @@ await lab.show(lab.lineFigure([
   if (lab.isSmoke()) {
     lines.push(`(smoke mode: ${SEEDS.length} seeds instead of 5, ${STEPS} steps, two τ values)`);
   }
-  console.log(lines.join("\n"));
+  console.log(lab.wrapText(lines.join("\n")));
   await table.print();
 }

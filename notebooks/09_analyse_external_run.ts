@@ -109,10 +109,10 @@ await lab.flushOutput();
 
 // %%
 const trl = await lab.readRun(trlPath);
-console.log(
+console.log(lab.wrapText(
   `source: ${trl.source}; ${trl.steps.length} steps, ${trl.evals.length} evals, summary keys: ` +
     Object.keys(trl.summary).join(", "),
-);
+));
 lab.printTable(
   trl.steps.slice(0, 3).map((s) => ({
     step: s.step,
