@@ -448,10 +448,10 @@ const single = (w: string) => {
 };
 const idNo = single("No"), idNever = single("Never"), idYes = single("Yes");
 const decode = (id: number) => JSON.stringify(tok.decode([id]));
-console.log(
+console.log(lab.wrapText(
   "answer words, one token each: " +
     lab.ANSWER_WORDS.map((w) => `${w}=${single(w)}`).join(", "),
-);
+));
 await lab.flushOutput();
 
 // %%

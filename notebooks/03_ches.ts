@@ -197,13 +197,13 @@ const cliArgs = [
   "--per-token",
   "--force",
 ];
-console.log(`$ deno task lab ${cliArgs.join(" ")}`);
+console.log(lab.wrapText(`$ deno task lab ${cliArgs.join(" ")}`));
 const cli = await new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", "../tools/cli.ts", ...cliArgs],
   stdout: "piped",
   stderr: "piped",
 }).output();
-console.log(new TextDecoder().decode(cli.stderr).trim());
+console.log(lab.wrapText(new TextDecoder().decode(cli.stderr).trim()));
 if (!cli.success) throw new Error(`lab ches failed with code ${cli.code}`);
 const cliRows = await lab.readJsonl<{
   pair: number;

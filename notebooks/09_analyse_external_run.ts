@@ -370,12 +370,12 @@ console.log(`round trip through a run directory of ours: ${roundTripOk ? "identi
 console.log(
   `margin grows and final accuracy > 0.5: TRL sample ${shapes.trl}, ours ${shapes.ours}`,
 );
-console.log(
+console.log(lab.wrapText(
   `checkpoint series: ${seriesCompared} log-probs from the checkpoints vs the live tracker, ` +
     `largest difference ${seriesMaxDiff.toExponential(2)} nats (${
       seriesOk ? "< 1e-3" : "TOO LARGE"
     })`,
-);
+));
 // Everything here checks the tool (import, plotting, our own demo run) against what it should
 // do: sanity checks only. No paper's claim is measured, so the study has no findings.
 const table = lab.studyTable();
