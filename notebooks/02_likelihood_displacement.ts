@@ -594,13 +594,13 @@ lab.printTable(gridB.map((lr) => ({
   [`in [${regimeB.join(", ")}]`]: inRegimeB.includes(lr) ? "yes" : "no",
   pick: lr === lrB ? "<-" : "",
 })));
-console.log(
+console.log(lab.wrapText(
   `lr rule on calibration prompt ${calPair.index} (${stepsB} steps): pick ${
     lrB.toExponential(0)
   }, margin growth ${growthB(lrB).toFixed(2)} nats` +
     (inRegimeB.length ? "" : ` — RULE FAILED: no grid lr in [${regimeB.join(", ")}] nats`) +
     (lab.isSmoke() ? ` (smoke mode: ${stepsB} steps, so the pick can differ from full mode)` : ""),
-);
+));
 await lab.flushOutput();
 
 // %%

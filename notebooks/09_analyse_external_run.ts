@@ -360,11 +360,11 @@ const shapes = { trl: dpoShape(trl.steps as Rec[]), ours: dpoShape(ours.steps as
 
 console.log(`backend: ${report.name}`);
 console.log(`\nTRL format check: ${trlFormatOk ? "passed" : "FAILED"}`);
-console.log(
+console.log(lab.wrapText(
   `import: ${raw.log_history.length} log_history entries -> ${trl.steps.length} steps + ` +
     `${trl.evals.length} evals + 1 summary (${countsOk ? "counts match" : "COUNTS DIFFER"}); ` +
     `${compared} numbers compared, ${mismatches.length} differ`,
-);
+));
 for (const m of mismatches.slice(0, 10)) console.log(`  ${m}`);
 console.log(`round trip through a run directory of ours: ${roundTripOk ? "identical" : "DIFFERS"}`);
 console.log(
