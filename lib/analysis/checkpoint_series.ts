@@ -29,6 +29,7 @@ import { preferenceData } from "../train/train_data.ts";
 import { chesScores } from "./ches.ts";
 import { displacement, labelDisplacement } from "./displacement.ts";
 import { pathExists } from "../output.ts";
+import { mean } from "./tracker_util.ts";
 
 /** One model of a series. */
 export interface SeriesCheckpoint {
@@ -293,12 +294,6 @@ function appendRows(rows: SeriesRows, step: number, s: Scores, init: Scores, o: 
     rows.ches.push({ step, pair: c.index, ches: c.ches, ches_normalized: c.chesNormalized })
   );
   rows.steps.push({ step, ...aggregates(s, d, labels, probes) });
-}
-
-function mean(xs: readonly number[]): number {
-  let t = 0;
-  for (const x of xs) t += x;
-  return xs.length ? t / xs.length : NaN;
 }
 
 function aggregates(

@@ -9,6 +9,12 @@ import { type DeferredMetrics, mergeMetrics, settleDeferred } from "./callbacks.
 import type { RunStepRecord } from "./records.ts";
 import type { DeferredPart, RunState } from "./train_state.ts";
 
+/** A callback's metrics that come later, by the callback's name. */
+export interface LateMetrics {
+  name: string;
+  deferred: DeferredMetrics;
+}
+
 /** Write a finished record (to `steps.jsonl` and the run's records). */
 function write<B>(s: RunState<B>, rec: RunStepRecord): void {
   s.writer?.appendStep(rec);
@@ -35,7 +41,7 @@ function write<B>(s: RunState<B>, rec: RunStepRecord): void {
 export function queueRecord<B>(
   s: RunState<B>,
   rec: RunStepRecord,
-  deferred: { name: string; deferred: DeferredMetrics }[],
+  deferred: LateMetrics[],
 ): void {
   if (deferred.length === 0 && s.pending.length === 0) return write(s, rec);
   const parts = deferred.map(({ name, deferred: d }) => {

@@ -5,8 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type DeferredMetrics, isDeferred, mergeMetrics, type StepContext } from "./callbacks.ts";
-import { flushRecords, queueRecord } from "./deferred_records.ts";
+import { isDeferred, mergeMetrics, type StepContext } from "./callbacks.ts";
+import { flushRecords, type LateMetrics, queueRecord } from "./deferred_records.ts";
 import { concatPairs, pairMetrics } from "./metrics.ts";
 import { clipByGlobalNormAsync } from "./optimizers.ts";
 import { isParallelScorer } from "../scoring/parallel.ts";
@@ -155,7 +155,7 @@ interface WindowResult<B> {
 async function stepRecord<B>(
   s: RunState<B>,
   w: WindowResult<B>,
-): Promise<{ rec: RunStepRecord; deferred: { name: string; deferred: DeferredMetrics }[] }> {
+): Promise<{ rec: RunStepRecord; deferred: LateMetrics[] }> {
   const values = concatPairs(w.parts);
   const stepSeconds = (performance.now() - w.tStep) / 1000;
   const done = w.step + 1;
@@ -180,7 +180,7 @@ async function stepRecord<B>(
     batches: w.batches,
     stepSeconds,
   };
-  const deferred: { name: string; deferred: DeferredMetrics }[] = [];
+  const deferred: LateMetrics[] = [];
   for (const cb of s.callbacks) {
     if (!cb.onStepEnd) continue;
     const out = await cb.onStepEnd(ctx);
