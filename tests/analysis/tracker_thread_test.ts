@@ -121,6 +121,19 @@ Deno.test("trackerThread refuses data whose positions are not the pairs given", 
   }
 });
 
+/** DPO (β 0.5) by plain SGD over {@link TINY_PAIRS}, one pair per step, at `lr`. */
+function sgdRun(model: ReturnType<typeof createGPT2>, lr: number) {
+  return {
+    policy: lmScorer(model),
+    data: preferenceData(TINY_PAIRS, { padId: 0 }),
+    objective: dpo({ beta: 0.5 }),
+    optimizer: { name: "sgd" as const },
+    lr,
+    batchSize: 1,
+    progress: false as const,
+  };
+}
+
 /** Metrics that arrive `ms` later, every step, naming the step they belong to. */
 function late(ms: number, failAt?: number): TrainCallback<PreferenceBatch> {
   let saved = 0;
@@ -145,15 +158,7 @@ function late(ms: number, failAt?: number): TrainCallback<PreferenceBatch> {
 Deno.test("deferred metrics: records keep step order, checkpoints wait for them, failures surface", async () => {
   const dir = await Deno.makeTempDir({ prefix: "deferred_" });
   const model = createGPT2(TINY_GPT2, { seed: 2 });
-  const opts = {
-    policy: lmScorer(model),
-    data: preferenceData(TINY_PAIRS, { padId: 0 }),
-    objective: dpo({ beta: 0.5 }),
-    optimizer: { name: "sgd" as const },
-    lr: 0.1,
-    batchSize: 1,
-    progress: false as const,
-  };
+  const opts = sgdRun(model, 0.1);
   try {
     // Step 1 waits longest, so steps 2.. finish training before its metrics come back.
     const r = await train({
@@ -202,14 +207,8 @@ Deno.test("trackerThread: a run stopped at step 3 and resumed writes the rows of
     const model = createGPT2(TINY_GPT2, { seed: 4 });
     try {
       return await train({
-        policy: lmScorer(model),
-        data: preferenceData(TINY_PAIRS, { padId: 0 }),
-        objective: dpo({ beta: 0.5 }),
-        optimizer: { name: "sgd" as const },
-        lr: 0.3,
-        batchSize: 1,
+        ...sgdRun(model, 0.3),
         maxSteps: 6,
-        progress: false as const,
         outDir: out,
         callbacks: [trackerThread({ model, ...settings }), ...extra],
         ...more,
